@@ -1,0 +1,44 @@
+# Relais — the README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DATA ?= var/demo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench install chromium i18n bundle clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start Relais with demo data in ./var/demo (opens the browser).
+run: $(STAMP)
+	$(VENV)/bin/relais --data-dir $(DATA) serve --demo
+
+## Debian's chromium drives the browser tests (Playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check webapp tests benchmarks tools bundle
+	$(VENV)/bin/ruff format --check webapp tests benchmarks tools bundle
+	$(VENV)/bin/mypy
+
+test: $(STAMP) chromium lint
+	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+i18n: $(STAMP)
+	$(PY) tools/i18n.py
+
+clean:
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

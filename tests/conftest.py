@@ -1,0 +1,151 @@
+"""Shared fixtures: a data folder, the services over it, an HTTP client, a real `relais serve`."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from webapp.app import create_app
+from webapp.config import DataDir, resolve_data_dir
+from webapp.services import Services, open_services
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_PORT = 8765
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the developer's real keyring or data folder from a test."""
+    monkeypatch.setenv("RELAIS_VAULT_BACKEND", "file")
+    monkeypatch.delenv("RELAIS_VAULT_PASSPHRASE", raising=False)
+    monkeypatch.delenv("RELAIS_DATA_DIR", raising=False)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> DataDir:
+    return resolve_data_dir(tmp_path / "data")
+
+
+@pytest.fixture
+def services(data_dir: DataDir) -> Iterator[Services]:
+    opened = open_services(data_dir)
+    yield opened
+    opened.close()
+
+
+def csrf_token(page_html: str) -> str:
+    match = re.search(r'"x-csrftoken": "([^"]+)"', page_html)
+    assert match, "the page carries no CSRF token"
+    return match.group(1)
+
+
+class Client(TestClient):  # type: ignore[type-arg]
+    """Litestar's test client speaking to the app as a browser on 127.0.0.1 would."""
+
+    def token(self) -> str:
+        return csrf_token(self.get("/").text)
+
+    def post_form(self, url: str, data: dict[str, str] | None = None, htmx: bool = True) -> httpx.Response:
+        headers = {"x-csrftoken": self.token()}
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.post(url, data=data or {}, headers=headers)
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[Client]:
+    app = create_app(services, host="127.0.0.1", port=TEST_PORT)
+    with Client(app, base_url=f"http://127.0.0.1:{TEST_PORT}") as test_client:
+        yield test_client
+
+
+def relais_env(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RELAIS_")}
+    env.update({"RELAIS_VAULT_BACKEND": "file", "PYTHONUNBUFFERED": "1"}, **extra)
+    return env
+
+
+def relais(*args: str, data_dir: Path, input: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "webapp", "--data-dir", str(data_dir), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=relais_env(**env),
+        timeout=120,
+        cwd=REPO,
+    )
+
+
+class RelaisServer:
+    """`relais serve` as a child process on a free port; stopped with SIGTERM."""
+
+    def __init__(self, data_dir: Path, *extra_args: str, **env: str) -> None:
+        self.data_dir = data_dir
+        self.log_path = data_dir.parent / f"serve-{time.monotonic_ns()}.out"
+        self._log = open(self.log_path, "w+", encoding="utf-8")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "webapp", "--data-dir", str(data_dir), "serve", "--no-browser",
+             "--port", "0", *extra_args],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=relais_env(**env),
+            cwd=REPO,
+        )
+        self.url = self._wait_for_url()
+
+    def _wait_for_url(self, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(r"http://127\.0\.0\.1:\d+", self.output)
+            if match:
+                url = match.group(0)
+                try:
+                    if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                        return url
+                except httpx.HTTPError:
+                    pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"relais serve exited early:\n{self.output}")
+            time.sleep(0.1)
+        raise RuntimeError(f"relais serve did not start:\n{self.output}")
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, timeout: float = 20.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def relais_server(tmp_path: Path) -> Iterator[type[RelaisServer]]:
+    started: list[RelaisServer] = []
+
+    def start(*args: str, data_dir: Path | None = None, **env: str) -> RelaisServer:
+        server = RelaisServer(data_dir or tmp_path / "server-data", *args, **env)
+        started.append(server)
+        return server
+
+    yield start  # type: ignore[misc]
+    for server in started:
+        server.stop()

@@ -1,0 +1,154 @@
+"""The Litestar application: templates, static files, middlewares and the routes of each area."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, Request, Response
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+import webapp
+from webapp import history, i18n
+from webapp.config import resource_root
+from webapp.i18n import _
+from webapp.security import allowed_hosts, csrf_secret, security_headers_middleware
+from webapp.services import Services
+from webapp.web import routes
+
+
+def language_cookie(services: Services) -> str:
+    return f"relais_lang_{services.cookie_suffix}"
+
+
+def language_middleware_factory(services: Services) -> Any:
+    cookie_name = language_cookie(services)
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            chosen = services.default_language
+            for name, value in scope.get("headers", []):
+                if name == b"cookie":
+                    morsel = SimpleCookie(value.decode("latin-1")).get(cookie_name)
+                    if morsel and morsel.value in i18n.LANGUAGES:
+                        chosen = morsel.value
+            token = i18n.set_language(chosen)
+            try:
+                await app(scope, receive, send)
+            finally:
+                i18n._current.reset(token)
+
+        return middleware
+
+    return factory
+
+
+def local_time(value: str | datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """UTC ISO text from the database to the user's local time."""
+    if not value:
+        return ""
+    moment = (
+        value
+        if isinstance(value, datetime)
+        else datetime.fromisoformat(value.replace("Z", "+00:00"))
+    )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if i18n.current_language() == "en" and fmt == "%d/%m/%Y %H:%M":
+        fmt = "%Y-%m-%d %H:%M"
+    return moment.astimezone().strftime(fmt)
+
+
+def status_label(status: str) -> str:
+    return i18n.gettext(history.STATUS_LABELS.get(status) or status)
+
+
+def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None:
+    env = engine.engine
+    env.globals.update(
+        _=i18n.gettext,
+        gettext=i18n.gettext,
+        ngettext=i18n.ngettext,
+        current_language=i18n.current_language,
+        LANGUAGES=i18n.LANGUAGES,
+        stored=i18n.translate_stored,
+        status_label=status_label,
+        version=webapp.__version__,
+        services=services,
+    )
+    env.filters["local_time"] = local_time
+
+
+def html_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else ""
+    if "text/html" not in request.headers.get("accept", "") and not request.headers.get(
+        "hx-request"
+    ):
+        return Response({"status_code": status, "detail": detail}, status_code=status)
+    messages = {
+        403: _(
+            "This action was refused: the page was probably open for too long. Reload it and try again."
+        ),
+        404: _("This page does not exist."),
+        400: _("The request could not be understood."),
+    }
+    message = messages.get(status, _("Something went wrong. The details are in the log file."))
+    return Template(
+        "error.html",
+        context={"status": status, "message": message, "detail": detail},
+        status_code=status,
+    )
+
+
+def create_app(
+    services: Services, *, host: str, port: int, extra_hosts: list[str] | None = None
+) -> Litestar:
+    """Build once the port is bound: the Host allow-list names the real port."""
+    root = resource_root()
+    environment = Environment(
+        loader=FileSystemLoader(root / "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        auto_reload=False,
+    )
+    engine = JinjaTemplateEngine.from_environment(environment)
+    configure_templates(engine, services)
+
+    def provide_services() -> Services:
+        return services
+
+    return Litestar(
+        route_handlers=[
+            *routes(),
+            create_static_files_router(
+                path="/static", directories=[Path(root / "static")], name="static"
+            ),
+        ],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        template_config=TemplateConfig(instance=engine),
+        plugins=[HTMXPlugin()],
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=allowed_hosts(host, port, extra_hosts)),
+        csrf_config=CSRFConfig(
+            secret=csrf_secret(services.data_dir),
+            cookie_name=f"relais_csrf_{services.cookie_suffix}",
+            cookie_httponly=True,
+            cookie_samesite="strict",
+        ),
+        middleware=[security_headers_middleware, language_middleware_factory(services)],
+        exception_handlers={HTTPException: html_error_handler, 500: html_error_handler},
+        on_shutdown=[services.close],
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,64 @@
+"""Where things are: the data folder (normal, --data-dir or portable) and the bundled resources."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Relais"
+PORTABLE_MARKER = "relais.portable"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def is_frozen() -> bool:
+    return bool(getattr(sys, "frozen", False))
+
+
+def resource_root() -> Path:
+    """Folder holding templates/, static/ and translations/ (the repository, or PyInstaller's)."""
+    if is_frozen():
+        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
+    return Path(__file__).resolve().parent.parent
+
+
+def program_dir() -> Path:
+    """Folder of the thing the user launched: the executable, or the repository when run from source."""
+    if is_frozen():
+        return Path(sys.executable).resolve().parent
+    return Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class DataDir:
+    path: Path
+    portable: bool
+
+    @property
+    def database(self) -> Path:
+        return self.path / "relais.sqlite"
+
+    @property
+    def logs(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def backups(self) -> Path:
+        return self.path / "backups"
+
+
+def resolve_data_dir(override: str | os.PathLike[str] | None = None) -> DataDir:
+    """--data-dir wins, then RELAIS_DATA_DIR, then portable mode, then the platform's user data dir."""
+    chosen = override or os.environ.get("RELAIS_DATA_DIR")
+    if chosen:
+        path, portable = Path(chosen).expanduser().resolve(), False
+    elif (program_dir() / PORTABLE_MARKER).exists():
+        path, portable = program_dir() / "data", True
+    else:
+        path, portable = Path(platformdirs.user_data_dir(APP_NAME, APP_NAME, roaming=True)), False
+    path.mkdir(parents=True, exist_ok=True)
+    return DataDir(path=path, portable=portable)

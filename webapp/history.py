@@ -1,0 +1,295 @@
+"""History (PLT-6): runs of the jobs and what each did item by item; filters, resolution, purge.
+
+Messages are stored as English msgids with JSON params and translated when shown, so a run recorded
+while the interface was in French reads in English after a language switch, and vice versa.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from webapp.i18n import N_, UserError
+from webapp.store import Store
+
+ITEM_STATUSES = ("received", "sent", "done", "skipped", "error")
+RUN_STATUSES = ("running", "success", "warning", "failed", "interrupted")
+_COUNTER = {
+    "received": "count_received",
+    "sent": "count_sent",
+    "done": "count_done",
+    "skipped": "count_skipped",
+    "error": "count_errors",
+}
+STATUS_LABELS = {
+    "received": N_("received"),
+    "sent": N_("sent"),
+    "done": N_("done"),
+    "skipped": N_("skipped"),
+    "error": N_("error"),
+    "running": N_("running"),
+    "success": N_("success"),
+    "warning": N_("completed with errors"),
+    "failed": N_("failed"),
+    "interrupted": N_("interrupted"),
+}
+
+
+class HistoryError(UserError):
+    """Refused operation on the history."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dumps(params: dict[str, Any] | None) -> str | None:
+    return json.dumps(params, ensure_ascii=False, default=str) if params else None
+
+
+def start_run(store: Store, job_name: str, origin: str) -> int:
+    with store.write() as db:
+        cursor = db.execute(
+            "INSERT INTO runs (job_name, origin, status, started_at) VALUES (?, ?, 'running', ?)",
+            [job_name, origin, now_iso()],
+        )
+        return int(cursor.lastrowid or 0)
+
+
+def add_item(
+    store: Store,
+    run_id: int,
+    job_name: str,
+    *,
+    kind: str,
+    status: str,
+    reference: str | None = None,
+    message: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> int:
+    if status not in ITEM_STATUSES:
+        raise ValueError(f"unknown item status {status!r}")
+    with store.write() as db:
+        cursor = db.execute(
+            "INSERT INTO run_items (run_id, job_name, created_at, kind, status, reference, message,"
+            " params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, job_name, now_iso(), kind, status, reference, message, _dumps(params)],
+        )
+        column = _COUNTER[status]
+        db.execute(f"UPDATE runs SET {column} = {column} + 1 WHERE id = ?", [run_id])
+        return int(cursor.lastrowid or 0)
+
+
+def set_progress(
+    store: Store, run_id: int, done: int, total: int | None, label: str | None
+) -> None:
+    with store.write() as db:
+        db.execute(
+            "UPDATE runs SET progress_done = ?, progress_total = ?, progress_label = ? WHERE id = ?",
+            [done, total, label, run_id],
+        )
+
+
+def finish_run(
+    store: Store,
+    run_id: int,
+    status: str,
+    message: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    if status not in RUN_STATUSES:
+        raise ValueError(f"unknown run status {status!r}")
+    with store.write() as db:
+        db.execute(
+            "UPDATE runs SET status = ?, finished_at = ?, message = ?, params = ? WHERE id = ?",
+            [status, now_iso(), message, _dumps(params), run_id],
+        )
+
+
+def interrupt_unfinished(store: Store) -> int:
+    """After a crash or kill, runs left 'running' are marked interrupted."""
+    with store.write() as db:
+        cursor = db.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ?, message = ?"
+            " WHERE status = 'running'",
+            [now_iso(), N_("The program stopped while this run was under way.")],
+        )
+        return cursor.rowcount
+
+
+def _decode(row: Any) -> dict[str, Any]:
+    record = dict(row)
+    record["params"] = json.loads(record["params"]) if record.get("params") else None
+    return record
+
+
+def get_run(store: Store, run_id: int) -> dict[str, Any] | None:
+    with store.read() as db:
+        row = db.execute("SELECT * FROM runs WHERE id = ?", [run_id]).fetchone()
+    return _decode(row) if row else None
+
+
+def recent_runs(
+    store: Store, *, job_name: str | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
+    sql, args = "SELECT * FROM runs", []
+    if job_name:
+        sql, args = sql + " WHERE job_name = ?", [job_name]
+    with store.read() as db:
+        rows = db.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
+    return [_decode(row) for row in rows]
+
+
+def last_runs_by_job(store: Store) -> dict[str, dict[str, Any]]:
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT * FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY job_name)"
+        ).fetchall()
+    return {row["job_name"]: _decode(row) for row in rows}
+
+
+def run_items(store: Store, run_id: int, limit: int = 500) -> list[dict[str, Any]]:
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT * FROM run_items WHERE run_id = ? ORDER BY id LIMIT ?", [run_id, limit]
+        ).fetchall()
+    return [_decode(row) for row in rows]
+
+
+@dataclass
+class ItemFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    job_name: str | None = None
+    kind: str | None = None
+    status: str | None = None  # an item status, or "unresolved"
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if self.date_from:
+            clauses.append("created_at >= ?")
+            args.append(_utc_day_start(self.date_from))
+        if self.date_to:
+            clauses.append("created_at < ?")
+            args.append(_utc_day_start(self.date_to + timedelta(days=1)))
+        if self.job_name:
+            clauses.append("job_name = ?")
+            args.append(self.job_name)
+        if self.kind:
+            clauses.append("kind = ?")
+            args.append(self.kind)
+        if self.status == "unresolved":
+            clauses.append("status = 'error' AND resolved_at IS NULL")
+        elif self.status:
+            clauses.append("status = ?")
+            args.append(self.status)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def _utc_day_start(day: date) -> str:
+    local_midnight = datetime(day.year, day.month, day.day).astimezone()
+    return local_midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    number: int
+    per_page: int
+    has_next: bool
+    filters: ItemFilter = field(default_factory=ItemFilter)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def query_items(store: Store, filters: ItemFilter, page: int = 1, per_page: int = 50) -> Page:
+    """One page, newest first; fetches one row more instead of counting 200,000 rows."""
+    page = max(page, 1)
+    where, args = filters.where()
+    sql = f"SELECT * FROM run_items{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+    with store.read() as db:
+        rows = db.execute(sql, [*args, per_page + 1, (page - 1) * per_page]).fetchall()
+    items = [_decode(row) for row in rows[:per_page]]
+    return Page(items, page, per_page, len(rows) > per_page, filters)
+
+
+def item_kinds(store: Store) -> list[str]:
+    with store.read() as db:
+        return [row[0] for row in db.execute("SELECT DISTINCT kind FROM run_items ORDER BY kind")]
+
+
+def count_unresolved(store: Store) -> int:
+    with store.read() as db:
+        row = db.execute(
+            "SELECT count(*) FROM run_items WHERE status = 'error' AND resolved_at IS NULL"
+        ).fetchone()
+    return int(row[0])
+
+
+def resolve_item(store: Store, item_id: int, justification: str, who: str) -> dict[str, Any]:
+    """Mark an error resolved; refused without a written justification."""
+    text = (justification or "").strip()
+    if len(text) < 3:
+        raise HistoryError(N_("A justification is required to mark an error as resolved."))
+    with store.write() as db:
+        row = db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone()
+        if row is None:
+            raise HistoryError(N_("This history entry no longer exists."))
+        if row["status"] != "error":
+            raise HistoryError(N_("Only errors can be marked as resolved."))
+        if row["resolved_at"]:
+            raise HistoryError(N_("This error is already resolved."))
+        db.execute(
+            "UPDATE run_items SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ?",
+            [now_iso(), who, text[:2000], item_id],
+        )
+        return _decode(db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone())
+
+
+def cutoff_for(months: int, today: datetime | None = None) -> str:
+    moment = (today or datetime.now(UTC)) - timedelta(days=round(30.44 * months))
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def purge(
+    store: Store,
+    cutoff: str,
+    *,
+    batch: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Delete items and finished runs older than ``cutoff`` in batches; returns (items, runs)."""
+    with store.read() as db:
+        total = int(
+            db.execute("SELECT count(*) FROM run_items WHERE created_at < ?", [cutoff]).fetchone()[
+                0
+            ]
+        )
+    items_deleted = 0
+    while True:
+        # Small transactions keep the writer lock short: the UI stays responsive during a big purge.
+        with store.write() as db:
+            cursor = db.execute(
+                "DELETE FROM run_items WHERE id IN"
+                " (SELECT id FROM run_items WHERE created_at < ? LIMIT ?)",
+                [cutoff, batch],
+            )
+            deleted = cursor.rowcount
+        items_deleted += deleted
+        if progress:
+            progress(items_deleted, total)
+        if deleted < batch:
+            break
+    with store.write() as db:
+        runs_deleted = db.execute(
+            "DELETE FROM runs WHERE started_at < ? AND status != 'running'"
+            " AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = runs.id)",
+            [cutoff],
+        ).rowcount
+    return items_deleted, runs_deleted

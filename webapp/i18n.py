@@ -1,0 +1,100 @@
+"""Translations: English msgids in code and templates, French (default) and English catalogs.
+
+Catalogs are read from ``translations/<lang>/LC_MESSAGES/messages.po`` at start (no compile step to
+forget). The active language is a context variable, set per request from the language cookie.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import gettext as gettext_module
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from webapp.config import resource_root
+
+LANGUAGES = {"fr": "Français", "en": "English"}
+DEFAULT_LANGUAGE = "fr"
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "relais_language", default=DEFAULT_LANGUAGE
+)
+
+
+class UserError(Exception):
+    """An error to show to a user: an English msgid and its params, translated when shown."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+    def translated(self) -> str:
+        return gettext(self.message, **self.params)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+@cache
+def translations(language: str) -> gettext_module.NullTranslations:
+    po_path = resource_root() / "translations" / language / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return gettext_module.NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext_module.GNUTranslations(buffer)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+def set_language(language: str) -> contextvars.Token[str]:
+    return _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@contextmanager
+def language(code: str) -> Iterator[None]:
+    token = set_language(code)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def gettext(message: str, **params: Any) -> str:
+    text = translations(current_language()).gettext(message)
+    return text.format(**params) if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+    text = translations(current_language()).ngettext(singular, plural, n)
+    return text.format(n=n, **params)
+
+
+_ = gettext
+
+
+def translate_stored(message: str | None, params: dict[str, Any] | None) -> str:
+    """Render a message kept in the database as msgid + params, in the reader's language."""
+    if not message:
+        return ""
+    text = translations(current_language()).gettext(message)
+    if not params:
+        return text
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return f"{text} {params}"

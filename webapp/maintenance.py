@@ -1,0 +1,77 @@
+"""The platform's own processes: history purge (PLT-6 retention) and database backup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from webapp import history, settings
+from webapp.i18n import N_
+from webapp.jobs import JobSpec, RunContext, Summary, register
+
+BACKUP_PREFIX = "relais-"
+
+
+def purge_history(context: RunContext) -> Summary:
+    months = int(settings.get(context.store, "history_retention_months"))
+    cutoff = history.cutoff_for(months)
+    label = N_("Deleting history entries")
+    context.progress(0, None, label)
+    items, runs = history.purge(
+        context.store, cutoff, progress=lambda done, total: context.progress(done, total, label)
+    )
+    context.item(
+        "history",
+        "done",
+        message=N_("{items} entries older than {months} months deleted"),
+        items=items,
+        months=months,
+    )
+    return Summary(
+        N_("{items} entries and {runs} runs older than {months} months deleted."),
+        {"items": items, "runs": runs, "months": months},
+    )
+
+
+def backup_database(context: RunContext) -> Summary:
+    folder = context.data_dir.backups
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = folder / f"{BACKUP_PREFIX}{stamp}.sqlite"
+    label = N_("Copying the database")
+    context.store.backup(target, progress=lambda done, total: context.progress(done, total, label))
+    context.item(
+        "backup",
+        "done",
+        reference=target.name,
+        message=N_("Backup written: {file}"),
+        file=str(target),
+    )
+    kept = int(settings.get(context.store, "backups_kept"))
+    backups = sorted(folder.glob(f"{BACKUP_PREFIX}*.sqlite"))
+    removed = backups[:-kept] if len(backups) > kept else []
+    for old in removed:
+        old.unlink(missing_ok=True)
+        context.item("backup", "done", reference=old.name, message=N_("Old backup removed"))
+    return Summary(
+        N_("Backup {file} written; {removed} old backups removed."),
+        {"file": target.name, "removed": len(removed)},
+    )
+
+
+register(
+    JobSpec(
+        name="history_purge",
+        title=N_("History purge"),
+        description=N_("Deletes history entries older than the retention period."),
+        func=purge_history,
+        default_trigger=("cron", "30 3 * * *"),
+    )
+)
+register(
+    JobSpec(
+        name="database_backup",
+        title=N_("Database backup"),
+        description=N_("Writes a consistent copy of the database in the data folder."),
+        func=backup_database,
+        default_trigger=("cron", "0 2 * * *"),
+    )
+)

@@ -1,0 +1,164 @@
+"""`relais serve`: bind the socket ourselves (no port race), build the app for that port, run."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import socket
+import threading
+import webbrowser
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import uvicorn
+
+from webapp.app import create_app
+from webapp.config import DataDir
+from webapp.files import atomic_write_text
+from webapp.security import is_loopback
+from webapp.services import Services
+
+log = logging.getLogger(__name__)
+PORT_ATTEMPTS = 20
+
+
+class PortUnavailable(OSError):
+    pass
+
+
+class AlreadyRunning(RuntimeError):
+    def __init__(self, url: str | None):
+        super().__init__(url or "")
+        self.url = url
+
+
+def bind_socket(host: str, port: int, *, fallback: bool) -> socket.socket:
+    """Bind ``port``, or (with fallback) the next free one; port 0 lets the system choose."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    last_error: OSError | None = None
+    for candidate in range(port, port + (PORT_ATTEMPTS if fallback and port else 1)):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        if os.name == "nt":
+            sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_EXCLUSIVEADDRUSE", 0), 1)
+        else:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, candidate))
+        except OSError as exc:
+            sock.close()
+            last_error = exc
+            if exc.errno not in (
+                errno.EADDRINUSE,
+                errno.EACCES,
+                getattr(errno, "WSAEADDRINUSE", -1),
+            ):
+                raise
+            continue
+        sock.listen(128)
+        sock.set_inheritable(True)
+        return sock
+    raise PortUnavailable(str(last_error))
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+@contextlib.contextmanager
+def serve_lock(data_dir: DataDir) -> Iterator[IO[str]]:
+    """One server per data folder: a second one would run every process twice."""
+    path = data_dir.path / "serve.lock"
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the whole serve)
+    try:
+        try:
+            _lock_file(handle)
+        except OSError:
+            handle.close()
+            raise AlreadyRunning(_running_url(data_dir)) from None
+        yield handle
+    finally:
+        if not handle.closed:
+            handle.close()
+        with contextlib.suppress(OSError):
+            (data_dir.path / "serve.json").unlink()
+
+
+def _lock_file(handle: IO[str]) -> None:
+    if os.name == "nt":
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+    else:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _running_url(data_dir: DataDir) -> str | None:
+    try:
+        return str(json.loads((data_dir.path / "serve.json").read_text(encoding="utf-8"))["url"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@dataclass
+class ServeOptions:
+    host: str
+    port: int
+    fallback: bool
+    open_browser: bool
+    extra_hosts: list[str]
+
+
+def serve(services: Services, options: ServeOptions, announce: Callable[[str], None]) -> None:
+    sock = bind_socket(options.host, options.port, fallback=options.fallback)
+    port = sock.getsockname()[1]
+    url = url_for(options.host, port)
+    if not is_loopback(options.host):
+        log.warning("listening on %s: reachable from other machines", options.host)
+    atomic_write_text(
+        services.data_dir.path / "serve.json", json.dumps({"url": url, "pid": os.getpid()})
+    )
+    app = create_app(services, host=options.host, port=port, extra_hosts=options.extra_hosts)
+    services.runner.release_stale_claims()
+    services.runner.start_scheduler()
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10
+    )
+    server = _Server(config)
+    announce(url)
+    if options.open_browser:
+        threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
+    server.run(sockets=[sock])
+
+
+class _Server(uvicorn.Server):
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # A requested stop is a clean stop: exit 0 instead of uvicorn re-raising the signal.
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
+def _open_when_started(server: uvicorn.Server, url: str) -> None:
+    for _ in range(100):
+        if server.started:
+            webbrowser.open(url)
+            return
+        threading.Event().wait(0.1)
+
+
+def read_server_file(data_dir: Path) -> dict[str, object] | None:
+    try:
+        return dict(json.loads((data_dir / "serve.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None

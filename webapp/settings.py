@@ -1,0 +1,116 @@
+"""Application settings kept in the ``settings`` table, each with a default and a validator."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from webapp.i18n import LANGUAGES, N_, UserError
+from webapp.store import Store
+
+
+class SettingError(UserError):
+    """A value refused by a setting's validator."""
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        try:
+            number = int(str(value).strip())
+        except ValueError as exc:
+            raise SettingError(N_("Enter a whole number.")) from exc
+        if not low <= number <= high:
+            raise SettingError(N_("Enter a number between {low} and {high}."), low=low, high=high)
+        return number
+
+    return check
+
+
+def _language(value: Any) -> str:
+    if value not in LANGUAGES:
+        raise SettingError(N_("Unknown language."))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: Any
+    validate: Callable[[Any], Any]
+    label: str
+    help: str = ""
+
+
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        Setting("language", "fr", _language, N_("Language"), N_("Language of the interface.")),
+        Setting(
+            "history_retention_months",
+            2,
+            _int_between(1, 36),
+            N_("History retention (months)"),
+            N_("Older history entries are purged by the history purge process."),
+        ),
+        Setting(
+            "backups_kept",
+            7,
+            _int_between(1, 365),
+            N_("Backups kept"),
+            N_("Number of automatic database backups kept in the data folder."),
+        ),
+    )
+}
+
+
+def get(store: Store, key: str) -> Any:
+    with store.read() as db:
+        row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    if row is None:
+        return SETTINGS[key].default
+    return json.loads(row[0])
+
+
+def get_all(store: Store) -> dict[str, Any]:
+    values = {key: setting.default for key, setting in SETTINGS.items()}
+    with store.read() as db:
+        for row in db.execute("SELECT key, value FROM settings"):
+            if row[0] in values:
+                values[row[0]] = json.loads(row[1])
+    return values
+
+
+def put(store: Store, key: str, raw: Any) -> Any:
+    value = SETTINGS[key].validate(raw)
+    _write(store, key, value)
+    return value
+
+
+def _write(store: Store, key: str, value: Any) -> None:
+    with store.write() as db:
+        db.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+            " SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            [key, json.dumps(value)],
+        )
+
+
+def install_id(store: Store) -> str:
+    """A random id for this data folder: names its keyring entries and cookies apart from a copy's."""
+    with store.read() as db:
+        row = db.execute("SELECT value FROM settings WHERE key = 'install_id'").fetchone()
+    if row:
+        return str(json.loads(row[0]))
+    with store.write() as db:
+        db.execute(
+            "INSERT OR IGNORE INTO settings (key, value) VALUES ('install_id', ?)",
+            [json.dumps(uuid.uuid4().hex)],
+        )
+        return str(
+            json.loads(
+                db.execute("SELECT value FROM settings WHERE key = 'install_id'").fetchone()[0]
+            )
+        )

@@ -1,0 +1,108 @@
+"""The one SQLite file: a single writer connection behind a lock, short-lived readers, migrations.
+
+Every write in the process goes through :meth:`Store.write` (one transaction, ``BEGIN IMMEDIATE``),
+so web requests and scheduled jobs never fight over SQLite's write lock. Reads open their own
+connection and close it at once: WAL lets them run beside the writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from webapp.store.migrations import apply_migrations, latest_version
+
+__all__ = ["Store", "latest_version"]
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Store:
+    def __init__(self, path: Path, *, migrate: bool = True) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._writer = _connect(self.path)
+        self._writer.execute("PRAGMA journal_mode = WAL")
+        # FULL: a committed outbox record or delivery mark must survive a power cut.
+        self._writer.execute("PRAGMA synchronous = FULL")
+        if migrate:
+            self.migrate()
+
+    def migrate(self, target: int | None = None) -> list[int]:
+        """Apply pending numbered migrations (up to ``target``); returns the versions applied."""
+        with self._lock:
+            return apply_migrations(self._writer, target)
+
+    @property
+    def schema_version(self) -> int:
+        with self.read() as db:
+            row = db.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Database]:
+        """One transaction on the single writer connection; rolled back if the block raises."""
+        with self._lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield Database(self._writer)
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Database]:
+        conn = _connect(self.path, readonly=True)
+        try:
+            yield Database(conn)
+        finally:
+            conn.close()
+
+    def backup(self, target: Path, progress: ProgressCallback | None = None) -> Path:
+        """Consistent copy through SQLite's online backup, written under a temp name then renamed."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        dest = sqlite3.connect(tmp)
+        try:
+            source = _connect(self.path, readonly=True)
+            try:
+
+                def report(_status: int, remaining: int, total: int) -> None:
+                    if progress:
+                        progress(total - remaining, total)
+
+                source.backup(dest, pages=256, progress=report)
+            finally:
+                source.close()
+            dest.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dest.close()
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+        return target
+
+    def close(self) -> None:
+        with self._lock:
+            self._writer.close()

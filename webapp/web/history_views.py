@@ -1,0 +1,184 @@
+"""The history page: filters, pagination, resolving an error with a justification, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Stream, Template
+
+from webapp import history
+from webapp.history import HistoryError, ItemFilter
+from webapp.i18n import _
+from webapp.web.common import FormData, ServicesDep, first, page
+
+PER_PAGE = 50
+
+
+def _date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _filters(params: dict[str, Any]) -> ItemFilter:
+    status = params.get("status") or None
+    if status not in (*history.ITEM_STATUSES, "unresolved", None):
+        status = None
+    return ItemFilter(
+        date_from=_date(params.get("date_from")),
+        date_to=_date(params.get("date_to")),
+        job_name=params.get("job") or None,
+        kind=params.get("kind") or None,
+        status=status,
+    )
+
+
+def _query_string(filters: ItemFilter, page_number: int) -> str:
+    from urllib.parse import urlencode
+
+    values = {
+        "date_from": filters.date_from.isoformat() if filters.date_from else "",
+        "date_to": filters.date_to.isoformat() if filters.date_to else "",
+        "job": filters.job_name or "",
+        "kind": filters.kind or "",
+        "status": filters.status or "",
+        "page": str(page_number),
+    }
+    return urlencode({key: value for key, value in values.items() if value})
+
+
+@get("/history", name="history", sync_to_thread=True)
+def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
+    params = dict(request.query_params)
+    filters = _filters(params)
+    try:
+        number = max(1, int(params.get("page") or 1))
+    except ValueError:
+        number = 1
+    result = history.query_items(services.store, filters, number, PER_PAGE)
+    context = {
+        "active": "history",
+        "page": result,
+        "filters": filters,
+        "jobs": services.runner.registry,
+        "kinds": history.item_kinds(services.store),
+        "statuses": [*history.ITEM_STATUSES, "unresolved"],
+        "previous_qs": _query_string(filters, number - 1),
+        "next_qs": _query_string(filters, number + 1),
+        "export_qs": _query_string(filters, 1),
+    }
+    return page(request, "history.html", context, partial="_history_results.html")
+
+
+@post("/history/items/{item_id:int}/resolve", name="history_resolve", sync_to_thread=True)
+def resolve(
+    request: HTMXRequest, services: ServicesDep, item_id: FromPath[int], data: FormData
+) -> Template:
+    justification = first(data.get("justification"))
+    who = first(data.get("who")) or _local_user()
+    try:
+        item = history.resolve_item(services.store, item_id, justification, who)
+        error = None
+        status = 200
+    except HistoryError as exc:
+        error = exc.translated()
+        status = 422
+        with services.store.read() as db:
+            row = db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone()
+        if row is None:
+            raise NotFoundException() from None
+        item = history._decode(row)
+    context = {"item": item, "error": error, "jobs": services.runner.registry}
+    return Template("_history_row.html", context=context, status_code=status)
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "?"
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@get("/history/export.csv", name="history_export", sync_to_thread=True)
+def export_csv(request: HTMXRequest, services: ServicesDep) -> Response[Any]:
+    filters = _filters(dict(request.query_params))
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow(
+            [
+                _("Date"),
+                _("Process"),
+                _("Kind"),
+                _("Status"),
+                _("Reference"),
+                _("Message"),
+                _("Resolved on"),
+                _("Resolved by"),
+                _("Justification"),
+            ]
+        )
+        number = 1
+        while True:
+            result = history.query_items(services.store, filters, number, 1000)
+            for item in result.items:
+                spec = services.runner.registry.get(item["job_name"])
+                writer.writerow(
+                    [
+                        csv_safe(v)
+                        for v in (
+                            item["created_at"],
+                            _(spec.title) if spec else item["job_name"],
+                            item["kind"],
+                            _(history.STATUS_LABELS.get(item["status"], item["status"])),
+                            item["reference"],
+                            _stored(item),
+                            item["resolved_at"],
+                            item["resolved_by"],
+                            item["resolution"],
+                        )
+                    ]
+                )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            if not result.has_next:
+                break
+            number += 1
+
+    return Stream(
+        ("\ufeff" + chunk if index == 0 else chunk for index, chunk in enumerate(rows())),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="relais-historique.csv"'},
+    )
+
+
+def _stored(item: dict[str, Any]) -> str:
+    from webapp.i18n import translate_stored
+
+    return translate_stored(item.get("message"), item.get("params"))
+
+
+ROUTES = [history_page, resolve, export_csv]

@@ -1,0 +1,131 @@
+"""Dashboard, the areas still to come, language switch, health and favicon."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import MediaType, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from webapp import history, i18n
+from webapp.i18n import N_
+from webapp.web.common import FormData, ServicesDep, first, page
+
+
+@get("/", name="dashboard", sync_to_thread=True)
+def dashboard(request: HTMXRequest, services: ServicesDep) -> Template:
+    context = {
+        "active": "dashboard",
+        "processes": services.runner.definitions(),
+        "recent_runs": history.recent_runs(services.store, limit=8),
+        "unresolved": history.count_unresolved(services.store),
+        "vault": services.vault,
+        "paused": services.runner.paused,
+    }
+    return page(request, "dashboard.html", context, partial="_dashboard_body.html")
+
+
+AREAS = {
+    "scrada": (
+        N_("Scrada"),
+        N_(
+            "Relais will fetch every day the daily receipts (UBL invoices) and cash books (CODA"
+            " statements) of each client company from Scrada, check them, and write them into the"
+            " folders your accounting software reads."
+        ),
+        [
+            N_("Scrada credentials with a Verify button"),
+            N_("Root folder and subfolder template (company number, year, book…)"),
+            N_("Choice of companies and books to synchronise"),
+            N_("Log per run, company and book, exportable"),
+        ],
+    ),
+    "pos": (
+        N_("Cash registers"),
+        N_(
+            "Relais will keep your autonomous cash registers in step with the back office: articles,"
+            " prices, customers and users sent to each register, tickets brought back, even after"
+            " days without internet."
+        ),
+        [
+            N_("Office and register roles, registers joined with a token"),
+            N_("Differential packages of reference data"),
+            N_("Ticket outbox: nothing lost, nothing doubled"),
+            N_("Signed software updates for the registers"),
+        ],
+    ),
+    "connectors": (
+        N_("Connectors"),
+        N_(
+            "Relais will exchange CSV files of articles, customers, orders and deliveries with your"
+            " web shop or any other program, with correspondences, a two-step reception and a"
+            " history."
+        ),
+        [
+            N_("Connector wizard: folders, sends, receptions"),
+            N_("Article, customer, VAT, unit and country correspondences"),
+            N_("Reception in two steps: analysis, then integration"),
+            N_("Downloadable file specification"),
+        ],
+    ),
+}
+
+
+def _area(active: str) -> Any:
+    title, summary, features = AREAS[active]
+
+    @get(f"/{active}", name=active, sync_to_thread=False)
+    def view(request: HTMXRequest) -> Template:
+        context = {"active": active, "title": title, "summary": summary, "features": features}
+        return page(request, "area.html", context)
+
+    return view
+
+
+@post("/language", name="language", sync_to_thread=False, status_code=303)
+def switch_language(request: HTMXRequest, services: ServicesDep, data: FormData) -> Redirect:
+    code = first(data.get("language"))
+    if code not in i18n.LANGUAGES:
+        code = i18n.DEFAULT_LANGUAGE
+    target = first(data.get("next")) or "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        target = "/"  # only our own pages: no open redirect
+    cookie = Cookie(
+        key=f"relais_lang_{services.cookie_suffix}",
+        value=code,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="strict",
+    )
+    return Redirect(target, cookies=[cookie], status_code=303)
+
+
+@get("/healthz", name="health", sync_to_thread=True, media_type=MediaType.JSON)
+def health(services: ServicesDep) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "schema_version": services.store.schema_version,
+        "vault": services.vault.backend_name,
+        "vault_unlocked": services.vault.is_unlocked,
+    }
+
+
+@get("/favicon.ico", name="favicon", sync_to_thread=False, include_in_schema=False)
+def favicon() -> Response[bytes]:
+    from webapp.config import resource_root
+
+    data = (resource_root() / "static" / "favicon.ico").read_bytes()
+    return Response(data, media_type="image/x-icon", headers={"cache-control": "max-age=86400"})
+
+
+ROUTES = [
+    dashboard,
+    switch_language,
+    health,
+    favicon,
+    *(_area(name) for name in ("scrada", "pos", "connectors")),
+]
