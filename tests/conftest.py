@@ -55,7 +55,9 @@ class Client(TestClient):  # type: ignore[type-arg]
     def token(self) -> str:
         return csrf_token(self.get("/").text)
 
-    def post_form(self, url: str, data: dict[str, str] | None = None, htmx: bool = True) -> httpx.Response:
+    def post_form(
+        self, url: str, data: dict[str, str] | None = None, htmx: bool = True
+    ) -> httpx.Response:
         headers = {"x-csrftoken": self.token()}
         if htmx:
             headers["HX-Request"] = "true"
@@ -75,7 +77,9 @@ def relais_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def relais(*args: str, data_dir: Path, input: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def relais(
+    *args: str, data_dir: Path, input: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     """Run the real command line in a child process."""
     return subprocess.run(
         [sys.executable, "-m", "webapp", "--data-dir", str(data_dir), *args],
@@ -96,8 +100,18 @@ class RelaisServer:
         self.log_path = data_dir.parent / f"serve-{time.monotonic_ns()}.out"
         self._log = open(self.log_path, "w+", encoding="utf-8")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "webapp", "--data-dir", str(data_dir), "serve", "--no-browser",
-             "--port", "0", *extra_args],
+            [
+                sys.executable,
+                "-m",
+                "webapp",
+                "--data-dir",
+                str(data_dir),
+                "serve",
+                "--no-browser",
+                "--port",
+                "0",
+                *extra_args,
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=relais_env(**env),

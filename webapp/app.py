@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -27,6 +28,9 @@ from webapp.i18n import _
 from webapp.security import allowed_hosts, csrf_secret, security_headers_middleware
 from webapp.services import Services
 from webapp.web import routes
+
+
+log = logging.getLogger(__name__)
 
 
 def language_cookie(services: Services) -> str:
@@ -93,6 +97,8 @@ def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None
 
 def html_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status >= 500:
+        log.error("error on %s %s", request.method, request.url.path, exc_info=exc)
     detail = exc.detail if isinstance(exc, HTTPException) else ""
     if "text/html" not in request.headers.get("accept", "") and not request.headers.get(
         "hx-request"

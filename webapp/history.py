@@ -263,6 +263,7 @@ def purge(
     *,
     batch: int = 5000,
     progress: Callable[[int, int], None] | None = None,
+    check_stop: Callable[[], None] | None = None,
 ) -> tuple[int, int]:
     """Delete items and finished runs older than ``cutoff`` in batches; returns (items, runs)."""
     with store.read() as db:
@@ -286,6 +287,8 @@ def purge(
             progress(items_deleted, total)
         if deleted < batch:
             break
+        if check_stop:
+            check_stop()
     with store.write() as db:
         runs_deleted = db.execute(
             "DELETE FROM runs WHERE started_at < ? AND status != 'running'"

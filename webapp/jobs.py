@@ -34,6 +34,10 @@ class JobError(UserError):
     """Refused request about a process."""
 
 
+class RunStopped(Exception):
+    """Raised inside a job by :meth:`RunContext.check_stop` when the program is closing."""
+
+
 @dataclass(frozen=True)
 class Summary:
     message: str
@@ -73,6 +77,11 @@ class RunContext:
     @property
     def should_stop(self) -> bool:
         return self._stop.is_set()
+
+    def check_stop(self) -> None:
+        """Long jobs call this between items: Relais is closing, so end the run here."""
+        if self._stop.is_set():
+            raise RunStopped()
 
     def progress(self, done: int, total: int | None = None, label: str | None = None) -> None:
         """Record progress; throttled so a tight loop does not flood the writer."""
@@ -252,14 +261,16 @@ class JobRunner:
             summary = spec.func(context)
             run = history.get_run(self.store, run_id) or {}
             status = "warning" if run.get("count_errors") else "success"
-            if context.should_stop:
-                status = "interrupted"
             history.finish_run(
                 self.store,
                 run_id,
                 status,
                 summary.message if summary else None,
                 summary.params if summary else None,
+            )
+        except RunStopped:
+            history.finish_run(
+                self.store, run_id, "interrupted", N_("Stopped because Relais was closing.")
             )
         except Exception as exc:
             log.exception("process %s failed (run %s)", name, run_id)

@@ -17,7 +17,10 @@ def purge_history(context: RunContext) -> Summary:
     label = N_("Deleting history entries")
     context.progress(0, None, label)
     items, runs = history.purge(
-        context.store, cutoff, progress=lambda done, total: context.progress(done, total, label)
+        context.store,
+        cutoff,
+        progress=lambda done, total: context.progress(done, total, label),
+        check_stop=context.check_stop,
     )
     context.item(
         "history",

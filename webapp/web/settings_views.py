@@ -12,10 +12,11 @@ from webapp import settings
 from webapp.i18n import _
 from webapp.secrets import VaultError
 from webapp.settings import SettingError
+from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, first, page
 
 
-def _context(services: ServicesDep, **extra: Any) -> dict[str, Any]:
+def _context(services: Services, **extra: Any) -> dict[str, Any]:
     return {
         "active": "settings",
         "values": settings.get_all(services.store),
@@ -27,12 +28,12 @@ def _context(services: ServicesDep, **extra: Any) -> dict[str, Any]:
     }
 
 
-@get("/settings", name="settings", sync_to_thread=True)
+@get("/settings", name="settings_page", sync_to_thread=True)
 def settings_page(request: HTMXRequest, services: ServicesDep) -> Template:
     return page(request, "settings.html", _context(services))
 
 
-@post("/settings", name="settings_save", sync_to_thread=True)
+@post("/settings/general", name="settings_save", sync_to_thread=True)
 def settings_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> Template:
     errors: dict[str, str] = {}
     for key in settings.SETTINGS:
