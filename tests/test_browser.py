@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
 from webapp import history
 from webapp.config import resolve_data_dir
@@ -121,6 +121,16 @@ def check_links(page: Page, base: str, seen: set[str]) -> None:
         assert response.status == 200, f"dead link {href} on {page.url}: {response.status}"
 
 
+def go(page: Page, locator: Locator) -> None:
+    """Click something that loads a whole page (link, plain form) and wait for that page."""
+    with page.expect_navigation():
+        locator.click()
+
+
+def nav(page: Page, key: str) -> None:
+    go(page, page.locator(f".nav a[data-nav='{key}']"))
+
+
 def assert_page(page: Page, key: str, language: str) -> None:
     french, english = NAV[key]
     expect(page.locator("html")).to_have_attribute("lang", language)
@@ -144,34 +154,44 @@ def test_navigation_languages_and_csp(relais_server: Any, page: Page, console: C
     # htmx loaded under the CSP (a blocked script would leave window.htmx undefined).
     assert page.evaluate("typeof window.htmx") == "object"
 
+    # No dead entry in the menu: every one answers 200 (same cookies as the page).
+    hrefs = page.locator(".nav a[data-nav]").evaluate_all(
+        "links => links.map(a => [a.dataset.nav, a.getAttribute('href')])"
+    )
+    assert [key for key, _ in hrefs] == list(NAV)
+    for _, href in hrefs:
+        assert page.request.get(server.url + href).status == 200, href
+
+    # Click through the menu: each page has its title and marks its own entry as current,
+    # and no link on any of them is dead.
     seen: set[str] = set()
-    for key in NAV:
-        page.locator(f".nav a[data-nav='{key}']").click()
+    for key, href in hrefs:
+        nav(page, key)
         assert_page(page, key, "fr")
-        assert urlsplit(page.url).path == page.locator(f".nav a[data-nav='{key}']").get_attribute(
-            "href"
-        )
+        assert urlsplit(page.url).path == href
         check_links(page, server.url, seen)
-    assert {f"{server.url}{href}" for href in ("/", "/scrada", "/pos", "/history")} <= seen
 
     # English from the header's EN button, on the page we are on; the menu follows.
-    page.get_by_role("button", name="EN", exact=True).click()
+    go(page, page.get_by_role("button", name="EN", exact=True))
     assert_page(page, "settings", "en")
+    expect(page.get_by_role("button", name="EN", exact=True)).to_have_attribute(
+        "aria-current", "true"
+    )
     expect(page.locator(".nav a[data-nav='history']")).to_have_text("History")
-    page.locator(".nav a[data-nav='dashboard']").click()
+    nav(page, "dashboard")
     assert_page(page, "dashboard", "en")
     expect(page.get_by_role("heading", name="Errors to review")).to_be_visible()
-    page.locator(".nav a[data-nav='history']").click()
+    nav(page, "history")
     assert_page(page, "history", "en")
 
     # The choice is remembered across pages (cookie), and FR brings French back.
     page.goto(server.url + "/processes")
     assert_page(page, "processes", "en")
     expect(page.get_by_role("button", name="Run now").first).to_be_visible()
-    page.get_by_role("button", name="FR", exact=True).click()
+    go(page, page.get_by_role("button", name="FR", exact=True))
     assert_page(page, "processes", "fr")
     expect(page.get_by_role("button", name="Lancer maintenant").first).to_be_visible()
-    page.locator(".nav a[data-nav='dashboard']").click()
+    nav(page, "dashboard")
     assert_page(page, "dashboard", "fr")
     expect(page.locator(".nav a[data-nav='history']")).to_have_text("Historique")
 
@@ -199,14 +219,14 @@ def test_run_backup_then_filter_history(relais_server: Any, page: Page, console:
     assert len(backups) == 1, backups
 
     # The link under the result opens the run detail, whose item is the backup written.
-    card.get_by_role("link", name="Détails dans l’historique").click()
+    go(page, card.get_by_role("link", name="Détails dans l’historique"))
     expect(page).to_have_url(re.compile(rf"/runs/{run_id}$"))
     expect(page.locator("h1")).to_contain_text(f"Sauvegarde de la base — exécution #{run_id}")
     expect(page.locator("table tbody tr")).to_have_count(1)
     expect(page.locator("table tbody tr")).to_contain_text(backups[0].name)
 
     # History: the item is listed, linked to its run.
-    page.locator(".nav a[data-nav='history']").click()
+    nav(page, "history")
     assert_page(page, "history", "fr")
     results = page.locator("#history-results")
     row = results.locator("tbody tr", has=page.locator(f"a[href='/runs/{run_id}']"))
@@ -282,16 +302,21 @@ def test_failed_run_and_resolve_error_item(
     expect(card.locator(".progress-result")).to_contain_text("Le processus a échoué :")
 
     # The dashboard counts the unresolved error and links to it.
-    page.locator(".nav a[data-nav='dashboard']").click()
+    nav(page, "dashboard")
     alert = page.locator(".card.alert")
     expect(alert.locator(".big")).to_have_text("1")
-    alert.get_by_role("link", name="Les examiner").click()
+    go(page, alert.get_by_role("link", name="Les examiner"))
     assert_page(page, "history", "fr")
     expect(page.locator("select[name='status']")).to_have_value("unresolved")
     row = page.locator(f"#item-{item_id}")
     expect(row).to_be_visible()
     expect(row.locator(".status")).to_have_text("erreur")
 
+    posted: list[str] = []
+    page.on(
+        "request",
+        lambda request: posted.append(request.url) if request.method == "POST" else None,
+    )
     row.locator("summary").click()
     justification = row.locator("textarea[name='justification']")
     resolve = row.get_by_role("button", name="Résoudre")
@@ -301,6 +326,7 @@ def test_failed_run_and_resolve_error_item(
     resolve.click()
     assert justification.evaluate("element => element.validity.valueMissing")
     expect(row.locator(".resolution")).to_have_count(0)
+    assert posted == []
 
     # Too short once trimmed (passes minlength=3 in the browser): the server refuses, in French.
     console.expect_status(r"/history/items/\d+/resolve", 422)
@@ -312,6 +338,7 @@ def test_failed_run_and_resolve_error_item(
     )
     expect(page.locator(f"#item-{item_id} .resolution")).to_have_count(0)
     expect(page.locator(f"#item-{item_id} details.resolve")).to_have_attribute("open", "")
+    assert posted == [f"{server.url}/history/items/{item_id}/resolve"]
 
     # With a justification: resolved, by whom and why, and the form is gone.
     row = page.locator(f"#item-{item_id}")
@@ -324,7 +351,7 @@ def test_failed_run_and_resolve_error_item(
     expect(page.locator(f"#item-{item_id} form")).to_have_count(0)
 
     # It no longer counts as an error to review.
-    page.locator(".nav a[data-nav='dashboard']").click()
+    nav(page, "dashboard")
     expect(page.locator(".card.alert")).to_have_count(0)
     expect(page.locator(".card .big").nth(1)).to_have_text("0")
 

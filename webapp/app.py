@@ -29,7 +29,6 @@ from webapp.security import allowed_hosts, csrf_secret, security_headers_middlew
 from webapp.services import Services
 from webapp.web import routes
 
-
 log = logging.getLogger(__name__)
 
 
@@ -75,10 +74,6 @@ def local_time(value: str | datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str
     return moment.astimezone().strftime(fmt)
 
 
-def status_label(status: str) -> str:
-    return i18n.gettext(history.STATUS_LABELS.get(status) or status)
-
-
 def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None:
     env = engine.engine
     env.globals.update(
@@ -88,7 +83,8 @@ def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None
         current_language=i18n.current_language,
         LANGUAGES=i18n.LANGUAGES,
         stored=i18n.translate_stored,
-        status_label=status_label,
+        status_label=history.status_label,
+        kind_label=history.kind_label,
         version=webapp.__version__,
         services=services,
     )

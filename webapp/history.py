@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from webapp.i18n import N_, UserError
+from webapp.i18n import N_, UserError, gettext
 from webapp.store import Store
 
 ITEM_STATUSES = ("received", "sent", "done", "skipped", "error")
@@ -36,6 +36,21 @@ STATUS_LABELS = {
     "failed": N_("failed"),
     "interrupted": N_("interrupted"),
 }
+
+# Item kinds are codes in the database; jobs add the labels of their own kinds here.
+KIND_LABELS: dict[str, str] = {
+    "history": N_("history"),
+    "backup": N_("backup"),
+    "file": N_("file"),
+}
+
+
+def status_label(status: str) -> str:
+    return gettext(STATUS_LABELS.get(status) or status)
+
+
+def kind_label(kind: str) -> str:
+    return gettext(KIND_LABELS.get(kind) or kind)
 
 
 class HistoryError(UserError):

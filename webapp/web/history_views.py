@@ -151,8 +151,8 @@ def export_csv(request: HTMXRequest, services: ServicesDep) -> Response[Any]:
                         for v in (
                             item["created_at"],
                             _(spec.title) if spec else item["job_name"],
-                            item["kind"],
-                            _(history.STATUS_LABELS.get(item["status"], item["status"])),
+                            history.kind_label(item["kind"]),
+                            history.status_label(item["status"]),
                             item["reference"],
                             _stored(item),
                             item["resolved_at"],

@@ -11,8 +11,8 @@ from litestar.response import Template
 from webapp import settings
 from webapp.i18n import _
 from webapp.secrets import VaultError
-from webapp.settings import SettingError
 from webapp.services import Services
+from webapp.settings import SettingError
 from webapp.web.common import FormData, ServicesDep, first, page
 
 
