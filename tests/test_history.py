@@ -69,7 +69,6 @@ def test_filters(store: Store) -> None:
     assert count(date_to=today - timedelta(days=5)) == 4
     assert count(date_from=today - timedelta(days=11), date_to=today - timedelta(days=9)) == 4
     assert count(job_name="scrada", status="received", kind="ubl", date_from=today) == 3
-    assert history.item_kinds(store) == ["backup", "coda", "ubl"]
 
 
 def test_pagination_newest_first(store: Store) -> None:

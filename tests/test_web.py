@@ -255,3 +255,23 @@ def test_vault_create_lock_unlock_from_the_ui(client: Client, services: Services
 def test_health(client: Client) -> None:
     body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["vault"] == "file"
+
+
+def test_pausing_the_scheduler_is_kept_across_restarts(client: Client, services: Services) -> None:
+    services.runner.start_scheduler()
+    response = client.post(
+        "/processes/scheduler", data={"action": "pause"}, headers={"x-csrftoken": client.token()}
+    )
+    assert response.status_code == 200 and "Le planificateur est en pause" in response.text
+    assert services.runner.paused
+    services.runner.shutdown()
+    from webapp.jobs import JobRunner
+
+    again = JobRunner(services.store, services.data_dir)
+    again.start_scheduler()
+    try:
+        assert again.paused
+        again.resume()
+        assert not again.paused
+    finally:
+        again.shutdown()

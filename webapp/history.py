@@ -234,11 +234,6 @@ def query_items(store: Store, filters: ItemFilter, page: int = 1, per_page: int 
     return Page(items, page, per_page, len(rows) > per_page, filters)
 
 
-def item_kinds(store: Store) -> list[str]:
-    with store.read() as db:
-        return [row[0] for row in db.execute("SELECT DISTINCT kind FROM run_items ORDER BY kind")]
-
-
 def count_unresolved(store: Store) -> int:
     with store.read() as db:
         row = db.execute(

@@ -300,7 +300,7 @@ class JobRunner:
             self._schedule(
                 row["name"], row["trigger_kind"], row["trigger_value"], bool(row["enabled"])
             )
-        self._scheduler.start()
+        self._scheduler.start(paused=self._paused_setting())
 
     def _schedule(self, name: str, kind: str, value: str, enabled: bool) -> None:
         if self._scheduler is None:
@@ -324,11 +324,27 @@ class JobRunner:
 
         return self._scheduler is not None and self._scheduler.state == STATE_PAUSED
 
+    def _paused_setting(self) -> bool:
+        with self.store.read() as db:
+            row = db.execute("SELECT value FROM settings WHERE key = 'scheduler_paused'").fetchone()
+        return bool(row and row[0] == "true")
+
+    def _remember_paused(self, paused: bool) -> None:
+        # Kept in the database: a shop that paused its processes expects them paused after a restart.
+        with self.store.write() as db:
+            db.execute(
+                "INSERT INTO settings (key, value) VALUES ('scheduler_paused', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                ["true" if paused else "false"],
+            )
+
     def pause(self) -> None:
+        self._remember_paused(True)
         if self._scheduler:
             self._scheduler.pause()
 
     def resume(self) -> None:
+        self._remember_paused(False)
         if self._scheduler:
             self._scheduler.resume()
 

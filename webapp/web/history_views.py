@@ -73,7 +73,7 @@ def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
         "page": result,
         "filters": filters,
         "jobs": services.runner.registry,
-        "kinds": history.item_kinds(services.store),
+        "kinds": sorted(history.KIND_LABELS, key=history.kind_label),
         "statuses": [*history.ITEM_STATUSES, "unresolved"],
         "previous_qs": _query_string(filters, number - 1),
         "next_qs": _query_string(filters, number + 1),

@@ -8,7 +8,7 @@ from litestar import get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from webapp import history
 from webapp.i18n import _
@@ -111,4 +111,13 @@ def run_progress(request: HTMXRequest, services: ServicesDep, run_id: FromPath[i
     )
 
 
-ROUTES = [process_list, process_update, process_run, run_detail, run_progress]
+@post("/processes/scheduler", name="scheduler_state", sync_to_thread=True, status_code=303)
+def scheduler_state(services: ServicesDep, data: FormData) -> Redirect:
+    if first(data.get("action")) == "pause":
+        services.runner.pause()
+    else:
+        services.runner.resume()
+    return Redirect("/processes", status_code=303)
+
+
+ROUTES = [scheduler_state, process_list, process_update, process_run, run_detail, run_progress]
