@@ -273,8 +273,8 @@ def seed_error_item(data_dir: Path) -> int:
             kind="backup",
             status="error",
             reference="relais-20240101-020000.sqlite",
-            message="Backup written: {file}",
-            params={"file": "relais-20240101-020000.sqlite"},
+            message="The process failed: {error}",
+            params={"error": "disk full"},
         )
         history.finish_run(store, run_id, "warning")
     finally:
@@ -311,6 +311,7 @@ def test_failed_run_and_resolve_error_item(
     row = page.locator(f"#item-{item_id}")
     expect(row).to_be_visible()
     expect(row.locator(".status")).to_have_text("erreur")
+    expect(row).to_contain_text("Le processus a échoué : disk full")
 
     posted: list[str] = []
     page.on(

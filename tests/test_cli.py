@@ -263,11 +263,6 @@ def _unwritable_folder(tmp_path: Path) -> Path:
     pytest.skip("no unwritable folder available on this system")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: Store.backup lets sqlite3.OperationalError escape (not an OSError): "
-    "traceback and exit 1 instead of exit 2",
-)
 def test_backup_to_an_unwritable_folder_is_exit_2(tmp_path: Path) -> None:
     folder = _unwritable_folder(tmp_path)
     target = folder / f"relais-test-{os.getpid()}.sqlite"

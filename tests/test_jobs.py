@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta
 
@@ -125,16 +127,32 @@ def test_unknown_job(store: Store, data_dir: DataDir) -> None:
         runner.run("nope")
 
 
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
 def test_stale_claims_are_released_and_runs_marked_interrupted(
     store: Store, data_dir: DataDir
 ) -> None:
     runner = JobRunner(store, data_dir, make_registry())
-    run_id = runner.claim("slow", "schedule")  # as if the process was killed mid-run
+    run_id = runner.claim("slow", "schedule")
     assert run_id and runner.claim("slow", "schedule") is None
+    with store.write() as db:  # as if the process holding it was killed
+        db.execute("UPDATE jobs SET running_pid = ? WHERE name = 'slow'", [dead_pid()])
     runner.release_stale_claims()
     run = history.get_run(store, run_id)
     assert run is not None and run["status"] == "interrupted"
     assert runner.claim("slow", "schedule") is not None
+
+
+def test_a_claim_held_by_a_live_process_is_kept(store: Store, data_dir: DataDir) -> None:
+    runner = JobRunner(store, data_dir, make_registry())
+    run_id = runner.claim("slow", "command")  # this test process is alive: like `relais jobs run`
+    JobRunner(store, data_dir, make_registry()).release_stale_claims()
+    assert runner.running_run_id("slow") == run_id
+    assert history.get_run(store, run_id)["status"] == "running"  # type: ignore[index]
 
 
 def test_scheduler_registers_enabled_jobs_and_fires_them(store: Store, data_dir: DataDir) -> None:

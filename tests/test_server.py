@@ -192,11 +192,6 @@ def test_one_server_per_data_folder(relais_server: StartServer) -> None:
     assert httpx.get(first.url + "/healthz", timeout=5).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: server.serve_lock's finally deletes serve.json even when the lock was "
-    "refused, so a refused second start erases the running server's address",
-)
 def test_a_refused_second_server_keeps_the_first_ones_address(relais_server: StartServer) -> None:
     first = relais_server()
     assert serve_once(first.data_dir, "--port", "0").returncode == 2
@@ -317,11 +312,6 @@ def test_security_headers_on_pages_and_static_files(relais_server: StartServer) 
     assert_security_headers(missing_run)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: security_headers_middleware is route middleware, so responses made outside "
-    "a route (404 for an unknown path, 403 from the CSRF check) carry no CSP/X-Frame-Options",
-)
 def test_security_headers_on_error_pages(relais_server: StartServer) -> None:
     server = relais_server()
     html = {"accept": "text/html"}

@@ -25,7 +25,7 @@ import webapp
 from webapp import history, i18n
 from webapp.config import resource_root
 from webapp.i18n import _
-from webapp.security import allowed_hosts, csrf_secret, security_headers_middleware
+from webapp.security import add_security_headers, allowed_hosts, csrf_secret
 from webapp.services import Services
 from webapp.web import routes
 
@@ -148,7 +148,8 @@ def create_app(
             cookie_httponly=True,
             cookie_samesite="strict",
         ),
-        middleware=[security_headers_middleware, language_middleware_factory(services)],
+        middleware=[language_middleware_factory(services)],
+        before_send=[add_security_headers],
         exception_handlers={HTTPException: html_error_handler, 500: html_error_handler},
         on_shutdown=[services.close],
         logging_config=None,

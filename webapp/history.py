@@ -125,11 +125,12 @@ def finish_run(
 
 
 def interrupt_unfinished(store: Store) -> int:
-    """After a crash or kill, runs left 'running' are marked interrupted."""
+    """After a crash or kill, runs left 'running' with no live claim are marked interrupted."""
     with store.write() as db:
         cursor = db.execute(
             "UPDATE runs SET status = 'interrupted', finished_at = ?, message = ?"
-            " WHERE status = 'running'",
+            " WHERE status = 'running' AND id NOT IN"
+            " (SELECT running_run_id FROM jobs WHERE running_run_id IS NOT NULL)",
             [now_iso(), N_("The program stopped while this run was under way.")],
         )
         return cursor.rowcount

@@ -9,6 +9,7 @@ next trigger runs as usual.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -111,6 +112,30 @@ class RunContext:
         )
 
 
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if os.name == "nt":
+        import ctypes
+
+        synchronize, wait_timeout = 0x00100000, 0x102
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(synchronize, False, pid)
+        if not handle:
+            return False
+        try:
+            return bool(kernel32.WaitForSingleObject(handle, 0) == wait_timeout)
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def validate_trigger(kind: str, value: str) -> tuple[str, str]:
     value = (value or "").strip()
     if kind == "interval":
@@ -163,9 +188,22 @@ class JobRunner:
                 )
 
     def release_stale_claims(self) -> None:
-        """At start of the server: claims left by a killed process would block the job forever."""
+        """At start of the server: claims left by a killed process would block the job forever.
+
+        A claim whose process still lives (a `relais jobs run` in a terminal) is left alone.
+        """
+        with self.store.read() as db:
+            claims = db.execute(
+                "SELECT name, running_pid FROM jobs WHERE running_since IS NOT NULL"
+            ).fetchall()
+        dead = [row["name"] for row in claims if not pid_alive(row["running_pid"])]
         with self.store.write() as db:
-            db.execute("UPDATE jobs SET running_run_id = NULL, running_since = NULL")
+            for name in dead:
+                db.execute(
+                    "UPDATE jobs SET running_run_id = NULL, running_since = NULL, running_pid = NULL"
+                    " WHERE name = ?",
+                    [name],
+                )
         history.interrupt_unfinished(self.store)
 
     def definitions(self) -> list[dict[str, Any]]:
@@ -206,8 +244,9 @@ class JobRunner:
         started = history.now_iso()
         with self.store.write() as db:
             claimed = db.execute(
-                "UPDATE jobs SET running_since = ? WHERE name = ? AND running_since IS NULL",
-                [started, name],
+                "UPDATE jobs SET running_since = ?, running_pid = ?"
+                " WHERE name = ? AND running_since IS NULL",
+                [started, os.getpid(), name],
             ).rowcount
             if not claimed:
                 return None
@@ -284,7 +323,7 @@ class JobRunner:
         finally:
             with self.store.write() as db:
                 db.execute(
-                    "UPDATE jobs SET running_run_id = NULL, running_since = NULL"
+                    "UPDATE jobs SET running_run_id = NULL, running_since = NULL, running_pid = NULL"
                     " WHERE name = ? AND running_run_id = ?",
                     [name, run_id],
                 )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from webapp.config import DataDir
 from webapp.files import atomic_write_text
@@ -62,20 +61,11 @@ def csrf_secret(data_dir: DataDir) -> str:
     return value
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(item for item in SECURITY_HEADERS if item[0] not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook: every response, error pages from middlewares included."""
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", []))
+    present = {bytes(name).lower() for name, _ in headers}
+    headers.extend(item for item in SECURITY_HEADERS if item[0] not in present)
+    message["headers"] = headers

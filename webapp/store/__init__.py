@@ -82,6 +82,16 @@ class Store:
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            self._copy_to(tmp, progress)
+            os.replace(tmp, target)
+        except (sqlite3.Error, OSError) as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise OSError(f"{target}: {exc}") from exc
+        return target
+
+    def _copy_to(self, tmp: Path, progress: ProgressCallback | None) -> None:
         tmp.unlink(missing_ok=True)
         dest = sqlite3.connect(tmp)
         try:
@@ -100,8 +110,6 @@ class Store:
             dest.close()
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        return target
 
     def close(self) -> None:
         with self._lock:
