@@ -318,7 +318,8 @@ def test_failed_run_and_resolve_error_item(
         "request",
         lambda request: posted.append(request.url) if request.method == "POST" else None,
     )
-    row.locator("summary").click()
+    # The form is loaded on demand into the row.
+    row.get_by_role("button", name="Marquer comme résolue").click()
     justification = row.locator("textarea[name='justification']")
     resolve = row.get_by_role("button", name="Résoudre")
 
@@ -338,7 +339,7 @@ def test_failed_run_and_resolve_error_item(
         "Une justification est obligatoire pour marquer une erreur comme résolue."
     )
     expect(page.locator(f"#item-{item_id} .resolution")).to_have_count(0)
-    expect(page.locator(f"#item-{item_id} details.resolve")).to_have_attribute("open", "")
+    expect(page.locator(f"#item-{item_id} form.resolve")).to_have_count(1)
     assert posted == [f"{server.url}/history/items/{item_id}/resolve"]
 
     # With a justification: resolved, by whom and why, and the form is gone.

@@ -275,3 +275,19 @@ def test_pausing_the_scheduler_is_kept_across_restarts(client: Client, services:
         assert not again.paused
     finally:
         again.shutdown()
+
+
+def test_resolve_form_is_loaded_on_demand(client: Client, services: Services) -> None:
+    item_id = error_item(services)
+    listing = client.get("/history?status=error").text
+    assert f'hx-get="/history/items/{item_id}/resolve"' in listing and "<textarea" not in listing
+    form = client.get(f"/history/items/{item_id}/resolve")
+    assert (
+        form.status_code == 200
+        and 'name="justification"' in form.text
+        and "_csrf_token" in form.text
+    )
+    assert (
+        client.get("/history/items/99999/resolve", headers={"accept": "text/html"}).status_code
+        == 404
+    )

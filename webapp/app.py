@@ -76,7 +76,13 @@ def local_time(value: str | datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str
 
 def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None:
     env = engine.engine
+
+    def job_title(name: str) -> str:
+        spec = services.runner.registry.get(name)
+        return i18n.gettext(spec.title) if spec else name
+
     env.globals.update(
+        job_title=job_title,
         _=i18n.gettext,
         gettext=i18n.gettext,
         ngettext=i18n.ngettext,

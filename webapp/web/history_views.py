@@ -18,6 +18,7 @@ from litestar.response import Stream, Template
 from webapp import history
 from webapp.history import HistoryError, ItemFilter
 from webapp.i18n import _
+from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, first, page
 
 PER_PAGE = 50
@@ -59,7 +60,7 @@ def _query_string(filters: ItemFilter, page_number: int) -> str:
     return urlencode({key: value for key, value in values.items() if value})
 
 
-@get("/history", name="history", sync_to_thread=True)
+@get("/history", name="history", sync_to_thread=False)
 def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
     params = dict(request.query_params)
     filters = _filters(params)
@@ -82,6 +83,25 @@ def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
     return page(request, "history.html", context, partial="_history_results.html")
 
 
+def _item_or_404(services: Services, item_id: int) -> dict[str, Any]:
+    with services.store.read() as db:
+        row = db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone()
+    if row is None:
+        raise NotFoundException()
+    return history._decode(row)
+
+
+@get("/history/items/{item_id:int}/resolve", name="history_resolve_form", sync_to_thread=False)
+def resolve_form(services: ServicesDep, item_id: FromPath[int]) -> Template:
+    """The row with its resolve form open: loaded on demand, so long pages of errors stay light."""
+    context = {
+        "item": _item_or_404(services, item_id),
+        "editing": True,
+        "jobs": services.runner.registry,
+    }
+    return Template("_history_row.html", context=context)
+
+
 @post("/history/items/{item_id:int}/resolve", name="history_resolve", sync_to_thread=True)
 def resolve(
     request: HTMXRequest, services: ServicesDep, item_id: FromPath[int], data: FormData
@@ -95,12 +115,8 @@ def resolve(
     except HistoryError as exc:
         error = exc.translated()
         status = 422
-        with services.store.read() as db:
-            row = db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone()
-        if row is None:
-            raise NotFoundException() from None
-        item = history._decode(row)
-    context = {"item": item, "error": error, "jobs": services.runner.registry}
+        item = _item_or_404(services, item_id)
+    context = {"item": item, "error": error, "editing": True, "jobs": services.runner.registry}
     return Template("_history_row.html", context=context, status_code=status)
 
 
@@ -181,4 +197,4 @@ def _stored(item: dict[str, Any]) -> str:
     return translate_stored(item.get("message"), item.get("params"))
 
 
-ROUTES = [history_page, resolve, export_csv]
+ROUTES = [history_page, resolve_form, resolve, export_csv]

@@ -15,7 +15,7 @@ from webapp.i18n import N_
 from webapp.web.common import FormData, ServicesDep, first, page
 
 
-@get("/", name="dashboard", sync_to_thread=True)
+@get("/", name="dashboard", sync_to_thread=False)
 def dashboard(request: HTMXRequest, services: ServicesDep) -> Template:
     context = {
         "active": "dashboard",
@@ -104,7 +104,7 @@ def switch_language(request: HTMXRequest, services: ServicesDep, data: FormData)
     return Redirect(target, cookies=[cookie], status_code=303)
 
 
-@get("/healthz", name="health", sync_to_thread=True, media_type=MediaType.JSON)
+@get("/healthz", name="health", sync_to_thread=False, media_type=MediaType.JSON)
 def health(services: ServicesDep) -> dict[str, Any]:
     return {
         "status": "ok",

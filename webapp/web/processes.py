@@ -17,7 +17,7 @@ from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, first, page
 
 
-@get("/processes", name="processes", sync_to_thread=True)
+@get("/processes", name="processes", sync_to_thread=False)
 def process_list(request: HTMXRequest, services: ServicesDep) -> Template:
     context = {
         "active": "processes",
@@ -91,7 +91,7 @@ def _title(services: Services, job_name: str) -> str:
     return _(spec.title) if spec else job_name
 
 
-@get("/runs/{run_id:int}", name="run_detail", sync_to_thread=True)
+@get("/runs/{run_id:int}", name="run_detail", sync_to_thread=False)
 def run_detail(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int]) -> Template:
     run = _run_or_404(services, run_id)
     context = {
@@ -103,7 +103,7 @@ def run_detail(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int
     return page(request, "run.html", context)
 
 
-@get("/runs/{run_id:int}/progress", name="run_progress", sync_to_thread=True)
+@get("/runs/{run_id:int}/progress", name="run_progress", sync_to_thread=False)
 def run_progress(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int]) -> Template:
     run = _run_or_404(services, run_id)
     return Template(

@@ -28,7 +28,7 @@ def _context(services: Services, **extra: Any) -> dict[str, Any]:
     }
 
 
-@get("/settings", name="settings_page", sync_to_thread=True)
+@get("/settings", name="settings_page", sync_to_thread=False)
 def settings_page(request: HTMXRequest, services: ServicesDep) -> Template:
     return page(request, "settings.html", _context(services))
 
