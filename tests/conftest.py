@@ -71,6 +71,36 @@ def client(services: Services) -> Iterator[Client]:
         yield test_client
 
 
+def add_error_item(
+    data_dir: Path,
+    *,
+    reference: str = "disk",
+    message: str = "The disk is full",
+    params: dict[str, str] | None = None,
+) -> int:
+    """An unresolved error item recorded through the history API, as a real process would."""
+    from webapp import history
+    from webapp.store import Store
+
+    store = Store(resolve_data_dir(data_dir).database)
+    try:
+        run_id = history.start_run(store, "database_backup", "schedule")
+        item_id = history.add_item(
+            store,
+            run_id,
+            "database_backup",
+            kind="backup",
+            status="error",
+            reference=reference,
+            message=message,
+            params=params,
+        )
+        history.finish_run(store, run_id, "warning")
+    finally:
+        store.close()
+    return item_id
+
+
 def relais_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("RELAIS_")}
     env.update({"RELAIS_VAULT_BACKEND": "file", "PYTHONUNBUFFERED": "1"}, **extra)

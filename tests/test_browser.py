@@ -19,9 +19,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
-from webapp import history
-from webapp.config import resolve_data_dir
-from webapp.store import Store
+from tests.conftest import add_error_item
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -261,33 +259,17 @@ def test_run_backup_then_filter_history(relais_server: Any, page: Page, console:
     console.assert_clean()
 
 
-def seed_error_item(data_dir: Path) -> int:
-    """An unresolved error item, written through the history API before the server starts."""
-    store = Store(resolve_data_dir(data_dir).database)
-    try:
-        run_id = history.start_run(store, "database_backup", "schedule")
-        item_id = history.add_item(
-            store,
-            run_id,
-            "database_backup",
-            kind="backup",
-            status="error",
-            reference="relais-20240101-020000.sqlite",
-            message="The process failed: {error}",
-            params={"error": "disk full"},
-        )
-        history.finish_run(store, run_id, "warning")
-    finally:
-        store.close()
-    return item_id
-
-
 def test_failed_run_and_resolve_error_item(
     relais_server: Any, page: Page, console: Console, tmp_path: Path
 ) -> None:
     """A failing process shows as failed; an error is resolved only with a justification."""
     data_dir = tmp_path / "data"
-    item_id = seed_error_item(data_dir)
+    item_id = add_error_item(
+        data_dir,
+        reference="relais-20240101-020000.sqlite",
+        message="The process failed: {error}",
+        params={"error": "disk full"},
+    )
     (data_dir / "backups").write_text("a file where the backups folder should be\n")
     server = relais_server(data_dir=data_dir)
 

@@ -18,7 +18,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import REPO, relais, relais_env
+from tests.conftest import REPO, add_error_item, relais, relais_env
 from webapp import history
 from webapp.cli import main
 from webapp.secrets import Vault
@@ -53,26 +53,6 @@ def assert_consistent(path: Path) -> sqlite3.Connection:
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert tables(conn) >= EXPECTED_TABLES
     return conn
-
-
-def add_error_item(data_dir: Path) -> int:
-    """An error item recorded through the history API, as a real process would."""
-    store = Store(data_dir / "relais.sqlite")
-    try:
-        run_id = history.start_run(store, "database_backup", "command")
-        item_id = history.add_item(
-            store,
-            run_id,
-            "database_backup",
-            kind="backup",
-            status="error",
-            reference="disk",
-            message="The disk is full",
-        )
-        history.finish_run(store, run_id, "warning")
-    finally:
-        store.close()
-    return item_id
 
 
 # -- help ------------------------------------------------------------------------------------
