@@ -32,12 +32,8 @@ from webapp.web import routes
 log = logging.getLogger(__name__)
 
 
-def language_cookie(services: Services) -> str:
-    return f"relais_lang_{services.cookie_suffix}"
-
-
 def language_middleware_factory(services: Services) -> Any:
-    cookie_name = language_cookie(services)
+    cookie_name = services.language_cookie
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:

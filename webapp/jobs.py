@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from webapp import history
+from webapp import history, settings
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
 from webapp.store import Store
@@ -364,18 +364,11 @@ class JobRunner:
         return self._scheduler is not None and self._scheduler.state == STATE_PAUSED
 
     def _paused_setting(self) -> bool:
-        with self.store.read() as db:
-            row = db.execute("SELECT value FROM settings WHERE key = 'scheduler_paused'").fetchone()
-        return bool(row and row[0] == "true")
+        return bool(settings.read_value(self.store, "scheduler_paused", False))
 
     def _remember_paused(self, paused: bool) -> None:
         # Kept in the database: a shop that paused its processes expects them paused after a restart.
-        with self.store.write() as db:
-            db.execute(
-                "INSERT INTO settings (key, value) VALUES ('scheduler_paused', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                ["true" if paused else "false"],
-            )
+        settings.write_value(self.store, "scheduler_paused", paused)
 
     def pause(self) -> None:
         self._remember_paused(True)

@@ -12,7 +12,6 @@ import threading
 import webbrowser
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import IO
 
@@ -157,10 +156,3 @@ def _open_when_started(server: uvicorn.Server, url: str) -> None:
             webbrowser.open(url)
             return
         threading.Event().wait(0.1)
-
-
-def read_server_file(data_dir: Path) -> dict[str, object] | None:
-    try:
-        return dict(json.loads((data_dir / "serve.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None

@@ -28,6 +28,10 @@ class Services:
         """Cookies on 127.0.0.1 are shared across ports: name ours after this data folder."""
         return self.install_id[:8]
 
+    @property
+    def language_cookie(self) -> str:
+        return f"relais_lang_{self.cookie_suffix}"
+
     def close(self) -> None:
         self.runner.shutdown()
         self.store.close()

@@ -67,11 +67,14 @@ SETTINGS: dict[str, Setting] = {
 
 
 def get(store: Store, key: str) -> Any:
+    return read_value(store, key, SETTINGS[key].default)
+
+
+def read_value(store: Store, key: str, default: Any = None) -> Any:
+    """A stored value, user-facing or internal (such as the scheduler's paused state)."""
     with store.read() as db:
         row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-    if row is None:
-        return SETTINGS[key].default
-    return json.loads(row[0])
+    return default if row is None else json.loads(row[0])
 
 
 def get_all(store: Store) -> dict[str, Any]:
@@ -85,11 +88,11 @@ def get_all(store: Store) -> dict[str, Any]:
 
 def put(store: Store, key: str, raw: Any) -> Any:
     value = SETTINGS[key].validate(raw)
-    _write(store, key, value)
+    write_value(store, key, value)
     return value
 
 
-def _write(store: Store, key: str, value: Any) -> None:
+def write_value(store: Store, key: str, value: Any) -> None:
     with store.write() as db:
         db.execute(
             "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"

@@ -95,7 +95,7 @@ def switch_language(request: HTMXRequest, services: ServicesDep, data: FormData)
     if parts.scheme or parts.netloc or not target.startswith("/"):
         target = "/"  # only our own pages: no open redirect
     cookie = Cookie(
-        key=f"relais_lang_{services.cookie_suffix}",
+        key=services.language_cookie,
         value=code,
         max_age=365 * 24 * 3600,
         httponly=True,
