@@ -17,6 +17,8 @@ SAMPLE_AT_VERSION = {
     2: "INSERT INTO jobs (name, trigger_kind, trigger_value) VALUES ('history_purge', 'interval', '5')",
     4: "UPDATE jobs SET running_pid = NULL",
     5: "SELECT 1",
+    6: "INSERT INTO carriers (code, name) VALUES ('DPD', 'DPD')",
+    7: "SELECT 1",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 

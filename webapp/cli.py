@@ -422,5 +422,14 @@ def vault_list(state: CliState, as_json: bool) -> None:
     emit(as_json, names, "\n".join(names))
 
 
+def _add_job_commands() -> None:
+    """The job packages' command groups import this module's helpers, so they are added last."""
+    from webapp.backoffice.commands import backoffice
+
+    main.add_command(backoffice)
+
+
+_add_job_commands()
+
 if __name__ == "__main__":
     main()
