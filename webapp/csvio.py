@@ -60,6 +60,8 @@ class CsvError(UserError):
     """A file that cannot be read; `line` is the file's own line number when known."""
 
     def __init__(self, message: str, *, line: int | None = None, **params: Any) -> None:
+        if line is not None:
+            params["line"] = line
         super().__init__(message, **params)
         self.line = line
 
@@ -206,6 +208,13 @@ def detect_encoding(path: Path, forced: str | None = None) -> str:
     return "cp1252"
 
 
+def _utf8_with_accents(path: Path) -> bool:
+    """Valid UTF-8 that holds non-ASCII bytes: read as Windows-1252 it would turn into mojibake."""
+    with path.open("rb") as handle:
+        has_non_ascii = any(not line.isascii() for line in handle)
+    return has_non_ascii and _first_undecodable_line(path, "utf-8") is None
+
+
 # -- separator -----------------------------------------------------------------------------------
 
 
@@ -232,20 +241,30 @@ def detect_delimiter(header_line: str) -> str:
 # -- values --------------------------------------------------------------------------------------
 
 
+def _decimal_vote(value: str) -> str | None:
+    """The decimal mark one value shows, or None when it cannot tell ('1.234' or '12')."""
+    commas, points = value.count(","), value.count(".")
+    if commas and points:
+        return "," if value.rfind(",") > value.rfind(".") else "."
+    for mark, count in ((",", commas), (".", points)):
+        if count > 1:
+            return "." if mark == "," else ","  # repeated: a thousands separator
+        if count == 1:
+            digits_after = len(value) - value.index(mark) - 1
+            return None if digits_after == 3 else mark
+    return None
+
+
 def detect_decimal(samples: Iterable[str], delimiter: str) -> str:
-    comma = point = 0
+    votes = {",": 0, ".": 0}
     for raw in samples:
-        value = raw.translate(_SPACES).replace("€", "")
-        if not value:
-            continue
-        if _GROUPED_COMMA.match(value) or re.match(r"^[+-]?\d*,\d+$", value):
-            digits_after = len(value.rsplit(",", 1)[1]) if "," in value else 0
-            comma += 1 if digits_after != 3 or "." in value else 0
-        elif _GROUPED_POINT.match(value) or re.match(r"^[+-]?\d*\.\d+$", value):
-            digits_after = len(value.rsplit(".", 1)[1]) if "." in value else 0
-            point += 1 if digits_after != 3 or "," in value else 0
-    if comma != point:
-        return "," if comma > point else "."
+        value = raw.translate(_SPACES).replace("€", "").replace("%", "")
+        if value and re.fullmatch(r"[+-]?[\d.,]+", value):
+            mark = _decimal_vote(value)
+            if mark:
+                votes[mark] += 1
+    if votes[","] != votes["."]:
+        return "," if votes[","] > votes["."] else "."
     return "," if delimiter != "," else "."
 
 
@@ -347,6 +366,15 @@ class CsvReader:
         self.options = (options or CsvOptions()).checked()
         self._check_size()
         encoding = detect_encoding(self.path, self.options.encoding)
+        self.warnings: list[CsvError] = []
+        if encoding in ("cp1252", "latin-1", "iso-8859-15") and _utf8_with_accents(self.path):
+            self.warnings.append(
+                CsvError(
+                    "The file looks like UTF-8 but is read as {encoding}: accents may come out"
+                    " wrong (Ã© for é). Leave the encoding to detection.",
+                    encoding=encoding,
+                )
+            )
         self._handle: IO[str] = self.path.open("r", encoding=encoding, newline="")
         try:
             self._start(encoding, set(decimal_columns), set(date_columns))

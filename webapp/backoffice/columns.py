@@ -517,7 +517,25 @@ def value_parser(column: Column, fmt: CsvFormat) -> Callable[[str], Any]:
     if column.type == "date":
         order = fmt.date_format
         return lambda raw: _date(raw, order)
-    return lambda raw: clean_text(raw, column)
+    return _text_parser(column.max_length)
+
+
+def _text_parser(limit: int) -> Callable[[str], str]:
+    """clean_text for one column, with the common case (short, printable) checked first."""
+
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if value[:1] == "'":
+            value = unguard_formula(value)
+        if len(value) > limit:
+            raise ValueProblem(
+                "is {length} characters long; the limit is {limit}", length=len(value), limit=limit
+            )
+        if not value.isprintable() and _CONTROL.search(value):
+            raise ValueProblem("contains control characters")
+        return value
+
+    return parse
 
 
 def _decimal(raw: str, mark: str) -> Decimal:

@@ -55,18 +55,65 @@ def quantity(value: Decimal) -> float:
 
 
 def upsert_sql(
-    table: str, conflict: Sequence[str], columns: Sequence[str], keep: Sequence[str] = ()
+    table: str,
+    conflict: Sequence[str],
+    columns: Sequence[str],
+    keep: Sequence[str] = (),
+    source: str | None = None,
 ) -> str:
-    """INSERT … ON CONFLICT DO UPDATE of the non-key columns, only where a value differs."""
-    placeholders = ", ".join("?" for _ in columns)
+    """INSERT … ON CONFLICT DO UPDATE of the non-key columns, only where a value differs.
+
+    With `source` (a staging table with the same column names) the rows come from one
+    INSERT … SELECT: one statement per batch lets FTS5 index the batch at once, about six times
+    faster than a trigger firing statement by statement.
+    """
+    names = ", ".join(columns)
+    values = (
+        f"SELECT {names} FROM {source} WHERE true"
+        if source
+        else ("VALUES (" + ", ".join("?" for _ in columns) + ")")
+    )
     changing = [name for name in columns if name not in conflict and name not in keep]
     updates = [name for name in changing if name != "updated_at"]
     sets = ", ".join(f"{name} = excluded.{name}" for name in changing)
     differs = " OR ".join(f"{table}.{name} IS NOT excluded.{name}" for name in updates) or "0"
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "
+        f"INSERT INTO {table} ({names}) {values} "
         f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets} WHERE {differs}"
     )
+
+
+class Stage:
+    """A temporary table that batches of rows pass through on their way in."""
+
+    def __init__(self, conn: sqlite3.Connection, name: str, columns: Sequence[str]) -> None:
+        self.conn = conn
+        self.name = f"temp.{name}"
+        self.columns = list(columns)
+        definitions = ", ".join(
+            f"{column} {'TEXT COLLATE NOCASE' if column == 'code' else ''}" for column in columns
+        )
+        conn.execute(f"DROP TABLE IF EXISTS {self.name}")
+        conn.execute(f"CREATE TEMP TABLE {name} ({definitions})")
+        self.insert = f"INSERT INTO {self.name} VALUES ({', '.join('?' for _ in columns)})"
+        self.rows: list[Sequence[Any]] = []
+
+    def add(self, row: Sequence[Any]) -> None:
+        self.rows.append(row)
+
+    def load(self) -> bool:
+        """Move the batched rows into the table; False when there were none."""
+        if not self.rows:
+            return False
+        self.conn.executemany(self.insert, self.rows)
+        self.rows = []
+        return True
+
+    def clear(self) -> None:
+        self.conn.execute(f"DELETE FROM {self.name}")
+
+    def drop(self) -> None:
+        self.conn.execute(f"DROP TABLE IF EXISTS {self.name}")
 
 
 class Lookups:
@@ -99,9 +146,14 @@ class Lookups:
             for name in (code, alpha3, name_en, name_fr):
                 self.countries[fold(name)] = code
         self.families: dict[tuple[str, str], int] = {}
+        self._vat_seen: dict[tuple[str, str], int] = {}
 
     def unit(self, value: str) -> int:
-        found = self.units.get(fold(value))
+        found = self.units.get(value)
+        if found is None:
+            found = self.units.get(fold(value))
+            if found is not None:
+                self.units[value] = found  # the raw spelling too: rows repeat the same few units
         if found is None:
             known = ", ".join(
                 row[0] for row in self.conn.execute("SELECT code FROM units ORDER BY code LIMIT 12")
@@ -112,6 +164,14 @@ class Lookups:
         return found
 
     def vat(self, code: str | None, rate_text: str | None) -> int:
+        key = (code or "", rate_text or "")
+        found = self._vat_seen.get(key)
+        if found is None:
+            found = self._vat(code, rate_text)
+            self._vat_seen[key] = found
+        return found
+
+    def _vat(self, code: str | None, rate_text: str | None) -> int:
         if code:
             found = self.vat_codes.get(fold(code))
             if found is None:
@@ -146,7 +206,7 @@ class Lookups:
     def country(self, value: str | None, column: str = "country") -> str | None:
         if not value:
             return None
-        found = self.countries.get(fold(value))
+        found = self.countries.get(value) or self.countries.get(fold(value))
         if found is None:
             raise RowProblem(column, N_("{value} is not a known country"), value=value)
         return found
@@ -154,9 +214,13 @@ class Lookups:
     def family(self, table: str, code: str | None, kind: str | None = None) -> int | None:
         if not code:
             return None
-        cache_key = (kind or "", fold(code))
+        cache_key = (kind or "", code)
         if cache_key in self.families:
             return self.families[cache_key]
+        folded = (kind or "", fold(code))
+        if folded in self.families:
+            self.families[cache_key] = self.families[folded]
+            return self.families[folded]
         where, params = (
             ("code = ?", [code]) if kind is None else ("kind = ? AND code = ?", [kind, code])
         )
@@ -169,7 +233,7 @@ class Lookups:
             )
             row = (cursor.lastrowid,)
             self.created.append(f"{table}:{code}")
-        self.families[cache_key] = int(row[0])
+        self.families[cache_key] = self.families[folded] = int(row[0])
         return int(row[0])
 
 
@@ -184,6 +248,16 @@ class Handler:
         self.lookups = Lookups(conn)
         self.present: set[str] = set()
         self._before = 0
+        self.stages: list[Stage] = []
+
+    def stage(self, name: str, columns: Sequence[str]) -> Stage:
+        created = Stage(self.conn, name, columns)
+        self.stages.append(created)
+        return created
+
+    def close(self) -> None:
+        for stage in self.stages:
+            stage.drop()
 
     @property
     def created_references(self) -> list[str]:
@@ -240,14 +314,14 @@ class ArticleHandler(Handler):
         self.columns = ["code", "label", "unit_id", "vat_rate_id"]
         self.columns += [{"family": "family_id"}.get(name, name) for name in optional]
         self.optional = optional
+        columns = [*self.columns, "created_at", "updated_at"]
+        self.articles = self.stage("stage_articles", columns)
         self.sql = upsert_sql(
-            "articles", ["code"], [*self.columns, "created_at", "updated_at"], keep=["created_at"]
+            "articles", ["code"], columns, keep=["created_at"], source=self.articles.name
         )
         self.price_columns = [name for name in present if name in self.categories]
-        self.articles: list[tuple[Any, ...]] = []
-        self.prices: list[tuple[Any, ...]] = []
-        self.removed_prices: list[tuple[Any, ...]] = []
-        self.stock: list[tuple[Any, ...]] = []
+        self.prices = self.stage("stage_prices", ["category", "price", "code"])
+        self.stock = self.stage("stage_stock", ["warehouse", "quantity", "code"])
         self.now = now_iso()
 
     def extra_column(self, header: str) -> Column | None:
@@ -274,15 +348,12 @@ class ArticleHandler(Handler):
                 raise RowProblem(
                     column, N_("a price cannot be negative ({value})"), value=str(price)
                 )
-        self.articles.append(tuple(params))
+        self.articles.add(params)
         for category, price, _column in prices:
-            if price is None:
-                self.removed_prices.append((category, code))
-            else:
-                self.prices.append((category, money(price), code))
+            self.prices.add((category, None if price is None else money(price), code))
         if "stock" in self.present and values.get("stock") is not None:
-            self.stock.append((self.warehouse, quantity(values["stock"]), code))
-        if len(self.articles) >= BATCH:
+            self.stock.add((self.warehouse, quantity(values["stock"]), code))
+        if len(self.articles.rows) >= BATCH:
             self.finish()
 
     def _optional(self, name: str, values: dict[str, Any]) -> Any:
@@ -295,29 +366,33 @@ class ArticleHandler(Handler):
         return values.get(name)
 
     def finish(self) -> None:
-        if not self.articles:
+        if not self.articles.load():
             return
-        self.conn.executemany(self.sql, self.articles)
-        self.conn.executemany(
-            "INSERT INTO article_prices (article_id, price_category_id, price_excl_vat) "
-            "SELECT id, ?, ? FROM articles WHERE code = ? "
-            "ON CONFLICT DO UPDATE SET price_excl_vat = excluded.price_excl_vat "
-            "WHERE price_excl_vat IS NOT excluded.price_excl_vat",
-            self.prices,
-        )
-        self.conn.executemany(
-            "DELETE FROM article_prices WHERE price_category_id = ? "
-            "AND article_id = (SELECT id FROM articles WHERE code = ?)",
-            self.removed_prices,
-        )
-        self.conn.executemany(
-            "INSERT INTO stock (article_id, warehouse_id, quantity) "
-            "SELECT id, ?, ? FROM articles WHERE code = ? "
-            "ON CONFLICT DO UPDATE SET quantity = excluded.quantity "
-            "WHERE quantity IS NOT excluded.quantity",
-            self.stock,
-        )
-        self.articles, self.prices, self.removed_prices, self.stock = [], [], [], []
+        self.conn.execute(self.sql)
+        self.articles.clear()
+        if self.prices.load():
+            self.conn.execute(
+                "INSERT INTO article_prices (article_id, price_category_id, price_excl_vat) "
+                f"SELECT a.id, s.category, s.price FROM {self.prices.name} s "
+                "JOIN articles a ON a.code = s.code WHERE s.price IS NOT NULL "
+                "ON CONFLICT DO UPDATE SET price_excl_vat = excluded.price_excl_vat "
+                "WHERE price_excl_vat IS NOT excluded.price_excl_vat"
+            )
+            self.conn.execute(
+                "DELETE FROM article_prices WHERE (article_id, price_category_id) IN "
+                f"(SELECT a.id, s.category FROM {self.prices.name} s "
+                "JOIN articles a ON a.code = s.code WHERE s.price IS NULL)"
+            )
+            self.prices.clear()
+        if self.stock.load():
+            self.conn.execute(
+                "INSERT INTO stock (article_id, warehouse_id, quantity) "
+                f"SELECT a.id, s.warehouse, s.quantity FROM {self.stock.name} s "
+                "JOIN articles a ON a.code = s.code WHERE true "
+                "ON CONFLICT DO UPDATE SET quantity = excluded.quantity "
+                "WHERE quantity IS NOT excluded.quantity"
+            )
+            self.stock.clear()
 
 
 class PartyHandler(Handler):
@@ -340,10 +415,11 @@ class PartyHandler(Handler):
         self.optional = optional
         columns = ["kind", "code", *names]
         columns += [{"family": "family_id"}.get(name, name) for name in optional]
+        columns += ["created_at", "updated_at"]
+        self.batch = self.stage("stage_parties", columns)
         self.sql = upsert_sql(
-            "parties", ["kind", "code"], [*columns, "created_at", "updated_at"], keep=["created_at"]
+            "parties", ["kind", "code"], columns, keep=["created_at"], source=self.batch.name
         )
-        self.batch: list[tuple[Any, ...]] = []
         self.now = now_iso()
 
     def row(self, values: dict[str, Any]) -> None:
@@ -356,8 +432,8 @@ class PartyHandler(Handler):
         for name in self.optional:
             params.append(self._optional(name, values, country))
         params += [self.now, self.now]
-        self.batch.append(tuple(params))
-        if len(self.batch) >= BATCH:
+        self.batch.add(params)
+        if len(self.batch.rows) >= BATCH:
             self.finish()
 
     def _optional(self, name: str, values: dict[str, Any], country: str | None) -> Any:
@@ -377,9 +453,9 @@ class PartyHandler(Handler):
             raise RowProblem.from_value("vat_number", problem) from problem
 
     def finish(self) -> None:
-        if self.batch:
-            self.conn.executemany(self.sql, self.batch)
-            self.batch = []
+        if self.batch.load():
+            self.conn.execute(self.sql)
+            self.batch.clear()
 
 
 class ContactHandler(Handler):
@@ -391,12 +467,12 @@ class ContactHandler(Handler):
             "SELECT id FROM parties WHERE kind = ? AND code = ?", (kind, values["customer_code"])
         ).fetchone()
         if party is None:
-            raise RowProblem(
-                "customer_code",
-                N_("no {kind} has the code {value}"),
-                kind=kind,
-                value=values["customer_code"],
+            message = (
+                N_("no customer has the code {value}")
+                if kind == "customer"
+                else N_("no supplier has the code {value}")
             )
+            raise RowProblem("customer_code", message, value=values["customer_code"])
         number = values.get("contact_no")
         if number is None:
             number = self.conn.execute(

@@ -36,6 +36,8 @@ class ImportProblem(UserError):
     """The import cannot start: unknown kind, missing or doubled columns."""
 
     def __init__(self, message: str, *, line: int | None = None, **params: Any) -> None:
+        if line is not None:
+            params["line"] = line
         super().__init__(message, **params)
         self.line = line
 
@@ -218,30 +220,50 @@ def _run(
     handler.start({item.name for item in fields})
     width = len(reader.header)
     keys = _KeyTracker(conn, kind)
+    pending: list[_Row] = []
     for record in reader:
         report.rows += 1
-        problems = _check_width(record.line, record.values, width)
-        values: dict[str, Any] = {}
-        if not problems:
-            problems = _parse(record.line, record.values, fields, values)
-            problems += keys.check(record.line, values)
-        if not problems:
-            try:
-                handler.row(values)
-            except handlers.RowProblem as problem:
-                problems = [RowError(record.line, problem.column, problem.message, problem.params)]
-        if problems:
-            report.rejected += 1
-            for problem in problems:
-                report.add_error(problem)
+        row = _Row(record.line, {}, _check_width(record.line, record.values, width))
+        if not row.problems:
+            row.problems = _parse(record.line, record.values, fields, row.values)
+        pending.append(row)
+        if len(pending) >= handlers.BATCH:
+            _settle(pending, keys, handler, report)
+            pending = []
         if progress and report.rows % PROGRESS_EVERY == 0:
             progress(report.rows)
+    _settle(pending, keys, handler, report)
     handler.finish()
+    handler.close()
+    keys.close()
     report.created, report.updated = handler.counts(report.rows - report.rejected)
     report.created_references = handler.created_references
-    keys.close()
     if progress:
         progress(report.rows)
+
+
+@dataclass
+class _Row:
+    line: int
+    values: dict[str, Any]
+    problems: list[RowError]
+
+
+def _settle(
+    rows: list[_Row], keys: _KeyTracker, handler: handlers.Handler, report: ImportReport
+) -> None:
+    """Check a batch's keys against the file so far, then hand the good rows to the handler."""
+    keys.check(rows)
+    for row in rows:
+        if not row.problems:
+            try:
+                handler.row(row.values)
+            except handlers.RowProblem as problem:
+                row.problems = [RowError(row.line, problem.column, problem.message, problem.params)]
+        if row.problems:
+            report.rejected += 1
+            for problem in row.problems:
+                report.add_error(problem)
 
 
 def _check_width(line: int, values: list[str], width: int) -> list[RowError]:
@@ -287,8 +309,15 @@ def _parse(
     return problems
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 class _KeyTracker:
-    """Finds a key given twice in one file, without holding every key in Python's memory."""
+    """Finds a key given twice in one file, without holding every key in Python's memory.
+
+    Keys go to a temporary table a batch at a time; only a batch that collides with an earlier
+    one is checked row by row to name the lines. Case is ignored as SQLite's NOCASE does (ASCII).
+    """
 
     def __init__(self, conn: sqlite3.Connection, kind: Kind) -> None:
         self.conn = conn
@@ -298,26 +327,53 @@ class _KeyTracker:
             "CREATE TEMP TABLE import_keys (key TEXT PRIMARY KEY COLLATE NOCASE, line INTEGER)"
         )
 
-    def check(self, line: int, values: dict[str, Any]) -> list[RowError]:
-        parts = [values.get(name) for name in self.key]
+    def _key(self, row: _Row) -> str | None:
+        parts = [row.values.get(name) for name in self.key]
         if any(part is None for part in parts):
-            return []
-        key = "\x1f".join(str(part) for part in parts)
+            return None
+        return "\x1f".join(str(part) for part in parts)
+
+    def check(self, rows: list[_Row]) -> None:
+        batch: dict[str, _Row] = {}
+        for row in rows:
+            key = self._key(row)
+            if key is None:
+                continue
+            folded = key.translate(_ASCII_LOWER)
+            if folded in batch:
+                self._duplicate(row, key, batch[folded].line)
+            else:
+                batch[folded] = row
+        entries = [(self._key(row), row.line) for row in batch.values()]
+        self.conn.execute("SAVEPOINT import_keys")
         try:
-            self.conn.execute("INSERT INTO temp.import_keys VALUES (?, ?)", (key, line))
+            self.conn.executemany("INSERT INTO temp.import_keys VALUES (?, ?)", entries)
         except sqlite3.IntegrityError:
-            first = self.conn.execute(
-                "SELECT line FROM temp.import_keys WHERE key = ?", (key,)
-            ).fetchone()
-            return [
-                RowError(
-                    line,
-                    self.key[0],
-                    N_("{value} is already on line {first} of this file"),
-                    {"value": " / ".join(str(part) for part in parts), "first": first[0]},
-                )
-            ]
-        return []
+            self.conn.execute("ROLLBACK TO import_keys")
+            self._one_by_one(list(batch.values()))
+        self.conn.execute("RELEASE import_keys")
+
+    def _one_by_one(self, rows: list[_Row]) -> None:
+        for row in rows:
+            key = self._key(row)
+            try:
+                self.conn.execute("INSERT INTO temp.import_keys VALUES (?, ?)", (key, row.line))
+            except sqlite3.IntegrityError:
+                first = self.conn.execute(
+                    "SELECT line FROM temp.import_keys WHERE key = ?", (key,)
+                ).fetchone()
+                self._duplicate(row, str(key), int(first[0]))
+
+    def _duplicate(self, row: _Row, key: str, first: int) -> None:
+        value = key.replace("\x1f", " / ")
+        row.problems.append(
+            RowError(
+                row.line,
+                self.key[0],
+                N_("{value} is already on line {first} of this file"),
+                {"value": value, "first": first},
+            )
+        )
 
     def close(self) -> None:
         self.conn.execute("DROP TABLE IF EXISTS temp.import_keys")

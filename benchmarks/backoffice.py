@@ -1,0 +1,205 @@
+"""Back-office CSV import and export: 200,000 articles and 100,000 customers, against a baseline.
+
+    .venv/bin/python benchmarks/backoffice.py [--articles N] [--customers N]
+
+For each kind it writes a CSV file (French habits: `;`, decimal comma, UTF-8 with BOM), then times
+in a fresh child process each:
+- baseline: `csv.reader` + `executemany` of the same rows into a bare SQLite table (same pragmas);
+- import: `relais`' importer into a fresh data folder (validation, reference lookups, upsert, FTS);
+- re-import of the same file (every row an update, nothing changed);
+- export: the exporter writing the rows back to CSV.
+Peak memory (max RSS of the child) is measured at full size and at a quarter of it: a streamed
+import has the same peak for both. Prints a table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+FAMILIES = ["VINS", "BLANCS", "CREMANTS", "MIEL", "EPICERIE", "COFFRETS", "SERVICES"]
+UNITS = ["BT", "U", "KG", "L"]
+RATES = ["20", "5,5", "10"]
+CITIES = [("21200", "Beaune"), ("21000", "Dijon"), ("75011", "Paris"), ("69002", "Lyon")]
+
+
+def write_articles(path: Path, count: int) -> None:
+    rng = random.Random(1)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["code", "libellé", "unit", "vat_rate", "prix_ht", "family", "tags", "stock"])
+        for number in range(count):
+            price = f"{rng.randint(100, 99999) / 100:.2f}".replace(".", ",")
+            writer.writerow(
+                [
+                    f"ART{number:07d}",
+                    f"Article {number} {rng.choice(['rouge', 'blanc', 'miel', 'coffret'])}",
+                    rng.choice(UNITS),
+                    rng.choice(RATES),
+                    price,
+                    rng.choice(FAMILIES),
+                    rng.choice(["bio", "promo bio", ""]),
+                    str(rng.randint(0, 500)),
+                ]
+            )
+
+
+def write_customers(path: Path, count: int) -> None:
+    rng = random.Random(2)
+    header = ["code", "last_name", "first_name", "company", "email", "phone", "address"]
+    header += ["postcode", "city", "country", "vat_number"]
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(header)
+        for number in range(count):
+            postcode, city = rng.choice(CITIES)
+            writer.writerow(
+                [
+                    f"C{number:07d}",
+                    f"Nom{number}",
+                    rng.choice(["Claire", "Louis", "Anne", "Marc"]),
+                    "",
+                    f"client{number}@example.fr",
+                    "03 80 22 00 00",
+                    f"{number % 200} rue des Vignes",
+                    postcode,
+                    city,
+                    "FR",
+                    "",
+                ]
+            )
+
+
+# -- measured steps, each run in a child process ------------------------------------------------
+
+
+def step_baseline(path: Path, work: Path) -> dict[str, Any]:
+    conn = sqlite3.connect(work / "baseline.sqlite", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    started = time.perf_counter()
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=";")
+        header = next(reader)
+        columns = ", ".join(f"c{index} TEXT" for index in range(len(header)))
+        conn.execute(f"CREATE TABLE rows ({columns})")
+        sql = f"INSERT INTO rows VALUES ({', '.join('?' for _ in header)})"
+        conn.execute("BEGIN")
+        rows = 0
+        batch = []
+        for row in reader:
+            batch.append(row)
+            if len(batch) == 1000:
+                conn.executemany(sql, batch)
+                rows += len(batch)
+                batch = []
+        conn.executemany(sql, batch)
+        rows += len(batch)
+        conn.execute("COMMIT")
+    return {"rows": rows, "seconds": time.perf_counter() - started}
+
+
+def step_import(path: Path, work: Path, kind: str) -> dict[str, Any]:
+    from webapp.backoffice.importer import import_csv
+    from webapp.store import Store
+
+    store = Store(work / "relais.sqlite")
+    started = time.perf_counter()
+    report = import_csv(store, kind, path, record_history=False)
+    seconds = time.perf_counter() - started
+    assert report.committed and not report.errors_total, report.as_dict()
+    return {"rows": report.rows, "seconds": seconds, "created": report.created}
+
+
+def step_export(path: Path, work: Path, kind: str) -> dict[str, Any]:
+    from webapp.backoffice.exporter import export_csv
+    from webapp.store import Store
+
+    store = Store(work / "relais.sqlite")
+    started = time.perf_counter()
+    report = export_csv(store, kind, work / f"export-{kind}.csv")
+    return {"rows": report.rows, "seconds": time.perf_counter() - started}
+
+
+def child(args: argparse.Namespace) -> None:
+    path, work = Path(args.file), Path(args.work)
+    if args.step == "baseline":
+        result = step_baseline(path, work)
+    elif args.step == "import":
+        result = step_import(path, work, args.kind)
+    else:
+        result = step_export(path, work, args.kind)
+    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def run_step(step: str, kind: str, path: Path, work: Path) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", step, "--kind", kind]
+    command += ["--file", str(path), "--work", str(work)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def measure(kind: str, count: int, root: Path) -> list[tuple[str, dict[str, Any]]]:
+    writer = write_articles if kind == "articles" else write_customers
+    path = root / f"{kind}.csv"
+    writer(path, count)
+    results: list[tuple[str, dict[str, Any]]] = []
+    for label, step in (("baseline", "baseline"), ("import", "import"), ("re-import", "import")):
+        work = root / f"{kind}-{'baseline' if step == 'baseline' else 'relais'}"
+        work.mkdir(exist_ok=True)
+        results.append((label, run_step(step, kind, path, work)))
+    results.append(("export", run_step("export", kind, path, root / f"{kind}-relais")))
+    small = root / f"{kind}-quarter.csv"
+    writer(small, count // 4)
+    quarter_work = root / f"{kind}-quarter"
+    quarter_work.mkdir()
+    results.append(("import, 1/4 size", run_step("import", kind, small, quarter_work)))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=200_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--child", dest="step")
+    parser.add_argument("--kind")
+    parser.add_argument("--file")
+    parser.add_argument("--work")
+    args = parser.parse_args()
+    if args.step:
+        child(args)
+        return
+    root = Path(tempfile.mkdtemp(prefix="relais-bench-backoffice-"))
+    try:
+        print(f"{'kind':<10} {'step':<17} {'rows':>8} {'s':>7} {'rows/s':>9} {'× baseline':>11} {'peak MB':>8}")
+        for kind, count in (("articles", args.articles), ("customers", args.customers)):
+            results = measure(kind, count, root)
+            base_rate = results[0][1]["rows"] / results[0][1]["seconds"]
+            for label, result in results:
+                rate = result["rows"] / result["seconds"]
+                ratio = base_rate / rate
+                print(
+                    f"{kind:<10} {label:<17} {result['rows']:>8} {result['seconds']:>7.2f}"
+                    f" {rate:>9.0f} {ratio:>10.2f}× {result['max_rss_mb']:>8.1f}"
+                )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
