@@ -5,6 +5,8 @@
 For each kind it writes a CSV file (French habits: `;`, decimal comma, UTF-8 with BOM), then times
 in a fresh child process each:
 - baseline: `csv.reader` + `executemany` of the same rows into a bare SQLite table (same pragmas);
+- schema floor: the same rows, typed but unchecked, staged into the real tables (indexes, FTS5):
+  what the store costs on its own;
 - import: `relais`' importer into a fresh data folder (validation, reference lookups, upsert, FTS);
 - re-import of the same file (every row an update, nothing changed);
 - export: the exporter writing the rows back to CSV.
@@ -41,7 +43,9 @@ def write_articles(path: Path, count: int) -> None:
     rng = random.Random(1)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
-        writer.writerow(["code", "libellé", "unit", "vat_rate", "prix_ht", "family", "tags", "stock"])
+        writer.writerow(
+            ["code", "libellé", "unit", "vat_rate", "prix_ht", "family", "tags", "stock"]
+        )
         for number in range(count):
             price = f"{rng.randint(100, 99999) / 100:.2f}".replace(".", ",")
             writer.writerow(
@@ -113,6 +117,54 @@ def step_baseline(path: Path, work: Path) -> dict[str, Any]:
     return {"rows": rows, "seconds": time.perf_counter() - started}
 
 
+def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
+    """The same rows, typed but unchecked, into the real schema (indexes, FTS) in one pass:
+    what the store alone costs, whatever the importer does in Python."""
+    from webapp.store import Store
+
+    store = Store(work / "floor.sqlite")
+    conn = store._writer
+    started = time.perf_counter()
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=";")
+        next(reader)
+        conn.execute("BEGIN")
+        if kind == "articles":
+            conn.execute("CREATE TEMP TABLE stage (code, label, unit_id, vat_rate_id, price)")
+            insert = "INSERT INTO stage VALUES (?, ?, 1, 1, ?)"
+            moves = [
+                "INSERT INTO articles (code, label, unit_id, vat_rate_id, created_at, updated_at)"
+                " SELECT code, label, unit_id, vat_rate_id, '', '' FROM stage WHERE true"
+                " ON CONFLICT (code) DO NOTHING",
+                "INSERT INTO article_prices SELECT a.id, 1, s.price FROM temp.stage s"
+                " JOIN articles a ON a.code = s.code WHERE true ON CONFLICT DO NOTHING",
+            ]
+
+            def convert(row: list[str]) -> tuple[Any, ...]:
+                return (row[0], row[1], float(row[4].replace(",", ".")))
+        else:
+            conn.execute("CREATE TEMP TABLE stage (code, last_name, first_name, email, city)")
+            insert = "INSERT INTO stage VALUES (?, ?, ?, ?, ?)"
+            moves = [
+                "INSERT INTO parties (kind, code, last_name, first_name, email, city, created_at,"
+                " updated_at) SELECT 'customer', code, last_name, first_name, email, city, '', ''"
+                " FROM stage WHERE true ON CONFLICT DO NOTHING"
+            ]
+
+            def convert(row: list[str]) -> tuple[Any, ...]:
+                return (row[0], row[1], row[2], row[4], row[8])
+
+        rows = 0
+        while batch := [convert(row) for _, row in zip(range(1000), reader, strict=False)]:
+            conn.executemany(insert, batch)
+            for move in moves:
+                conn.execute(move)
+            conn.execute("DELETE FROM stage")
+            rows += len(batch)
+        conn.execute("COMMIT")
+    return {"rows": rows, "seconds": time.perf_counter() - started}
+
+
 def step_import(path: Path, work: Path, kind: str) -> dict[str, Any]:
     from webapp.backoffice.importer import import_csv
     from webapp.store import Store
@@ -141,6 +193,8 @@ def child(args: argparse.Namespace) -> None:
         result = step_baseline(path, work)
     elif args.step == "import":
         result = step_import(path, work, args.kind)
+    elif args.step == "floor":
+        result = step_floor(path, work, args.kind)
     else:
         result = step_export(path, work, args.kind)
     result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -159,8 +213,10 @@ def measure(kind: str, count: int, root: Path) -> list[tuple[str, dict[str, Any]
     path = root / f"{kind}.csv"
     writer(path, count)
     results: list[tuple[str, dict[str, Any]]] = []
-    for label, step in (("baseline", "baseline"), ("import", "import"), ("re-import", "import")):
-        work = root / f"{kind}-{'baseline' if step == 'baseline' else 'relais'}"
+    steps = [("baseline", "baseline"), ("schema floor", "floor")]
+    steps += [("import", "import"), ("re-import", "import")]
+    for label, step in steps:
+        work = root / f"{kind}-{'relais' if step == 'import' else step}"
         work.mkdir(exist_ok=True)
         results.append((label, run_step(step, kind, path, work)))
     results.append(("export", run_step("export", kind, path, root / f"{kind}-relais")))
@@ -186,7 +242,9 @@ def main() -> None:
         return
     root = Path(tempfile.mkdtemp(prefix="relais-bench-backoffice-"))
     try:
-        print(f"{'kind':<10} {'step':<17} {'rows':>8} {'s':>7} {'rows/s':>9} {'× baseline':>11} {'peak MB':>8}")
+        print(
+            f"{'kind':<10} {'step':<17} {'rows':>8} {'s':>7} {'rows/s':>9} {'× baseline':>11} {'peak MB':>8}"
+        )
         for kind, count in (("articles", args.articles), ("customers", args.customers)):
             results = measure(kind, count, root)
             base_rate = results[0][1]["rows"] / results[0][1]["seconds"]

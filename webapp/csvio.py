@@ -49,6 +49,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)?$")
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?: [0-9:]+)?$")
+_SIMPLE_NUMBER = {
+    ",": re.compile(r"-?\d{1,15}(?:,\d{1,10})?"),
+    ".": re.compile(r"-?\d{1,15}(?:\.\d{1,10})?"),
+}
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _GROUPED_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _GROUPED_POINT = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -289,6 +293,8 @@ def detect_date_format(samples: Iterable[str]) -> str:
 
 def parse_decimal(raw: str, decimal_mark: str) -> Decimal:
     """'1 234,50', '1.234,50', '12,5 €' (comma files) or '1,234.50' (point files) → Decimal."""
+    if _SIMPLE_NUMBER[decimal_mark].fullmatch(raw):  # the common case, without the general rules
+        return Decimal(raw.replace(",", ".") if decimal_mark == "," else raw)
     value = raw.translate(_SPACES).replace("€", "")
     other = "." if decimal_mark == "," else ","
     if other in value:

@@ -8,6 +8,7 @@ from webapp import (
     maintenance,  # noqa: F401  (registers the platform's processes)
     settings,
 )
+from webapp.backoffice.uploads import ImportTasks
 from webapp.config import DataDir
 from webapp.jobs import JobRunner
 from webapp.secrets import Vault
@@ -21,6 +22,7 @@ class Services:
     runner: JobRunner
     vault: Vault
     install_id: str
+    imports: ImportTasks
     default_language: str = "fr"
 
     @property
@@ -48,5 +50,6 @@ def open_services(data_dir: DataDir, *, vault_backend: str = "auto") -> Services
         runner=runner,
         vault=vault,
         install_id=install_id,
+        imports=ImportTasks(store, data_dir.path / "imports"),
         default_language=str(settings.get(store, "language")),
     )

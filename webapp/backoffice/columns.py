@@ -539,7 +539,7 @@ def _text_parser(limit: int) -> Callable[[str], str]:
 
 
 def _decimal(raw: str, mark: str) -> Decimal:
-    return parse_decimal(raw.replace("%", ""), mark)
+    return parse_decimal(raw.replace("%", "") if "%" in raw else raw, mark)
 
 
 def _date(raw: str, order: str) -> date:

@@ -51,7 +51,7 @@ def backoffice() -> None:
 @json_option
 def kinds(as_json: bool) -> None:
     """List what can be imported and exported, with the columns of each kind."""
-    data = {
+    data: dict[str, list[dict[str, Any]]] = {
         name: [
             {
                 "name": column.name,
@@ -64,7 +64,7 @@ def kinds(as_json: bool) -> None:
         for name, kind in KINDS.items()
     }
     lines = [
-        f"{name}: " + ", ".join(c["name"] + ("*" if c["required"] else "") for c in columns)
+        f"{name}: " + ", ".join(f"{c['name']}{'*' if c['required'] else ''}" for c in columns)
         for name, columns in data.items()
     ]
     emit(as_json, data, "\n".join(lines))
@@ -96,9 +96,7 @@ def import_command(
     services = state.services()
     options = _options(encoding, delimiter, decimal, date_format)
     try:
-        report = import_csv(
-            services.store, kind, file, options, skip_bad=skip_bad, dry_run=dry_run
-        )
+        report = import_csv(services.store, kind, file, options, skip_bad=skip_bad, dry_run=dry_run)
     except (CsvError, ImportProblem) as exc:
         if not dry_run:
             record_refusal(services.store, kind, file, exc, "command")
@@ -106,7 +104,9 @@ def import_command(
         fail(f"{file}: {where}{exc.translated()}", as_json=as_json)
     emit(as_json, report.as_dict(), _import_text(report))
     if report.errors_total:
-        sys.exit(EXIT_ITEMS_FAILED if report.committed or (dry_run and skip_bad) else EXIT_BAD_INPUT)
+        sys.exit(
+            EXIT_ITEMS_FAILED if report.committed or (dry_run and skip_bad) else EXIT_BAD_INPUT
+        )
 
 
 def _import_text(report: Any) -> str:
@@ -138,9 +138,7 @@ def _import_text(report: Any) -> str:
     if report.errors_total > TEXT_ERRORS_SHOWN:
         lines.append(_("  … and {count} more", count=report.errors_total - TEXT_ERRORS_SHOWN))
     if report.ignored_columns:
-        lines.append(
-            _("Columns ignored: {columns}", columns=", ".join(report.ignored_columns))
-        )
+        lines.append(_("Columns ignored: {columns}", columns=", ".join(report.ignored_columns)))
     return "\n".join(lines)
 
 

@@ -127,7 +127,7 @@ class Lookups:
             self.units.setdefault(fold(row[1]), row[0])
         for row in conn.execute("SELECT id, code, label FROM units"):
             self.units.setdefault(fold(row[2]), row[0])
-        self.vat_codes = {
+        self.vat_codes: dict[str, int] = {
             fold(row[1]): row[0] for row in conn.execute("SELECT id, code FROM vat_rates")
         }
         self.vat_by_rate: dict[Decimal, list[tuple[int, str, str | None]]] = {}

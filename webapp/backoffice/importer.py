@@ -130,9 +130,9 @@ def _map_header(
     kind: Kind, reader: CsvReader, extra: Callable[[str], Column | None]
 ) -> list[_Field]:
     by_alias: dict[str, Column] = {}
-    for column in kind.columns:
-        for name in (column.name, *column.aliases):
-            by_alias.setdefault(name, column)
+    for defined in kind.columns:
+        for name in (defined.name, *defined.aliases):
+            by_alias.setdefault(name, defined)
     fields: list[_Field] = []
     seen: dict[str, int] = {}
     for index, header in enumerate(reader.header):
@@ -258,12 +258,12 @@ def _settle(
         if not row.problems:
             try:
                 handler.row(row.values)
-            except handlers.RowProblem as problem:
-                row.problems = [RowError(row.line, problem.column, problem.message, problem.params)]
+            except handlers.RowProblem as refused:
+                row.problems = [RowError(row.line, refused.column, refused.message, refused.params)]
         if row.problems:
             report.rejected += 1
-            for problem in row.problems:
-                report.add_error(problem)
+            for error in row.problems:
+                report.add_error(error)
 
 
 def _check_width(line: int, values: list[str], width: int) -> list[RowError]:

@@ -1,0 +1,1 @@
+"""The back office ("Gestion commerciale"): articles, customers and suppliers, documents, reference tables."""
