@@ -35,6 +35,7 @@ WAIT_MS = 20_000  # generous: a loaded CI machine may be slow to start a job thr
 # data-nav key -> (French h1, English h1); the order is the menu's.
 NAV = {
     "dashboard": ("Tableau de bord", "Dashboard"),
+    "backoffice": ("Articles", "Articles"),
     "scrada": ("Scrada", "Scrada"),
     "pos": ("Caisses", "Cash registers"),
     "connectors": ("Connecteurs", "Connectors"),

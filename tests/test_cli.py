@@ -83,6 +83,14 @@ def test_the_click_tree_has_every_documented_command() -> None:
         ("vault", "set"),
         ("vault", "delete"),
         ("vault", "list"),
+        ("backoffice", "import"),
+        ("backoffice", "export"),
+        ("backoffice", "kinds"),
+        ("scrada", "set"),
+        ("scrada", "verify"),
+        ("scrada", "pull"),
+        ("scrada", "status"),
+        ("scrada", "select"),
     }
     assert expected <= set(COMMAND_PATHS)
 

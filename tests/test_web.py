@@ -35,8 +35,8 @@ def test_every_area_answers_in_french_with_the_navigation(
 
 
 def test_areas_to_come_say_what_will_come(client: Client) -> None:
-    text = client.get("/scrada").text
-    assert "Prévu dans une prochaine version" in text and "CODA" in text
+    text = client.get("/pos").text
+    assert "Prévu dans une prochaine version" in text and "caisses" in text
 
 
 def test_language_switch_sets_a_cookie_and_translates(client: Client, services: Services) -> None:

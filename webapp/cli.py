@@ -80,6 +80,11 @@ def main(ctx: click.Context, data_dir: str | None) -> None:
 @click.option(
     "--allow-host", "allow_hosts", multiple=True, help="Extra Host name accepted (repeatable)."
 )
+@click.option(
+    "--webhook-listen",
+    metavar="HOST:PORT",
+    help="Also receive Scrada webhooks (POST /hooks/scrada) on this address.",
+)
 @click.pass_obj
 def serve(
     state: CliState,
@@ -88,28 +93,37 @@ def serve(
     no_browser: bool,
     demo: bool,
     allow_hosts: tuple[str, ...],
+    webhook_listen: str | None,
 ) -> None:
     """Start the web interface and the scheduled processes."""
     from webapp import server
     from webapp.services import open_services
 
+    hook_address = _host_port(webhook_listen) if webhook_listen else None
     logs.configure(state.data_dir, console=True)
     try:
         with server.serve_lock(state.data_dir):
             services = open_services(state.data_dir)
             _unlock_from_environment(services)
+            stop_demo = None
             if demo:
-                from webapp.demo import seed_demo
+                from webapp.demo import seed_demo, start_scrada_simulator
 
                 seed_demo(services)
+                stop_demo = start_scrada_simulator(services)
             options = server.ServeOptions(
                 host=host,
                 port=DEFAULT_PORT if port is None else port,
                 fallback=port is None,
                 open_browser=not no_browser,
                 extra_hosts=list(allow_hosts),
+                webhook_listen=hook_address,
             )
-            server.serve(services, options, announce=_announce)
+            try:
+                server.serve(services, options, announce=_announce)
+            finally:
+                if stop_demo:
+                    stop_demo()
     except server.AlreadyRunning as exc:
         where = exc.url or "?"
         click.echo(_("Relais already runs for this data folder: {url}", url=where), err=True)
@@ -120,6 +134,13 @@ def serve(
         sys.exit(EXIT_BAD_INPUT)
     except server.PortUnavailable as exc:
         fail(_("The port is already in use: {detail}", detail=str(exc)))
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, _sep, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        fail(_("Give the webhook address as HOST:PORT, for example 127.0.0.1:8766."))
+    return host.strip("[]"), int(port)
 
 
 def _announce(url: str) -> None:
@@ -425,8 +446,10 @@ def vault_list(state: CliState, as_json: bool) -> None:
 def _add_job_commands() -> None:
     """The job packages' command groups import this module's helpers, so they are added last."""
     from webapp.backoffice.commands import backoffice
+    from webapp.scrada.commands import scrada
 
     main.add_command(backoffice)
+    main.add_command(scrada)
 
 
 _add_job_commands()

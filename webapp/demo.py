@@ -1,15 +1,27 @@
-"""--demo: a first start that shows something: the platform's processes have run once and the back
-office holds a wine estate (articles, customers, registers, orders and deliveries)."""
+"""--demo: a first start that shows something. The platform's processes have run once, the back
+office holds a wine estate, and a built-in Scrada simulator (a real HTTP server on 127.0.0.1,
+for as long as Relais runs) feeds the Scrada pull with a few client companies."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 
 from webapp import settings
 from webapp.backoffice.demo import seed_backoffice_demo
 from webapp.services import Services
 
 log = logging.getLogger(__name__)
+
+# The demo data folder's own vault passphrase: demo data only, never a real key.
+DEMO_PASSPHRASE = "relais-demo-vault"
+DEMO_COMPANIES = (
+    ("Boulangerie Dupont", 12),
+    ("Café du Centre", 10),
+    ("Fleurs de Liège", 8),
+    ("Librairie Page 2", 6),
+)
 
 
 def seed_demo(services: Services) -> None:
@@ -22,3 +34,61 @@ def seed_demo(services: Services) -> None:
         services.runner.run(name, origin="command")
     settings.write_value(services.store, "demo_seeded", True)
     log.info("demo data seeded")
+
+
+def start_scrada_simulator(services: Services) -> Callable[[], None]:
+    """Start the simulator and point the Scrada settings at it; returns its stop function."""
+    from webapp.scrada import config as scrada_config
+    from webapp.simulators.scrada import ScradaSimulator
+
+    simulator = ScradaSimulator(rate_limit=60, seed=7)
+    for name, documents in DEMO_COMPANIES:
+        simulator.add_company(name, documents=documents, peppol=2)
+    url = simulator.start()
+    if not _demo_vault(services):
+        log.warning("demo: the vault is locked, the Scrada credentials are not set")
+    current = scrada_config.load(services.store)
+    root = current.root or str(services.data_dir.path / "scrada-demo")
+    unlocked = services.vault.is_unlocked
+    scrada_config.apply(
+        services.store,
+        services.vault if unlocked else None,
+        scrada_config.ConfigChange(
+            api_url=f"{url}/v1/",
+            root=root,
+            api_key=simulator.api_key if unlocked else None,
+            password=simulator.password if unlocked else None,
+            webhook_secret="demo-webhook-secret" if unlocked else None,
+        ),
+    )
+    log.info("demo: Scrada simulator on %s, documents delivered under %s", url, root)
+    if unlocked:
+        # A first pull once the server is up, so the Scrada page has something to show.
+        timer = threading.Timer(3.0, _first_pull, args=(services,))
+        timer.daemon = True
+        timer.start()
+    return simulator.stop
+
+
+def _first_pull(services: Services) -> None:
+    from webapp.scrada.delivery import JOB_NAME
+
+    try:
+        services.runner.start(JOB_NAME, origin="demo")
+    except Exception:
+        log.warning("demo: the first Scrada pull could not start", exc_info=True)
+
+
+def _demo_vault(services: Services) -> bool:
+    vault = services.vault
+    if vault.is_unlocked:
+        return True
+    try:
+        if not vault.is_initialized:
+            vault.create(DEMO_PASSPHRASE)
+        else:
+            vault.unlock(DEMO_PASSPHRASE)
+    except Exception:  # a vault with another passphrase: leave it alone
+        log.warning("demo: the vault has another passphrase", exc_info=True)
+        return False
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -27,14 +28,24 @@ def _fsync_dir(folder: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_open(
-    target: Path, mode: str = "wb", *, permissions: int | None = None
+    target: Path,
+    mode: str = "wb",
+    *,
+    permissions: int | None = None,
+    tmp_dir: Path | None = None,
 ) -> Iterator[IO[bytes]]:
-    """Yield a file object; on clean exit its content replaces ``target`` atomically."""
+    """Yield a file object; on clean exit its content replaces ``target`` atomically.
+
+    ``tmp_dir`` (on the same file system) keeps the temporary file out of the target folder, so
+    a program watching that folder never sees one, even one left by a kill -9.
+    """
     if mode not in ("wb", "w"):
         raise ValueError("atomic_open only writes ('wb' or 'w')")
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    folder = tmp_dir or target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     tmp = Path(tmp_name)
     try:
         if permissions is not None:
@@ -51,9 +62,25 @@ def atomic_open(
         raise
 
 
-def atomic_write_bytes(target: Path, data: bytes, *, permissions: int | None = None) -> None:
-    with atomic_open(target, permissions=permissions) as handle:
+def atomic_write_bytes(
+    target: Path, data: bytes, *, permissions: int | None = None, tmp_dir: Path | None = None
+) -> None:
+    with atomic_open(target, permissions=permissions, tmp_dir=tmp_dir) as handle:
         handle.write(data)
+
+
+def remove_stale_temporary_files(folder: Path, older_than_seconds: float = 3600) -> int:
+    """Temporary files of writes that a crash cut short; recent ones may still be in use."""
+    if not folder.is_dir():
+        return 0
+    limit = time.time() - older_than_seconds
+    removed = 0
+    for path in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def atomic_write_text(

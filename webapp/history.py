@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlite_utils import Database
+
 from webapp.i18n import N_, UserError, gettext
 from webapp.store import Store
 
@@ -85,17 +87,41 @@ def add_item(
     message: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> int:
+    with store.write() as db:
+        return insert_item(
+            db,
+            run_id,
+            job_name,
+            kind=kind,
+            status=status,
+            reference=reference,
+            message=message,
+            params=params,
+        )
+
+
+def insert_item(
+    db: Database,
+    run_id: int,
+    job_name: str,
+    *,
+    kind: str,
+    status: str,
+    reference: str | None = None,
+    message: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> int:
+    """add_item inside a caller's transaction: the item commits with the work it describes."""
     if status not in ITEM_STATUSES:
         raise ValueError(f"unknown item status {status!r}")
-    with store.write() as db:
-        cursor = db.execute(
-            "INSERT INTO run_items (run_id, job_name, created_at, kind, status, reference, message,"
-            " params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, job_name, now_iso(), kind, status, reference, message, _dumps(params)],
-        )
-        column = _COUNTER[status]
-        db.execute(f"UPDATE runs SET {column} = {column} + 1 WHERE id = ?", [run_id])
-        return int(cursor.lastrowid or 0)
+    cursor = db.execute(
+        "INSERT INTO run_items (run_id, job_name, created_at, kind, status, reference, message,"
+        " params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, job_name, now_iso(), kind, status, reference, message, _dumps(params)],
+    )
+    column = _COUNTER[status]
+    db.execute(f"UPDATE runs SET {column} = {column} + 1 WHERE id = ?", [run_id])
+    return int(cursor.lastrowid or 0)
 
 
 def set_progress(

@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from webapp import history, settings
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
+from webapp.secrets import Vault
 from webapp.store import Store
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,16 @@ class RunContext:
     """What a job function gets: the store, its run id, progress and item recording."""
 
     def __init__(
-        self, store: Store, data_dir: DataDir, job_name: str, run_id: int, stop: threading.Event
+        self,
+        store: Store,
+        data_dir: DataDir,
+        job_name: str,
+        run_id: int,
+        stop: threading.Event,
+        vault: Vault | None = None,
     ):
         self.store = store
+        self.vault = vault
         self.data_dir = data_dir
         self.job_name = job_name
         self.run_id = run_id
@@ -82,6 +90,11 @@ class RunContext:
     def check_stop(self) -> None:
         """Long jobs call this between items: Relais is closing, so end the run here."""
         if self._stop.is_set():
+            raise RunStopped()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep that ends early, with RunStopped, when Relais is closing."""
+        if self._stop.wait(seconds):
             raise RunStopped()
 
     def progress(self, done: int, total: int | None = None, label: str | None = None) -> None:
@@ -163,9 +176,16 @@ def make_trigger(kind: str, value: str) -> IntervalTrigger | CronTrigger:
 
 
 class JobRunner:
-    def __init__(self, store: Store, data_dir: DataDir, registry: dict[str, JobSpec] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        data_dir: DataDir,
+        registry: dict[str, JobSpec] | None = None,
+        vault: Vault | None = None,
+    ):
         self.store = store
         self.data_dir = data_dir
+        self.vault = vault
         self.registry = REGISTRY if registry is None else registry
         self.stop_event = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
@@ -239,7 +259,39 @@ class JobRunner:
     # -- running -------------------------------------------------------------------------------
 
     def claim(self, name: str, origin: str) -> int | None:
-        """Create the run and mark the job busy in one transaction; None if it is already running."""
+        """Create the run and mark the job busy in one transaction; None if it is already running.
+
+        A claim held by a process that no longer exists (kill -9, power cut) is taken over.
+        """
+        run_id = self._claim(name, origin)
+        if run_id is None and self._release_dead_claim(name):
+            run_id = self._claim(name, origin)
+        return run_id
+
+    def _release_dead_claim(self, name: str) -> bool:
+        with self.store.write() as db:
+            row = db.execute(
+                "SELECT running_pid, running_run_id FROM jobs WHERE name = ? AND running_since"
+                " IS NOT NULL",
+                [name],
+            ).fetchone()
+            if row is None or pid_alive(row["running_pid"]):
+                return False
+            db.execute(
+                "UPDATE jobs SET running_run_id = NULL, running_since = NULL, running_pid = NULL"
+                " WHERE name = ? AND running_pid IS ?",
+                [name, row["running_pid"]],
+            )
+            if row["running_run_id"]:
+                db.execute(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?"
+                    " AND status = 'running'",
+                    [history.now_iso(), row["running_run_id"]],
+                )
+        log.warning("process %s: claim of dead process %s released", name, row["running_pid"])
+        return True
+
+    def _claim(self, name: str, origin: str) -> int | None:
         self.spec(name)
         started = history.now_iso()
         with self.store.write() as db:
@@ -295,7 +347,9 @@ class JobRunner:
     def _execute(self, name: str, run_id: int) -> None:
         spec = self.spec(name)
         self._threads.add(threading.current_thread())
-        context = RunContext(self.store, self.data_dir, name, run_id, self.stop_event)
+        context = RunContext(
+            self.store, self.data_dir, name, run_id, self.stop_event, vault=self.vault
+        )
         try:
             summary = spec.func(context)
             run = history.get_run(self.store, run_id) or {}
@@ -311,6 +365,9 @@ class JobRunner:
             history.finish_run(
                 self.store, run_id, "interrupted", N_("Stopped because Relais was closing.")
             )
+        except UserError as exc:  # a failure the user can act on: keep its own words
+            log.warning("process %s stopped (run %s): %s", name, run_id, exc.translated())
+            history.finish_run(self.store, run_id, "failed", exc.message, exc.params)
         except Exception as exc:
             log.exception("process %s failed (run %s)", name, run_id)
             history.finish_run(

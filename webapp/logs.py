@@ -30,3 +30,4 @@ def configure(data_dir: DataDir, *, console: bool = True, level: int = logging.I
         root.addHandler(handler)
     # APScheduler logs every trigger at INFO: keep the file about what matters.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log

@@ -13,7 +13,7 @@ import webbrowser
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import uvicorn
 
@@ -119,6 +119,7 @@ class ServeOptions:
     fallback: bool
     open_browser: bool
     extra_hosts: list[str]
+    webhook_listen: tuple[str, int] | None = None
 
 
 def serve(services: Services, options: ServeOptions, announce: Callable[[str], None]) -> None:
@@ -130,7 +131,12 @@ def serve(services: Services, options: ServeOptions, announce: Callable[[str], N
     atomic_write_text(
         services.data_dir.path / "serve.json", json.dumps({"url": url, "pid": os.getpid()})
     )
-    app = create_app(services, host=options.host, port=port, extra_hosts=options.extra_hosts)
+    app: Any = create_app(services, host=options.host, port=port, extra_hosts=options.extra_hosts)
+    sockets = [sock]
+    hook_url = None
+    if options.webhook_listen:
+        app, hook_sock, hook_url = _with_webhooks(services, app, options.webhook_listen)
+        sockets.append(hook_sock)
     services.runner.release_stale_claims()
     services.runner.start_scheduler()
     config = uvicorn.Config(
@@ -138,9 +144,24 @@ def serve(services: Services, options: ServeOptions, announce: Callable[[str], N
     )
     server = _Server(config)
     announce(url)
+    if hook_url:
+        log.info("scrada webhooks on %s", hook_url)
     if options.open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
-    server.run(sockets=[sock])
+    server.run(sockets=sockets)
+
+
+def _with_webhooks(
+    services: Services, app: Any, listen: tuple[str, int]
+) -> tuple[Any, socket.socket, str]:
+    """The webhook receiver on its own socket, routed by the port a request came in on."""
+    from webapp.scrada.webhook import PATH, PortRouter, WebhookApp
+
+    hook_sock = bind_socket(listen[0], listen[1], fallback=False)
+    hook_port = hook_sock.getsockname()[1]
+    url = url_for(listen[0], hook_port) + PATH
+    atomic_write_text(services.data_dir.path / "webhook.json", json.dumps({"url": url}))
+    return PortRouter(app, WebhookApp(services), hook_port), hook_sock, url
 
 
 class _Server(uvicorn.Server):

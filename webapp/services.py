@@ -11,6 +11,7 @@ from webapp import (
 from webapp.backoffice.uploads import ImportTasks
 from webapp.config import DataDir
 from webapp.jobs import JobRunner
+from webapp.scrada import pull  # noqa: F401  (registers the Scrada pull)
 from webapp.secrets import Vault
 from webapp.store import Store
 
@@ -43,7 +44,7 @@ def open_services(data_dir: DataDir, *, vault_backend: str = "auto") -> Services
     store = Store(data_dir.database)
     install_id = settings.install_id(store)
     vault = Vault(data_dir.path, service=f"relais-{install_id}", backend=vault_backend)
-    runner = JobRunner(store, data_dir)
+    runner = JobRunner(store, data_dir, vault=vault)
     return Services(
         data_dir=data_dir,
         store=store,

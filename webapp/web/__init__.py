@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapp.web import history_views, pages, processes, settings_views
+from webapp.web import (
+    backoffice_files,
+    backoffice_views,
+    history_views,
+    pages,
+    processes,
+    scrada_views,
+    settings_views,
+)
 
 
 def routes() -> list[Any]:
-    return [*pages.ROUTES, *processes.ROUTES, *history_views.ROUTES, *settings_views.ROUTES]
+    return [
+        *pages.ROUTES,
+        *processes.ROUTES,
+        *history_views.ROUTES,
+        *settings_views.ROUTES,
+        *backoffice_views.ROUTES,
+        *backoffice_files.ROUTES,
+        *scrada_views.ROUTES,
+    ]

@@ -29,20 +29,6 @@ def dashboard(request: HTMXRequest, services: ServicesDep) -> Template:
 
 
 AREAS = {
-    "scrada": (
-        N_("Scrada"),
-        N_(
-            "Relais will fetch every day the daily receipts (UBL invoices) and cash books (CODA"
-            " statements) of each client company from Scrada, check them, and write them into the"
-            " folders your accounting software reads."
-        ),
-        [
-            N_("Scrada credentials with a Verify button"),
-            N_("Root folder and subfolder template (company number, year, book…)"),
-            N_("Choice of companies and books to synchronise"),
-            N_("Log per run, company and book, exportable"),
-        ],
-    ),
     "pos": (
         N_("Cash registers"),
         N_(
@@ -127,5 +113,5 @@ ROUTES = [
     switch_language,
     health,
     favicon,
-    *(_area(name) for name in ("scrada", "pos", "connectors")),
+    *(_area(name) for name in ("pos", "connectors")),
 ]

@@ -1,0 +1,91 @@
+"""The Scrada page in a real browser (Debian chromium + Playwright) against `relais serve` and the
+Scrada simulator: settings saved, Verify, the template help, "Synchroniser maintenant" with its live
+progress, unticking a book, and the log with its CSV export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
+from tests.test_browser import Console
+from tests.test_scrada_pull import PASSPHRASE
+from webapp.config import resolve_data_dir
+from webapp.services import open_services
+from webapp.simulators.scrada import ScradaSimulator
+
+
+@pytest.fixture
+def simulator() -> Iterator[ScradaSimulator]:
+    sim = ScradaSimulator(rate_limit=None)
+    sim.add_company("Boulangerie Dupont", documents=3)
+    sim.add_company("Café du Centre", documents=2)
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+def test_configure_verify_and_synchronise(
+    page: Page,  # noqa: F811
+    console: Console,  # noqa: F811
+    simulator: ScradaSimulator,
+    relais_server: Any,
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    services = open_services(resolve_data_dir(data), vault_backend="file")
+    services.vault.create(PASSPHRASE)
+    services.close()
+    server = relais_server(data_dir=data, RELAIS_VAULT_PASSPHRASE=PASSPHRASE)
+    root = tmp_path / "compta"
+
+    page.goto(server.url + "/scrada")
+    settings = page.locator("#scrada-settings")
+    settings.locator("input[name=api_url]").fill(f"{simulator.url}/v1/")
+    settings.locator("input[name=api_key]").fill(simulator.api_key)
+    settings.locator("input[name=password]").fill("wrong password")
+    settings.locator("input[name=root]").fill(str(root))
+    template = settings.locator("input[name=template]")
+    template.fill("{company_number}/{year}/{colour}")
+    page.locator("#scrada-settings summary").click()
+    expect(page.locator("#template-help")).to_contain_text("colour")
+    template.fill("{company_number}/{book}")
+    expect(page.locator("[data-example-path]")).to_have_text(
+        "0403170701/Recettes boutique/2026-11-24_8c2d41e0.xml"
+    )
+    settings.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("#scrada-settings [role=status]")).to_be_visible()
+
+    page.locator("#scrada-verify-button").click()
+    expect(page.locator("[data-verified]")).to_have_attribute("data-verified", "refused")
+    page.locator("#scrada-settings input[name=password]").fill(simulator.password)
+    page.locator("#scrada-settings").get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("#scrada-settings [role=status]")).to_be_visible()
+    page.locator("#scrada-verify-button").click()
+    expect(page.locator("[data-verified]")).to_have_attribute("data-verified", "ok")
+
+    page.locator("#scrada-pull-now").click()
+    card = page.locator("#scrada-progress .progress-card")
+    expect(card).to_have_attribute("data-status", "success")
+    expect(card).to_contain_text("10")
+    assert len([p for p in root.rglob("*") if p.is_file() and p.suffix in (".xml", ".cod")]) == 10
+
+    page.goto(server.url + "/scrada")
+    companies = page.locator("#scrada-companies")
+    expect(companies).to_contain_text("Boulangerie Dupont")
+    cash_book = companies.locator("input[data-book^='cash-book:']").first
+    expect(cash_book).to_be_checked()
+    cash_book.uncheck()
+    expect(companies.locator("input[data-book^='cash-book:']").first).not_to_be_checked()
+
+    page.goto(server.url + "/scrada/log")
+    expect(page.locator("#scrada-log tbody tr")).to_have_count(4)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Exporter en CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.startswith("run_id;started_at;company_name") and "Café du Centre" in text
+    console.assert_clean()

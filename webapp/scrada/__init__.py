@@ -1,0 +1,1 @@
+"""Scrada: pull UBL invoices and CODA statements, validate them, write them to folders."""

@@ -1,0 +1,199 @@
+"""`relais scrada set|verify|pull|status|companies|select`: the Scrada pull from the command line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from webapp import history, i18n
+from webapp.cli import (
+    EXIT_BAD_INPUT,
+    EXIT_CREDENTIALS,
+    EXIT_ITEMS_FAILED,
+    CliState,
+    emit,
+    fail,
+    json_option,
+)
+from webapp.i18n import _
+
+
+@click.group()
+def scrada() -> None:
+    """Scrada: daily receipts (UBL) and cash books (CODA) into the accounting folders."""
+
+
+def _unlocked_vault(state: CliState, as_json: bool) -> Any:
+    from webapp.secrets import VaultError
+
+    services = state.services()
+    try:
+        services.vault.unlock_from_environment(interactive=sys.stdin.isatty())
+    except VaultError as exc:
+        fail(exc.translated(), EXIT_CREDENTIALS, as_json=as_json)
+    return services
+
+
+@scrada.command("set")
+@click.option("--api-url", help="API address (production https://api.scrada.be/v1/).")
+@click.option("--test-environment", is_flag=True, help="Use Scrada's test API.")
+@click.option("--api-key", help="API key (stored in the vault). '-' reads it from standard input.")
+@click.option("--password", help="API password (stored in the vault). '-' reads standard input.")
+@click.option(
+    "--company-id", "company_ids", multiple=True, help="A company id to pull (repeatable)."
+)
+@click.option("--partner", is_flag=True, help="Partner setup: no fixed ids, the feed lists them.")
+@click.option("--root", help="Root folder of the delivered files.")
+@click.option("--template", help="Subfolder template, e.g. {company_number}/{year}/{book}.")
+@click.option("--scope", type=click.Choice(["all", "selected"]), help="Which companies to pull.")
+@click.option(
+    "--new-companies",
+    type=click.Choice(["on", "off"]),
+    help="Whether a newly seen company is selected.",
+)
+@click.option("--webhook-secret", help="Secret key of the webhooks (stored in the vault).")
+@json_option
+@click.pass_obj
+def scrada_set(
+    state: CliState,
+    api_url: str | None,
+    test_environment: bool,
+    api_key: str | None,
+    password: str | None,
+    company_ids: tuple[str, ...],
+    partner: bool,
+    root: str | None,
+    template: str | None,
+    scope: str | None,
+    new_companies: str | None,
+    webhook_secret: str | None,
+    as_json: bool,
+) -> None:
+    """Change the Scrada settings; secrets go to the vault, never to the database."""
+    from webapp.scrada import config
+    from webapp.scrada.paths import TemplateError
+
+    if test_environment:
+        api_url = config.TEST_URL
+    stdin_value = sys.stdin.read().strip() if "-" in (api_key, password) else None
+    services = (
+        _unlocked_vault(state, as_json)
+        if (api_key or password or webhook_secret)
+        else state.services()
+    )
+    change = config.ConfigChange(
+        api_url=api_url,
+        company_ids=[] if partner else (list(company_ids) if company_ids else None),
+        root=root,
+        template=template,
+        scope=scope,
+        new_companies=None if new_companies is None else new_companies == "on",
+        api_key=stdin_value if api_key == "-" else api_key,
+        password=stdin_value if password == "-" else password,
+        webhook_secret=webhook_secret,
+    )
+    try:
+        saved = config.apply(services.store, services.vault, change)
+    except (config.ConfigError, TemplateError) as exc:
+        fail(exc.translated(), as_json=as_json)
+    shown = saved.as_dict()
+    emit(as_json, {"ok": True, **shown}, "\n".join(f"{k} = {v}" for k, v in shown.items()))
+
+
+@scrada.command("verify")
+@json_option
+@click.pass_obj
+def scrada_verify(state: CliState, as_json: bool) -> None:
+    """Check the API key and password with Scrada (exit 3 when they are refused)."""
+    from webapp.scrada import verify
+
+    services = _unlocked_vault(state, as_json)
+    result = verify.verify(services.store, services.vault)
+    if result.ok:
+        emit(as_json, {"ok": True, "message": result.message}, result.message)
+        return
+    code = EXIT_CREDENTIALS if result.refused else EXIT_BAD_INPUT
+    fail(result.message, code, as_json=as_json)
+
+
+@scrada.command("pull")
+@json_option
+@click.pass_obj
+def scrada_pull(state: CliState, as_json: bool) -> None:
+    """Pull now and wait (exit 1 with errors or quarantined documents, 3 if refused)."""
+    from webapp.jobs import JobError
+    from webapp.scrada.delivery import JOB_NAME
+
+    services = _unlocked_vault(state, as_json)
+    try:
+        run_id = services.runner.run(JOB_NAME, origin="command")
+    except JobError as exc:
+        fail(exc.translated(), as_json=as_json)
+    run = history.get_run(services.store, run_id) or {}
+    message = i18n.translate_stored(run.get("message"), run.get("params"))
+    data = {
+        "ok": run.get("status") == "success",
+        "run_id": run_id,
+        "status": run.get("status"),
+        "message": message,
+        **(_params(run)),
+    }
+    emit(as_json, data, f"{history.status_label(str(run.get('status')))}: {message}")
+    if run.get("status") == "failed":
+        from webapp.scrada.client import REFUSED
+
+        sys.exit(EXIT_CREDENTIALS if run.get("message") == REFUSED else EXIT_ITEMS_FAILED)
+    if run.get("status") == "warning":
+        sys.exit(EXIT_ITEMS_FAILED)
+
+
+def _params(run: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    raw = run.get("params")
+    values = json.loads(raw) if isinstance(raw, str) and raw else (raw or {})
+    return {key: values[key] for key in values if key != "error"}
+
+
+@scrada.command("status")
+@json_option
+@click.pass_obj
+def scrada_status(state: CliState, as_json: bool) -> None:
+    """Per company and book: selected or not, the last delivery, counts and the last error."""
+    from webapp.scrada import records
+
+    rows = records.status_rows(state.services().store)
+    lines = [
+        f"{row['company_name'] or row['company_id']:<30} {row['kind']:<15} {row['book_name']:<24}"
+        f" {'x' if row['selected'] else ' '} {row['delivered']:>6} {row['quarantined']:>4}"
+        f" {row['last_delivery'] or '-':<20} {row['last_error'] or ''}"
+        for row in rows
+    ]
+    emit(as_json, rows, "\n".join(lines) or _("No company yet: run a pull first."))
+
+
+@scrada.command("select")
+@click.argument("company_id")
+@click.option(
+    "--book",
+    nargs=2,
+    metavar="KIND ID",
+    help="One book: daily-receipts|cash-book|peppol-inbound and its id.",
+)
+@click.option("--off", is_flag=True, help="Untick instead of tick.")
+@json_option
+@click.pass_obj
+def scrada_select(
+    state: CliState, company_id: str, book: tuple[str, str] | None, off: bool, as_json: bool
+) -> None:
+    """Tick (or untick with --off) a company, or one of its books, for the pull."""
+    from webapp.scrada import records
+
+    if not records.set_selected(state.services().store, company_id, not off, book or None):
+        fail(
+            _("No such company or book: {what}", what=" ".join([company_id, *(book or ())])),
+            as_json=as_json,
+        )
+    emit(as_json, {"ok": True, "selected": not off}, _("Saved."))

@@ -1,0 +1,166 @@
+"""Scrada settings (SCR-1 to SCR-3): where to connect, what to take, where to write.
+
+Plain values live in the settings table under one key; the API key, password and webhook secret
+live only in the vault (PLT-4), under the names below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from webapp import settings
+from webapp.i18n import N_, UserError
+from webapp.scrada.paths import DEFAULT_TEMPLATE, check_template
+from webapp.secrets import Vault
+from webapp.store import Store
+
+SETTINGS_KEY = "scrada"
+SECRET_API_KEY = "scrada.api_key"
+SECRET_PASSWORD = "scrada.password"
+SECRET_WEBHOOK = "scrada.webhook_secret"
+PRODUCTION_URL = "https://api.scrada.be/v1/"
+TEST_URL = "https://apitest.scrada.be/v1/"
+SCOPES = ("all", "selected")
+_COMPANY_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+
+
+class ConfigError(UserError):
+    """A Scrada setting refused."""
+
+
+@dataclass(frozen=True)
+class ScradaConfig:
+    api_url: str = PRODUCTION_URL
+    company_ids: tuple[str, ...] = ()
+    root: str = ""
+    template: str = DEFAULT_TEMPLATE
+    scope: str = "all"
+    new_companies: bool = True
+    timeout_seconds: float = 20.0
+
+    @property
+    def root_path(self) -> Path | None:
+        return Path(self.root).expanduser() if self.root else None
+
+    def as_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["company_ids"] = list(self.company_ids)
+        return values
+
+
+@dataclass(frozen=True)
+class Credentials:
+    api_key: str
+    password: str
+
+
+@dataclass
+class ConfigChange:
+    """What `relais scrada set` or the settings form asks to change; None leaves a value alone."""
+
+    api_url: str | None = None
+    company_ids: list[str] | None = None
+    root: str | None = None
+    template: str | None = None
+    scope: str | None = None
+    new_companies: bool | None = None
+    api_key: str | None = None
+    password: str | None = None
+    webhook_secret: str | None = None
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+def load(store: Store) -> ScradaConfig:
+    raw = settings.read_value(store, SETTINGS_KEY, {}) or {}
+    known = {key: value for key, value in raw.items() if key in ScradaConfig.__dataclass_fields__}
+    if "company_ids" in known:
+        known["company_ids"] = tuple(known["company_ids"])
+    return ScradaConfig(**known)
+
+
+def _checked_url(url: str) -> str:
+    value = url.strip()
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ConfigError(
+            N_("The API address must start with https:// (or http:// for a test server).")
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+def _checked_ids(ids: list[str]) -> tuple[str, ...]:
+    cleaned: list[str] = []
+    for value in ids:
+        for part in re.split(r"[\s,;]+", value.strip()):
+            if not part:
+                continue
+            if not _COMPANY_ID.match(part):
+                raise ConfigError(N_("{value} is not a Scrada company id."), value=part)
+            if part not in cleaned:
+                cleaned.append(part)
+    return tuple(cleaned)
+
+
+def _checked_root(root: str) -> str:
+    value = root.strip()
+    if not value:
+        return ""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        raise ConfigError(
+            N_("The root folder must be a full path, such as C:\\Comptabilite or /srv/compta.")
+        )
+    return str(path)
+
+
+def apply(store: Store, vault: Vault | None, change: ConfigChange) -> ScradaConfig:
+    """Check every value first, then save: a refused value leaves the old settings whole."""
+    config = load(store)
+    updates: dict[str, Any] = {}
+    if change.api_url is not None:
+        updates["api_url"] = _checked_url(change.api_url)
+    if change.company_ids is not None:
+        updates["company_ids"] = _checked_ids(change.company_ids)
+    if change.root is not None:
+        updates["root"] = _checked_root(change.root)
+    if change.template is not None:
+        updates["template"] = check_template(change.template)
+    if change.scope is not None:
+        if change.scope not in SCOPES:
+            raise ConfigError(N_("The scope is all or selected."))
+        updates["scope"] = change.scope
+    if change.new_companies is not None:
+        updates["new_companies"] = change.new_companies
+    secrets = {
+        name: value
+        for name, value in (
+            (SECRET_API_KEY, change.api_key),
+            (SECRET_PASSWORD, change.password),
+            (SECRET_WEBHOOK, change.webhook_secret),
+        )
+        if value
+    }
+    if secrets and (vault is None or not vault.is_unlocked):
+        raise ConfigError(N_("Unlock the secrets vault before saving the API key or password."))
+    new = replace(config, **updates)
+    settings.write_value(store, SETTINGS_KEY, new.as_dict())
+    for name, value in secrets.items():
+        assert vault is not None
+        vault.set(name, value.strip())
+    return new
+
+
+def credentials(vault: Vault) -> Credentials | None:
+    """The API key and password, or None when either is missing or the vault is locked."""
+    if not vault.is_unlocked:
+        return None
+    key, password = vault.get(SECRET_API_KEY), vault.get(SECRET_PASSWORD)
+    if not key or not password:
+        return None
+    return Credentials(key, password)
+
+
+def webhook_secret(vault: Vault) -> str | None:
+    return vault.get(SECRET_WEBHOOK) if vault.is_unlocked else None

@@ -1,0 +1,229 @@
+"""Delivery (SCR-4): validate a document, write it once, atomically, and remember it.
+
+The order matters for kill -9: the file is written (temp name, fsync, rename) before its row is
+committed. A crash between the two leaves a complete file and no row; the next pull downloads the
+document again, finds the same bytes at the same deterministic path, and only records it. A
+document whose row exists is never written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from webapp import history
+from webapp.files import atomic_write_bytes
+from webapp.i18n import N_
+from webapp.scrada import formats, records
+from webapp.scrada.paths import PathValues, file_name, safe_name, target_path
+from webapp.store import Store
+
+log = logging.getLogger(__name__)
+
+QUARANTINE = "_quarantine"
+TEMPORARY = ".relais-tmp"
+JOB_NAME = "scrada_pull"
+ITEM_KINDS = {"daily-receipts": "receipt", "cash-book": "cash_book", "peppol-inbound": "peppol"}
+ITEM_STATUS = {"delivered": "received", "skipped": "skipped", "quarantined": "error"}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    company: records.Company
+    book_kind: str
+    book_id: str
+    book_name: str
+    document_id: str
+    data: bytes
+    source: str  # 'partner', 'api' or 'webhook'
+    sequence: int | None = None
+
+    @property
+    def key(self) -> records.DeliveryKey:
+        return records.DeliveryKey(self.company.id, self.book_kind, self.book_id, self.document_id)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # 'delivered', 'skipped', 'quarantined'
+    path: str
+    problem: formats.InvalidDocument | None = None
+
+    @property
+    def reason(self) -> str | None:
+        return self.problem.translated() if self.problem else None
+
+
+def _validate(kind: str, data: bytes) -> date:
+    """The document's date, or InvalidDocument."""
+    if kind == "cash-book":
+        info = formats.check_coda(data)
+        return info.statements[-1].date if info.statements else info.creation_date
+    return formats.check_ubl(data).issue_date
+
+
+def deliver(
+    store: Store,
+    root: Path,
+    template: str,
+    incoming: Incoming,
+    run_id: int | None,
+    book: records.Book | None = None,
+) -> Outcome:
+    """Write `incoming` under root/template once; `book` (partner feed) gets its cursor advanced
+    in the same transaction as the delivery row."""
+    digest = hashlib.sha256(incoming.data).hexdigest()
+    with store.read() as db:
+        known = records.delivery(db, incoming.key) or records.same_content(
+            db, incoming.company.id, incoming.book_kind, digest
+        )
+    if known is not None:
+        with store.write() as db:
+            if book is not None and incoming.sequence is not None:
+                records.advance_cursor(db, book, incoming.sequence)
+            _trace(db, incoming, run_id, "skipped", known["path"])
+        return Outcome("skipped", known["path"])
+    try:
+        day = _validate(incoming.book_kind, incoming.data)
+    except formats.InvalidDocument as problem:
+        return _quarantine(store, root, incoming, run_id, book, problem)
+    values = PathValues(
+        company_number=incoming.company.company_number,
+        company_name=incoming.company.name,
+        company_id=incoming.company.id,
+        book=incoming.book_name,
+        book_kind=incoming.book_kind,
+        day=day,
+    )
+    target = target_path(root, template, values, incoming.document_id)
+    if target.exists() and _sha256(target) != digest:
+        clash = formats.InvalidDocument(
+            N_("Another file with the same name is already in the folder: {file}"),
+            file=str(target),
+        )
+        return _quarantine(store, root, incoming, run_id, book, clash)
+    if not target.exists():
+        atomic_write_bytes(target, incoming.data, tmp_dir=temporary_folder(root))
+    relative = target.relative_to(root.resolve()).as_posix()
+    with store.write() as db:
+        records.record_delivery(
+            db,
+            incoming.key,
+            state="delivered",
+            path=relative,
+            sha256=digest,
+            size=len(incoming.data),
+            document_date=day.isoformat(),
+            source=incoming.source,
+            run_id=run_id,
+        )
+        if book is not None and incoming.sequence is not None:
+            records.advance_cursor(db, book, incoming.sequence)
+        _trace(db, incoming, run_id, "delivered", relative)
+    return Outcome("delivered", relative)
+
+
+def _quarantine(
+    store: Store,
+    root: Path,
+    incoming: Incoming,
+    run_id: int | None,
+    book: records.Book | None,
+    problem: formats.InvalidDocument,
+) -> Outcome:
+    values = PathValues(
+        company_number=incoming.company.company_number,
+        company_name=incoming.company.name,
+        company_id=incoming.company.id,
+        book=incoming.book_name,
+        book_kind=incoming.book_kind,
+        day=date.today(),
+    )
+    name = f"{safe_name(incoming.company.company_number or incoming.company.id)}_{file_name(values, incoming.document_id)}"
+    target = root.resolve() / QUARANTINE / name
+    temporary = temporary_folder(root)
+    atomic_write_bytes(target, incoming.data, tmp_dir=temporary)
+    atomic_write_bytes(
+        target.with_name(target.name + ".reason.txt"),
+        (problem.translated() + "\n").encode("utf-8"),
+        tmp_dir=temporary,
+    )
+    log.warning("scrada document %s quarantined: %s", incoming.document_id, problem.translated())
+    relative = target.relative_to(root.resolve()).as_posix()
+    with store.write() as db:
+        records.record_delivery(
+            db,
+            incoming.key,
+            state="quarantined",
+            path=relative,
+            sha256=hashlib.sha256(incoming.data).hexdigest(),
+            size=len(incoming.data),
+            document_date=None,
+            source=incoming.source,
+            run_id=run_id,
+            reason=problem.message,
+            params=problem.params,
+        )
+        if book is not None and incoming.sequence is not None:
+            records.advance_cursor(db, book, incoming.sequence)
+        _trace(db, incoming, run_id, "quarantined", relative, problem)
+    return Outcome("quarantined", relative, problem)
+
+
+def _trace(
+    db: Database,
+    incoming: Incoming,
+    run_id: int | None,
+    state: str,
+    path: str,
+    problem: formats.InvalidDocument | None = None,
+) -> None:
+    """The log line and the history item, in the delivery's own transaction."""
+    if run_id is None:
+        return
+    error = problem.translated() if problem else None
+    records.bump_log(
+        db,
+        run_id,
+        incoming.company,
+        incoming.book_kind,
+        incoming.book_id,
+        incoming.book_name,
+        state,
+        error,
+    )
+    if problem is not None:
+        message, params = N_("{company}, {book}: quarantined ({reason})"), {"reason": error}
+    elif state == "skipped":
+        message, params = N_("{company}, {book}: already delivered"), {}
+    else:
+        message, params = N_("{company}, {book}: delivered"), {}
+    params.update(company=incoming.company.name or incoming.company.id, book=incoming.book_name)
+    history.insert_item(
+        db,
+        run_id,
+        JOB_NAME,
+        kind=ITEM_KINDS.get(incoming.book_kind, "file"),
+        status=ITEM_STATUS[state],
+        reference=path,
+        message=message,
+        params=params,
+    )
+
+
+def temporary_folder(root: Path) -> Path:
+    """Where files are written before their rename: inside the root (same file system), hidden."""
+    return root.resolve() / TEMPORARY
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

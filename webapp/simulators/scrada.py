@@ -1,0 +1,865 @@
+"""A Scrada simulator: a real HTTP server on 127.0.0.1 speaking the Scrada API v1 (documented calls
+plus the assumed partner feed, see docs/scrada-simulator.md), for `relais serve --demo`, the tests
+and the benchmarks.
+
+Built on the standard library's ThreadingHTTPServer: no framework, starts in milliseconds, runs in a
+daemon thread inside a test or as its own process (`python -m webapp.simulators.scrada`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import hmac
+import json
+import math
+import random
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.message import Message
+from functools import partial
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+
+from webapp.simulators import scrada_docs as docs
+
+REFILL_SECONDS = 10
+PAGE_SIZE = 100
+UNLIMITED = 1_000_000  # what the rate-limit headers say when the simulator has no limit
+JOURNAL_NAMES = ("Recettes boutique", "Recettes marché", "Recettes webshop")
+CASH_BOOK_NAMES = ("Caisse", "Caisse marché", "Caisse réserve")
+XML = "application/xml"
+CODA = "text/plain; charset=latin-1"
+JSON = "application/json; charset=utf-8"
+MESSAGES = {
+    401: "Invalid API key or password",
+    404: "Not found",
+    405: "Method not allowed",
+    429: "Too many requests",
+}
+
+
+# --- the simulated data ----------------------------------------------------------------------
+
+
+@dataclass
+class Document:
+    """A generated daily-receipts invoice (journal) or CODA statement (cash book)."""
+
+    id: str
+    sequence: int
+    day: date
+    file_name: str
+    created_on: str
+    seed: int
+    data: bytes | None = (
+        None  # given bytes (possibly malformed, for tests) instead of generated ones
+    )
+    previous_day: date | None = None  # CODA: the date of the old balance
+    old_balance: int = 0  # CODA, cents
+    movements: tuple[docs.Movement, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "sequence": self.sequence,
+            "date": self.day.isoformat(),
+            "fileName": self.file_name,
+            "createdOn": self.created_on,
+        }
+
+
+@dataclass
+class Book:
+    id: str
+    name: str
+    code: str
+    documents: list[Document] = field(default_factory=list)
+    index: dict[str, Document] = field(default_factory=dict)
+    period_type: int = 1  # 1 day, 2 week, 3 month: the simulator generates one document a day
+
+    @property
+    def last_line_date(self) -> str | None:
+        return self.documents[-1].day.isoformat() if self.documents else None
+
+
+@dataclass
+class Journal(Book):
+    active: bool = True
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "active": self.active,
+            "lastLineDate": self.last_line_date,
+            "invoicedTill": self.last_line_date,
+            "invoiceGenerationPeriodType": self.period_type,
+        }
+
+
+@dataclass
+class CashBook(Book):
+    iban: str = ""
+    balance: int = 0  # cents, after the last generated statement
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "iban": self.iban,
+            "currentBalance": self.balance / 100,
+            "lastLineDate": self.last_line_date,
+            "codaGenerationPeriodType": self.period_type,
+        }
+
+
+@dataclass
+class PeppolDocument:
+    id: str
+    received_on: str
+    file_name: str
+    seed: int
+    supplier: docs.Party
+    day: date
+    data: bytes | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "receivedOn": self.received_on, "fileName": self.file_name}
+
+
+@dataclass
+class Company:
+    id: str
+    code: str
+    party: docs.Party
+    partner: bool
+    journals: list[Journal] = field(default_factory=list)
+    cash_books: list[CashBook] = field(default_factory=list)
+    peppol: dict[str, PeppolDocument] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.party.name
+
+    @property
+    def tax_number(self) -> str:
+        return self.party.number
+
+    @property
+    def vat_number(self) -> str:
+        return self.party.vat
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "code": self.code,
+            "name": self.name,
+            "taxNumber": self.tax_number,
+            "vatNumber": self.vat_number,
+        }
+
+    def book(self, book_id: str) -> Journal | CashBook:
+        books: list[Journal | CashBook] = [*self.journals, *self.cash_books]
+        for book in books:
+            if book.id == book_id:
+                return book
+        raise KeyError(book_id)
+
+
+@dataclass
+class _Rule:
+    """An injected failure or delay for the next `count` requests whose path contains `needle`."""
+
+    count: int
+    value: float
+    needle: str
+
+
+@dataclass
+class _Bucket:
+    tokens: int
+    next_refill: float
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes
+    content_type: str = JSON
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _NotFound(Exception):
+    pass
+
+
+def _error(status: int, message: str | None = None) -> _Response:
+    text = message or MESSAGES.get(status) or HTTPStatus(status).phrase
+    return _json({"errorCode": status, "defaultFormat": text, "innerErrors": []}, status)
+
+
+def _json(value: object, status: int = 200) -> _Response:
+    return _Response(status, json.dumps(value, separators=(",", ":")).encode())
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- the simulator ---------------------------------------------------------------------------
+
+
+class ScradaSimulator:
+    """The state (companies, books, documents), the API's behaviour (auth, rate limit, injected
+    failures) and the server. Thread-safe: tests add documents while the server answers."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "demo-key",
+        password: str = "demo-password",
+        rate_limit: int | None = 60,
+        clock: Callable[[], float] = time.time,
+        seed: int = 1,
+    ) -> None:
+        self.api_key = api_key
+        self.password = password
+        self.rate_limit = rate_limit
+        self.clock = clock
+        self.requests: list[tuple[str, str, int]] = []
+        # The command line turns this off: nobody reads it there, and a long benchmark would
+        # otherwise grow it without end.
+        self.record_requests = True
+        self.confirmed: set[str] = set()
+        self.url: str | None = None
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        self._companies: dict[str, Company] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._failures: list[_Rule] = []
+        self._delays: list[_Rule] = []
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- building the data --
+
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def add_company(
+        self,
+        name: str,
+        *,
+        journals: int = 1,
+        cash_books: int = 1,
+        documents: int = 0,
+        peppol: int = 0,
+        partner: bool = True,
+    ) -> Company:
+        """A company with its books; `documents` per book, dated on the days before today."""
+        with self._lock:
+            rng = self._rng
+            company = Company(
+                id=self._uuid(),
+                code=f"C{len(self._companies) + 1:05d}",
+                party=docs.make_party(rng, name),
+                partner=partner,
+            )
+            for number in range(1, journals + 1):
+                company.journals.append(
+                    Journal(self._uuid(), _nth(JOURNAL_NAMES, number), f"J{number}")
+                )
+            for number in range(1, cash_books + 1):
+                company.cash_books.append(
+                    CashBook(
+                        self._uuid(),
+                        _nth(CASH_BOOK_NAMES, number),
+                        f"K{number}",
+                        iban=docs.belgian_iban(rng),
+                        balance=rng.randint(100_00, 800_00),
+                    )
+                )
+            self._companies[company.id] = company
+            today = self._now().date()
+            for book in (*company.journals, *company.cash_books):
+                for days_ago in range(documents, 0, -1):
+                    self.add_document(company.id, book.id, day=today - timedelta(days=days_ago))
+            for _ in range(peppol):
+                self.add_peppol_document(company.id)
+            return company
+
+    def add_document(
+        self,
+        company_id: str,
+        book_id: str,
+        *,
+        day: date | None = None,
+        data: bytes | None = None,
+    ) -> str:
+        """The next document of a journal (UBL invoice) or cash book (CODA statement); by default
+        dated the day after the book's last one, or today. `data` replaces the generated bytes
+        (malformed documents for tests); a cash book's balance then stays where it was."""
+        with self._lock:
+            company = self._companies[company_id]
+            book = company.book(book_id)
+            now = self._now()
+            last = book.documents[-1].day if book.documents else None
+            if day is None:
+                day = max(now.date(), last + timedelta(days=1)) if last else now.date()
+            sequence = len(book.documents) + 1
+            # Scrada generates each day's document during the following night.
+            generated = datetime(day.year, day.month, day.day, 2, tzinfo=UTC) + timedelta(days=1)
+            seed = self._rng.getrandbits(64)
+            document = Document(
+                id=self._uuid(),
+                sequence=sequence,
+                day=day,
+                file_name="",
+                created_on=_iso(min(generated, now)),
+                seed=seed,
+                data=data,
+            )
+            if isinstance(book, CashBook):
+                document.file_name = f"{book.iban}_{day:%Y%m%d}_{sequence:04d}.cod"
+                document.previous_day = last or day - timedelta(days=1)
+                document.old_balance = book.balance
+                if data is None:
+                    movements = docs.cash_movements(
+                        random.Random(seed), book.balance, day, company.party
+                    )
+                    document.movements = tuple(movements)
+                    book.balance += sum(move.cents for move in movements)
+            else:
+                document.file_name = (
+                    f"{company.vat_number}_{book.code}_{day:%Y%m%d}_{sequence:04d}.xml"
+                )
+            book.documents.append(document)
+            book.index[document.id] = document
+            return document.id
+
+    def add_peppol_document(self, company_id: str, data: bytes | None = None) -> str:
+        """A supplier's invoice waiting in the company's Peppol inbox (unconfirmed)."""
+        with self._lock:
+            company = self._companies[company_id]
+            now = self._now()
+            document = PeppolDocument(
+                id=self._uuid(),
+                received_on=_iso(now),
+                file_name="",
+                seed=self._rng.getrandbits(64),
+                supplier=docs.supplier_party(self._rng),
+                day=now.date(),
+                data=data,
+            )
+            document.file_name = f"{document.id}.xml"
+            company.peppol[document.id] = document
+            return document.id
+
+    def companies(self) -> list[Company]:
+        with self._lock:
+            return list(self._companies.values())
+
+    def document_bytes(self, company_id: str, book_id: str, document_id: str) -> bytes:
+        """What GET …/document/{id} or …/statement/{id} serves (for webhook bodies, comparisons)."""
+        with self._lock:
+            company = self._companies[company_id]
+            book = company.book(book_id)
+            document = book.index[document_id]
+        return _render(company, book, document)
+
+    def peppol_bytes(self, company_id: str, document_id: str) -> bytes:
+        with self._lock:
+            company = self._companies[company_id]
+            document = company.peppol[document_id]
+        return _render_peppol(company, document)
+
+    # -- injected trouble --
+
+    def fail_next(self, count: int, status: int = 500, path_contains: str = "") -> None:
+        """The next `count` /v1 requests whose path contains `path_contains` answer `status`."""
+        with self._lock:
+            self._failures.append(_Rule(count, status, path_contains))
+
+    def delay_next(self, count: int, seconds: float, path_contains: str = "") -> None:
+        """The next `count` matching /v1 requests wait `seconds` before being answered."""
+        with self._lock:
+            self._delays.append(_Rule(count, seconds, path_contains))
+
+    def clear_injected(self) -> None:
+        """Drop the failures and delays not yet used up."""
+        with self._lock:
+            self._failures.clear()
+            self._delays.clear()
+
+    def _take_rule(self, rules: list[_Rule], path: str) -> float | None:
+        with self._lock:
+            for rule in rules:
+                if rule.needle in path:
+                    rule.count -= 1
+                    if rule.count <= 0:
+                        rules.remove(rule)
+                    return rule.value
+        return None
+
+    # -- rate limit --
+
+    def _rate(self, key: str, *, take: bool) -> tuple[bool, dict[str, str]]:
+        """Token bucket per API key: `rate_limit` tokens, `rate_limit // 6` more every 10 s."""
+        now = self.clock()
+        limit = self.rate_limit
+        if limit is None:
+            reset = math.ceil(now) + REFILL_SECONDS
+            return True, _limit_headers(UNLIMITED, UNLIMITED, reset)
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(limit, now + REFILL_SECONDS)
+            if now >= bucket.next_refill:
+                periods = int((now - bucket.next_refill) // REFILL_SECONDS) + 1
+                bucket.tokens = min(limit, bucket.tokens + periods * max(1, limit // 6))
+                bucket.next_refill += periods * REFILL_SECONDS
+            allowed = bucket.tokens > 0
+            if allowed and take:
+                bucket.tokens -= 1
+            return allowed, _limit_headers(limit, bucket.tokens, math.ceil(bucket.next_refill))
+
+    # -- answering --
+
+    def _answer(self, method: str, target: str, headers: Message) -> _Response:
+        path, _, query = target.partition("?")
+        if path != "/v1" and not path.startswith("/v1/"):
+            return _error(404)
+        delay = self._take_rule(self._delays, target)
+        if delay:
+            self._stopping.wait(delay)  # stop() cuts the wait short
+        key = headers.get("X-API-KEY") or ""
+        failure = self._take_rule(self._failures, target)
+        if failure is not None:
+            # Injected answers consume no token: a client's retries are what is being tested.
+            _, limit_headers = self._rate(key, take=False)
+            if failure == 429:
+                limit_headers["x-ratelimit-remaining"] = "0"
+            response = _error(int(failure))
+        else:
+            allowed, limit_headers = self._rate(key, take=True)
+            if not allowed:
+                response = _error(429)
+            elif not (
+                hmac.compare_digest(key.encode(), self.api_key.encode())
+                and hmac.compare_digest(
+                    (headers.get("X-PASSWORD") or "").encode(), self.password.encode()
+                )
+            ):
+                response = _error(401)
+            else:
+                try:
+                    parts = path.lower().rstrip("/").split("/")[2:]  # a trailing / is the same
+                    response = self._route(method, parts, query)
+                except _NotFound as exc:
+                    response = _error(404, str(exc) or None)
+        if response.status == 429:
+            response.headers["Retry-After"] = str(
+                max(0, int(limit_headers["x-ratelimit-reset"]) - int(self.clock()))
+            )
+        response.headers.update(limit_headers)
+        return response
+
+    def _company(self, company_id: str) -> Company:
+        company = self._companies.get(company_id)
+        if company is None:
+            raise _NotFound("Company not found")
+        return company
+
+    def _route(self, method: str, parts: list[str], query: str) -> _Response:
+        """`parts`: the lower-cased path after /v1 (Scrada's routes ignore case; ids are lower)."""
+        with self._lock:
+            if parts == ["partner", "company"]:
+                if method != "GET":
+                    return _error(405)
+                listed = [c.summary() for c in self._companies.values() if c.partner]
+                return _json({"results": listed, "__count": len(listed)})
+            if len(parts) < 2 or parts[0] != "company":
+                raise _NotFound()
+            company = self._company(parts[1])
+            rest = parts[2:]
+            wanted = "PUT" if rest[-1:] == ["confirm"] else "GET"
+            if method != wanted:
+                return _error(405)
+            match rest:
+                case []:
+                    return _json(company.summary())
+                case ["journal"]:
+                    return _json([journal.summary() for journal in company.journals])
+                case ["cashbook"]:
+                    return _json([book.summary() for book in company.cash_books])
+                case ["journal", book_id, "document"] | ["cashbook", book_id, "statement"]:
+                    return _page(_book(company, rest[0], book_id), query)
+                case ["journal", book_id, "document", document_id] | [
+                    "cashbook",
+                    book_id,
+                    "statement",
+                    document_id,
+                ]:
+                    book = _book(company, rest[0], book_id)
+                    document = book.index.get(document_id)
+                    if document is None:
+                        raise _NotFound("Document not found")
+                    produce = partial(_render, company, book, document)
+                    content_type = XML if isinstance(book, Journal) else CODA
+                case ["peppol", "inbound", "document", "unconfirmed"]:
+                    waiting = [
+                        d.summary() for d in company.peppol.values() if d.id not in self.confirmed
+                    ]
+                    return _json({"results": waiting, "__count": len(waiting)})
+                case ["peppol", "inbound", "document", document_id, *action] if action in (
+                    [],
+                    ["confirm"],
+                ):
+                    peppol = company.peppol.get(document_id)
+                    if peppol is None:
+                        raise _NotFound("Document not found")
+                    if action:
+                        self.confirmed.add(peppol.id)
+                        return _Response(200, b"")
+                    produce = partial(_render_peppol, company, peppol)
+                    content_type = XML
+                case _:
+                    raise _NotFound()
+        # Rendering happens outside the lock: a document never changes once made.
+        return _Response(200, produce(), content_type)
+
+    def _record(self, method: str, target: str, status: int) -> None:
+        if not self.record_requests:
+            return
+        with self._lock:
+            self.requests.append((method, target, status))
+
+    # -- the server --
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve in a daemon thread; returns the base URL (the API is under /v1)."""
+        if self._server is not None:
+            raise RuntimeError("the simulator is already running")
+        self._stopping.clear()
+        server = _Server((host, port), self)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="scrada-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        self.url = f"http://{host}:{server.server_address[1]}"
+        return self.url
+
+    def stop(self) -> None:
+        """Stop listening and cut kept-alive connections: a client's pooled connection must not
+        keep talking to a simulator that a test has stopped."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(5)
+        self._server = self._thread = None
+
+    # -- webhooks --
+
+    def send_webhook(
+        self,
+        url: str,
+        *,
+        topic: str,
+        company_id: str,
+        body: bytes,
+        secret: str,
+        event_id: str | None = None,
+        attempts: int = 10,
+        backoff: float = 1.0,
+    ) -> int:
+        """POST an event as Scrada does; retry (backoff × 1, 2, 4 … s) until a 2xx or `attempts`
+        are spent. Returns the last HTTP status, 0 if no attempt got an answer."""
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "content-type": _sniff(body),
+            "x-scrada-topic": topic,
+            "x-scrada-hmac-sha256": signature,
+            "x-scrada-company-id": company_id,
+            "x-scrada-event-id": event_id or str(uuid.uuid4()),
+            "x-scrada-triggered-at": _iso(self._now()),
+        }
+        status = 0
+        with httpx.Client(timeout=10) as client:
+            for attempt in range(1, attempts + 1):
+                try:
+                    answer = client.post(
+                        url, content=body, headers={**headers, "x-scrada-attempt": str(attempt)}
+                    )
+                    status = answer.status_code
+                except httpx.HTTPError:
+                    pass
+                else:
+                    if 200 <= status < 300:
+                        return status
+                if attempt < attempts:
+                    time.sleep(backoff * 2 ** (attempt - 1))
+        return status
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _nth(names: tuple[str, ...], number: int) -> str:
+    return names[number - 1] if number <= len(names) else f"{names[0]} {number}"
+
+
+def _limit_headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    return {
+        "x-ratelimit-limit": str(limit),
+        "x-ratelimit-remaining": str(remaining),
+        "x-ratelimit-reset": str(reset),
+    }
+
+
+def _book(company: Company, kind: str, book_id: str) -> Journal | CashBook:
+    books: list[Journal] | list[CashBook] = (
+        company.journals if kind == "journal" else company.cash_books
+    )
+    for book in books:
+        if book.id == book_id:
+            return book
+    raise _NotFound("Journal not found" if kind == "journal" else "Cash book not found")
+
+
+def _page(book: Book, query: str) -> _Response:
+    """Documents with sequence > after, in order, at most PAGE_SIZE; `__count` counts them all
+    (OData's inline count), `hasMore` says another call is needed."""
+    values = parse_qs(query).get("after", ["0"])
+    try:
+        after = max(0, int(values[-1]))
+    except ValueError:
+        return _error(400, "after must be an integer")
+    # Sequences are 1, 2, 3 … in list order, so the documents after `after` start at that index.
+    remaining = book.documents[after:]
+    page = [document.summary() for document in remaining[:PAGE_SIZE]]
+    return _json(
+        {"results": page, "__count": len(remaining), "hasMore": len(remaining) > PAGE_SIZE}
+    )
+
+
+def _render(company: Company, book: Journal | CashBook, document: Document) -> bytes:
+    if document.data is not None:
+        return document.data
+    if isinstance(book, CashBook):
+        return docs.coda_statement(
+            day=document.day,
+            previous_day=document.previous_day or document.day,
+            sequence=document.sequence,
+            holder=company.party,
+            iban=book.iban,
+            account_name=book.name,
+            old_balance=document.old_balance,
+            movements=document.movements,
+        )
+    number = f"{book.code}-{document.day:%Y}-{document.sequence:05d}"
+    return docs.daily_receipts_invoice(document.seed, company.party, document.day, number)
+
+
+def _render_peppol(company: Company, document: PeppolDocument) -> bytes:
+    if document.data is not None:
+        return document.data
+    return docs.peppol_invoice(document.seed, document.supplier, company.party, document.day)
+
+
+def _sniff(body: bytes) -> str:
+    start = body.lstrip()[:1]
+    if start == b"<":
+        return XML
+    if start in (b"{", b"["):
+        return "application/json"
+    return CODA
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a client's pool reuses connections
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, add=False)
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # a request log line per call would cost more than answering it
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        simulator = self.server.simulator
+        response = simulator._answer(method, self.path, self.headers)
+        # Recorded before answering: a test reads `requests` as soon as it has its answer.
+        simulator._record(method, self.path, response.status)
+        head = [
+            f"HTTP/1.1 {response.status} {_reason(response.status)}",
+            f"Content-Type: {response.content_type}",
+            f"Content-Length: {len(response.body)}",
+        ]
+        head.extend(f"{name}: {value}" for name, value in response.headers.items())
+        if self.close_connection:
+            head.append("Connection: close")
+        # One write: head and body in separate segments would meet Nagle and delayed ACKs.
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body
+        try:
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True  # the client went away (a timeout in a test)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # benchmarks open many connections at once
+
+    def __init__(self, address: tuple[str, int], simulator: ScradaSimulator) -> None:
+        self.simulator = simulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can take seconds.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def track(self, connection: socket.socket, *, add: bool) -> None:
+        with self._connections_lock:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # a client that hung up is normal here
+        super().handle_error(request, client_address)
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def populate(
+    simulator: ScradaSimulator, *, companies: int, documents: int, peppol: int = 0
+) -> list[Company]:
+    """`companies` shops with a journal and a cash book each, `documents` per book."""
+    rng = random.Random(f"names:{companies}")
+    made: list[Company] = []
+    used: set[str] = set()
+    for number in range(1, companies + 1):
+        name = docs.shop_name(rng)
+        if name in used:
+            name = f"{name} {number}"
+        used.add(name)
+        made.append(simulator.add_company(name, documents=documents, peppol=peppol))
+    return made
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m webapp.simulators.scrada", description="Serve a simulated Scrada API."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8790)
+    parser.add_argument("--companies", type=int, default=3)
+    parser.add_argument("--documents", type=int, default=10, help="per journal and cash book")
+    parser.add_argument("--peppol", type=int, default=0, help="unconfirmed Peppol documents each")
+    parser.add_argument("--rate-limit", type=int, default=60, help="requests a minute; 0: none")
+    parser.add_argument("--api-key", default="demo-key")
+    parser.add_argument("--password", default="demo-password")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # First: a SIGTERM that arrives while the companies are being made still exits cleanly.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    simulator = ScradaSimulator(
+        api_key=args.api_key,
+        password=args.password,
+        rate_limit=args.rate_limit or None,
+        seed=args.seed,
+    )
+    simulator.record_requests = False
+    populate(simulator, companies=args.companies, documents=args.documents, peppol=args.peppol)
+    if stop.is_set():
+        return 0
+    url = simulator.start(args.host, args.port)
+    print(f"Scrada simulator on {url}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    simulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""The Scrada page: settings and Verify, companies and books to pull, "Synchroniser maintenant"
+with live progress, and the log per run, company and book (SCR-1 to SCR-7)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from litestar import MediaType, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Template
+
+from webapp import history
+from webapp.csvio import guard_formula
+from webapp.scrada import config as scrada_config
+from webapp.scrada import records, verify
+from webapp.scrada.delivery import JOB_NAME
+from webapp.scrada.paths import FIELD_HELP, TemplateError, example_paths
+from webapp.services import Services
+from webapp.web.common import FormData, ServicesDep, first, page
+
+LOG_COLUMNS = (
+    "run_id",
+    "started_at",
+    "company_name",
+    "company_id",
+    "book_kind",
+    "book_name",
+    "delivered",
+    "skipped",
+    "quarantined",
+    "errors",
+    "last_error",
+)
+
+
+def _secrets_state(services: Services) -> dict[str, bool | None]:
+    vault = services.vault
+    if not vault.is_unlocked:
+        return {"api_key": None, "password": None, "webhook_secret": None}
+    return {
+        "api_key": bool(vault.get(scrada_config.SECRET_API_KEY)),
+        "password": bool(vault.get(scrada_config.SECRET_PASSWORD)),
+        "webhook_secret": bool(vault.get(scrada_config.SECRET_WEBHOOK)),
+    }
+
+
+def _examples(template: str) -> list[tuple[str, str]]:
+    try:
+        return example_paths(template)
+    except TemplateError:
+        return example_paths(scrada_config.ScradaConfig().template)
+
+
+def _settings_context(services: Services, **extra: Any) -> dict[str, Any]:
+    config = scrada_config.load(services.store)
+    return {
+        "active": "scrada",
+        "config": config,
+        "secrets": _secrets_state(services),
+        "examples": _examples(config.template),
+        "field_help": FIELD_HELP,
+        "errors": {},
+        "urls": {"production": scrada_config.PRODUCTION_URL, "test": scrada_config.TEST_URL},
+        **extra,
+    }
+
+
+def _context(services: Services, **extra: Any) -> dict[str, Any]:
+    companies = records.companies(services.store)
+    books = records.books(services.store)
+    by_company: dict[str, list[records.Book]] = {}
+    for book in books:
+        by_company.setdefault(book.company_id, []).append(book)
+    return {
+        **_settings_context(services),
+        "companies": companies,
+        "books": by_company,
+        "running_run_id": services.runner.running_run_id(JOB_NAME),
+        "last_runs": history.recent_runs(services.store, limit=5, job_name=JOB_NAME),
+        **extra,
+    }
+
+
+@get("/scrada", name="scrada", sync_to_thread=False)
+def scrada_page(request: HTMXRequest, services: ServicesDep) -> Template:
+    return page(request, "scrada.html", _context(services))
+
+
+@post("/scrada/settings", name="scrada_settings", sync_to_thread=True)
+def scrada_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> Template:
+    change = scrada_config.ConfigChange(
+        api_url=first(data.get("api_url")),
+        company_ids=[first(data.get("company_ids"))],
+        root=first(data.get("root")),
+        template=first(data.get("template")),
+        scope=first(data.get("scope")) or "all",
+        new_companies=first(data.get("new_companies")) == "on",
+        api_key=first(data.get("api_key")) or None,
+        password=first(data.get("password")) or None,
+        webhook_secret=first(data.get("webhook_secret")) or None,
+    )
+    try:
+        scrada_config.apply(services.store, services.vault, change)
+    except (scrada_config.ConfigError, TemplateError) as exc:
+        context = _settings_context(services, error=exc.translated(), form=data)
+        return Template("_scrada_settings.html", context=context, status_code=422)
+    return Template("_scrada_settings.html", context=_settings_context(services, saved=True))
+
+
+@get("/scrada/template-help", name="scrada_template_help", sync_to_thread=False)
+def template_help(services: ServicesDep, template: FromQuery[str] = "") -> Template:
+    try:
+        rows, error = example_paths(template), None
+    except TemplateError as exc:
+        rows, error = _examples(scrada_config.load(services.store).template), exc.translated()
+    context = {"examples": rows, "field_help": FIELD_HELP, "template_error": error}
+    return Template("_scrada_template_help.html", context=context)
+
+
+@post("/scrada/verify", name="scrada_verify", sync_to_thread=True)
+def scrada_verify(services: ServicesDep) -> Template:
+    result = verify.verify(services.store, services.vault)
+    return Template("_scrada_verify.html", context={"result": result})
+
+
+@post("/scrada/pull", name="scrada_pull_now", sync_to_thread=True)
+def scrada_pull_now(services: ServicesDep) -> Template:
+    run_id, started = services.runner.start(JOB_NAME, origin="manual")
+    run = history.get_run(services.store, run_id)
+    return Template("_progress.html", context={"run": run, "already_running": not started})
+
+
+@post("/scrada/companies/{company_id:str}", name="scrada_select_company", sync_to_thread=True)
+def select_company(
+    request: HTMXRequest, services: ServicesDep, company_id: FromPath[str], data: FormData
+) -> Template:
+    records.set_selected(services.store, company_id, first(data.get("selected")) == "on", None)
+    return page(request, "scrada.html", _context(services), partial="_scrada_companies.html")
+
+
+@post("/scrada/books/{company_id:str}", name="scrada_select_book", sync_to_thread=True)
+def select_book(
+    request: HTMXRequest, services: ServicesDep, company_id: FromPath[str], data: FormData
+) -> Template:
+    book = (first(data.get("kind")), first(data.get("book")))
+    records.set_selected(services.store, company_id, first(data.get("selected")) == "on", book)
+    return page(request, "scrada.html", _context(services), partial="_scrada_companies.html")
+
+
+@get("/scrada/log", name="scrada_log", sync_to_thread=False)
+def scrada_log(request: HTMXRequest, services: ServicesDep) -> Template:
+    context = {"active": "scrada", "rows": records.log_rows(services.store)}
+    return page(request, "scrada_log.html", context)
+
+
+@get("/scrada/log.csv", name="scrada_log_csv", sync_to_thread=False, media_type=MediaType.TEXT)
+def scrada_log_csv(services: ServicesDep) -> Response[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(LOG_COLUMNS)
+    for row in records.log_rows(services.store, limit=100_000):
+        writer.writerow([guard_formula(str(row.get(name) or "")) for name in LOG_COLUMNS])
+    return Response(
+        ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="scrada-log.csv"'},
+    )
+
+
+ROUTES = [
+    scrada_page,
+    scrada_save,
+    template_help,
+    scrada_verify,
+    scrada_pull_now,
+    select_company,
+    select_book,
+    scrada_log,
+    scrada_log_csv,
+]
