@@ -33,8 +33,8 @@ from sqlite_utils import Database
 
 from webapp.i18n import N_, UserError
 
-KINDS = ("order", "delivery")
-DEFAULT_PREFIXES = {"order": "CO", "delivery": "BL"}
+KINDS = ("order", "delivery", "ticket")
+DEFAULT_PREFIXES = {"order": "CO", "delivery": "BL", "ticket": "TK"}
 NUMBER_DIGITS = 6
 
 CENT = Decimal("0.01")
@@ -122,6 +122,8 @@ class DocumentInput:
     site_id: int | None = None
     warehouse_id: int | None = None
     carrier_id: int | None = None
+    # A number made elsewhere (a register's ticket number); None takes the next of the sequence.
+    number: str | None = None
 
 
 # --- Output ----------------------------------------------------------------------------------
@@ -288,7 +290,7 @@ def _exists(db: Database, sql: str, params: Sequence[Any]) -> bool:
 def _check_references(db: Database, data: DocumentInput, company_id: int) -> None:
     if data.kind not in KINDS:
         raise DocumentError(
-            N_("Unknown document kind {kind}: expected order or delivery."), kind=data.kind
+            N_("Unknown document kind {kind}: expected order, delivery or ticket."), kind=data.kind
         )
     customer = "SELECT id FROM parties WHERE id = ? AND kind = 'customer'"
     if data.party_id is not None and not _exists(db, customer, [data.party_id]):
@@ -612,7 +614,7 @@ def create_document(db: Database, data: DocumentInput) -> CreatedDocument:
     """
     checked = check_document(db, data)
     with _savepoint(db, "create_document"):
-        number = _next_number(db, checked.company_id, data.kind)
+        number = data.number or _next_number(db, checked.company_id, data.kind)
         document_id = _insert_header(db, data, checked, number)
         _insert_lines(db, document_id, checked.lines)
         _insert_payments(db, document_id, checked.payments)

@@ -10,7 +10,6 @@ once. Scrada unavailable after the retries: the run ends there, with what was de
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,12 +28,12 @@ from webapp.scrada.client import (
     ScradaError,
     ScradaUnavailable,
 )
-from webapp.scrada.delivery import JOB_NAME, Incoming, deliver, temporary_folder
+from webapp.scrada.delivery import JOB_NAME, deliver, temporary_folder
+from webapp.scrada.sources import pulled_sources
 
 log = logging.getLogger(__name__)
 
 REFRESH_AFTER = timedelta(hours=24)
-PAGE_LIMIT = 1000
 PEPPOL_NAME = "Peppol"
 
 
@@ -109,6 +108,7 @@ class Puller:
         self.client = client
         self.root = root
         self.totals = Totals()
+        self.sources = pulled_sources(client, context.store)
 
     def run(self) -> Totals:
         label = N_("Reading the companies")
@@ -231,58 +231,21 @@ class Puller:
             self._error(company, exc.message, **exc.params)
 
     def pull_book(self, company: records.Company, book: records.Book) -> None:
-        if book.kind == "peppol-inbound":
-            self._pull_peppol(company, book)
-            return
-        for entry in self._feed(company, book):
+        source = self.sources[book.kind]
+        # The feed moves the book's cursor with each delivery; the Peppol inbox has none.
+        cursor_book = book if book.kind != "peppol-inbound" else None
+        for incoming in source.documents(company, book):
             self.context.check_stop()
-            document_id = str(entry["id"])
-            if book.kind == "daily-receipts":
-                data = self.client.journal_document(company.id, book.id, document_id)
-            else:
-                data = self.client.statement(company.id, book.id, document_id)
-            incoming = Incoming(
-                company,
-                book.kind,
-                book.id,
-                book.name,
-                document_id,
-                data,
-                "partner",
-                sequence=int(entry.get("sequence") or 0),
+            outcome = deliver(
+                self.store,
+                self.root,
+                self.config.template,
+                incoming,
+                self.context.run_id,
+                cursor_book,
             )
-            self._deliver(incoming, book)
-
-    def _feed(self, company: records.Company, book: records.Book) -> Iterator[dict[str, Any]]:
-        after = book.cursor
-        for _page in range(PAGE_LIMIT):
-            if book.kind == "daily-receipts":
-                page = self.client.journal_documents(company.id, book.id, after)
-            else:
-                page = self.client.statements(company.id, book.id, after)
-            entries = sorted(page.results, key=lambda entry: int(entry.get("sequence") or 0))
-            yield from entries
-            if not page.has_more or not entries:
-                return
-            after = int(entries[-1].get("sequence") or after)
-
-    def _pull_peppol(self, company: records.Company, book: records.Book) -> None:
-        for entry in self.client.peppol_unconfirmed(company.id):
-            self.context.check_stop()
-            document_id = str(entry["id"])
-            data = self.client.peppol_document(company.id, document_id)
-            incoming = Incoming(company, book.kind, book.id, book.name, document_id, data, "api")
-            self._deliver(incoming, None)
-            # Only now is the file safely on disk (or in quarantine): Scrada may forget it.
-            self.client.peppol_confirm(company.id, document_id)
-            with self.store.write() as db:
-                records.mark_confirmed(db, incoming.key)
-
-    def _deliver(self, incoming: Incoming, book: records.Book | None) -> None:
-        outcome = deliver(
-            self.store, self.root, self.config.template, incoming, self.context.run_id, book
-        )
-        self.totals.count(outcome.state)
+            self.totals.count(outcome.state)
+            source.delivered(incoming, outcome)
 
     def _error(self, company: records.Company | None, message: str, **params: Any) -> None:
         self.totals.errors += 1

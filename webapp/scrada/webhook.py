@@ -24,7 +24,8 @@ from webapp import history
 from webapp.i18n import N_
 from webapp.scrada import config as scrada_config
 from webapp.scrada import records
-from webapp.scrada.delivery import Incoming, deliver
+from webapp.scrada.delivery import deliver
+from webapp.scrada.sources import from_webhook
 from webapp.services import Services
 
 log = logging.getLogger(__name__)
@@ -121,10 +122,8 @@ def _deliver(
     if config.scope == "selected" and not company.selected:
         _remember(services, event_id, topic, company_id, None)
         return Answer(200, {"status": "company not selected"})
-    book_id, book_name = _book(services, company_id, kind)
-    document_id = "wh-" + hashlib.sha256(body).hexdigest()[:24]
+    incoming = from_webhook(company, kind, _book(services, company_id, kind), body)
     run_id = history.start_run(services.store, JOB_NAME, "webhook")
-    incoming = Incoming(company, kind, book_id, book_name, document_id, body, "webhook")
     try:
         outcome = deliver(services.store, root, config.template, incoming, run_id)
     except Exception as exc:

@@ -215,7 +215,7 @@ CREATE TABLE documents (
     id INTEGER PRIMARY KEY,
     company_id INTEGER NOT NULL REFERENCES companies (id),
     site_id INTEGER REFERENCES sites (id),
-    kind TEXT NOT NULL CHECK (kind IN ('order', 'delivery')),
+    kind TEXT NOT NULL CHECK (kind IN ('order', 'delivery', 'ticket')),
     number TEXT NOT NULL,
     doc_date TEXT NOT NULL,
     party_id INTEGER REFERENCES parties (id),

@@ -1,0 +1,72 @@
+"""The wire format both roles share (docs/pos.md): versions, names, record ids, amounts, signing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PROTOCOL = 1
+API = "/api/pos/v1"
+ENTITIES = ("articles", "customers", "users", "payment_methods", "vat_rates", "units", "registers")
+DELETABLE = ("articles", "customers", "users", "payment_methods")
+RECORD_KINDS = ("ticket", "customer", "register_setting")
+MAX_BATCH = 500
+ROLE_SETTING = "pos_role"  # 'office' (default) or 'register'
+
+
+def record_id(register: int) -> str:
+    """Made on the register before the first send: a lost reply can never create a duplicate."""
+    return f"R{register}-{uuid.uuid4().hex}"
+
+
+def amount(value: Decimal | float | int | str) -> str:
+    """Amounts cross the wire as strings: no float rounding between the two sides."""
+    return format(Decimal(str(value)), "f")
+
+
+def canonical(value: Any) -> bytes:
+    """The bytes that are signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def token_digest(token: str) -> str:
+    """Only this is stored on the office: a copied database does not give a register's token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_signing_key() -> tuple[str, str]:
+    """(private key, public key), both base64 of their raw 32 bytes."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes_raw()
+    public = key.public_key().public_bytes_raw()
+    return base64.b64encode(private).decode(), base64.b64encode(public).decode()
+
+
+def public_key_of(private_b64: str) -> str:
+    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(private_b64))
+    return base64.b64encode(key.public_key().public_bytes_raw()).decode()
+
+
+def sign(private_b64: str, data: bytes) -> str:
+    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(private_b64))
+    return base64.b64encode(key.sign(data)).decode()
+
+
+def verify(public_b64: str, data: bytes, signature_b64: str) -> bool:
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
+        key.verify(base64.b64decode(signature_b64), data)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
