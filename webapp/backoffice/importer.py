@@ -440,3 +440,17 @@ def record_refusal(store: Store, kind: str, path: Path, error: UserError, origin
 
 
 __all__ = ["CsvError", "ImportProblem", "ImportReport", "RowError", "import_csv"]
+
+
+def map_header(
+    kind: Kind, reader: CsvReader, extra: Callable[[str], Column | None] = lambda _name: None
+) -> list[_Field]:
+    """The columns of `reader` that `kind` knows, with their parsers (ImportProblem if some
+    required ones are missing). The e-connecteur reads its files with the same rules."""
+    return _map_header(kind, reader, extra)
+
+
+def parse_values(
+    line: int, raw_values: list[str], fields: list[_Field], values: dict[str, Any]
+) -> list[RowError]:
+    return _parse(line, raw_values, fields, values)

@@ -1,0 +1,243 @@
+"""`relais connector add|list|map|mappings|receive|documents|send`: the e-connecteur from the
+command line (ECN-2 to ECN-7)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from webapp.cli import EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
+from webapp.i18n import _
+
+
+@click.group()
+def connector() -> None:
+    """E-connecteur: CSV exchange of documents, customers and articles with another program."""
+
+
+def _reference_id(state: CliState, table: str, code: str | None, label: str) -> int | None:
+    if not code:
+        return None
+    with state.services().store.read() as db:
+        row = db.execute(f"SELECT id FROM {table} WHERE code = ?", [code]).fetchone()
+    if row is None:
+        fail(_("Unknown {what}: {code}", what=label, code=code))
+    return int(row[0])
+
+
+@connector.command("add")
+@click.argument("code")
+@click.option("--partner", default="Autre", show_default=True, help="The program it talks to.")
+@click.option("--mode", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--import-dir", required=True, help="Folder where the other program puts its files.")
+@click.option("--export-dir", required=True, help="Folder where Relais writes its files.")
+@click.option(
+    "--doc-type", type=click.Choice(["orders", "deliveries"]), default="orders", show_default=True
+)
+@click.option(
+    "--send-articles",
+    type=click.Choice(["export", "filter", "none"]),
+    default="export",
+    show_default=True,
+)
+@click.option("--article-filter", default="", help="Tags the articles sent must carry.")
+@click.option(
+    "--send-customers",
+    type=click.Choice(["all", "filter", "none"]),
+    default="all",
+    show_default=True,
+)
+@click.option("--customer-filter", default="", help="Family code of the customers sent.")
+@click.option("--send-contacts", is_flag=True, help="Also send the customers' contacts.")
+@click.option("--price-category", help="Price category code of the prices sent.")
+@click.option("--warehouse", help="Warehouse code of the stock sent.")
+@click.option("--customer-family", help="Family code given to customers created by receptions.")
+@click.option("--generate-payment", is_flag=True, help="Create a payment with each document.")
+@click.option("--encoding", default="", help="Force the encoding of received files.")
+@click.option("--delimiter", default="", help="Force the separator of the files.")
+@click.option("--decimal", default="", help="Force the decimal mark of the files.")
+@click.option("--date-format", default="", help="Force the date format of received files.")
+@json_option
+@click.pass_obj
+def add(state: CliState, /, code: str, as_json: bool, **options: Any) -> None:
+    """Create the connector CODE."""
+    from webapp.econnector.connectors import Connector, ConnectorError, save
+
+    store = state.services().store
+    values = Connector(
+        code=code,
+        partner=options["partner"],
+        mode=options["mode"],
+        import_dir=options["import_dir"],
+        export_dir=options["export_dir"],
+        doc_type="order" if options["doc_type"] == "orders" else "delivery",
+        send_articles=options["send_articles"],
+        article_filter=options["article_filter"],
+        send_customers=options["send_customers"],
+        customer_filter=options["customer_filter"],
+        send_contacts=options["send_contacts"],
+        generate_payment=options["generate_payment"],
+        price_category_id=_reference_id(
+            state, "price_categories", options["price_category"], "price category"
+        ),
+        warehouse_id=_reference_id(state, "warehouses", options["warehouse"], "warehouse"),
+        customer_family_id=_family(state, options["customer_family"]),
+        csv_encoding=options["encoding"],
+        csv_delimiter=options["delimiter"],
+        csv_decimal=options["decimal"],
+        csv_date_format=options["date_format"],
+    )
+    try:
+        saved = save(store, values)
+    except ConnectorError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        fail(exc.translated() + where, as_json=as_json)
+    emit(as_json, {"ok": True, **saved.as_dict()}, _("Connector {code} created.", code=saved.code))
+
+
+def _family(state: CliState, code: str | None) -> int | None:
+    if not code:
+        return None
+    with state.services().store.read() as db:
+        row = db.execute(
+            "SELECT id FROM party_families WHERE kind = 'customer' AND code = ?", [code]
+        ).fetchone()
+    if row is None:
+        fail(_("Unknown {what}: {code}", what="customer family", code=code))
+    return int(row[0])
+
+
+@connector.command("list")
+@json_option
+@click.pass_obj
+def list_command(state: CliState, as_json: bool) -> None:
+    """The connectors and what they exchange."""
+    from webapp.econnector.connectors import list_all
+
+    rows = [item.as_dict() for item in list_all(state.services().store)]
+    lines = [
+        f"{row['code']:<12} {row['partner']:<16} {row['mode']:<4} articles={row['send_articles']}"
+        f" customers={row['send_customers']} receive={row['doc_type']}s"
+        for row in rows
+    ]
+    emit(as_json, rows, "\n".join(lines) or _("No connector yet."))
+
+
+def _get(state: CliState, code: str, as_json: bool) -> Any:
+    from webapp.econnector.connectors import ConnectorError, get
+
+    try:
+        return get(state.services().store, code)
+    except ConnectorError as exc:
+        fail(exc.translated(), as_json=as_json)
+
+
+@connector.command("map")
+@click.argument("code")
+@click.argument("kind", type=click.Choice(["article", "customer", "vat", "unit", "country"]))
+@click.argument("external")
+@click.argument("internal")
+@click.option("--variant", default="", help="Variant code of an article in the other program.")
+@json_option
+@click.pass_obj
+def map_command(
+    state: CliState, code: str, kind: str, external: str, internal: str, variant: str, as_json: bool
+) -> None:
+    """Record that EXTERNAL (the other program's code) stands for INTERNAL here."""
+    from webapp.econnector.connectors import ConnectorError
+    from webapp.econnector.mappings import set_mapping
+
+    item = _get(state, code, as_json)
+    try:
+        saved = set_mapping(state.services().store, item, kind, external, internal, variant)
+    except ConnectorError as exc:
+        fail(exc.translated(), as_json=as_json)
+    emit(as_json, {"ok": True, **saved}, _("Correspondence saved."))
+
+
+@connector.command("mappings")
+@click.argument("code")
+@json_option
+@click.pass_obj
+def mappings_command(state: CliState, code: str, as_json: bool) -> None:
+    """The connector's correspondences."""
+    from webapp.econnector.mappings import mappings
+
+    rows = mappings(state.services().store, _get(state, code, as_json))
+    lines = [
+        f"{r['kind']:<8} {r['external']:<20} {r['variant']:<10} → {r['internal']}" for r in rows
+    ]
+    emit(as_json, rows, "\n".join(lines) or _("No correspondence yet."))
+
+
+@connector.command("receive")
+@click.argument("code")
+@click.option("--analyse-only", is_flag=True, help="Say what would be integrated; write nothing.")
+@click.option("--link-homonyms", is_flag=True, help="Link a homonym to the existing customer.")
+@json_option
+@click.pass_obj
+def receive_command(
+    state: CliState, code: str, analyse_only: bool, link_homonyms: bool, as_json: bool
+) -> None:
+    """Receive the files waiting in the import folder (exit 1 if a document was not integrated)."""
+    from webapp.econnector.receive import Choices, receive
+
+    item = _get(state, code, as_json)
+    report = receive(
+        state.services().store,
+        item,
+        analyse_only=analyse_only,
+        choices=Choices(link_homonyms=link_homonyms),
+    )
+    data = report.as_dict()
+    lines = [
+        f"{r.doc_ref:<20} {r.status:<15} {r.customer:<24} {r.total:>10} {'; '.join(r.reasons)}"
+        for r in report.documents
+    ]
+    lines += [
+        _("Still being written, left for the next scan: {file}", file=name)
+        for name in report.waiting
+    ]
+    lines += [
+        f"{entry['name']}: {entry.get('error')}" for entry in report.files if entry.get("error")
+    ]
+    emit(as_json, data, "\n".join(lines) or _("Nothing to receive."))
+    if report.count("not_integrated") or any(entry.get("error") for entry in report.files):
+        sys.exit(EXIT_ITEMS_FAILED)
+
+
+@connector.command("documents")
+@click.argument("code")
+@json_option
+@click.pass_obj
+def documents_command(state: CliState, code: str, as_json: bool) -> None:
+    """The documents integrated through the connector."""
+    from webapp.econnector.receive import integrated_documents
+
+    rows = integrated_documents(state.services().store, _get(state, code, as_json))
+    lines = [
+        f"{r['doc_ref']:<20} {r['number']:<10} {r['customer'] or '':<12} {r['total_incl_vat']:>10} {r['lines']:>3}"
+        for r in rows
+    ]
+    emit(as_json, rows, "\n".join(lines) or _("No document yet."))
+
+
+@connector.command("send")
+@click.argument("code")
+@click.option("--export-dir", help="Write into this folder for this send only.")
+@json_option
+@click.pass_obj
+def send_command(state: CliState, code: str, export_dir: str | None, as_json: bool) -> None:
+    """Write the articles, customers (and contacts) files for the other program."""
+    from webapp.econnector.connectors import ConnectorError
+    from webapp.econnector.send import send
+
+    item = _get(state, code, as_json)
+    try:
+        report = send(state.services().store, item, export_dir=export_dir)
+    except ConnectorError as exc:
+        fail(exc.translated(), as_json=as_json)
+    lines = [f"{entry['file']}: {entry['rows']}" for entry in report.files]
+    emit(as_json, report.as_dict(), "\n".join(lines) or _("Nothing to send."))

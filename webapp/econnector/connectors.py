@@ -1,0 +1,208 @@
+"""Connectors (ECN-2): what each one exchanges, with which program, through which folders."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from webapp.csvio import CsvOptions
+from webapp.i18n import N_, UserError
+from webapp.store import Store
+
+__all__ = ["Connector", "ConnectorError", "replace"]
+
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+
+
+class ConnectorError(UserError):
+    """A connector setting refused, or a connector that does not exist."""
+
+    def __init__(self, message: str, *, field: str | None = None, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Connector:
+    code: str
+    partner: str = ""
+    hidden: bool = False
+    mode: str = "csv"
+    import_dir: str = ""
+    export_dir: str = ""
+    send_articles: str = "export"
+    article_filter: str = ""
+    price_category_id: int | None = None
+    unit_id: int | None = None
+    warehouse_id: int | None = None
+    send_customers: str = "all"
+    customer_filter: str = ""
+    send_contacts: bool = False
+    doc_type: str = "order"
+    company_id: int | None = None
+    site_id: int | None = None
+    carrier_id: int | None = None
+    generate_payment: bool = False
+    customer_family_id: int | None = None
+    supplier_family_id: int | None = None
+    reception_update: str = "manual"
+    csv_encoding: str = ""
+    csv_delimiter: str = ""
+    csv_decimal: str = ""
+    csv_date_format: str = ""
+    id: int | None = None
+
+    def csv_options(self) -> CsvOptions:
+        return CsvOptions(
+            encoding=self.csv_encoding or None,
+            delimiter=self.csv_delimiter or None,
+            decimal=self.csv_decimal or None,
+            date_format=self.csv_date_format or None,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+COLUMNS = [field.name for field in fields(Connector) if field.name != "id"]
+CHOICES = {
+    "send_articles": ("export", "filter", "none"),
+    "send_customers": ("all", "filter", "none"),
+    "doc_type": ("order", "delivery"),
+    "reception_update": ("manual", "startup"),
+    "mode": ("csv",),
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _row(row: Any) -> Connector:
+    values = dict(row)
+    for name in ("hidden", "send_contacts", "generate_payment"):
+        values[name] = bool(values[name])
+    return Connector(**{name: values[name] for name in (*COLUMNS, "id")})
+
+
+def get(store: Store, code: str) -> Connector:
+    with store.read() as db:
+        row = db.execute("SELECT * FROM connectors WHERE code = ?", [code]).fetchone()
+    if row is None:
+        raise ConnectorError(N_("No connector has the code {code}."), code=code)
+    return _row(row)
+
+
+def list_all(store: Store, *, include_hidden: bool = True) -> list[Connector]:
+    where = "" if include_hidden else " WHERE hidden = 0"
+    with store.read() as db:
+        return [_row(row) for row in db.execute(f"SELECT * FROM connectors{where} ORDER BY code")]
+
+
+def check_folder(path: str, field: str, *, required: bool = True) -> str:
+    """A folder that exists and that Relais may write into (it renames files to .bak there)."""
+    value = path.strip()
+    if not value:
+        if required:
+            raise ConnectorError(N_("Choose a folder."), field=field)
+        return ""
+    folder = Path(value).expanduser()
+    if not folder.is_absolute():
+        raise ConnectorError(N_("The folder must be a full path: {path}"), field=field, path=value)
+    if not folder.is_dir():
+        raise ConnectorError(N_("The folder {path} does not exist."), field=field, path=value)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConnectorError(
+            N_("Relais may not write in the folder {path}."), field=field, path=value
+        )
+    return str(folder)
+
+
+def validate(store: Store, connector: Connector, *, existing_id: int | None = None) -> Connector:
+    """Every rule of the wizard's three steps; raises ConnectorError naming the field."""
+    if not _CODE.match(connector.code):
+        raise ConnectorError(N_("The code is 1 to 20 letters, digits, - or _."), field="code")
+    with store.read() as db:
+        clash = db.execute(
+            "SELECT id FROM connectors WHERE code = ? AND id IS NOT ?",
+            [connector.code, existing_id],
+        ).fetchone()
+    if clash:
+        raise ConnectorError(
+            N_("The code {code} is already used."), field="code", code=connector.code
+        )
+    if not connector.partner.strip():
+        raise ConnectorError(N_("Say which program this connector talks to."), field="partner")
+    for name, allowed in CHOICES.items():
+        if getattr(connector, name) not in allowed:
+            raise ConnectorError(N_("Unknown choice for {field}."), field=name)
+    if connector.send_articles == "filter" and not connector.article_filter.strip():
+        raise ConnectorError(N_("Give the tags of the articles to send."), field="article_filter")
+    if connector.send_customers == "filter" and not connector.customer_filter.strip():
+        raise ConnectorError(
+            N_("Give the family of the customers to send."), field="customer_filter"
+        )
+    connector.csv_options().checked()
+    return replace(
+        connector,
+        import_dir=check_folder(connector.import_dir, "import_dir"),
+        export_dir=check_folder(connector.export_dir, "export_dir"),
+    )
+
+
+def save(store: Store, connector: Connector, *, code: str | None = None) -> Connector:
+    """Create (code None) or update the connector that had `code`."""
+    existing = get(store, code) if code else None
+    checked = validate(store, connector, existing_id=existing.id if existing else None)
+    values = {name: getattr(checked, name) for name in COLUMNS}
+    for name in ("hidden", "send_contacts", "generate_payment"):
+        values[name] = int(values[name])
+    with store.write() as db:
+        if existing is None:
+            values.update(created_at=_now(), updated_at=_now())
+            names = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
+            db.execute(f"INSERT INTO connectors ({names}) VALUES ({marks})", list(values.values()))
+        else:
+            values["updated_at"] = _now()
+            sets = ", ".join(f"{name} = ?" for name in values)
+            db.execute(
+                f"UPDATE connectors SET {sets} WHERE id = ?", [*values.values(), existing.id]
+            )
+    return get(store, checked.code)
+
+
+def duplicate(store: Store, code: str, new_code: str) -> Connector:
+    """A copy with its settings and correspondences, under a new code."""
+    source = get(store, code)
+    copy = save(store, replace(source, code=new_code, id=None))
+    with store.write() as db:
+        for table in ("connector_articles", "connector_customers", "connector_codes"):
+            columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")][1:]
+            names = ", ".join(columns)
+            db.execute(
+                f"INSERT INTO {table} (connector_id, {names}) SELECT ?, {names} FROM {table}"
+                " WHERE connector_id = ?",
+                [copy.id, source.id],
+            )
+    return copy
+
+
+def delete(store: Store, code: str) -> None:
+    connector = get(store, code)
+    with store.read() as db:
+        used = db.execute(
+            "SELECT count(*) FROM connector_documents WHERE connector_id = ?", [connector.id]
+        ).fetchone()[0]
+    if used:
+        raise ConnectorError(
+            N_("The connector {code} has integrated {count} documents: hide it instead."),
+            code=code,
+            count=used,
+        )
+    with store.write() as db:
+        db.execute("DELETE FROM connectors WHERE id = ?", [connector.id])

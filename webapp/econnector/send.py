@@ -1,0 +1,202 @@
+"""Sends (ECN-7): articles, customers and contacts written for the other program, atomically, with
+timestamped names, as the connector's settings say (filters, price category, unit, warehouse);
+each setting can be overridden for one send."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from webapp import history
+from webapp.csvio import CsvWriter, WriteFormat
+from webapp.econnector.columns import ARTICLES_SENT, CONTACTS_SENT, CUSTOMERS_SENT
+from webapp.econnector.connectors import Connector, check_folder
+from webapp.i18n import N_
+from webapp.store import Store
+
+JOB_NAME = "connector_send"
+FETCH = 2000
+
+
+@dataclass
+class SendReport:
+    connector: str
+    files: list[dict[str, Any]] = field(default_factory=list)
+    run_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": True, "connector": self.connector, "files": self.files, "run_id": self.run_id}
+
+
+def _rows(store: Store, sql: str, params: list[Any]) -> Iterator[Any]:
+    with store.read() as db:
+        cursor = db.conn.execute(sql, params)
+        while batch := cursor.fetchmany(FETCH):
+            yield from batch
+
+
+def _defaults(store: Store, connector: Connector) -> tuple[int, int]:
+    with store.read() as db:
+        category = (
+            connector.price_category_id
+            or db.execute(
+                "SELECT id FROM price_categories ORDER BY is_default DESC, id LIMIT 1"
+            ).fetchone()[0]
+        )
+        warehouse = (
+            connector.warehouse_id
+            or db.execute(
+                "SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1"
+            ).fetchone()[0]
+        )
+    return int(category), int(warehouse)
+
+
+def article_rows(store: Store, connector: Connector) -> Iterator[list[Any]]:
+    category, warehouse = _defaults(store, connector)
+    where = ["a.active = 1"]
+    params: list[Any] = [connector.id, category, warehouse]
+    if connector.send_articles == "export":
+        where.append("a.export = 1")
+    for tag in (
+        connector.article_filter.lower().split() if connector.send_articles == "filter" else []
+    ):
+        where.append("(' ' || a.tags || ' ') LIKE ?")
+        params.append(f"% {tag} %")
+    unit = "coalesce(cu.code, u.code)"
+    sql = (
+        f"SELECT a.code, m.external_code, m.variant_code, a.label, {unit}, p.price_excl_vat, v.rate,"
+        " s.quantity FROM articles a JOIN units u ON u.id = a.unit_id"
+        " JOIN vat_rates v ON v.id = a.vat_rate_id"
+        " LEFT JOIN connector_articles m ON m.article_id = a.id AND m.connector_id = ?"
+        " LEFT JOIN article_prices p ON p.article_id = a.id AND p.price_category_id = ?"
+        " LEFT JOIN stock s ON s.article_id = a.id AND s.warehouse_id = ?"
+        f" LEFT JOIN units cu ON cu.id = {int(connector.unit_id or 0)}"
+        f" WHERE {' AND '.join(where)} ORDER BY a.code"
+    )
+    cents = Decimal("0.01")
+    for code, external, variant, label, unit_code, price, rate, stock in _rows(store, sql, params):
+        excl = Decimal(str(price)) if price is not None else None
+        incl = (
+            (excl * (1 + Decimal(str(rate)) / 100)).quantize(cents, ROUND_HALF_UP)
+            if excl is not None
+            else None
+        )
+        yield [
+            code,
+            external or "",
+            variant or "",
+            label,
+            unit_code,
+            excl.quantize(Decimal("0.0001")).normalize() if excl is not None else None,
+            incl,
+            Decimal(str(rate)).normalize(),
+            Decimal(str(stock or 0)).normalize(),
+        ]
+
+
+def customer_rows(store: Store, connector: Connector) -> Iterator[list[Any]]:
+    where, params = _customer_filter(connector)
+    sql = (
+        "SELECT p.code, (SELECT external_ref FROM connector_customers m WHERE m.party_id = p.id"
+        " AND m.connector_id = ? LIMIT 1), p.last_name, p.first_name, p.company, p.email, p.phone,"
+        " p.address, p.postcode, p.city, p.country, p.vat_number FROM parties p"
+        f" LEFT JOIN party_families f ON f.id = p.family_id WHERE {where} ORDER BY p.code"
+    )
+    for row in _rows(store, sql, [connector.id, *params]):
+        yield [value if value is not None else "" for value in row]
+
+
+def contact_rows(store: Store, connector: Connector) -> Iterator[list[Any]]:
+    where, params = _customer_filter(connector)
+    sql = (
+        "SELECT p.code, c.contact_no, c.last_name, c.first_name, c.role, c.email, c.phone"
+        " FROM contacts c JOIN parties p ON p.id = c.party_id"
+        f" LEFT JOIN party_families f ON f.id = p.family_id WHERE {where}"
+        " ORDER BY p.code, c.contact_no"
+    )
+    yield from (list(row) for row in _rows(store, sql, params))
+
+
+def _customer_filter(connector: Connector) -> tuple[str, list[Any]]:
+    where = "p.kind = 'customer' AND p.active = 1"
+    if connector.send_customers == "filter":
+        return where + " AND f.code = ?", [connector.customer_filter.strip()]
+    return where, []
+
+
+def send(
+    store: Store,
+    connector: Connector,
+    *,
+    export_dir: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    origin: str = "command",
+) -> SendReport:
+    """Write the connector's files; `overrides` change its settings for this send only."""
+    if overrides:
+        connector = replace(connector, **overrides)
+    folder = Path(check_folder(export_dir or connector.export_dir, "export_dir"))
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    fmt = WriteFormat.from_options(connector.csv_options())
+    report = SendReport(connector.code)
+    report.run_id = history.start_run(store, JOB_NAME, origin)
+    plan: list[tuple[str, tuple[tuple[str, str], ...], Iterator[list[Any]]]] = []
+    if connector.send_articles != "none":
+        plan.append(("articles", ARTICLES_SENT, article_rows(store, connector)))
+    if connector.send_customers != "none":
+        plan.append(("customers", CUSTOMERS_SENT, customer_rows(store, connector)))
+        if connector.send_contacts:
+            plan.append(("contacts", CONTACTS_SENT, contact_rows(store, connector)))
+    for kind, columns, rows in plan:
+        target = folder / f"{connector.code}_{kind}_{stamp}.csv"
+        with CsvWriter(target, fmt) as writer:
+            writer.header([name for name, _ in columns])
+            for row in rows:
+                writer.row(row)
+        report.files.append({"kind": kind, "file": str(target), "rows": writer.rows})
+        _record(store, connector, report.run_id, kind, target, writer.rows)
+    history.finish_run(
+        store,
+        report.run_id,
+        "success",
+        N_("{connector}: {files} files sent"),
+        {"connector": connector.code, "files": len(report.files)},
+    )
+    return report
+
+
+def _record(
+    store: Store, connector: Connector, run_id: int, kind: str, target: Path, rows: int
+) -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    params = {"file": target.name, "rows": rows}
+    with store.write() as db:
+        db.execute(
+            "INSERT INTO connector_events (connector_id, direction, data_kind, status, file,"
+            " message, params, run_id, created_at) VALUES (?, 'send', ?, 'done', ?, ?, ?, ?, ?)",
+            [
+                connector.id,
+                kind,
+                target.name,
+                N_("{file}: {rows} rows"),
+                json.dumps(params),
+                run_id,
+                now,
+            ],
+        )
+        history.insert_item(
+            db,
+            run_id,
+            JOB_NAME,
+            kind="file",
+            status="sent",
+            reference=target.name,
+            message=N_("{file}: {rows} rows"),
+            params=params,
+        )
