@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DATA ?= var/demo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench install chromium i18n bundle clean
+.PHONY: run test lint bench install chromium xvfb i18n bundle clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,12 +26,22 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+## The tray test runs its own X server (Xvfb); pystray's X11 backend needs nothing more from Debian.
+xvfb:
+	@command -v Xvfb >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq xvfb; }
+
+## PyInstaller builds for this machine: dist/onefile/relais and dist/onedir/relais/relais (skipped when
+## nothing changed since the last build).
+bundle: $(STAMP)
+	$(PY) bundle/build.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check webapp tests benchmarks tools bundle
 	$(VENV)/bin/ruff format --check webapp tests benchmarks tools bundle
 	$(VENV)/bin/mypy
 
-test: $(STAMP) chromium lint
+test: $(STAMP) chromium xvfb lint bundle
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)

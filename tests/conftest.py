@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar.testing import TestClient
+from playwright.sync_api import expect
 
 from webapp.app import create_app
 from webapp.config import DataDir, resolve_data_dir
@@ -21,6 +22,9 @@ from webapp.services import Services, open_services
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_PORT = 8765
+
+# Playwright's assertions wait 5 s by default; a loaded 2-core CI machine can be slower than that.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(autouse=True)
@@ -147,7 +151,13 @@ class RelaisServer:
             env=relais_env(**env),
             cwd=REPO,
         )
-        self.url = self._wait_for_url()
+        try:
+            self.url = self._wait_for_url()
+        except BaseException:
+            self.process.kill()  # a server that failed to start must not outlive the test
+            self.process.wait()
+            self._log.close()
+            raise
 
     def _wait_for_url(self, timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout

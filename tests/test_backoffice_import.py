@@ -202,7 +202,9 @@ def test_dry_run_writes_nothing_but_reports_the_same(services: Services, tmp_pat
 
 def test_an_ambiguous_vat_rate_asks_for_the_code(services: Services, tmp_path: Path) -> None:
     with services.store.write() as db:
-        db.execute("INSERT INTO vat_rates (code, label, rate, country) VALUES ('FR0X', 'x', 0, 'FR')")
+        db.execute(
+            "INSERT INTO vat_rates (code, label, rate, country) VALUES ('FR0X', 'x', 0, 'FR')"
+        )
     text = "code;label;unit;vat_rate;price_excl_vat\nA;B;U;0;1\n"
     report = import_csv(services.store, "articles", write(tmp_path, "a.csv", text))
     assert [(error.line, error.column) for error in report.errors] == [(2, "vat_rate")]

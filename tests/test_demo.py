@@ -244,3 +244,26 @@ def test_seed_demo_seeds_the_back_office_once(services: Services) -> None:
     seed_demo(services)
     assert scalar(services.store, "SELECT count(*) FROM documents") == first
     assert scalar(services.store, "SELECT count(*) FROM articles") >= 38
+
+
+def test_the_demo_connector_has_a_reception_waiting(services: Services) -> None:
+    """The demo's web-shop orders: a homonym, a new customer, an article without correspondence."""
+    import os
+    import time
+
+    from webapp.econnector import connectors
+    from webapp.econnector.receive import receive
+
+    seed_demo(services)
+    connector = connectors.get(services.store, "BOUTIQUE")
+    orders = Path(connector.import_dir) / "commandes.csv"
+    past = time.time() - 60
+    os.utime(orders, (past, past))
+    report = receive(services.store, connector, analyse_only=True)
+    found = {result.doc_ref: (result.status, result.customer_status) for result in report.documents}
+    assert found == {
+        "WEB-1001": ("will_integrate", "homonym"),
+        "WEB-1002": ("will_integrate", "new"),
+        "WEB-1003": ("not_integrated", "new"),
+    }
+    assert report.articles_without_correspondence[0]["article_ref"] == "CREMANT-X"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, relais, relais_env
+from webapp import i18n
 from webapp.backoffice.importer import import_csv
 from webapp.config import resolve_data_dir
 from webapp.econnector import connectors, mappings
@@ -350,7 +351,8 @@ def test_bad_files_are_reported(shop: Any) -> None:
             line("S1", "ANDPA", "André", 2, "P-VR1", "1", "15", "30"),
         ],
     )
-    report = receive(services.store, connector)
+    with i18n.language("en"):
+        report = receive(services.store, connector)
     errors = {entry["name"]: entry.get("error") for entry in report.files}
     assert errors["bad.csv"] and "doc_date" in errors["bad.csv"]
     assert any("not together" in " ".join(r.reasons) for r in report.documents if r.doc_ref == "S1")
@@ -578,3 +580,22 @@ def test_receptions_older_than_the_retention_are_purged(shop: Any) -> None:
         message = db.execute("SELECT message FROM runs WHERE id = ?", [run_id]).fetchone()[0]
     assert left and all(direction == "send" for (direction,) in left), "sends are kept"
     assert "receptions" in message
+
+
+def test_the_specification_example_integrates(shop: Any, tmp_path: Path) -> None:
+    from webapp.econnector import spec
+
+    services, connector, inbox, _outbox = shop
+    mappings.set_mapping(services.store, connector, "article", "MIEL-500", "MI1")
+    mappings.set_mapping(services.store, connector, "article", "ARRO", "SV1")
+    mappings.set_mapping(services.store, connector, "vat", "20", "FR20")
+    example = spec.example_csv("documents")
+    assert example is not None
+    path = inbox / "example.csv"
+    path.write_text(example, encoding="utf-8")
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    report = receive(services.store, connector)
+    assert [result.status for result in report.documents] == ["integrated"], report.as_dict()
+    spec_md = relais("connector", "spec", data_dir=tmp_path / "cli")
+    assert spec_md.returncode == 0 and "doc_ref" in spec_md.stdout

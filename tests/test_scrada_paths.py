@@ -128,3 +128,26 @@ def test_secrets_need_an_unlocked_vault(services: Services) -> None:
     with pytest.raises(config.ConfigError):
         config.apply(services.store, services.vault, config.ConfigChange(api_key="k"))
     assert config.credentials(services.vault) is None
+
+
+def test_a_portable_root_stays_relative_to_the_data_folder(
+    services: Services, tmp_path: Path
+) -> None:
+    from webapp.config import DataDir
+
+    stick = DataDir(path=tmp_path / "stick" / "data", portable=True)
+    assert config.ScradaConfig().root_in(stick) == stick.path / "scrada", "portable default"
+    saved = config.apply(
+        services.store, None, config.ConfigChange(root=str(stick.path / "compta")), stick
+    )
+    assert saved.root == "compta"
+    moved = DataDir(path=tmp_path / "other-mount" / "data", portable=True)
+    assert saved.root_in(moved) == moved.path / "compta", "the stick works under another mount"
+    outside = config.apply(
+        services.store, None, config.ConfigChange(root=str(tmp_path / "elsewhere")), stick
+    )
+    assert outside.root == str(tmp_path / "elsewhere")
+    fixed = DataDir(path=tmp_path / "pc", portable=False)
+    assert config.ScradaConfig().root_in(fixed) is None, "a PC install asks for its root"
+    with pytest.raises(config.ConfigError):
+        config.apply(services.store, None, config.ConfigChange(root="relative"), fixed)

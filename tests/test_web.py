@@ -34,9 +34,9 @@ def test_every_area_answers_in_french_with_the_navigation(
     assert 'aria-current="page"' in response.text
 
 
-def test_areas_to_come_say_what_will_come(client: Client) -> None:
-    text = client.get("/pos").text
-    assert "Prévu dans une prochaine version" in text and "caisses" in text
+def test_no_area_is_left_as_a_placeholder(client: Client) -> None:
+    text = client.get("/connectors").text
+    assert "Prévu dans une prochaine version" not in text  # the e-connecteur has its screens
 
 
 def test_language_switch_sets_a_cookie_and_translates(client: Client, services: Services) -> None:

@@ -21,8 +21,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-import webapp
-from webapp import history, i18n
+from webapp import buildinfo, history, i18n, updates
 from webapp.config import resource_root
 from webapp.i18n import _
 from webapp.security import add_security_headers, allowed_hosts, csrf_secret
@@ -87,7 +86,9 @@ def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None
         stored=i18n.translate_stored,
         status_label=history.status_label,
         kind_label=history.kind_label,
-        version=webapp.__version__,
+        version=buildinfo.current().version,
+        build_date=buildinfo.current().build_date,
+        staged_update=lambda: updates.staged().get("version"),
         services=services,
     )
     env.filters["local_time"] = local_time

@@ -7,6 +7,8 @@ Every command takes --json for machine-readable output.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +16,8 @@ from typing import Any, NoReturn
 
 import click
 
-from webapp import __version__, history, i18n, logs, settings
-from webapp.config import DEFAULT_HOST, DEFAULT_PORT, DataDir, resolve_data_dir
+from webapp import buildinfo, history, i18n, logs, settings
+from webapp.config import DEFAULT_HOST, DEFAULT_PORT, DataDir, is_frozen, resolve_data_dir
 from webapp.i18n import _
 
 EXIT_OK, EXIT_ITEMS_FAILED, EXIT_BAD_INPUT, EXIT_CREDENTIALS = 0, 1, 2, 3
@@ -56,18 +58,27 @@ def emit(as_json: bool, data: Any, text: str) -> None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    invoke_without_command=True,
+)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=str),
     envvar="RELAIS_DATA_DIR",
     help="Data folder (default: the user data folder, or data/ beside the program in portable mode).",
 )
-@click.version_option(__version__, prog_name="relais")
+@click.version_option(buildinfo.current().version, prog_name="relais")
 @click.pass_context
 def main(ctx: click.Context, data_dir: str | None) -> None:
     """Relais: moves a shop's business data where it must go, on a schedule."""
     ctx.obj = CliState(data_dir)
+    if ctx.invoked_subcommand is None:
+        if not is_frozen():
+            click.echo(ctx.get_help())
+            return
+        # A double-click on the built program: the tray, and the browser opened on the interface.
+        ctx.invoke(tray)
 
 
 @main.command()
@@ -85,6 +96,25 @@ def main(ctx: click.Context, data_dir: str | None) -> None:
     metavar="HOST:PORT",
     help="Also receive Scrada webhooks (POST /hooks/scrada) on this address.",
 )
+@click.option(
+    "--pos-listen",
+    metavar="HOST:PORT",
+    help="Also serve the cash registers' API (/api/pos/v1) on this address.",
+)
+@click.option(
+    "--pos-cert",
+    type=click.Path(dir_okay=False, exists=True),
+    help="HTTPS certificate (PEM) of the cash registers' API.",
+)
+@click.option(
+    "--pos-key", type=click.Path(dir_okay=False, exists=True), help="Its private key (PEM)."
+)
+@click.option(
+    "--role",
+    type=click.Choice(["office", "register"]),
+    default=None,
+    help="Run as the office or as a cash register (default: register once `pos join` was run).",
+)
 @click.pass_obj
 def serve(
     state: CliState,
@@ -94,17 +124,68 @@ def serve(
     demo: bool,
     allow_hosts: tuple[str, ...],
     webhook_listen: str | None,
+    pos_listen: str | None,
+    pos_cert: str | None,
+    pos_key: str | None,
+    role: str | None,
 ) -> None:
     """Start the web interface and the scheduled processes."""
+    _run_server(
+        state,
+        host=host,
+        port=port,
+        no_browser=no_browser,
+        demo=demo,
+        allow_hosts=allow_hosts,
+        webhook_listen=webhook_listen,
+        with_tray=False,
+        pos=_pos_options(pos_listen, pos_cert, pos_key),
+        role=role,
+    )
+
+
+def _run_server(
+    state: CliState,
+    *,
+    host: str,
+    port: int | None,
+    no_browser: bool,
+    demo: bool,
+    allow_hosts: tuple[str, ...] = (),
+    webhook_listen: str | None = None,
+    with_tray: bool,
+    pos: dict[str, Any] | None = None,
+    role: str | None = None,
+) -> None:
+    """`serve` and `tray`: one server per data folder, the processes, and the icon if asked."""
     from webapp import server
     from webapp.services import open_services
 
     hook_address = _host_port(webhook_listen) if webhook_listen else None
     logs.configure(state.data_dir, console=True)
+    if state.data_dir.portable:
+        click.echo(
+            _("Relais runs in portable mode: its data is in {path}.", path=str(state.data_dir.path))
+        )
+    _install_staged_update(state)
+    tray_missing = None
+    if with_tray:
+        from webapp import tray
+
+        tray_missing = tray.desktop_missing()
+        if tray_missing:
+            click.echo(
+                _(
+                    "No desktop here: Relais runs without a tray icon ({reason}).",
+                    reason=tray_missing,
+                ),
+                err=True,
+            )
     try:
         with server.serve_lock(state.data_dir):
             services = open_services(state.data_dir)
             _unlock_from_environment(services)
+            _start_role(services, role)
             stop_demo = None
             if demo:
                 from webapp.demo import seed_demo, start_scrada_simulator
@@ -118,9 +199,16 @@ def serve(
                 open_browser=not no_browser,
                 extra_hosts=list(allow_hosts),
                 webhook_listen=hook_address,
+                **(pos or {}),
             )
             try:
-                server.serve(services, options, announce=_announce)
+                prepared = server.prepare(services, options, announce=_announce)
+                if with_tray and not tray_missing:
+                    from webapp import tray
+
+                    tray.run(services, prepared)
+                else:
+                    prepared.run()
             finally:
                 if stop_demo:
                     stop_demo()
@@ -136,16 +224,77 @@ def serve(
         fail(_("The port is already in use: {detail}", detail=str(exc)))
 
 
-def _host_port(value: str) -> tuple[str, int]:
+@main.command()
+@click.option(
+    "--port", type=int, default=None, help=f"Port (default {DEFAULT_PORT}, or the next free one)."
+)
+@click.option("--no-browser", is_flag=True, help="Do not open the browser.")
+@click.option("--demo", is_flag=True, help="Seed demonstration data on first start.")
+@click.pass_obj
+def tray(state: CliState, port: int | None, no_browser: bool, demo: bool) -> None:
+    """Like serve, with a system-tray icon (Open, Sync now, Pause, Quit) where a desktop exists."""
+    _run_server(
+        state, host=DEFAULT_HOST, port=port, no_browser=no_browser, demo=demo, with_tray=True
+    )
+
+
+def _start_role(services: Any, role: str | None) -> None:
+    """The register role (chosen, or remembered by `pos join`) runs the synchroniser beside the
+    server; it is stopped by ``services.close()`` on shutdown, before the store closes."""
+    from webapp.pos import register
+
+    if (role or register.role(services.store)) != "register":
+        return
+    if register.load_config(services.store) is None:
+        services.close()
+        fail(_("This data folder has not joined an office: run `relais pos join` first."))
+    services.stoppers.append(register.start_synchroniser(services))
+
+
+def _install_staged_update(state: CliState) -> None:
+    """A downloaded update is installed when the built program starts (PLT-10)."""
+    from webapp import updates
+
+    try:
+        updates.install_staged_at_start()
+    except Exception:  # an update must never stop the current version from starting
+        logging.getLogger(__name__).exception("installing the staged update failed")
+
+
+def _host_port(value: str, message: str | None = None) -> tuple[str, int]:
     host, _sep, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        fail(_("Give the webhook address as HOST:PORT, for example 127.0.0.1:8766."))
+        fail(message or _("Give the webhook address as HOST:PORT, for example 127.0.0.1:8766."))
     return host.strip("[]"), int(port)
+
+
+def _pos_options(listen: str | None, cert: str | None, key: str | None) -> dict[str, Any]:
+    """The POS listener's ServeOptions; a bad address or certificate stops here."""
+    if not listen:
+        if cert or key:
+            fail(_("--pos-cert and --pos-key need --pos-listen."))
+        return {}
+    address = _host_port(
+        listen, _("Give the POS listener address as HOST:PORT, for example 0.0.0.0:8770.")
+    )
+    if key and not cert:
+        fail(_("--pos-key needs --pos-cert."))
+    if cert:
+        import ssl
+
+        from webapp.pos.api import check_certificate
+
+        try:
+            check_certificate(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            fail(_("The POS listener's certificate cannot be used: {detail}", detail=str(exc)))
+    return {"pos_listen": address, "pos_cert": cert, "pos_key": key}
 
 
 def _announce(url: str) -> None:
     click.echo(_("Relais listens on {url}", url=url), err=False)
-    sys.stdout.flush()
+    if sys.stdout is not None:  # a windowed build has none
+        sys.stdout.flush()
 
 
 def _unlock_from_environment(services: Any) -> None:
@@ -443,12 +592,208 @@ def vault_list(state: CliState, as_json: bool) -> None:
     emit(as_json, names, "\n".join(names))
 
 
+# -- updates ---------------------------------------------------------------------------------
+
+
+@main.group()
+def update() -> None:
+    """Updates from the signed update feed (setting update_feed_url)."""
+
+
+def _update_fail(exc: Any, as_json: bool) -> NoReturn:
+    """Exit 2 when updates are not set up here; 1 when one was refused or failed."""
+    from webapp.updates import UpdateNotConfigured
+
+    code = EXIT_BAD_INPUT if isinstance(exc, UpdateNotConfigured) else EXIT_ITEMS_FAILED
+    fail(exc.translated(), code, as_json=as_json)
+
+
+@update.command("check")
+@json_option
+@click.pass_obj
+def update_check(state: CliState, as_json: bool) -> None:
+    """Look for a newer version on the feed and verify its signature (exit 1 if refused)."""
+    from webapp import updates
+
+    services = state.services()
+    current = buildinfo.current().version
+    try:
+        offer = updates.check(str(settings.get(services.store, "update_feed_url")))
+    except updates.UpdateError as exc:
+        _update_fail(exc, as_json)
+    if offer is None:
+        emit(
+            as_json,
+            {"ok": True, "current": current, "available": None},
+            _("Relais {version} is up to date.", version=current),
+        )
+        return
+    emit(
+        as_json,
+        {"ok": True, "current": current, "available": offer.version, "notes": offer.notes},
+        _(
+            "Version {version} is available (installed: {current}).",
+            version=offer.version,
+            current=current,
+        ),
+    )
+
+
+@update.command("apply")
+@json_option
+@click.pass_obj
+def update_apply(state: CliState, as_json: bool) -> None:
+    """Download, verify and install a newer version now (at the next start if Relais is running)."""
+    from webapp import server, updates
+
+    services = state.services()
+    current = buildinfo.current().version
+    try:
+        updates.require_installable()
+        _outcome, offer = updates.auto_check(services.store, force=True)
+        if offer is None:
+            emit(
+                as_json,
+                {"ok": True, "current": current, "installed": None},
+                _("Relais {version} is up to date.", version=current),
+            )
+            return
+        # Once the new files are in place this process can import nothing more: words first.
+        _("Version {version} is installed (the previous one is kept).", version=offer.version)
+        try:
+            with server.serve_lock(state.data_dir):
+                services.close()
+                installed = updates.install_staged()
+        except server.AlreadyRunning:
+            emit(
+                as_json,
+                {"ok": True, "current": current, "staged": offer.version},
+                _(
+                    "Version {version} is ready: it will be installed at the next start.",
+                    version=offer.version,
+                ),
+            )
+            return
+    except updates.UpdateError as exc:
+        _update_fail(exc, as_json)
+    version = installed.version if installed else offer.version
+    _emit_and_exit(
+        as_json,
+        {"ok": True, "previous": current, "installed": version},
+        _("Version {version} is installed (the previous one is kept).", version=version),
+    )
+
+
+def _emit_and_exit(as_json: bool, data: Any, text: str) -> NoReturn:
+    """After the program's files were swapped: print and leave without importing anything."""
+    emit(as_json, data, text)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # a windowed build has none
+            stream.flush()
+    os._exit(EXIT_OK)
+
+
+@update.command("rollback")
+@json_option
+@click.pass_obj
+def update_rollback(state: CliState, as_json: bool) -> None:
+    """Put back the version that the last update replaced."""
+    from webapp import server, updates
+
+    _("Version {version} is back.", version="")  # translations loaded before the swap
+    try:
+        with server.serve_lock(state.data_dir):
+            version = updates.rollback()
+    except server.AlreadyRunning:
+        fail(_("Stop Relais first: it is running for this data folder."), as_json=as_json)
+    except updates.UpdateError as exc:
+        _update_fail(exc, as_json)
+    _emit_and_exit(
+        as_json,
+        {"ok": True, "installed": version},
+        _("Version {version} is back.", version=version),
+    )
+
+
+@update.command("status")
+@json_option
+@click.pass_obj
+def update_status(state: CliState, as_json: bool) -> None:
+    """The running version and what happened to updates here."""
+    from webapp import updates
+
+    build = buildinfo.current()
+    record = updates.state()
+    data = {
+        "version": build.version,
+        "build_date": build.build_date,
+        "kind": build.kind,
+        "platform": buildinfo.platform_id(),
+        "staged": updates.staged().get("version"),
+        **record,
+    }
+    message = record.get("last_error")
+    if message:
+        data["last_error"] = i18n.gettext(message, **(record.get("last_error_params") or {}))
+    emit(as_json, data, "\n".join(f"{key}: {value}" for key, value in data.items() if value))
+
+
+@update.command("_install", hidden=True)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--wait-pid", type=int, default=None)
+@click.option("--relaunch", default=None, help="JSON list of arguments to start the program with.")
+def update_install_helper(root: Path, wait_pid: int | None, relaunch: str | None) -> None:
+    """Run from a copy of the program: swap in the staged update (see updates._run_helper)."""
+    from webapp import updates
+
+    arguments = json.loads(relaunch) if relaunch else None
+    answer = updates.helper_main("install", root, wait_pid=wait_pid, relaunch=arguments)
+    click.echo(json.dumps(answer, ensure_ascii=False))
+
+
+@update.command("_rollback", hidden=True)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), required=True)
+def update_rollback_helper(root: Path) -> None:
+    """Run from a copy of the program: put the previous version back."""
+    from webapp import updates
+
+    click.echo(json.dumps(updates.helper_main("rollback", root), ensure_ascii=False))
+
+
+@update.command("selftest", hidden=True)
+@json_option
+def update_selftest(as_json: bool) -> None:
+    """Start the whole application over a scratch data folder and answer with the version."""
+    from litestar.testing import TestClient
+
+    from webapp import updates
+    from webapp.app import create_app
+    from webapp.services import open_services
+
+    with updates.scratch_dir() as folder:
+        services = open_services(resolve_data_dir(folder), vault_backend="file")
+        try:
+            app = create_app(services, host=DEFAULT_HOST, port=DEFAULT_PORT)
+            with TestClient(app, base_url=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}") as client:
+                page = client.get("/", headers={"accept": "text/html"})
+                if page.status_code != 200:
+                    fail(f"GET / answered {page.status_code}", EXIT_ITEMS_FAILED, as_json=as_json)
+        finally:
+            services.close()
+    build = buildinfo.current()
+    emit(as_json, {"ok": True, "version": build.version, "kind": build.kind}, build.version)
+
+
 def _add_job_commands() -> None:
     """The job packages' command groups import this module's helpers, so they are added last."""
     from webapp.backoffice.commands import backoffice
+    from webapp.econnector.commands import connector
+    from webapp.pos.commands import pos
     from webapp.scrada.commands import scrada
 
     main.add_command(backoffice)
+    main.add_command(connector)
+    main.add_command(pos)
     main.add_command(scrada)
 
 

@@ -50,6 +50,19 @@ class DataDir:
     def backups(self) -> Path:
         return self.path / "backups"
 
+    def stored_path(self, path: str | os.PathLike[str]) -> str:
+        """How to keep a path in the database: relative to a portable data folder when inside it,
+        so the stick still works under another drive letter or mount point."""
+        absolute = Path(path).expanduser()
+        if self.portable and absolute.is_absolute() and absolute.is_relative_to(self.path):
+            return absolute.relative_to(self.path).as_posix() or "."
+        return str(absolute)
+
+    def resolve_stored(self, value: str) -> Path:
+        """The reverse of :meth:`stored_path`: a relative path is inside the data folder."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.path / path
+
 
 def resolve_data_dir(override: str | os.PathLike[str] | None = None) -> DataDir:
     """--data-dir wins, then RELAIS_DATA_DIR, then portable mode, then the platform's user data dir."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import date
 
 from webapp import settings
 from webapp.backoffice.demo import seed_backoffice_demo
@@ -32,8 +33,77 @@ def seed_demo(services: Services) -> None:
         return
     for name in ("database_backup", "history_purge"):
         services.runner.run(name, origin="command")
+    seed_connector_demo(services)
     settings.write_value(services.store, "demo_seeded", True)
     log.info("demo data seeded")
+
+
+DEMO_ORDERS = [
+    # doc_ref, customer_ref, last name, first name, e-mail, [(shop article, quantity, price incl. VAT)]
+    (
+        "WEB-1001",
+        "web-417",
+        "Petit",
+        "Isabelle",
+        "isabelle.petit@example.fr",
+        [("PN22", 6, "21,00")],
+    ),
+    (
+        "WEB-1002",
+        "web-502",
+        "Moreau",
+        "Julie",
+        "julie.moreau@example.fr",
+        [("PN22", 3, "21,00"), ("POM20", 1, "58,00")],
+    ),
+    ("WEB-1003", "web-503", "Nouveau", "Client", "nouveau@example.fr", [("CREMANT-X", 2, "16,50")]),
+]
+
+
+def seed_connector_demo(services: Services) -> None:
+    """A web-shop connector with folders in the data folder and an orders file waiting, so the
+    e-connecteur's screens show a reception (a homonym, a new customer, an article to map)."""
+    from webapp.econnector import connectors, mappings
+    from webapp.files import atomic_write_text
+
+    if settings.read_value(services.store, "demo_connector_seeded", False):
+        return
+    base = services.data_dir.path / "connector-demo"
+    inbox, outbox = base / "in", base / "out"
+    inbox.mkdir(parents=True, exist_ok=True)
+    outbox.mkdir(parents=True, exist_ok=True)
+    try:
+        web = connectors.save(
+            services.store,
+            connectors.Connector(
+                code="BOUTIQUE",
+                partner="PrestaShop",
+                import_dir=str(inbox),
+                export_dir=str(outbox),
+                generate_payment=True,
+            ),
+        )
+        mappings.set_mapping(services.store, web, "article", "PN22", "RBPN22")
+        mappings.set_mapping(services.store, web, "article", "POM20", "RPOM20")
+    except Exception:  # a back office without the demo articles: no connector demo
+        log.warning("demo: the connector could not be made", exc_info=True)
+        return
+    header = (
+        "doc_ref;doc_date;customer_ref;last_name;first_name;company;email;address;postcode;city;"
+        "country;line_no;article_ref;variant_ref;label;quantity;unit;unit_price_incl_vat;vat_code;"
+        "payment_method;total_incl_vat"
+    )
+    rows = [header]
+    for doc_ref, ref, last, first, email, lines in DEMO_ORDERS:
+        total = sum(qty * float(price.replace(",", ".")) for _, qty, price in lines)
+        for number, (article, qty, price) in enumerate(lines, 1):
+            amount = f"{total:.2f}".replace(".", ",")
+            rows.append(
+                f"{doc_ref};{date.today():%d/%m/%Y};{ref};{last};{first};;{email};;21000;Dijon;FR;"
+                f"{number};{article};;;{qty};BT;{price};20;CARD;{amount}"
+            )
+    atomic_write_text(inbox / "commandes.csv", "\n".join(rows) + "\n")
+    settings.write_value(services.store, "demo_connector_seeded", True)
 
 
 def start_scrada_simulator(services: Services) -> Callable[[], None]:
@@ -48,7 +118,7 @@ def start_scrada_simulator(services: Services) -> Callable[[], None]:
     if not _demo_vault(services):
         log.warning("demo: the vault is locked, the Scrada credentials are not set")
     current = scrada_config.load(services.store)
-    root = current.root or str(services.data_dir.path / "scrada-demo")
+    root = str(current.root_in(services.data_dir) or services.data_dir.path / "scrada-demo")
     unlocked = services.vault.is_unlocked
     scrada_config.apply(
         services.store,
@@ -60,6 +130,7 @@ def start_scrada_simulator(services: Services) -> Callable[[], None]:
             password=simulator.password if unlocked else None,
             webhook_secret="demo-webhook-secret" if unlocked else None,
         ),
+        services.data_dir,
     )
     log.info("demo: Scrada simulator on %s, documents delivered under %s", url, root)
     if unlocked:

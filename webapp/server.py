@@ -120,9 +120,27 @@ class ServeOptions:
     open_browser: bool
     extra_hosts: list[str]
     webhook_listen: tuple[str, int] | None = None
+    pos_listen: tuple[str, int] | None = None  # the registers' API (webapp/pos/api.py)
+    pos_cert: str | None = None
+    pos_key: str | None = None
 
 
-def serve(services: Services, options: ServeOptions, announce: Callable[[str], None]) -> None:
+@dataclass
+class Prepared:
+    """A server bound and built, its processes scheduled, not yet serving: run() serves."""
+
+    server: uvicorn.Server
+    sockets: list[socket.socket]
+    url: str
+
+    def run(self) -> None:
+        self.server.run(sockets=self.sockets)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
+def prepare(services: Services, options: ServeOptions, announce: Callable[[str], None]) -> Prepared:
     sock = bind_socket(options.host, options.port, fallback=options.fallback)
     port = sock.getsockname()[1]
     url = url_for(options.host, port)
@@ -137,6 +155,12 @@ def serve(services: Services, options: ServeOptions, announce: Callable[[str], N
     if options.webhook_listen:
         app, hook_sock, hook_url = _with_webhooks(services, app, options.webhook_listen)
         sockets.append(hook_sock)
+    if options.pos_listen:
+        from webapp.pos.api import attach
+
+        listener = attach(services, app, options.pos_listen, options.pos_cert, options.pos_key)
+        app = listener.app
+        sockets.extend(listener.sockets)
     services.runner.release_stale_claims()
     services.runner.start_scheduler()
     config = uvicorn.Config(
@@ -148,14 +172,19 @@ def serve(services: Services, options: ServeOptions, announce: Callable[[str], N
         log.info("scrada webhooks on %s", hook_url)
     if options.open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
-    server.run(sockets=sockets)
+    return Prepared(server=server, sockets=sockets, url=url)
+
+
+def serve(services: Services, options: ServeOptions, announce: Callable[[str], None]) -> None:
+    prepare(services, options, announce).run()
 
 
 def _with_webhooks(
     services: Services, app: Any, listen: tuple[str, int]
 ) -> tuple[Any, socket.socket, str]:
     """The webhook receiver on its own socket, routed by the port a request came in on."""
-    from webapp.scrada.webhook import PATH, PortRouter, WebhookApp
+    from webapp.asgi import PortRouter
+    from webapp.scrada.webhook import PATH, WebhookApp
 
     hook_sock = bind_socket(listen[0], listen[1], fallback=False)
     hook_port = hook_sock.getsockname()[1]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from webapp import (
     maintenance,  # noqa: F401  (registers the platform's processes)
     settings,
+    updates,  # noqa: F401  (registers the update check)
 )
 from webapp.backoffice.uploads import ImportTasks
 from webapp.config import DataDir
+from webapp.econnector import purge  # noqa: F401  (registers the connectors' history purge)
 from webapp.jobs import JobRunner
+from webapp.pos import changes  # noqa: F401  (registers export_caisseauto)
 from webapp.scrada import pull  # noqa: F401  (registers the Scrada pull)
 from webapp.secrets import Vault
 from webapp.store import Store
@@ -25,17 +30,26 @@ class Services:
     install_id: str
     imports: ImportTasks
     default_language: str = "fr"
+    # Background workers started beside the server (the register's synchroniser): stopped first.
+    stoppers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def cookie_suffix(self) -> str:
-        """Cookies on 127.0.0.1 are shared across ports: name ours after this data folder."""
-        return self.install_id[:8]
+        """Cookies on 127.0.0.1 are shared across ports: name ours after this data folder.
+
+        The folder's path is mixed in: two copies of one USB stick on one computer share an
+        install id (the database was copied) but not a path.
+        """
+        seed = f"{self.install_id}:{self.data_dir.path}".encode()
+        return hashlib.sha256(seed).hexdigest()[:8]
 
     @property
     def language_cookie(self) -> str:
         return f"relais_lang_{self.cookie_suffix}"
 
     def close(self) -> None:
+        while self.stoppers:
+            self.stoppers.pop()()
         self.runner.shutdown()
         self.store.close()
 
@@ -43,6 +57,9 @@ class Services:
 def open_services(data_dir: DataDir, *, vault_backend: str = "auto") -> Services:
     store = Store(data_dir.database)
     install_id = settings.install_id(store)
+    if data_dir.portable and vault_backend == "auto":
+        # A USB stick moves between computers: its secrets travel in the encrypted file with it.
+        vault_backend = "file"
     vault = Vault(data_dir.path, service=f"relais-{install_id}", backend=vault_backend)
     runner = JobRunner(store, data_dir, vault=vault)
     return Services(

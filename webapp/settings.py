@@ -29,6 +29,26 @@ def _int_between(low: int, high: int) -> Callable[[Any], int]:
     return check
 
 
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "on", "yes", "oui"):
+        return True
+    if text in ("0", "false", "off", "no", "non", ""):
+        return False
+    raise SettingError(N_("Enter on or off."))
+
+
+def _feed_url(value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    text = str(value or "").strip()
+    if text and (urlsplit(text).scheme not in ("http", "https") or not urlsplit(text).netloc):
+        raise SettingError(N_("Enter a web address starting with https:// (or leave it empty)."))
+    return text
+
+
 def _language(value: Any) -> str:
     if value not in LANGUAGES:
         raise SettingError(N_("Unknown language."))
@@ -61,6 +81,23 @@ SETTINGS: dict[str, Setting] = {
             _int_between(1, 365),
             N_("Backups kept"),
             N_("Number of automatic database backups kept in the data folder."),
+        ),
+        Setting(
+            "auto_update",
+            True,
+            _boolean,
+            N_("Allow automatic updates"),
+            N_(
+                "New versions are downloaded from the update feed, checked against the Relais"
+                " signature, and installed at the next start."
+            ),
+        ),
+        Setting(
+            "update_feed_url",
+            "",
+            _feed_url,
+            N_("Update feed"),
+            N_("Address of the signed update manifest (manifest.json)."),
         ),
     )
 }

@@ -23,6 +23,7 @@ Rules:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -263,8 +264,40 @@ def _rows(db: Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, 
 
 
 def _one(db: Database, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    cache = _LOOKUPS.get()
+    if cache is not None and sql.startswith(_CACHEABLE):
+        key = (sql, tuple(params))
+        if key not in cache:
+            rows = _rows(db, sql, params)
+            cache[key] = rows[0] if rows else None
+        found: dict[str, Any] | None = cache[key]
+        return found
     rows = _rows(db, sql, params)
     return rows[0] if rows else None
+
+
+# Reference lookups (articles, VAT rates, units, payment methods) may be remembered for the
+# length of a batch that does not change them: a reception of 30,000 documents asks the same few
+# hundred questions over and over.
+_LOOKUPS: contextvars.ContextVar[dict[tuple[str, tuple[Any, ...]], Any] | None] = (
+    contextvars.ContextVar("document_lookups", default=None)
+)
+_CACHEABLE = (
+    "SELECT a.label, u.code AS unit_code, v.rate FROM articles a",
+    "SELECT id FROM vat_rates",
+    "SELECT code FROM units",
+    "SELECT id, active FROM payment_methods",
+)
+
+
+@contextlib.contextmanager
+def remembered_lookups() -> Iterator[None]:
+    """Within this block, reference lookups are asked once each (the caller changes none)."""
+    token = _LOOKUPS.set({})
+    try:
+        yield
+    finally:
+        _LOOKUPS.reset(token)
 
 
 def _clean(text: str | None) -> str | None:

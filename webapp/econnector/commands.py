@@ -4,6 +4,7 @@ command line (ECN-2 to ECN-7)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -241,3 +242,36 @@ def send_command(state: CliState, code: str, export_dir: str | None, as_json: bo
         fail(exc.translated(), as_json=as_json)
     lines = [f"{entry['file']}: {entry['rows']}" for entry in report.files]
     emit(as_json, report.as_dict(), "\n".join(lines) or _("Nothing to send."))
+
+
+@connector.command("spec")
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["markdown", "html"]),
+    default="markdown",
+    show_default=True,
+)
+@click.option(
+    "--example",
+    type=click.Choice(["documents", "parties", "articles", "customers", "contacts"]),
+    help="Write the example file of one kind instead.",
+)
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def spec_command(kind: str, example: str | None, file: Path | None) -> None:
+    """The file specification (ECN-9), from the same column definitions the reader and writer
+    use; to FILE, or to standard output."""
+    from webapp.econnector import spec
+    from webapp.files import atomic_write_text
+
+    if example:
+        text = spec.example_csv(example)
+        if text is None:
+            fail(_("No example for {kind}.", kind=example))
+    else:
+        text = spec.markdown() if kind == "markdown" else spec.html()
+    if file is None:
+        click.echo(text)
+        return
+    atomic_write_text(file, text, encoding="utf-8-sig" if example else "utf-8")
+    click.echo(_("Written: {file}", file=str(file)))

@@ -331,6 +331,9 @@ def integrate(
     if reasons:
         raise NotIntegrated(reasons)
     party_id = _customer(db, connector, resolver, document, country or "", choices, result)
+    if result.customer_status in ("new", "homonym"):
+        # The history's "Client" row: a customer created by this reception.
+        _event(db, connector, "done", "customer", document, run_id, party_id=party_id)
     data = documents.DocumentInput(
         kind=connector.doc_type,
         doc_date=document.header["doc_date"],
@@ -599,8 +602,9 @@ def receive(
     if not analyse_only:
         report.run_id = history.start_run(store, JOB_NAME, origin)
     try:
-        for path in ready:
-            _file(store, connector, path, choices, report, progress)
+        with documents.remembered_lookups():
+            for path in ready:
+                _file(store, connector, path, choices, report, progress)
     finally:
         if report.run_id is not None:
             _finish(store, report)

@@ -18,7 +18,21 @@ ENTITIES = ("articles", "customers", "users", "payment_methods", "vat_rates", "u
 DELETABLE = ("articles", "customers", "users", "payment_methods")
 RECORD_KINDS = ("ticket", "customer", "register_setting")
 MAX_BATCH = 500
-ROLE_SETTING = "pos_role"  # 'office' (default) or 'register'
+ROLE_SETTING = "pos_role"
+# A customer on the wire (docs/pos.md), besides its code.
+CUSTOMER_FIELDS = (
+    "last_name",
+    "first_name",
+    "company",
+    "email",
+    "phone",
+    "address",
+    "postcode",
+    "city",
+    "country",
+    "vat_number",
+)
+ROLE_SETTING_DEFAULT = "office"  # 'office' (default) or 'register'
 
 
 def record_id(register: int) -> str:

@@ -95,7 +95,7 @@ def scrada_set(
         webhook_secret=webhook_secret,
     )
     try:
-        saved = config.apply(services.store, services.vault, change)
+        saved = config.apply(services.store, services.vault, change, services.data_dir)
     except (config.ConfigError, TemplateError) as exc:
         fail(exc.translated(), as_json=as_json)
     shown = saved.as_dict()

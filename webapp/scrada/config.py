@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from webapp import settings
+from webapp.config import DataDir
 from webapp.i18n import N_, UserError
 from webapp.scrada.paths import DEFAULT_TEMPLATE, check_template
 from webapp.secrets import Vault
@@ -41,9 +42,12 @@ class ScradaConfig:
     new_companies: bool = True
     timeout_seconds: float = 20.0
 
-    @property
-    def root_path(self) -> Path | None:
-        return Path(self.root).expanduser() if self.root else None
+    def root_in(self, data_dir: DataDir) -> Path | None:
+        """The root folder. Kept relative to a portable data folder (so the stick works under
+        another drive letter); in portable mode it defaults to `data/scrada` beside the program."""
+        if self.root:
+            return data_dir.resolve_stored(self.root)
+        return data_dir.path / "scrada" if data_dir.portable else None
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -103,19 +107,23 @@ def _checked_ids(ids: list[str]) -> tuple[str, ...]:
     return tuple(cleaned)
 
 
-def _checked_root(root: str) -> str:
+def _checked_root(root: str, data_dir: DataDir | None) -> str:
     value = root.strip()
     if not value:
         return ""
     path = Path(value).expanduser()
     if not path.is_absolute():
+        if data_dir is not None and data_dir.portable:
+            return path.as_posix()  # inside the portable data folder
         raise ConfigError(
             N_("The root folder must be a full path, such as C:\\Comptabilite or /srv/compta.")
         )
-    return str(path)
+    return data_dir.stored_path(path) if data_dir is not None else str(path)
 
 
-def apply(store: Store, vault: Vault | None, change: ConfigChange) -> ScradaConfig:
+def apply(
+    store: Store, vault: Vault | None, change: ConfigChange, data_dir: DataDir | None = None
+) -> ScradaConfig:
     """Check every value first, then save: a refused value leaves the old settings whole."""
     config = load(store)
     updates: dict[str, Any] = {}
@@ -124,7 +132,7 @@ def apply(store: Store, vault: Vault | None, change: ConfigChange) -> ScradaConf
     if change.company_ids is not None:
         updates["company_ids"] = _checked_ids(change.company_ids)
     if change.root is not None:
-        updates["root"] = _checked_root(change.root)
+        updates["root"] = _checked_root(change.root, data_dir)
     if change.template is not None:
         updates["template"] = check_template(change.template)
     if change.scope is not None:

@@ -71,7 +71,7 @@ def make_client(context: RunContext, config: scrada_config.ScradaConfig) -> Scra
 
 def run_pull(context: RunContext) -> Summary:
     config = scrada_config.load(context.store)
-    root = config.root_path
+    root = config.root_in(context.data_dir)
     if root is None:
         raise NotConfigured(N_("Choose the root folder where the documents go."))
     root.mkdir(parents=True, exist_ok=True)

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from webapp import history
+from webapp.asgi import Receive, Send, lifespan, read_body, send_json
 from webapp.i18n import N_
 from webapp.scrada import config as scrada_config
 from webapp.scrada import records
@@ -40,8 +39,6 @@ TOPICS = {
 }
 BOOK_NAMES = {"daily-receipts": "Recettes", "cash-book": "Caisse", "peppol-inbound": "Peppol"}
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 history.KIND_LABELS.setdefault("webhook", N_("webhook"))
 
@@ -59,19 +56,19 @@ class WebhookApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
         if scope["path"] != PATH:
-            await _send(send, Answer(404, {"error": "not found"}))
+            await send_json(send, 404, {"error": "not found"})
             return
         if scope["method"] != "POST":
-            await _send(send, Answer(405, {"error": "POST only"}))
+            await send_json(send, 405, {"error": "POST only"})
             return
-        body = await _read_body(receive)
+        body = await read_body(receive, MAX_BODY)
         if body is None:
-            await _send(send, Answer(413, {"error": "too large"}))
+            await send_json(send, 413, {"error": "too large"})
             return
         headers = {
             key.decode("latin-1").lower(): value.decode("latin-1")
@@ -79,7 +76,7 @@ class WebhookApp:
         }
         async with self._lock:
             answer = await asyncio.to_thread(handle, self.services, headers, body)
-        await _send(send, answer)
+        await send_json(send, answer.status, answer.body)
 
 
 def handle(services: Services, headers: dict[str, str], body: bytes) -> Answer:
@@ -115,7 +112,7 @@ def _deliver(
     services: Services, event_id: str, topic: str, company_id: str, kind: str, body: bytes
 ) -> Answer:
     config = scrada_config.load(services.store)
-    root = config.root_path
+    root = config.root_in(services.data_dir)
     if root is None:
         return Answer(503, {"error": "root folder not configured"})
     company = _company(services, company_id, config.new_companies)
@@ -165,59 +162,3 @@ def _remember(
             " delivery_id, received_at) VALUES (?, ?, ?, ?, ?)",
             [event_id, topic, company_id, path, records.now_iso()],
         )
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def _send(send: Send, answer: Answer) -> None:
-    payload = json.dumps(answer.body).encode("utf-8")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": answer.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-class PortRouter:
-    """One uvicorn server, two sockets: requests that came in on the webhook port go to the
-    webhook app, all others to the UI. Lifespan events go to the UI app only."""
-
-    def __init__(self, ui: Any, hooks: WebhookApp, hook_port: int) -> None:
-        self.ui = ui
-        self.hooks = hooks
-        self.hook_port = hook_port
-
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        server = scope.get("server") or (None, None)
-        if scope["type"] != "lifespan" and server[1] == self.hook_port:
-            await self.hooks(scope, receive, send)
-            return
-        await self.ui(scope, receive, send)

@@ -7,8 +7,13 @@ from typing import Any
 from webapp.web import (
     backoffice_files,
     backoffice_views,
+    connector_maps,
+    connector_sync,
+    connector_views,
     history_views,
     pages,
+    pos_office_views,
+    pos_register_views,
     processes,
     scrada_views,
     settings_views,
@@ -24,4 +29,9 @@ def routes() -> list[Any]:
         *backoffice_views.ROUTES,
         *backoffice_files.ROUTES,
         *scrada_views.ROUTES,
+        *connector_sync.ROUTES,
+        *connector_maps.ROUTES,
+        *connector_views.ROUTES,
+        *pos_office_views.ROUTES,
+        *pos_register_views.ROUTES,
     ]

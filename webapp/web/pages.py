@@ -11,7 +11,6 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from webapp import history, i18n
-from webapp.i18n import N_
 from webapp.web.common import FormData, ServicesDep, first, page
 
 
@@ -26,49 +25,6 @@ def dashboard(request: HTMXRequest, services: ServicesDep) -> Template:
         "paused": services.runner.paused,
     }
     return page(request, "dashboard.html", context, partial="_dashboard_body.html")
-
-
-AREAS = {
-    "pos": (
-        N_("Cash registers"),
-        N_(
-            "Relais will keep your autonomous cash registers in step with the back office: articles,"
-            " prices, customers and users sent to each register, tickets brought back, even after"
-            " days without internet."
-        ),
-        [
-            N_("Office and register roles, registers joined with a token"),
-            N_("Differential packages of reference data"),
-            N_("Ticket outbox: nothing lost, nothing doubled"),
-            N_("Signed software updates for the registers"),
-        ],
-    ),
-    "connectors": (
-        N_("Connectors"),
-        N_(
-            "Relais will exchange CSV files of articles, customers, orders and deliveries with your"
-            " web shop or any other program, with correspondences, a two-step reception and a"
-            " history."
-        ),
-        [
-            N_("Connector wizard: folders, sends, receptions"),
-            N_("Article, customer, VAT, unit and country correspondences"),
-            N_("Reception in two steps: analysis, then integration"),
-            N_("Downloadable file specification"),
-        ],
-    ),
-}
-
-
-def _area(active: str) -> Any:
-    title, summary, features = AREAS[active]
-
-    @get(f"/{active}", name=active, sync_to_thread=False)
-    def view(request: HTMXRequest) -> Template:
-        context = {"active": active, "title": title, "summary": summary, "features": features}
-        return page(request, "area.html", context)
-
-    return view
 
 
 @post("/language", name="language", sync_to_thread=False, status_code=303)
@@ -113,5 +69,4 @@ ROUTES = [
     switch_language,
     health,
     favicon,
-    *(_area(name) for name in ("pos", "connectors")),
 ]

@@ -103,7 +103,7 @@ def scrada_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> 
         webhook_secret=first(data.get("webhook_secret")) or None,
     )
     try:
-        scrada_config.apply(services.store, services.vault, change)
+        scrada_config.apply(services.store, services.vault, change, services.data_dir)
     except (scrada_config.ConfigError, TemplateError) as exc:
         context = _settings_context(services, error=exc.translated(), form=data)
         return Template("_scrada_settings.html", context=context, status_code=422)

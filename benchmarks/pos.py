@@ -1,0 +1,200 @@
+"""Cash registers: packages of a 100,000-article catalogue with 1 % changed.
+
+    .venv/bin/python benchmarks/pos.py [--articles N] [--changed-percent P] [--tickets N]
+
+Office half (``catalogue_benchmark``): a fresh data folder with N articles (each with a price) and
+a register; builds the first, full package; acknowledges it; changes P % of the articles (half by
+label, half by price); builds the differential package. Prints the build time and the size
+(uncompressed JSON and stored zlib) of both, and their ratio. Asserts nothing.
+
+Register half (``drain_benchmark``, ``--tickets N``): N tickets sold while the office was away,
+then the outbox drained through the real office API, beside a bare replay of the same batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def _fill(store: Any, count: int) -> None:
+    rng = random.Random(1)
+    with store.write() as db:
+        unit = db.execute("SELECT id FROM units WHERE code = 'BT'").fetchone()[0]
+        rate = db.execute("SELECT id FROM vat_rates WHERE code = 'FR20'").fetchone()[0]
+        db.conn.executemany(
+            "INSERT INTO articles (code, label, unit_id, vat_rate_id, barcode, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, 'now', 'now')",
+            (
+                (f"ART{n:07d}", f"Article {n} {rng.choice(['rouge', 'blanc'])}", unit, rate, None)
+                for n in range(count)
+            ),
+        )
+        db.execute(
+            "INSERT INTO article_prices (article_id, price_category_id, price_excl_vat)"
+            " SELECT id, 1, (id % 9000) / 100.0 + 1 FROM articles"
+        )
+
+
+def _change(store: Any, count: int, percent: float) -> int:
+    rng = random.Random(2)
+    chosen = rng.sample(range(count), max(1, int(count * percent / 100)))
+    half = len(chosen) // 2
+    with store.write() as db:
+        db.conn.executemany(
+            "UPDATE articles SET label = label || ' (new)' WHERE code = ?",
+            ((f"ART{n:07d}",) for n in chosen[:half]),
+        )
+        db.conn.executemany(
+            "UPDATE article_prices SET price_excl_vat = price_excl_vat + 1 WHERE article_id ="
+            " (SELECT id FROM articles WHERE code = ?)",
+            ((f"ART{n:07d}",) for n in chosen[half:]),
+        )
+    return len(chosen)
+
+
+def _stored_size(store: Any, register_id: int, number: int) -> int:
+    with store.read() as db:
+        return int(
+            db.execute(
+                "SELECT length(body) FROM pos_packages WHERE register_id = ? AND number = ?",
+                [register_id, number],
+            ).fetchone()[0]
+        )
+
+
+def catalogue_benchmark(articles: int = 100_000, changed_percent: float = 1.0) -> None:
+    from webapp.pos import changes, office
+    from webapp.store import Store
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(Path(folder) / "relais.sqlite3")
+        _fill(store, articles)
+        register, _token = office.add_register(store, 1)
+        started = time.perf_counter()
+        full = changes.build_package(store, register.id)
+        full_s = time.perf_counter() - started
+        assert full is not None
+        office.acknowledge(store, register, full.number)
+        changed = _change(store, articles, changed_percent)
+        started = time.perf_counter()
+        diff = changes.build_package(store, register.id)
+        diff_s = time.perf_counter() - started
+        assert diff is not None
+        full_z = _stored_size(store, register.id, full.number)
+        diff_z = _stored_size(store, register.id, diff.number)
+        store.close()
+    print(f"catalogue: {articles:,} articles, {changed:,} changed ({changed_percent:g} %)")
+    print(f"{'package':<14}{'rows':>10}{'JSON bytes':>14}{'stored (zlib)':>16}{'build s':>10}")
+    print(f"{'full':<14}{full.upserts:>10,}{full.size:>14,}{full_z:>16,}{full_s:>10.3f}")
+    print(f"{'differential':<14}{diff.upserts:>10,}{diff.size:>14,}{diff_z:>16,}{diff_s:>10.3f}")
+    print(
+        f"ratio differential/full: size {diff.size / full.size:.4f},"
+        f" stored {diff_z / full_z:.4f}, time {diff_s / full_s:.4f}"
+    )
+
+
+def _serve_office(services: Any) -> tuple[Any, Any, str]:
+    """The office's real POS app on a 127.0.0.1 socket, in a thread."""
+    import threading
+
+    import uvicorn
+
+    from webapp.pos.api import PosApp
+    from webapp.server import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0, fallback=False)
+    config = uvicorn.Config(PosApp(services), log_config=None, access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def drain_benchmark(tickets: int = 5_000, batch: int = 500) -> None:
+    """Register half: N tickets sold while the office was away, then the outbox drained.
+
+    Measured: tickets recorded per second on the register (ticket row + outbox row, one
+    transaction each, synchronous=FULL); the drain (records/s, batches) through the real office
+    API, which turns each ticket into a back-office document; and, as the bound, the same batches
+    sent again straight with httpx (the office answers ``already_applied``: transport and the
+    id lookup only).
+    """
+    import httpx
+
+    from webapp.config import resolve_data_dir
+    from webapp.pos import office, protocol, register, selling
+    from webapp.pos.register_client import OfficeClient
+    from webapp.services import open_services
+
+    with tempfile.TemporaryDirectory() as folder:
+        office_services = open_services(
+            resolve_data_dir(Path(folder) / "office"), vault_backend="file"
+        )
+        office_services.vault.create("benchmark passphrase")
+        _fill(office_services.store, 10)
+        _reg, token = office.add_register(office_services.store, 1)
+        server, thread, url = _serve_office(office_services)
+        till = open_services(resolve_data_dir(Path(folder) / "register"), vault_backend="file")
+        till.vault.create("benchmark passphrase")
+        register.join(till.store, till.vault, url, 1, token)
+        register.sync_once(till.store, till.vault, with_updates=False)
+        started = time.perf_counter()
+        for n in range(tickets):
+            lines = [{"article": f"ART{n % 10:07d}", "quantity": str(1 + n % 3)}]
+            selling.record_ticket(till.store, {"lines": lines})
+        record_s = time.perf_counter() - started
+        batches = [
+            [register.wire_record(row, 1) for row in register.queued(till.store, batch, after)]
+            for after in range(0, tickets, batch)
+        ]
+        with OfficeClient(url, token, timeout=120) as client:
+            started = time.perf_counter()
+            pushed = register.push_outbox(till.store, client, 1, batch)
+            drain_s = time.perf_counter() - started
+        headers = {"Authorization": f"Bearer {token}"}
+        started = time.perf_counter()
+        with httpx.Client(base_url=url + protocol.API, headers=headers, timeout=120) as http:
+            for records in batches:
+                http.post("/outbox", json={"records": records}).raise_for_status()
+        replay_s = time.perf_counter() - started
+        with office_services.store.read() as db:
+            documents = db.execute(
+                "SELECT count(*) FROM documents WHERE kind = 'ticket'"
+            ).fetchone()[0]
+        server.should_exit = True
+        thread.join(10)
+        till.close()
+        office_services.close()
+    print(f"outbox drain: {tickets:,} tickets sold offline, batches of {batch}")
+    print(f"{'step':<34}{'seconds':>10}{'records/s':>12}")
+    print(f"{'record tickets (register)':<34}{record_s:>10.2f}{tickets / record_s:>12,.0f}")
+    drained = f"drain, {pushed.batches} batches"
+    print(f"{drained:<34}{drain_s:>10.2f}{pushed.sent / drain_s:>12,.0f}")
+    print(f"{'bound: replay (already_applied)':<34}{replay_s:>10.2f}{tickets / replay_s:>12,.0f}")
+    print(f"office documents: {documents:,} (each ticket exactly once: {documents == tickets})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--changed-percent", type=float, default=1.0)
+    parser.add_argument("--tickets", type=int, default=10_000)
+    args = parser.parse_args()
+    catalogue_benchmark(args.articles, args.changed_percent)
+    print()
+    drain_benchmark(args.tickets)
+
+
+if __name__ == "__main__":
+    main()

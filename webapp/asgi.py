@@ -1,0 +1,79 @@
+"""Small raw-ASGI pieces for the machine-to-machine listeners (Scrada webhooks, the POS API).
+
+They serve JSON to other programs, never the UI, so they skip Litestar (no CSRF, no templates, no
+Host check for browsers) and stay a few lines each. A listener gets its own socket on the same
+uvicorn server; `PortRouter` sends each request to the app of the port it came in on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+App = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None once it passes `limit` bytes (read no further)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """A JSON answer (`body` serialised, or `raw` bytes sent as they are)."""
+    payload = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+    start = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"cache-control", b"no-store"),
+        *(headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Accept startup and shutdown: these apps hold nothing to open or close."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+class PortRouter:
+    """Requests that came in on `port` go to `app`, all others to `inner` (the UI, or another
+    router). Lifespan events go to `inner` only."""
+
+    def __init__(self, inner: Any, app: Any, port: int) -> None:
+        self.inner = inner
+        self.app = app
+        self.port = port
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        server = scope.get("server") or (None, None)
+        if scope["type"] != "lifespan" and server[1] == self.port:
+            await self.app(scope, receive, send)
+            return
+        await self.inner(scope, receive, send)

@@ -1,0 +1,611 @@
+"""Queries and background tasks behind the e-connecteur's screens (ECN-2 to ECN-8).
+
+The rules stay in `connectors`, `mappings`, `receive` and `send`; this module reads what the pages
+show (reference lists, the sync state of each connector, the history) and keeps the receptions
+started from the browser: each step (analysis, integration) runs in a thread with live progress, in
+memory like the back office's imports (a restart forgets an analysis left on screen).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from webapp.csvio import CsvError
+from webapp.econnector import receive as receiving
+from webapp.econnector.connectors import Connector, ConnectorError, get
+from webapp.i18n import N_, UserError
+from webapp.store import Store
+
+log = logging.getLogger(__name__)
+
+TIERS = ((100, N_("100 documents")), (500, N_("500 documents")), (999, N_("< 1000 documents")))
+TIER_ABOVE = N_("> 1000 documents")
+KEEP_SECONDS = 6 * 3600
+
+
+# -- reference lists ---------------------------------------------------------------------------
+
+
+def reference(store: Store) -> dict[str, list[dict[str, Any]]]:
+    """What the wizard's selects offer."""
+    queries = {
+        "price_categories": "SELECT id, code, label, is_default FROM price_categories ORDER BY code",
+        "units": "SELECT id, code, label FROM units ORDER BY code",
+        "warehouses": "SELECT id, code, name AS label, is_default FROM warehouses ORDER BY code",
+        "companies": "SELECT id, code, name AS label, is_default FROM companies ORDER BY code",
+        "sites": "SELECT s.id, s.code, s.name AS label, s.company_id, c.code AS company"
+        " FROM sites s JOIN companies c ON c.id = s.company_id ORDER BY c.code, s.code",
+        "carriers": "SELECT id, code, name AS label FROM carriers ORDER BY code",
+        "customer_families": "SELECT id, code, label FROM party_families WHERE kind = 'customer'"
+        " ORDER BY code",
+        "supplier_families": "SELECT id, code, label FROM party_families WHERE kind = 'supplier'"
+        " ORDER BY code",
+        "vat_rates": "SELECT code, label FROM vat_rates ORDER BY rate DESC, code",
+        "countries": "SELECT code, name_fr AS label FROM countries ORDER BY code",
+    }
+    with store.read() as db:
+        return {name: [dict(row) for row in db.execute(sql)] for name, sql in queries.items()}
+
+
+REFERENCE_FIELDS = {
+    "price_category_id": "price_categories",
+    "unit_id": "units",
+    "warehouse_id": "warehouses",
+    "company_id": "companies",
+    "site_id": "sites",
+    "carrier_id": "carriers",
+    "customer_family_id": "customer_families",
+    "supplier_family_id": "supplier_families",
+}
+
+
+def check_references(store: Store, connector: Connector) -> None:
+    """The chosen rows exist (and the site belongs to the company); ConnectorError names the field."""
+    ref = reference(store)
+    for name, table in REFERENCE_FIELDS.items():
+        value = getattr(connector, name)
+        if value is not None and value not in {row["id"] for row in ref[table]}:
+            raise ConnectorError(N_("Choose a value from the list."), field=name)
+    if connector.site_id is not None and connector.company_id is not None:
+        site = next(row for row in ref["sites"] if row["id"] == connector.site_id)
+        if site["company_id"] != connector.company_id:
+            raise ConnectorError(
+                N_("The site {site} belongs to another company."),
+                field="site_id",
+                site=site["code"],
+            )
+
+
+def defaults(store: Store) -> dict[str, int | None]:
+    """A new connector starts on the default company, its first site and the default warehouse."""
+    ref = reference(store)
+
+    def default(rows: list[dict[str, Any]]) -> int | None:
+        chosen = [row for row in rows if row.get("is_default")] or rows
+        return int(chosen[0]["id"]) if chosen else None
+
+    company = default(ref["companies"])
+    sites = [row for row in ref["sites"] if row["company_id"] == company]
+    return {
+        "company_id": company,
+        "site_id": int(sites[0]["id"]) if sites else None,
+        "warehouse_id": default(ref["warehouses"]),
+    }
+
+
+# -- the sync screen ---------------------------------------------------------------------------
+
+
+COUNT_LIMIT = 1001  # enough to say "> 1000": a huge file is not read to its end
+
+
+def count_documents(path: Path, connector: Connector, limit: int = COUNT_LIMIT) -> int:
+    """Documents in one waiting file (up to `limit`); a file that cannot be read counts lines."""
+    counted = 0
+    try:
+        for _document in receiving.read_documents(path, connector):
+            counted += 1
+            if counted >= limit:
+                break
+        return counted
+    except (CsvError, UserError, OSError, ValueError):
+        counted = 0
+        with contextlib.suppress(OSError), path.open("rb") as handle:
+            for _line in handle:
+                counted += 1
+                if counted > limit:
+                    break
+        return min(max(counted - 1, 0), limit)
+
+
+def tier(documents: int) -> str:
+    for limit, label in TIERS:
+        if documents <= limit:
+            return label
+    return TIER_ABOVE
+
+
+@dataclass
+class SyncState:
+    connector: Connector
+    folder_ok: bool
+    files: list[str]
+    writing: list[str]
+    documents: int
+    tier: str
+    errors: int
+    last_reception: str | None
+    last_send: str | None
+
+
+def sync_state(store: Store, connector: Connector) -> SyncState:
+    folder = Path(connector.import_dir)
+    folder_ok = bool(connector.import_dir) and folder.is_dir()
+    ready, writing = receiving.ready_files(folder) if folder_ok else ([], [])
+    documents = 0
+    for path in ready:
+        if documents >= COUNT_LIMIT:
+            break
+        documents += count_documents(path, connector, COUNT_LIMIT - documents)
+    with store.read() as db:
+        errors = db.execute(
+            "SELECT count(*) FROM connector_events WHERE connector_id = ? AND status = 'error'"
+            " AND resolved_at IS NULL",
+            [connector.id],
+        ).fetchone()[0]
+        last = {
+            row[0]: row[1]
+            for row in db.execute(
+                "SELECT direction, max(created_at) FROM connector_events WHERE connector_id = ?"
+                " AND status = 'done' GROUP BY direction",
+                [connector.id],
+            )
+        }
+    return SyncState(
+        connector,
+        folder_ok,
+        [path.name for path in ready],
+        [path.name for path in writing],
+        documents,
+        tier(documents),
+        int(errors),
+        last.get("reception"),
+        last.get("send"),
+    )
+
+
+def startup_waiting(store: Store) -> list[dict[str, Any]]:
+    """Connectors received "at start-up" that have files waiting: the dashboard's banner."""
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT code, import_dir FROM connectors WHERE reception_update = 'startup'"
+            " ORDER BY code"
+        ).fetchall()
+    waiting = []
+    for code, folder in rows:
+        path = Path(folder)
+        if folder and path.is_dir():
+            ready, _writing = receiving.ready_files(path)
+            if ready:
+                waiting.append({"code": code, "files": len(ready)})
+    return waiting
+
+
+# -- correspondences ---------------------------------------------------------------------------
+
+
+def article_codes(store: Store, article_id: int) -> list[dict[str, Any]]:
+    """The article's outside codes per connector: each correspondence, or one empty line."""
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT c.code, c.partner, m.external_code, m.variant_code FROM connectors c"
+            " LEFT JOIN connector_articles m ON m.connector_id = c.id AND m.article_id = ?"
+            " ORDER BY c.code, m.external_code, m.variant_code",
+            [article_id],
+        ).fetchall()
+    return [
+        {
+            "connector": code,
+            "partner": partner,
+            "external": external or "",
+            "variant": variant or "",
+            "old_external": external or "",
+            "old_variant": variant or "",
+        }
+        for code, partner, external, variant in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ArticleCode:
+    """One line of a correspondence form: the article, its new codes and the codes it had."""
+
+    article: str
+    external: str
+    variant: str = ""
+    old_external: str = ""
+    old_variant: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return (self.external.strip(), self.variant.strip()) != (
+            self.old_external.strip(),
+            self.old_variant.strip(),
+        )
+
+
+def set_article_codes(store: Store, connector: Connector, lines: list[ArticleCode]) -> int:
+    """Save the changed lines in one transaction (codes may be swapped between articles).
+
+    An empty outside code removes the line's correspondence. Raises ConnectorError, with nothing
+    saved, when an outside code is already another article's; returns the lines changed.
+    """
+    changed = [line for line in lines if line.changed]
+    if not changed:
+        return 0
+    with store.write() as db:
+        ids: dict[str, int] = {}
+        for line in changed:
+            row = db.execute("SELECT id FROM articles WHERE code = ?", [line.article]).fetchone()
+            if row is None:
+                raise ConnectorError(N_("No article has the code {code}."), code=line.article)
+            ids[line.article] = int(row[0])
+            if line.old_external.strip():
+                db.execute(
+                    "DELETE FROM connector_articles WHERE connector_id = ? AND external_code = ?"
+                    " AND variant_code = ? AND article_id = ?",
+                    [connector.id, line.old_external.strip(), line.old_variant.strip(), row[0]],
+                )
+        for line in changed:
+            external, variant = line.external.strip(), line.variant.strip()
+            if not external:
+                continue
+            other = db.execute(
+                "SELECT a.code FROM connector_articles m JOIN articles a ON a.id = m.article_id"
+                " WHERE m.connector_id = ? AND m.external_code = ? AND m.variant_code = ?",
+                [connector.id, external, variant],
+            ).fetchone()
+            if other is not None:
+                raise ConnectorError(
+                    N_("The outside code {external} is already given to the article {code}."),
+                    field=line.article,
+                    external=external,
+                    code=other[0],
+                )
+            db.execute(
+                "INSERT INTO connector_articles (connector_id, external_code, variant_code,"
+                " article_id) VALUES (?, ?, ?, ?)",
+                [connector.id, external, variant, ids[line.article]],
+            )
+    return len(changed)
+
+
+def articles_for_mapping(
+    store: Store, connector: Connector, show: str, tags: str, limit: int = 500
+) -> list[dict[str, Any]]:
+    """The mass-edit screen's rows: articles available for export, or matching the tags."""
+    where: list[str] = ["a.active = 1"]
+    params: list[Any] = [connector.id]
+    if show == "export":
+        where.append("a.export = 1")
+    for tag in tags.lower().split() if show == "filter" else []:
+        where.append("(' ' || a.tags || ' ') LIKE ?")
+        params.append(f"% {tag} %")
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT a.id, a.code, a.label, a.tags, (SELECT external_code FROM connector_articles m"
+            " WHERE m.article_id = a.id AND m.connector_id = ? ORDER BY 1 LIMIT 1) AS external,"
+            " (SELECT variant_code FROM connector_articles m WHERE m.article_id = a.id"
+            f" AND m.connector_id = ?1 ORDER BY external_code LIMIT 1) AS variant FROM articles a"
+            f" WHERE {' AND '.join(where)} ORDER BY a.code LIMIT ?",
+            [*params, limit + 1],
+        ).fetchall()
+    return [
+        {
+            **dict(row),
+            "external": row["external"] or "",
+            "variant": row["variant"] or "",
+            "old_external": row["external"] or "",
+            "old_variant": row["variant"] or "",
+        }
+        for row in rows
+    ]
+
+
+def customer_links(store: Store, connector: Connector) -> list[dict[str, Any]]:
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT m.external_ref, p.id, p.code, p.last_name, p.first_name, p.company,"
+            " p.postcode, p.city FROM connector_customers m JOIN parties p ON p.id = m.party_id"
+            " WHERE m.connector_id = ? ORDER BY m.external_ref",
+            [connector.id],
+        ).fetchall()
+    return [dict(row) for row in rows]
+
+
+def unlink_customers(store: Store, connector: Connector, externals: list[str]) -> int:
+    with store.write() as db:
+        removed = 0
+        for external in externals:
+            removed += db.execute(
+                "DELETE FROM connector_customers WHERE connector_id = ? AND external_ref = ?",
+                [connector.id, external],
+            ).rowcount
+    return removed
+
+
+def code_links(store: Store, connector: Connector) -> list[dict[str, Any]]:
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT kind, external, internal FROM connector_codes WHERE connector_id = ?"
+            " ORDER BY kind, external",
+            [connector.id],
+        ).fetchall()
+    return [dict(row) for row in rows]
+
+
+def delete_code(store: Store, connector: Connector, kind: str, external: str) -> None:
+    with store.write() as db:
+        db.execute(
+            "DELETE FROM connector_codes WHERE connector_id = ? AND kind = ? AND external = ?",
+            [connector.id, kind, external],
+        )
+
+
+def unknown_codes(store: Store, entries: list[tuple[str, str]]) -> set[int]:
+    """Indexes of the (kind, internal code) pairs that name no VAT rate, unit or country."""
+    tables = {"vat": "vat_rates", "unit": "units", "country": "countries"}
+    bad = set()
+    with store.read() as db:
+        for index, (kind, internal) in enumerate(entries):
+            table = tables.get(kind)
+            if table is None or not internal.strip():
+                bad.add(index)
+                continue
+            row = db.execute(f"SELECT 1 FROM {table} WHERE code = ?", [internal.strip()]).fetchone()
+            if row is None:
+                bad.add(index)
+    return bad
+
+
+# -- history -----------------------------------------------------------------------------------
+
+TABS = ("reception", "send", "error")
+
+
+def default_period(today: date | None = None) -> tuple[date, date]:
+    day = today or datetime.now().date()
+    return day - timedelta(days=61), day
+
+
+def events(
+    store: Store, connector: Connector, tab: str, date_from: date, date_to: date, limit: int = 500
+) -> list[dict[str, Any]]:
+    where = ["e.connector_id = ?", "e.created_at >= ?", "e.created_at < ?"]
+    params: list[Any] = [
+        connector.id,
+        date_from.isoformat(),
+        (date_to + timedelta(days=1)).isoformat(),
+    ]
+    if tab == "error":
+        where.append("e.status = 'error'")
+    else:
+        where += ["e.status = 'done'", "e.direction = ?"]
+        params.append(tab)
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT e.*, d.doc_date FROM connector_events e"
+            " LEFT JOIN connector_documents c ON c.connector_id = e.connector_id"
+            " AND c.doc_ref = e.doc_ref LEFT JOIN documents d ON d.id = c.document_id"
+            f" WHERE {' AND '.join(where)} ORDER BY e.created_at DESC, e.id DESC LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+    return [_event(row) for row in rows]
+
+
+def _event(row: Any) -> dict[str, Any]:
+    import json
+
+    values = dict(row)
+    values["params"] = json.loads(values["params"]) if values.get("params") else None
+    return values
+
+
+def get_event(store: Store, event_id: int) -> dict[str, Any] | None:
+    with store.read() as db:
+        row = db.execute(
+            "SELECT e.*, NULL AS doc_date FROM connector_events e WHERE e.id = ?", [event_id]
+        ).fetchone()
+    return _event(row) if row else None
+
+
+def resolve_event(store: Store, event_id: int, justification: str, who: str) -> dict[str, Any]:
+    """Mark an error resolved by hand; refused without a written justification."""
+    text = (justification or "").strip()
+    if len(text) < 3:
+        raise ConnectorError(
+            N_("A justification is required to mark an error as resolved."), field="justification"
+        )
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with store.write() as db:
+        row = db.execute(
+            "SELECT status, resolved_at FROM connector_events WHERE id = ?", [event_id]
+        )
+        found = row.fetchone()
+        if found is None or found[0] != "error":
+            raise ConnectorError(N_("Only errors can be marked as resolved."))
+        if found[1]:
+            raise ConnectorError(N_("This error is already resolved."))
+        db.execute(
+            "UPDATE connector_events SET resolved_at = ?, resolved_by = ?, resolution = ?"
+            " WHERE id = ?",
+            [now, who, text[:2000], event_id],
+        )
+    event = get_event(store, event_id)
+    assert event is not None
+    return event
+
+
+# -- receptions started from the browser ---------------------------------------------------------
+
+
+@dataclass
+class ReceptionTask:
+    token: str
+    connector: str
+    state: str = "analysing"  # analysing, analysed, integrating, integrated, failed
+    report: receiving.ReceiveReport | None = None
+    analysis: receiving.ReceiveReport | None = None
+    done: int = 0
+    total: int = 0
+    customer_refs: dict[str, str] = field(default_factory=dict)  # doc_ref → customer_ref
+    links: dict[str, str] = field(default_factory=dict)  # the user's choices
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("analysing", "integrating")
+
+    def homonyms(self) -> list[dict[str, Any]]:
+        """One choice per outside customer whose documents found homonyms."""
+        report = self.analysis
+        choices: dict[str, dict[str, Any]] = {}
+        for result in report.documents if report else []:
+            ref = self.customer_refs.get(result.doc_ref, "")
+            if not ref or not result.candidates or result.status == "already":
+                continue
+            entry = choices.setdefault(
+                ref,
+                {
+                    "ref": ref,
+                    "customer": result.customer,
+                    "candidates": result.candidates,
+                    "documents": [],
+                    "choice": self.links.get(ref, "new"),
+                },
+            )
+            entry["documents"].append(result.doc_ref)
+        return list(choices.values())
+
+    def new_customers(self) -> list[dict[str, str]]:
+        report = self.analysis
+        seen: dict[str, dict[str, str]] = {}
+        for result in report.documents if report else []:
+            ref = self.customer_refs.get(result.doc_ref, "")
+            if (
+                result.status == "will_integrate"
+                and result.customer_status == "new"
+                and not result.candidates
+                and ref not in seen
+            ):
+                seen[ref] = {"ref": ref, "customer": result.customer}
+        return list(seen.values())
+
+
+class ReceptionTasks:
+    """The receptions started from the browser, by token."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, ReceptionTask] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> ReceptionTask | None:
+        with self._lock:
+            return self._tasks.get(token)
+
+    def analyse(self, store: Store, code: str, task: ReceptionTask | None = None) -> ReceptionTask:
+        """Start (or re-run, after correspondences were given) the analysis."""
+        if task is None:
+            task = ReceptionTask(secrets.token_urlsafe(12), code)
+            with self._lock:
+                self._forget_old()
+                self._tasks[task.token] = task
+        elif task.running:
+            return task  # a second click: the running step goes on
+        task.state, task.done, task.error = "analysing", 0, None
+        self._spawn(store, task, analyse_only=True)
+        return task
+
+    def busy(self, code: str) -> bool:
+        """Whether an integration of this connector is running (one at a time)."""
+        with self._lock:
+            return any(
+                task.connector == code and task.state == "integrating"
+                for task in self._tasks.values()
+            )
+
+    def integrate(self, store: Store, task: ReceptionTask, links: dict[str, str]) -> ReceptionTask:
+        if task.state != "analysed" or self.busy(task.connector):
+            return task
+        task.links = links
+        task.state, task.done = "integrating", 0
+        task.total = len(task.analysis.documents) if task.analysis else 0
+        self._spawn(store, task, analyse_only=False)
+        return task
+
+    def _spawn(self, store: Store, task: ReceptionTask, *, analyse_only: bool) -> None:
+        thread = threading.Thread(
+            target=self._run,
+            args=(store, task, analyse_only),
+            name=f"reception-{task.token}",
+            daemon=True,
+        )
+        thread.start()
+
+    def _run(self, store: Store, task: ReceptionTask, analyse_only: bool) -> None:
+        def progress(done: int) -> None:
+            task.done = done
+
+        try:
+            connector = get(store, task.connector)
+            choices = receiving.Choices(links=dict(task.links))
+            report = receiving.receive(
+                store,
+                connector,
+                analyse_only=analyse_only,
+                choices=choices,
+                progress=progress,
+                origin="manual",
+            )
+            if analyse_only:
+                task.customer_refs = _customer_refs(connector, report)
+                task.analysis = report
+                task.state = "analysed"
+            else:
+                task.report = report
+                task.state = "integrated"
+        except UserError as exc:
+            task.error, task.state = exc.translated(), "failed"
+        except Exception as exc:
+            log.exception("reception of %s failed", task.connector)
+            task.error, task.state = str(exc), "failed"
+
+    def _forget_old(self) -> None:
+        limit = time.monotonic() - KEEP_SECONDS
+        for token in [t for t, task in self._tasks.items() if task.started < limit]:
+            del self._tasks[token]
+
+
+def _customer_refs(connector: Connector, report: receiving.ReceiveReport) -> dict[str, str]:
+    """doc_ref → the outside customer code, read again from the analysed files."""
+    refs: dict[str, str] = {}
+    folder = Path(connector.import_dir)
+    for entry in report.files:
+        if entry.get("error"):
+            continue
+        with contextlib.suppress(CsvError, UserError, OSError):
+            for document in receiving.read_documents(folder / entry["name"], connector):
+                refs[document.doc_ref] = str(document.header.get("customer_ref") or "")
+    return refs
+
+
+TASKS = ReceptionTasks()

@@ -1,0 +1,261 @@
+"""The office's POS listener (POS-7): `relais serve --pos-listen HOST:PORT`, /api/pos/v1/...
+
+A small ASGI app of its own, reached only through its own socket (as the Scrada webhooks): the UI
+is never served on it, even when it listens beyond 127.0.0.1 for the registers to reach it. Every
+call carries ``Authorization: Bearer <register token>``; the token names the register, so no call
+can reach another register's packages. See docs/pos.md for the calls and their answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from webapp.asgi import PortRouter, Receive, Send, lifespan, read_body, send_json
+from webapp.pos import office, protocol, updates_office
+from webapp.pos.office import Register
+from webapp.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 8 * 1024 * 1024
+
+_PACKAGE = re.compile(r"/packages/(\d{1,9})")
+_ACK = re.compile(r"/packages/(\d{1,9})/ack")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any] | None = None
+    raw: bytes | None = None
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str  # below the API prefix: /hello, /packages, ...
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+def _error(status: int, message: str) -> Answer:
+    return Answer(status, {"error": message})
+
+
+class PosApp:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path = str(scope["path"])
+        if not path.startswith(protocol.API + "/"):
+            await _send(send, _error(404, "not found"))
+            return
+        body = await read_body(receive, MAX_BODY)
+        if body is None:
+            await _send(send, _error(413, "request body too large"))
+            return
+        headers = {
+            key.decode("latin-1").lower(): value.decode("latin-1")
+            for key, value in scope["headers"]
+        }
+        call = Call(
+            method=str(scope["method"]),
+            path=path[len(protocol.API) :],
+            query=parse_qs(scope.get("query_string", b"").decode("latin-1")),
+            headers=headers,
+            body=body,
+        )
+        try:
+            answer = await asyncio.to_thread(handle, self.services, call)
+        except Exception:
+            log.exception("pos api: %s %s failed", call.method, path)
+            answer = _error(500, "internal error")
+        await _send(send, answer)
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    scheme, _sep, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def handle(services: Services, call: Call) -> Answer:
+    """Authenticate the register by its token, then route the call."""
+    token = _bearer(call.headers)
+    if not token:
+        return _error(401, "missing bearer token")
+    register = office.register_for_token(services.store, token)
+    if register is None:
+        return _error(401, "unknown or revoked token")
+    return route(services, register, call)
+
+
+def route(services: Services, register: Register, call: Call) -> Answer:
+    method, path = call.method, call.path
+    if path == "/hello" and method == "GET":
+        return _hello(services, register)
+    if path == "/packages" and method == "GET":
+        return _packages(services, register, call)
+    if path == "/outbox" and method == "POST":
+        return _outbox(services, register, call)
+    if path == "/updates" and method == "GET":
+        after = _after(call)
+        if after is None:
+            return _error(400, "after must be a whole number")
+        return Answer(200, {"updates": updates_office.list_updates(services.store, after)})
+    if (match := _ACK.fullmatch(path)) and method == "POST":
+        number = int(match.group(1))
+        if not office.acknowledge(services.store, register, number):
+            return _error(404, "no such package")
+        return Answer(200, {"acknowledged": number})
+    if (match := _PACKAGE.fullmatch(path)) and method == "GET":
+        return _package(services, register, int(match.group(1)), call)
+    known = path in ("/hello", "/packages", "/outbox", "/updates") or _PACKAGE.fullmatch(path)
+    if known or _ACK.fullmatch(path):
+        return _error(405, "method not allowed")
+    return _error(404, "not found")
+
+
+def _hello(services: Services, register: Register) -> Answer:
+    return Answer(
+        200,
+        {
+            "register": register.number,
+            "company": register.company,
+            "office": services.install_id,
+            "update_key": updates_office.ensure_public_key(services.store, services.vault),
+            "protocol": protocol.PROTOCOL,
+        },
+    )
+
+
+def _after(call: Call) -> int | None:
+    values = call.query.get("after") or ["0"]
+    return int(values[0]) if values[0].isdigit() else None
+
+
+def _packages(services: Services, register: Register, call: Call) -> Answer:
+    after = _after(call)
+    if after is None:
+        return _error(400, "after must be a whole number")
+    return Answer(200, {"packages": office.list_packages(services.store, register, after)})
+
+
+def _package(services: Services, register: Register, number: int, call: Call) -> Answer:
+    body = office.package_body(services.store, register, number)
+    if body is None:
+        return _error(404, "no such package")
+    # Stored zlib-compressed, which is HTTP's "deflate": sent as it is to whoever accepts it.
+    if "deflate" in call.headers.get("accept-encoding", "").lower():
+        return Answer(200, raw=body, headers=[(b"content-encoding", b"deflate")])
+    return Answer(200, raw=zlib.decompress(body))
+
+
+def _outbox(services: Services, register: Register, call: Call) -> Answer:
+    try:
+        data = json.loads(call.body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "the body is not JSON")
+    records = data.get("records") if isinstance(data, dict) else None
+    if not isinstance(records, list):
+        return _error(400, 'expected {"records": [...]}')
+    if len(records) > protocol.MAX_BATCH:
+        return _error(413, f"at most {protocol.MAX_BATCH} records per call")
+    return Answer(200, {"results": office.apply_records(services.store, register, records)})
+
+
+async def _send(send: Send, answer: Answer) -> None:
+    headers = list(answer.headers)
+    if answer.status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="relais-pos"'))
+    await send_json(send, answer.status, answer.body, raw=answer.raw, headers=headers)
+
+
+@dataclass(frozen=True)
+class Listener:
+    """The POS listener as `relais serve` wires it."""
+
+    app: Any  # what the main server serves: the UI routed with the POS port, or the UI alone
+    sockets: list[Any]  # sockets the main server must also serve (none when HTTPS runs apart)
+    url: str
+
+
+def attach(
+    services: Services,
+    app: Any,
+    listen: tuple[str, int],
+    cert: str | None = None,
+    key: str | None = None,
+) -> Listener:
+    """Bind the POS listener and route it; its URL goes to ``pos.json`` in the data folder.
+
+    Plain HTTP shares the main uvicorn server (routed by port, as the webhooks). With a
+    certificate, the listener gets a uvicorn server of its own in a thread, because uvicorn's TLS
+    settings apply to a whole server and the UI stays plain HTTP on 127.0.0.1."""
+    from webapp.files import atomic_write_text
+    from webapp.security import is_loopback
+    from webapp.server import bind_socket, url_for
+
+    sock = bind_socket(listen[0], listen[1], fallback=False)
+    port = sock.getsockname()[1]
+    url = url_for(listen[0], port)
+    if cert:
+        url = "https://" + url.removeprefix("http://")
+    atomic_write_text(services.data_dir.path / "pos.json", json.dumps({"url": url}))
+    if not is_loopback(listen[0]):
+        log.warning("POS listener on %s: reachable from other machines", listen[0])
+    if not cert:
+        return Listener(PortRouter(app, PosApp(services), port), [sock], url)
+    _start_tls_server(services, sock, cert, key)
+    return Listener(app, [], url)
+
+
+def check_certificate(cert: str, key: str | None) -> None:
+    """Load the certificate and key now: a bad file stops `serve` before it listens."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+
+def _start_tls_server(services: Services, sock: Any, cert: str, key: str | None) -> None:
+    import atexit
+    import threading
+
+    import uvicorn
+
+    check_certificate(cert, key)
+    config = uvicorn.Config(
+        PosApp(services),
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="pos-listener", daemon=True
+    )
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(15)
+
+    atexit.register(stop)

@@ -1,0 +1,181 @@
+"""The register's HTTP client for the office's POS listener (docs/pos.md, /api/pos/v1).
+
+Every call has a timeout; network faults, timeouts and 5xx answers are retried a few times with
+exponential backoff and full jitter (the synchroniser adds its own, longer backoff between
+rounds); 401 stops at once with :class:`OfficeRefused`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from webapp.i18n import N_, UserError, gettext
+from webapp.pos import protocol
+
+log = logging.getLogger(__name__)
+
+
+class OfficeError(UserError):
+    """The office answered something the register cannot use."""
+
+
+class OfficeRefused(OfficeError):
+    """401: the office refused the register's token (unknown or revoked)."""
+
+
+class OfficeUnreachable(OfficeError):
+    """No answer (or only 5xx answers) after the retries."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_seconds: float = 0.5
+    cap_seconds: float = 5.0
+
+
+class OfficeClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 15.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + protocol.API,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OfficeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def hello(self) -> dict[str, Any]:
+        return _dict(self._json("GET", "/hello"), "hello")
+
+    def packages(self, after: int) -> list[dict[str, Any]]:
+        body = _dict(self._json("GET", "/packages", params={"after": str(after)}), "packages")
+        return _rows(body.get("packages"), "packages")
+
+    def package(self, number: int) -> tuple[dict[str, Any], bytes]:
+        """The package and the exact bytes received (their SHA-256 is checked by the caller)."""
+        response = self._request("GET", f"/packages/{number}")
+        return _dict(_parse(response, "package"), "package"), response.content
+
+    def ack(self, number: int) -> None:
+        self._request("POST", f"/packages/{number}/ack", json={})
+
+    def push(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        body = _dict(self._json("POST", "/outbox", json={"records": records}), "outbox")
+        return _rows(body.get("results"), "outbox")
+
+    def updates(self, after: int) -> list[dict[str, Any]]:
+        body = _dict(self._json("GET", "/updates", params={"after": str(after)}), "updates")
+        return _rows(body.get("updates"), "updates")
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def _json(
+        self, method: str, path: str, *, params: dict[str, str] | None = None, json: Any = None
+    ) -> Any:
+        return _parse(self._request(method, path, params=params, json=json), path)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        failures = 0
+        while True:
+            try:
+                response = self._http.request(method, path, params=params, json=json)
+            except httpx.TimeoutException as exc:
+                failures = self._after_failure(failures, path, N_("no answer in time"), exc)
+                continue
+            except httpx.TransportError as exc:
+                failures = self._after_failure(failures, path, N_("cannot connect"), exc)
+                continue
+            if response.status_code >= 500:
+                failures = self._after_failure(failures, path, f"HTTP {response.status_code}", None)
+                continue
+            if response.status_code in (401, 403):
+                raise OfficeRefused(N_("The office refused the token."))
+            if response.status_code >= 400:
+                raise OfficeError(
+                    N_("The office refused {path}: {detail}"),
+                    path=path,
+                    detail=_error_text(response),
+                )
+            return response
+
+    def _after_failure(self, failures: int, path: str, reason: str, exc: Exception | None) -> int:
+        failures += 1
+        log.info("office %s: %s (attempt %d)", path, reason, failures, exc_info=exc)
+        if failures >= self.retry.attempts:
+            raise OfficeUnreachable(
+                N_("The office does not answer ({reason})."), reason=f"{path}: {gettext(reason)}"
+            )
+        ceiling = min(self.retry.cap_seconds, self.retry.base_seconds * 2 ** (failures - 1))
+        self._sleep(self._rng.uniform(0, ceiling))
+        return failures
+
+
+def _parse(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise OfficeError(
+            N_("The office sent an answer that is not JSON ({what})."), what=what
+        ) from exc
+
+
+def _dict(body: Any, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise OfficeError(
+            N_("The office sent an answer in an unexpected shape ({what})."), what=what
+        )
+    return body
+
+
+def _rows(value: Any, what: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+        raise OfficeError(
+            N_("The office sent an answer in an unexpected shape ({what})."), what=what
+        )
+    return list(value)
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if isinstance(body, dict) and body.get("error"):
+        return f"HTTP {response.status_code}: {body['error']}"
+    return f"HTTP {response.status_code}"

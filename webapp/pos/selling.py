@@ -1,0 +1,430 @@
+"""Selling on the register (POS-5): article search, ticket validation and the outbox write.
+
+A ticket, its ``pos_tickets`` row and its ``MICPTRACK`` record are written in one transaction
+(:func:`record_ticket`); the sales screen, the local API and `relais pos sell` all call it. A
+customer made or changed here and a change of this register's settings go through the outbox
+the same way (:func:`record_customer`, :func:`record_register_setting`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from webapp.backoffice.listing import fts_match
+from webapp.i18n import N_, UserError, gettext
+from webapp.pos import protocol
+from webapp.pos.register import (
+    CUSTOMER_FIELDS,
+    enqueue,
+    now_iso,
+    require_config,
+    upsert_customer,
+)
+from webapp.store import Store
+
+CENT = Decimal("0.01")
+MAX_LINES = 500
+MAX_QUANTITY = Decimal("1000000")
+REGISTER_SETTINGS = ("label", "ticket_prefix")  # what a register may change about itself
+
+
+class TicketError(UserError):
+    """A ticket (or customer, or setting) refused before anything was written."""
+
+
+@dataclass(frozen=True)
+class Article:
+    code: str
+    label: str
+    barcode: str | None
+    unit: str
+    decimals: int
+    vat_rate: Decimal
+    price_incl_vat: Decimal | None
+
+
+def _article(row: Mapping[str, Any]) -> Article:
+    rate = Decimal(str(row["vat_rate"] or 0))
+    price = row["price_excl_vat"]
+    incl = None
+    if price is not None:
+        incl = (Decimal(str(price)) * (1 + rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Article(
+        code=str(row["code"]),
+        label=str(row["label"]),
+        barcode=row["barcode"],
+        unit=str(row["unit"]),
+        decimals=int(row["decimals"] or 0),
+        vat_rate=rate.normalize() if rate else Decimal(0),
+        price_incl_vat=incl,
+    )
+
+
+_ARTICLE_SELECT = (
+    "SELECT a.id, a.code, a.label, a.barcode, u.code AS unit, u.decimals, v.rate AS vat_rate,"
+    " p.price_excl_vat FROM articles a JOIN units u ON u.id = a.unit_id"
+    " JOIN vat_rates v ON v.id = a.vat_rate_id"
+    " LEFT JOIN article_prices p ON p.article_id = a.id AND p.price_category_id ="
+    " (SELECT id FROM price_categories ORDER BY is_default DESC, id LIMIT 1)"
+)
+
+
+def find_article(db: Any, code: str) -> Article | None:
+    """By code, else by barcode (a scan); active articles only."""
+    row = db.execute(f"{_ARTICLE_SELECT} WHERE a.code = ? AND a.active = 1", [code]).fetchone()
+    if row is None:
+        row = db.execute(
+            f"{_ARTICLE_SELECT} WHERE a.barcode = ? AND a.active = 1 LIMIT 1", [code]
+        ).fetchone()
+    return _article(row) if row else None
+
+
+def search_articles(store: Store, text: str, limit: int = 20) -> list[Article]:
+    """A code or barcode first (a scan hits exactly), then the words through the FTS index."""
+    text = text.strip()
+    if not text:
+        return []
+    with store.read() as db:
+        exact = find_article(db, text)
+        found = [exact] if exact else []
+        match = fts_match(text)
+        if match:
+            rows = db.execute(
+                f"{_ARTICLE_SELECT} WHERE a.active = 1 AND a.id IN"
+                " (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+                " ORDER BY a.label COLLATE NOCASE LIMIT ?",
+                [match, limit],
+            ).fetchall()
+            found.extend(_article(row) for row in rows if not exact or row["code"] != exact.code)
+    return found[:limit]
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        number = Decimal("NaN")
+    if not number.is_finite():
+        message = N_("{what} is not a number: {value}")
+        raise TicketError(message, what=gettext(what), value=str(value)[:40])
+    return number
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def wire(number: Decimal) -> str:
+    """A decimal as the wire carries it: no exponent, no useless zeros ("2", "0.5", "20")."""
+    text = format(number.normalize(), "f")
+    return text
+
+
+def money(number: Decimal) -> str:
+    return format(number.quantize(CENT, rounding=ROUND_HALF_UP), "f")
+
+
+@dataclass(frozen=True)
+class Line:
+    article: Article
+    quantity: Decimal
+    unit_price_incl_vat: Decimal
+    vat_rate: Decimal
+    label: str
+
+    @property
+    def total(self) -> Decimal:
+        return (self.quantity * self.unit_price_incl_vat).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def vat(self) -> Decimal:
+        base = self.total / (1 + self.vat_rate / 100)
+        return (self.total - base).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    def as_payload(self) -> dict[str, str]:
+        return {
+            "article": self.article.code,
+            "label": self.label,
+            "quantity": wire(self.quantity),
+            "unit_price_incl_vat": money(self.unit_price_incl_vat),
+            "vat_rate": wire(self.vat_rate),
+        }
+
+
+def parse_line(db: Any, row: Mapping[str, Any], position: int) -> Line:
+    code = _text(row.get("article"))
+    article = find_article(db, code) if code else None
+    if article is None:
+        raise TicketError(N_("Line {line}: unknown article {code}."), line=position, code=code)
+    quantity = _decimal(row.get("quantity", "1"), N_("Quantity"))
+    if quantity <= 0 or quantity >= MAX_QUANTITY:
+        raise TicketError(N_("Line {line}: the quantity must be above zero."), line=position)
+    if quantity != quantity.quantize(Decimal(1).scaleb(-article.decimals)):
+        raise TicketError(
+            N_("Line {line}: {code} is sold with at most {decimals} decimals."),
+            line=position,
+            code=article.code,
+            decimals=article.decimals,
+        )
+    given = row.get("unit_price_incl_vat")
+    if given is None or given == "":
+        if article.price_incl_vat is None:
+            raise TicketError(N_("Line {line}: {code} has no price."), line=position, code=code)
+        price = article.price_incl_vat
+    else:
+        price = _decimal(given, N_("Price"))
+    if price < 0:
+        raise TicketError(N_("Line {line}: the price cannot be negative."), line=position)
+    rate_given = row.get("vat_rate")
+    rate = article.vat_rate if rate_given in (None, "") else _decimal(rate_given, N_("VAT rate"))
+    if not 0 <= rate <= 100:
+        raise TicketError(N_("Line {line}: the VAT rate must be between 0 and 100."), line=position)
+    label = _text(row.get("label")) or article.label
+    return Line(article, quantity, price, rate, label[:200])
+
+
+@dataclass(frozen=True)
+class Ticket:
+    lines: list[Line]
+    payments: list[dict[str, str]]
+    total: Decimal
+    user: str | None
+    customer: str | None
+    sold_at: str
+
+    @property
+    def vat_total(self) -> Decimal:
+        return sum((line.vat for line in self.lines), Decimal(0))
+
+    def payload(self, number: str) -> dict[str, Any]:
+        return {
+            "number": number,
+            "sold_at": self.sold_at,
+            "user": self.user,
+            "customer": self.customer,
+            "lines": [line.as_payload() for line in self.lines],
+            "payments": self.payments,
+            "total_incl_vat": money(self.total),
+        }
+
+
+def cash_method(db: Any) -> str:
+    row = db.execute(
+        "SELECT code FROM payment_methods WHERE active = 1 ORDER BY is_cash DESC, id LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise TicketError(N_("No payment method is available on this register."))
+    return str(row[0])
+
+
+def _payments(db: Any, given: Any, total: Decimal) -> list[dict[str, str]]:
+    if not given:
+        return [{"method": cash_method(db), "amount": money(total)}]
+    if not isinstance(given, list):
+        raise TicketError(N_("The payments must be a list."))
+    payments = []
+    paid = Decimal(0)
+    for row in given:
+        if not isinstance(row, dict):
+            raise TicketError(N_("The payments must be a list."))
+        method = _text(row.get("method"))
+        found = db.execute(
+            "SELECT code FROM payment_methods WHERE code = ? AND active = 1", [method]
+        ).fetchone()
+        if found is None:
+            raise TicketError(N_("Unknown payment method: {code}."), code=method)
+        value = _decimal(row.get("amount", total - paid), N_("Amount"))
+        paid += value
+        payments.append({"method": str(found[0]), "amount": money(value)})
+    if paid.quantize(CENT) != total.quantize(CENT):
+        raise TicketError(
+            N_("The payments ({paid}) do not match the total ({total})."),
+            paid=money(paid),
+            total=money(total),
+        )
+    return payments
+
+
+def _existing_code(db: Any, sql: str, code: Any, message: str) -> str | None:
+    value = _text(code)
+    if not value:
+        return None
+    row = db.execute(sql, [value]).fetchone()
+    if row is None:
+        raise TicketError(message, code=value)
+    return str(row[0])
+
+
+def build_ticket(db: Any, request: Mapping[str, Any]) -> Ticket:
+    """Check a ticket request (the wire payload without number/id); raises TicketError."""
+    rows = request.get("lines")
+    if not isinstance(rows, list) or not rows:
+        raise TicketError(N_("A ticket needs at least one line."))
+    if len(rows) > MAX_LINES:
+        raise TicketError(N_("A ticket has at most {count} lines."), count=MAX_LINES)
+    lines = [
+        parse_line(db, row if isinstance(row, dict) else {}, index)
+        for index, row in enumerate(rows, 1)
+    ]
+    total = sum((line.total for line in lines), Decimal(0))
+    given_total = request.get("total_incl_vat")
+    if given_total not in (None, "") and _decimal(given_total, N_("Total")) != total:
+        raise TicketError(
+            N_("The total sent ({given}) differs from the lines' total ({total})."),
+            given=given_total,
+            total=money(total),
+        )
+    user = _existing_code(
+        db,
+        "SELECT code FROM pos_users WHERE code = ? AND active = 1",
+        request.get("user"),
+        N_("Unknown user on this register: {code}."),
+    )
+    customer = _existing_code(
+        db,
+        "SELECT code FROM parties WHERE kind = 'customer' AND code = ?",
+        request.get("customer"),
+        N_("Unknown customer: {code}."),
+    )
+    sold_at = _text(request.get("sold_at")) or now_iso()
+    return Ticket(
+        lines, _payments(db, request.get("payments"), total), total, user, customer, sold_at
+    )
+
+
+def ticket_prefix(db: Any, register: int) -> str:
+    row = db.execute(
+        "SELECT ticket_prefix FROM pos_registers WHERE number = ?", [register]
+    ).fetchone()
+    return str(row[0]) if row and row[0] else f"C{register}-"
+
+
+def next_number(db: Any, prefix: str) -> str:
+    row = db.execute(
+        "SELECT max(CAST(substr(number, ?) AS INTEGER)) FROM pos_tickets"
+        " WHERE substr(number, 1, ?) = ?",
+        [len(prefix) + 1, len(prefix), prefix],
+    ).fetchone()
+    return f"{prefix}{int(row[0] or 0) + 1:06d}"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: str
+    number: str
+    total: str
+    payload: dict[str, Any]
+
+
+def record_ticket(store: Store, request: Mapping[str, Any]) -> Recorded:
+    """Validate, number, and write the ticket with its outbox record in ONE transaction."""
+    with store.write() as db:
+        config = require_config(store, db)
+        ticket = build_ticket(db, request)
+        number = next_number(db, ticket_prefix(db, config.number))
+        payload = ticket.payload(number)
+        record = protocol.record_id(config.number)
+        db.execute(
+            "INSERT INTO pos_tickets (id, number, sold_at, user_code, customer_code,"
+            " total_incl_vat, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                record,
+                number,
+                ticket.sold_at,
+                ticket.user,
+                ticket.customer,
+                payload["total_incl_vat"],
+                json.dumps(payload, ensure_ascii=False, sort_keys=True),
+            ],
+        )
+        enqueue(db, config.number, "ticket", payload, record)
+    return Recorded(record, number, payload["total_incl_vat"], payload)
+
+
+def record_customer(store: Store, customer: Mapping[str, Any]) -> str:
+    """Create or change a customer here; the change goes to the office through the outbox."""
+    code = _text(customer.get("code"))
+    if not code or len(code) > 50:
+        raise TicketError(N_("A customer needs a code (at most 50 characters)."))
+    payload: dict[str, Any] = {"code": code}
+    for name in CUSTOMER_FIELDS:
+        payload[name] = _text(customer.get(name))
+    if not (payload["last_name"] or payload["company"]):
+        raise TicketError(N_("A customer needs a name or a company."))
+    with store.write() as db:
+        config = require_config(store, db)
+        upsert_customer(db, payload)
+        return enqueue(db, config.number, "customer", payload)
+
+
+def record_register_setting(store: Store, key: str, value: Any) -> str:
+    """Change one of this register's own settings; the office hears of it through the outbox."""
+    if key not in REGISTER_SETTINGS:
+        raise TicketError(
+            N_("A register may only change: {keys}."), keys=", ".join(REGISTER_SETTINGS)
+        )
+    text = _text(value)
+    if not text or len(text) > 100:
+        raise TicketError(N_("Enter a value of 1 to 100 characters."))
+    with store.write() as db:
+        config = require_config(store, db)
+        db.execute(f"UPDATE pos_registers SET {key} = ? WHERE number = ?", [text, config.number])
+        return enqueue(db, config.number, "register_setting", {"key": key, "value": text})
+
+
+# -- lists ---------------------------------------------------------------------------------------
+
+
+def list_tickets(store: Store, limit: int = 100) -> list[dict[str, Any]]:
+    config = require_config(store)
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT t.id, t.number, t.sold_at, t.total_incl_vat, t.user_code,"
+            " coalesce(m.state, 'queued') AS state, m.last_error FROM pos_tickets t"
+            " LEFT JOIN MICPTRACK m ON m.id = t.id ORDER BY t.sold_at DESC, t.number DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+    return [
+        {
+            "id": row["id"],
+            "register": config.number,
+            "number": row["number"],
+            "sold_at": row["sold_at"],
+            "total": row["total_incl_vat"],
+            "user": row["user_code"],
+            "state": row["state"],
+            "reason": row["last_error"] if row["state"] == "rejected" else None,
+        }
+        for row in rows
+    ]
+
+
+def list_users(store: Store) -> list[dict[str, Any]]:
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT u.code, u.name, u.active, group_concat(r.number) AS registers"
+            " FROM pos_users u LEFT JOIN pos_user_registers l ON l.user_id = u.id"
+            " LEFT JOIN pos_registers r ON r.id = l.register_id GROUP BY u.id ORDER BY u.code"
+        ).fetchall()
+    return [
+        {
+            "code": row["code"],
+            "name": row["name"],
+            "active": bool(row["active"]),
+            "registers": sorted(int(n) for n in str(row["registers"] or "").split(",") if n),
+        }
+        for row in rows
+    ]
+
+
+def payment_methods(store: Store) -> list[dict[str, Any]]:
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT code, label, is_cash FROM payment_methods WHERE active = 1"
+            " ORDER BY is_cash DESC, label"
+        ).fetchall()
+    return [dict(row) for row in rows]
