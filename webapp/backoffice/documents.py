@@ -610,12 +610,12 @@ def _insert_header(db: Database, data: DocumentInput, checked: CheckedDocument, 
 
 
 def _insert_lines(db: Database, document_id: int, lines: list[CheckedLine]) -> None:
-    for line in lines:
-        db.execute(
-            "INSERT INTO document_lines (document_id, line_no, article_id, label, quantity,"
-            " unit_code, unit_price_excl_vat, vat_rate, total_excl_vat, total_incl_vat)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+    db.conn.executemany(
+        "INSERT INTO document_lines (document_id, line_no, article_id, label, quantity,"
+        " unit_code, unit_price_excl_vat, vat_rate, total_excl_vat, total_incl_vat)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
                 document_id,
                 line.line_no,
                 line.article_id,
@@ -626,8 +626,10 @@ def _insert_lines(db: Database, document_id: int, lines: list[CheckedLine]) -> N
                 float(line.vat_rate),
                 float(line.totals.total_excl_vat),
                 float(line.totals.total_incl_vat),
-            ],
-        )
+            )
+            for line in lines
+        ],
+    )
 
 
 def _insert_payments(db: Database, document_id: int, payments: list[CheckedPayment]) -> None:
