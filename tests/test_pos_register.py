@@ -1010,6 +1010,10 @@ def test_sell_and_sync_in_a_browser(
         search.press("Enter")
         expect(page.locator("#sell-lines tbody tr")).to_have_count(2)
         expect(page.locator("#sell-q")).to_have_value("")
+        # The scan box takes the focus back when the swap settles (the cashier scans on): wait for
+        # that before typing elsewhere, as a person sees it happen.
+        expect(page.locator("#sell-q")).to_be_focused()
+        expect(page.locator(".htmx-settling, .htmx-swapping, .htmx-request")).to_have_count(0)
         quantity = page.locator("#sell-lines tr[data-line='VR1'] input[name='qty']")
         quantity.fill("2")
         # Leaving the field is what a cashier does: the browser's own change event, then the
