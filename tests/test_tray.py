@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import signal
 import stat
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.bundle_helpers import Program
 from tests.conftest import REPO, relais_env
 from tests.xdisplay import TrayManager, xvfb, xvfb_available
 from webapp import history, server
@@ -39,50 +38,6 @@ def fake_browser(folder: Path) -> tuple[str, Path]:
     return f"{script} %s", opened
 
 
-class Launched:
-    """A Relais process whose output goes to a file; stopped with SIGTERM."""
-
-    def __init__(self, command: list[str], log: Path, env: dict[str, str]) -> None:
-        self.log = log
-        self._out = open(log, "w", encoding="utf-8")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            command, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=REPO
-        )
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def wait_for_url(self, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(r"http://127\.0\.0\.1:\d+", self.output)
-            if match:
-                try:
-                    if httpx.get(match.group(0) + "/healthz", timeout=2).status_code == 200:
-                        return match.group(0)
-                except httpx.HTTPError:
-                    pass
-            if self.process.poll() is not None:
-                raise AssertionError(f"Relais exited early:\n{self.output}")
-            time.sleep(0.1)
-        raise AssertionError(f"Relais did not start:\n{self.output}")
-
-    def terminate(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError(
-                    f"Relais did not stop on signal {sig}:\n{self.output}"
-                ) from None
-        self._out.close()
-        return self.process.returncode
-
-
 def wait_for(predicate: object, timeout: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():  # type: ignore[operator]
@@ -93,15 +48,16 @@ def wait_for(predicate: object, timeout: float = 30.0, what: str = "condition") 
 
 def check_tray_session(
     command: list[str], tmp_path: Path, x_display: str, env: dict[str, str], sig: int
-) -> Launched:
+) -> Program:
     """Start with a tray manager present: the icon docks, a click opens the browser, a signal stops."""
     browser, opened = fake_browser(tmp_path)
     manager = TrayManager(x_display)
     try:
-        launched = Launched(
+        launched = Program(
             command,
             tmp_path / "tray.out",
             {**env, "DISPLAY": x_display, "BROWSER": browser},
+            REPO,
         )
         try:
             url = launched.wait_for_url()
@@ -118,7 +74,7 @@ def check_tray_session(
                         break
                     time.sleep(0.1)
         finally:
-            code = launched.terminate(sig)
+            code = launched.stop(sig)
         assert code == 0, launched.output
         assert "tray icon shown" in launched.output
         assert "tray stopped" in launched.output
@@ -146,12 +102,12 @@ def test_tray_docks_opens_the_browser_and_stops_on_signal(
 def test_without_a_display_tray_runs_as_serve_and_says_so(tmp_path: Path) -> None:
     env = {key: value for key, value in relais_env().items() if key != "DISPLAY"}
     command = [sys.executable, "-m", "webapp", "--data-dir", str(tmp_path / "data"), "tray"]
-    launched = Launched([*command, "--no-browser", "--port", "0"], tmp_path / "out", env)
+    launched = Program([*command, "--no-browser", "--port", "0"], tmp_path / "out", env, REPO)
     try:
         url = launched.wait_for_url()
         assert httpx.get(url + "/", timeout=5).status_code == 200
     finally:
-        code = launched.terminate()
+        code = launched.stop()
     assert code == 0, launched.output
     # French by default: "Pas de bureau ici : Relais fonctionne sans icône … (no DISPLAY)."
     assert "Relais fonctionne sans icône" in launched.output

@@ -13,7 +13,6 @@ from typing import Any
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-App = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:

@@ -413,7 +413,6 @@ class CsvReader:
         csv.field_size_limit(self.options.max_field_chars)
         self._rows = csv.reader(self._physical_lines(), delimiter=delimiter)
         self._row_start = self._line_no
-        self._pending: list[str] | None = None
         header = next(csv.reader([header_line], delimiter=delimiter))
         self.raw_header = [name.strip().lstrip("\ufeff") for name in header]
         self.header = [normalise_header(name) for name in self.raw_header]

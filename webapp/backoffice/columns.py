@@ -394,19 +394,6 @@ _FLAGS = {
 }
 
 
-def clean_text(raw: str, column: Column) -> str:
-    value = unguard_formula(raw.strip())
-    if _CONTROL.search(value):
-        raise ValueProblem("contains control characters")
-    if len(value) > column.max_length:
-        raise ValueProblem(
-            "is {length} characters long; the limit is {limit}",
-            length=len(value),
-            limit=column.max_length,
-        )
-    return value
-
-
 def parse_flag(raw: str) -> bool:
     flag = _FLAGS.get(raw.strip().lower())
     if flag is None:
@@ -521,7 +508,7 @@ def value_parser(column: Column, fmt: CsvFormat) -> Callable[[str], Any]:
 
 
 def _text_parser(limit: int) -> Callable[[str], str]:
-    """clean_text for one column, with the common case (short, printable) checked first."""
+    """A text column's check: trimmed, our formula guard undone, length and control characters."""
 
     def parse(raw: str) -> str:
         value = raw.strip()

@@ -32,7 +32,6 @@ CUSTOMER_FIELDS = (
     "country",
     "vat_number",
 )
-ROLE_SETTING_DEFAULT = "office"  # 'office' (default) or 'register'
 
 
 def record_id(register: int) -> str:

@@ -11,7 +11,6 @@ from sqlite_utils import Database
 
 from webapp.store import Store
 
-BOOK_KINDS = ("daily-receipts", "cash-book", "peppol-inbound")
 PEPPOL_BOOK = "peppol"
 WEBHOOK_BOOK = "webhook"
 
@@ -197,18 +196,6 @@ def mark_confirmed(db: Database, key: DeliveryKey) -> None:
         " AND book_id = ? AND document_id = ?",
         [now_iso(), key.company_id, key.book_kind, key.book_id, key.document_id],
     )
-
-
-def count_log(
-    store: Store,
-    run_id: int,
-    company: Company,
-    book: Book,
-    outcome: str,
-    error: str | None = None,
-) -> None:
-    with store.write() as db:
-        bump_log(db, run_id, company, book.kind, book.id, book.name, outcome, error)
 
 
 def bump_log(
