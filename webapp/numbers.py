@@ -1,0 +1,154 @@
+"""One strict decimal parser for every number Relais is given: CSV cells, forms, JSON from a register.
+
+Python's `Decimal()` accepts `1e3`, `1_000`, `NaN`, `Infinity` and 25-digit values that later overflow a
+`quantize`; a shopkeeper's file or a register never means any of those. Every input goes through
+`parse_decimal`, which accepts only an optional sign, digits and one decimal mark, within bounds, and
+raises `NumberProblem` (a msgid with its params) naming the field and the limit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from webapp.i18n import N_
+
+# 15 integer digits: a billion euros with room to spare, and every value fits SQLite's REAL exactly
+# enough to round-trip at 2–6 places; 10 decimal places covers every unit price and quantity.
+MAX_INTEGER_DIGITS = 15
+MAX_PLACES = 10
+MAX_TEXT = 64  # longer than any valid number: refused before any regular expression runs
+
+_PATTERNS = {
+    ".": re.compile(r"[+-]?(\d{1,%d})(?:\.(\d{1,%d}))?" % (MAX_INTEGER_DIGITS, MAX_PLACES)),
+    ",": re.compile(r"[+-]?(\d{1,%d})(?:,(\d{1,%d}))?" % (MAX_INTEGER_DIGITS, MAX_PLACES)),
+}
+_ANY_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+class NumberProblem(ValueError):
+    """A value that is not a number Relais accepts; `message` is a msgid, `params` its fields."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _to_text(value: Any, what: str) -> str:
+    if isinstance(value, bool) or value is None:
+        raise NumberProblem(N_("{field}: {value} is not a number"), field=what, value=_shown(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NumberProblem(N_("{field}: {value} is not a number"), field=what, value=value)
+        # repr gives the shortest text that reads back as the same float ("0.1", not 0.1000…055)
+        text = repr(value)
+        if "e" in text or "E" in text:
+            text = format(Decimal(text), "f")
+        return text
+    if isinstance(value, int | Decimal):
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise NumberProblem(N_("{field}: {value} is not a number"), field=what, value=value)
+        return format(value, "f") if isinstance(value, Decimal) else str(value)
+    if isinstance(value, str):
+        return value.strip()
+    raise NumberProblem(N_("{field}: {value} is not a number"), field=what, value=_shown(value))
+
+
+def parse_decimal(
+    value: Any,
+    *,
+    what: str = "value",
+    mark: str = ".",
+    limit: Decimal | int | None = None,
+    places: int | None = None,
+    negative: bool = True,
+) -> Decimal:
+    """`value` as a Decimal, or `NumberProblem` naming `what` and the rule it broke.
+
+    `mark` is the decimal mark of text input ("." or ","); `limit` bounds the absolute value;
+    `places` the number of decimals; `negative=False` refuses values below zero.
+    """
+    text = _to_text(value, what)
+    if len(text) > MAX_TEXT:
+        raise NumberProblem(
+            N_("{field}: {value} is over the limit of {limit}"),
+            field=what,
+            value=_shown(text),
+            limit=_limit_text(limit),
+        )
+    match = _PATTERNS[mark].fullmatch(text)
+    if match is None:
+        if (
+            _ANY_NUMBER.fullmatch(text)
+            and len(text.lstrip("+-").split(mark)[0]) > MAX_INTEGER_DIGITS
+        ):
+            raise NumberProblem(
+                N_("{field}: {value} is over the limit of {limit}"),
+                field=what,
+                value=_shown(text),
+                limit=_limit_text(limit),
+            )
+        if _ANY_NUMBER.fullmatch(text) and mark in text:
+            raise NumberProblem(
+                N_("{field}: {value} has more than {places} decimals"),
+                field=what,
+                value=_shown(text),
+                places=places if places is not None else MAX_PLACES,
+            )
+        raise NumberProblem(N_("{field}: {value} is not a number"), field=what, value=_shown(text))
+    try:
+        number = Decimal(text.replace(",", ".") if mark == "," else text)
+    except InvalidOperation:  # pragma: no cover - the pattern rules this out
+        raise NumberProblem(
+            N_("{field}: {value} is not a number"), field=what, value=text
+        ) from None
+    return check_decimal(number, what=what, limit=limit, places=places, negative=negative)
+
+
+def check_decimal(
+    number: Decimal,
+    *,
+    what: str = "value",
+    limit: Decimal | int | None = None,
+    places: int | None = None,
+    negative: bool = True,
+) -> Decimal:
+    """The bounds of `parse_decimal` applied to a number already parsed."""
+    if not number.is_finite():
+        raise NumberProblem(N_("{field}: {value} is not a number"), field=what, value=number)
+    if not negative and number < 0:
+        raise NumberProblem(
+            N_("{field}: {value} may not be negative"), field=what, value=format(number, "f")
+        )
+    bound = Decimal(limit) if limit is not None else Decimal(10) ** MAX_INTEGER_DIGITS
+    if abs(number) > bound or (limit is None and abs(number) >= bound):
+        raise NumberProblem(
+            N_("{field}: {value} is over the limit of {limit}"),
+            field=what,
+            value=_shown(format(number, "f")),
+            limit=_limit_text(limit),
+        )
+    exponent = number.as_tuple().exponent
+    if places is not None and isinstance(exponent, int) and -exponent > places:
+        if number != number.quantize(Decimal(1).scaleb(-places)):
+            raise NumberProblem(
+                N_("{field}: {value} has more than {places} decimals"),
+                field=what,
+                value=_shown(format(number, "f")),
+                places=places,
+            )
+    return number
+
+
+def _limit_text(limit: Decimal | int | None) -> str:
+    if limit is None:
+        return "10^%d" % MAX_INTEGER_DIGITS
+    return f"{Decimal(limit):,f}".replace(",", " ") if Decimal(limit) >= 10_000 else str(limit)
