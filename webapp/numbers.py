@@ -21,9 +21,11 @@ MAX_INTEGER_DIGITS = 15
 MAX_PLACES = 10
 MAX_TEXT = 64  # longer than any valid number: refused before any regular expression runs
 
+_DIGITS = rf"(\d{{1,{MAX_INTEGER_DIGITS}}})"
+_PLACES = rf"(\d{{1,{MAX_PLACES}}})"
 _PATTERNS = {
-    ".": re.compile(r"[+-]?(\d{1,%d})(?:\.(\d{1,%d}))?" % (MAX_INTEGER_DIGITS, MAX_PLACES)),
-    ",": re.compile(r"[+-]?(\d{1,%d})(?:,(\d{1,%d}))?" % (MAX_INTEGER_DIGITS, MAX_PLACES)),
+    ".": re.compile(rf"[+-]?{_DIGITS}(?:\.{_PLACES})?"),
+    ",": re.compile(rf"[+-]?{_DIGITS}(?:,{_PLACES})?"),
 }
 _ANY_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 
@@ -137,18 +139,18 @@ def check_decimal(
             limit=_limit_text(limit),
         )
     exponent = number.as_tuple().exponent
-    if places is not None and isinstance(exponent, int) and -exponent > places:
-        if number != number.quantize(Decimal(1).scaleb(-places)):
-            raise NumberProblem(
-                N_("{field}: {value} has more than {places} decimals"),
-                field=what,
-                value=_shown(format(number, "f")),
-                places=places,
-            )
+    too_fine = places is not None and isinstance(exponent, int) and -exponent > places
+    if too_fine and number != number.quantize(Decimal(1).scaleb(-(places or 0))):
+        raise NumberProblem(
+            N_("{field}: {value} has more than {places} decimals"),
+            field=what,
+            value=_shown(format(number, "f")),
+            places=places,
+        )
     return number
 
 
 def _limit_text(limit: Decimal | int | None) -> str:
     if limit is None:
-        return "10^%d" % MAX_INTEGER_DIGITS
-    return f"{Decimal(limit):,f}".replace(",", " ") if Decimal(limit) >= 10_000 else str(limit)
+        return f"10^{MAX_INTEGER_DIGITS}"
+    return f"{Decimal(limit):,f}"
