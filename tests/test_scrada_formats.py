@@ -1,6 +1,6 @@
 """SCR-4: every pulled document is validated before it is written.
 
-The real public samples in ../shared/corpus get their verdicts; every bad case is built by editing
+The real public samples in tests/data/corpus get their verdicts; every bad case is built by editing
 one of them (CODA records keep their 128 columns) and must be refused with a reason naming the line.
 """
 
@@ -29,7 +29,7 @@ from webapp.scrada.formats import (
     document_date,
 )
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 
 SCRADA_UBL = "ubl/deinte-scrada-postman__Get_sales_invoice_UBL.xml"
 SINGLE = "coda/pycoda__Coda_v2_3_single_statement.txt"
@@ -45,12 +45,12 @@ CBC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 def corpus(name: str) -> bytes:
     path = CORPUS / name
     # Not a skip: without the corpus these checks would silently prove nothing.
-    assert path.is_file(), f"corpus file missing: {path} (../shared/corpus beside the repository)"
+    assert path.is_file(), f"corpus file missing: {path} (tests/data/corpus)"
     return path.read_bytes()
 
 
 def test_the_corpus_is_there() -> None:
-    assert CORPUS.is_dir(), f"the shared corpus must be at {CORPUS}"
+    assert CORPUS.is_dir(), f"the corpus must be at {CORPUS}"
     assert len(list(CORPUS.glob("ubl/*.xml"))) == 5
     assert len(list(CORPUS.glob("coda/*.txt"))) == 5
 

@@ -492,7 +492,7 @@ def test_webhooks_through_the_real_listener(
         topic="cashBook/newStatementCoda",
         company_id=stranger,
         body=(
-            REPO.parent / "shared/corpus/coda/pycoda__Coda_v2_3_single_statement.txt"
+            REPO / "tests/data/corpus/coda/pycoda__Coda_v2_3_single_statement.txt"
         ).read_bytes(),
         secret=WEBHOOK_SECRET,
         event_id="evt-3",

@@ -24,7 +24,7 @@ from lxml import etree
 from webapp.simulators.scrada import ScradaSimulator
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = REPO / "tests" / "data" / "corpus"
 AUTH = {"X-API-KEY": "demo-key", "X-PASSWORD": "demo-password"}
 NS = {
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
