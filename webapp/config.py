@@ -23,6 +23,9 @@ def resource_root() -> Path:
     """Folder holding templates/, static/ and translations/ (the repository, or PyInstaller's)."""
     if is_frozen():
         return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
+    installed = Path(__file__).resolve().parent / "_resources"  # a wheel maps them here at build time
+    if installed.is_dir():
+        return installed
     return Path(__file__).resolve().parent.parent
 
 
