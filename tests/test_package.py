@@ -20,6 +20,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+SERVE = ("--no-browser", "--port", "0")
+
 pytestmark = pytest.mark.timeout(900)
 
 
@@ -73,8 +75,7 @@ def served(installed: Path, tmp_path: Path) -> Iterator[str]:
     log = tmp_path / "serve.out"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [installed / "bin" / "relais", "--data-dir", tmp_path / "data", "serve"]
-            + ["--no-browser", "--port", "0"],
+            [installed / "bin" / "relais", "--data-dir", tmp_path / "data", "serve", *SERVE],
             cwd=tmp_path,  # not the checkout: nothing may be found through the current folder
             stdout=out,
             stderr=subprocess.STDOUT,
