@@ -2,22 +2,71 @@
 
 A reader (an accounting program watching the folder) never sees a half-written file, and a crash
 leaves either the old file or the new one, never a mix.
+
+On Windows a rename onto a file that another program holds open (an antivirus or the search
+indexer reading the new file, an editor) fails for a moment; :func:`replace_file` waits for it
+(docs/windows.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from webapp import windows
+
+# Antivirus scans and indexers let go within a second or two; past this, someone holds the file.
+REPLACE_PATIENCE_SECONDS = 5.0
+_FIRST_DELAY = 0.01
+_MAX_DELAY = 0.5
+# Leaves room for mkstemp's ".<8 random>.tmp" under the usual 255-character limit of a name.
+_TEMP_STEM_LENGTH = 40
+
+
+class FileBusy(PermissionError):
+    """The target stayed held by another program for longer than the patience allowed."""
+
+
+def replace_file(
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    patience: float = REPLACE_PATIENCE_SECONDS,
+) -> None:
+    """``os.replace``, retried on Windows while another program holds either file.
+
+    The waits grow (with jitter, so two writers do not retry in step) until ``patience`` seconds
+    have passed; then :class:`FileBusy`. Elsewhere a PermissionError is a real refusal: raised at once.
+    """
+    deadline = time.monotonic() + patience
+    delay = _FIRST_DELAY
+    while True:
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError as exc:
+            if not windows.is_windows():
+                raise
+            if time.monotonic() + delay > deadline:
+                raise FileBusy(
+                    exc.errno,
+                    f"{target} stayed in use by another program for {patience:g} s"
+                    " (an antivirus, the search indexer or an open editor); try again",
+                    str(target),
+                ) from exc
+        time.sleep(random.uniform(delay / 2, delay))
+        delay = min(delay * 2, _MAX_DELAY)
+
 
 def _fsync_dir(folder: Path) -> None:
-    # Windows cannot open a directory for fsync; its rename is already durable enough there.
-    if os.name != "posix":
+    # Windows cannot open a directory as a file; NTFS journals the rename itself.
+    if windows.is_windows():
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -45,7 +94,8 @@ def atomic_open(
     target.parent.mkdir(parents=True, exist_ok=True)
     folder = tmp_dir or target.parent
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    prefix = f".{target.name[:_TEMP_STEM_LENGTH]}."
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     tmp = Path(tmp_name)
     try:
         if permissions is not None:
@@ -54,7 +104,7 @@ def atomic_open(
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        replace_file(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
