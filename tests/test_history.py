@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -131,6 +133,12 @@ def test_purge_job_follows_the_retention_setting(services) -> None:  # type: ign
 
 
 def test_interrupt_unfinished(store: Store) -> None:
-    run_id = history.start_run(store, "job", "manual")
+    live = history.start_run(store, "job", "manual")  # this process: alive
+    dead = history.start_run(store, "job", "manual")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    with store.write() as db:  # as if the process that owned it was killed
+        db.execute("UPDATE runs SET owner_pid = ? WHERE id = ?", [child.pid, dead])
     assert history.interrupt_unfinished(store) == 1
-    assert history.get_run(store, run_id)["status"] == "interrupted"  # type: ignore[index]
+    assert history.get_run(store, dead)["status"] == "interrupted"  # type: ignore[index]
+    assert history.get_run(store, live)["status"] == "running"  # type: ignore[index]

@@ -21,6 +21,7 @@ SAMPLE_AT_VERSION = {
     7: "SELECT 1",
     8: "INSERT INTO scrada_companies (id, source, first_seen_at) VALUES ('c1', 'configured', 'now')",
     9: "INSERT INTO pos_packages_applied (number, full, to_seq, applied_at) VALUES (1, 1, 5, 'now')",
+    10: "INSERT INTO connectors (code, created_at, updated_at) VALUES ('SHOP', 'now', 'now')",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 

@@ -7,6 +7,7 @@ while the interface was in French reads in English after a language switch, and 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from webapp.i18n import N_, UserError, gettext
+from webapp.liveness import pid_alive
 from webapp.store import Store
 
 ITEM_STATUSES = ("received", "sent", "done", "skipped", "error")
@@ -68,10 +70,13 @@ def _dumps(params: dict[str, Any] | None) -> str | None:
 
 
 def start_run(store: Store, job_name: str, origin: str) -> int:
+    """A run owned by this process; runs of the same job left by a dead process end first."""
+    interrupt_unfinished(store, job_name)
     with store.write() as db:
         cursor = db.execute(
-            "INSERT INTO runs (job_name, origin, status, started_at) VALUES (?, ?, 'running', ?)",
-            [job_name, origin, now_iso()],
+            "INSERT INTO runs (job_name, origin, status, started_at, owner_pid)"
+            " VALUES (?, ?, 'running', ?, ?)",
+            [job_name, origin, now_iso(), os.getpid()],
         )
         return int(cursor.lastrowid or 0)
 
@@ -150,16 +155,43 @@ def finish_run(
         )
 
 
-def interrupt_unfinished(store: Store) -> int:
-    """After a crash or kill, runs left 'running' with no live claim are marked interrupted."""
+def interrupt_unfinished(store: Store, job_name: str | None = None) -> int:
+    """Runs left 'running' by a process that no longer exists (kill -9, power cut) are interrupted.
+
+    Called by every Relais process at start (CLI included) and before a job starts a run, so a
+    killed `relais connector receive` does not stay "running" until a server starts. A run whose
+    process still lives (a receive in another terminal) is left alone; a run from before owners
+    were recorded is judged by its job's claim, as it was then.
+    """
+    where, params = "status = 'running'", []
+    if job_name is not None:
+        where, params = where + " AND job_name = ?", [job_name]
+    with store.read() as db:
+        running = db.execute(f"SELECT id, owner_pid FROM runs WHERE {where}", params).fetchall()
+        claimed = {
+            row[0]
+            for row in db.execute(
+                "SELECT running_run_id FROM jobs WHERE running_run_id IS NOT NULL"
+            )
+        }
+    dead = [
+        row["id"]
+        for row in running
+        if (row["owner_pid"] is None and row["id"] not in claimed)
+        or (row["owner_pid"] is not None and not pid_alive(row["owner_pid"]))
+    ]
+    if not dead:
+        return 0
     with store.write() as db:
-        cursor = db.execute(
+        db.conn.executemany(
             "UPDATE runs SET status = 'interrupted', finished_at = ?, message = ?"
-            " WHERE status = 'running' AND id NOT IN"
-            " (SELECT running_run_id FROM jobs WHERE running_run_id IS NOT NULL)",
-            [now_iso(), N_("The program stopped while this run was under way.")],
+            " WHERE id = ? AND status = 'running'",
+            [
+                (now_iso(), N_("The program stopped while this run was under way."), run_id)
+                for run_id in dead
+            ],
         )
-        return cursor.rowcount
+    return len(dead)
 
 
 def _decode(row: Any) -> dict[str, Any]:

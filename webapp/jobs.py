@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from webapp import history, settings
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
+from webapp.liveness import pid_alive
 from webapp.secrets import Vault
 from webapp.store import Store
 
@@ -125,30 +126,6 @@ class RunContext:
         )
 
 
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    if os.name == "nt":
-        import ctypes
-
-        synchronize, wait_timeout = 0x00100000, 0x102
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(synchronize, False, pid)
-        if not handle:
-            return False
-        try:
-            return bool(kernel32.WaitForSingleObject(handle, 0) == wait_timeout)
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def validate_trigger(kind: str, value: str) -> tuple[str, str]:
     value = (value or "").strip()
     if kind == "interval":
@@ -208,7 +185,7 @@ class JobRunner:
                 )
 
     def release_stale_claims(self) -> None:
-        """At start of the server: claims left by a killed process would block the job forever.
+        """At start of any Relais process: claims left by a killed process would block the job.
 
         A claim whose process still lives (a `relais jobs run` in a terminal) is left alone.
         """
@@ -217,14 +194,23 @@ class JobRunner:
                 "SELECT name, running_pid FROM jobs WHERE running_since IS NOT NULL"
             ).fetchall()
         dead = [row["name"] for row in claims if not pid_alive(row["running_pid"])]
+        if dead:
+            self._release(dead)
+        history.interrupt_unfinished(self.store)
+
+    def _release(self, names: list[str]) -> None:
         with self.store.write() as db:
-            for name in dead:
+            for name in names:
+                db.execute(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status ="
+                    " 'running' AND id = (SELECT running_run_id FROM jobs WHERE name = ?)",
+                    [history.now_iso(), name],
+                )
                 db.execute(
                     "UPDATE jobs SET running_run_id = NULL, running_since = NULL, running_pid = NULL"
                     " WHERE name = ?",
                     [name],
                 )
-        history.interrupt_unfinished(self.store)
 
     def definitions(self) -> list[dict[str, Any]]:
         with self.store.read() as db:
@@ -304,8 +290,9 @@ class JobRunner:
                 return None
             run_id = int(
                 db.execute(
-                    "INSERT INTO runs (job_name, origin, status, started_at) VALUES (?, ?, 'running', ?)",
-                    [name, origin, started],
+                    "INSERT INTO runs (job_name, origin, status, started_at, owner_pid)"
+                    " VALUES (?, ?, 'running', ?, ?)",
+                    [name, origin, started, os.getpid()],
                 ).lastrowid
                 or 0
             )

@@ -62,6 +62,8 @@ def open_services(data_dir: DataDir, *, vault_backend: str = "auto") -> Services
         vault_backend = "file"
     vault = Vault(data_dir.path, service=f"relais-{install_id}", backend=vault_backend)
     runner = JobRunner(store, data_dir, vault=vault)
+    # Any process (a CLI command as well as `serve`) ends what killed processes left "running".
+    runner.release_stale_claims()
     return Services(
         data_dir=data_dir,
         store=store,

@@ -550,7 +550,7 @@ def helper_main(
     (the new version, or the previous one put back).
     """
     if wait_pid:
-        from webapp.jobs import pid_alive
+        from webapp.liveness import pid_alive
 
         for _ in range(600):
             if not pid_alive(wait_pid):
