@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from webapp.csvio import (
+    MAX_EMPTY_LINES,
     CsvError,
     CsvOptions,
     CsvReader,
@@ -249,3 +251,88 @@ def test_a_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
         writer.row(["new"])
         raise RuntimeError("disk full")
     assert path.read_text() == "old\n"
+
+
+# -- files that used to crash the reader (fuzzing): each ends in a CsvError naming line and column --
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "column"),
+    [
+        # a UTF-8 BOM, then a Windows-1252 "é" on line 3, 7th character
+        (codecs.BOM_UTF8 + b"code;label\nA1;ok\nA2;Caf\xe9\n", 3, 7),
+        # a UTF-16 BOM and an odd number of bytes: the last character is cut in half
+        (codecs.BOM_UTF16_LE + "code;label\nA1;ok\n".encode("utf-16-le") + b"A", 3, 1),
+        # a UTF-16 lone surrogate on line 2
+        (codecs.BOM_UTF16_LE + "code;label\nA".encode("utf-16-le") + b"\x00\xdcB\x00", 2, 2),
+    ],
+)
+def test_a_bom_then_bytes_that_do_not_decode_is_refused(
+    tmp_path: Path, content: bytes, line: int, column: int
+) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(content)
+    with pytest.raises(CsvError) as caught, CsvReader(path) as reader:
+        list(reader)
+    assert (caught.value.line, caught.value.column) == (line, column)
+    assert f"column {column}" in caught.value.translated()
+
+
+def test_forced_utf16_on_a_file_that_is_not_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "code;label\nA;b\n")  # 15 bytes: not UTF-16
+    with pytest.raises(CsvError) as caught:
+        CsvReader(path, CsvOptions(encoding="utf-16"))
+    assert caught.value.line is not None
+
+
+@pytest.mark.parametrize("cell", ["x" * 200_000, '"' + "x" * 200_000 + '"'])
+def test_a_header_cell_over_the_field_limit_is_refused(tmp_path: Path, cell: str) -> None:
+    path = write(tmp_path / "a.csv", f"code;{cell};price\nA;b;1\n")
+    with pytest.raises(CsvError) as caught:
+        CsvReader(path)
+    assert (caught.value.line, caught.value.column) == (1, 2)
+    assert "100000" in caught.value.translated()
+
+
+@pytest.mark.parametrize("blank", [b"\n", b"\r\n", b"\r", b";;\n"])
+def test_a_run_of_empty_lines_past_the_limit_is_refused(tmp_path: Path, blank: bytes) -> None:
+    for content in (b"code;label\nA;b\n" + blank * 1500, blank * 1500 + b"code;label\n"):
+        path = tmp_path / "blank.csv"
+        path.write_bytes(content)
+        with (
+            pytest.raises(CsvError) as caught,
+            CsvReader(path, CsvOptions(max_empty_lines=1000)) as reader,
+        ):
+            list(reader)
+        assert "empty lines" in caught.value.message
+
+
+def test_millions_of_empty_lines_are_refused_in_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_bytes(b"code;label\nA;b\n" + b"\n" * 3_000_000 + b"B;c\n")
+    started = time.monotonic()
+    with pytest.raises(CsvError) as caught, CsvReader(path) as reader:
+        list(reader)
+    assert time.monotonic() - started < 20
+    assert caught.value.line == MAX_EMPTY_LINES + 3
+
+
+def test_some_empty_lines_are_still_skipped(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "code;label\n" + "\n" * 5000 + "A;b\n")
+    _reader, rows = read_all(path)
+    assert rows == [(5002, ["A", "b"])]
+
+
+@pytest.mark.parametrize(
+    "raw", ["1234567890123456789012345", "-12345678901234567890123456", "1 000 000 000 000 000"]
+)
+def test_parse_decimal_refuses_numbers_over_the_limit(raw: str) -> None:
+    with pytest.raises(ValueProblem) as caught:
+        parse_decimal(raw, ",")
+    assert "limit" in caught.value.message
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "1e3", "1_000", "0,12345678901", "1,2,3"])
+def test_parse_decimal_refuses_what_decimal_would_take(raw: str) -> None:
+    with pytest.raises(ValueProblem):
+        parse_decimal(raw, ",")

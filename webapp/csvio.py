@@ -19,10 +19,17 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+# The values' parsers live in csvvalues; they are re-exported here, where the readers import them.
+from webapp.csvvalues import DATE_FORMATS as DATE_FORMATS
+from webapp.csvvalues import ValueProblem as ValueProblem
+from webapp.csvvalues import detect_date_format, detect_decimal
+from webapp.csvvalues import parse_date as parse_date
+from webapp.csvvalues import parse_decimal as parse_decimal
+from webapp.csvvalues import unguard_formula as unguard_formula
 from webapp.files import atomic_open
 from webapp.i18n import UserError
 
@@ -39,44 +46,34 @@ ENCODINGS = {
 }
 DELIMITERS = {";": ";", ",": ",", "tab": "\t", "\t": "\t", "|": "|"}
 DECIMAL_MARKS = (",", ".")
-DATE_FORMATS = {"dmy": "DD/MM/YYYY", "ymd": "YYYY-MM-DD", "mdy": "MM/DD/YYYY"}
 
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_FIELD_CHARS = 100_000
 MAX_LINE_CHARS = 1_000_000
+# Excel's sheet height: no spreadsheet writes more empty rows in a row; past it the file is not
+# business data, and reading it on would take minutes (a 2 GB file of newlines).
+MAX_EMPTY_LINES = 1_048_576
+ENCODING_CHUNK = 1024 * 1024
 SAMPLE_ROWS = 2_000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)?$")
-_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?: [0-9:]+)?$")
-_SIMPLE_NUMBER = {
-    ",": re.compile(r"-?\d{1,15}(?:,\d{1,10})?"),
-    ".": re.compile(r"-?\d{1,15}(?:\.\d{1,10})?"),
-}
-_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
-_GROUPED_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
-_GROUPED_POINT = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_SPACES = str.maketrans("", "", " \u00a0\u202f'")
 _SEPARATORS_IN_HEADER = re.compile(r"[\s\-./()]+")
 
 
 class CsvError(UserError):
-    """A file that cannot be read; `line` is the file's own line number when known."""
+    """A file that cannot be read; `line` (the file's own line number) and `column` (1-based
+    character, or cell number in the header) when known."""
 
-    def __init__(self, message: str, *, line: int | None = None, **params: Any) -> None:
+    def __init__(
+        self, message: str, *, line: int | None = None, column: int | None = None, **params: Any
+    ) -> None:
         if line is not None:
             params["line"] = line
+        if column is not None:
+            params["column"] = column
         super().__init__(message, **params)
         self.line = line
-
-
-class ValueProblem(ValueError):
-    """One field that does not hold what its column needs; the message is a msgid."""
-
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -89,6 +86,7 @@ class CsvOptions:
     date_format: str | None = None
     max_field_chars: int = MAX_FIELD_CHARS
     max_file_bytes: int = MAX_FILE_BYTES
+    max_empty_lines: int = MAX_EMPTY_LINES
 
     def checked(self) -> CsvOptions:
         """Normalise names ('windows-1252', 'tab', 'DD/MM/YYYY'); raises CsvError on unknown ones."""
@@ -163,46 +161,95 @@ def _bom_encoding(head: bytes) -> str | None:
     return None
 
 
-def _first_undecodable_line(path: Path, encoding: str) -> tuple[int, int] | None:
-    """Line and byte column of the first byte that `encoding` cannot decode, or None."""
-    decoder = codecs.getincrementaldecoder(encoding)()
+def _plain_codec(encoding: str, head: bytes) -> tuple[str, int]:
+    """The codec without BOM handling and the BOM's length: the decoders that read a BOM count
+    error positions from different places, the plain ones all from the bytes they are given."""
+    if encoding == "utf-8-sig":
+        return "utf-8", len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    if encoding == "utf-16":
+        if head.startswith(codecs.BOM_UTF16_BE):
+            return "utf-16-be", 2
+        return "utf-16-le", 2 if head.startswith(codecs.BOM_UTF16_LE) else 0
+    return encoding, 0
+
+
+@dataclass
+class _Position:
+    """Where decoding has reached: the line (as the reader counts them) and its characters."""
+
+    line: int = 1
+    column: int = 0
+    after_cr: bool = False
+
+    def advance(self, text: str) -> None:
+        if not text:
+            return
+        breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+        if self.after_cr and text[0] == "\n":
+            breaks -= 1  # a CRLF cut between two chunks is one line break
+        self.line += breaks
+        last = max(text.rfind("\n"), text.rfind("\r"))
+        self.column = len(text) - last - 1 if last >= 0 else self.column + len(text)
+        self.after_cr = text[-1] == "\r"
+
+
+def _first_undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
+    """Line and 1-based character column of the first byte `encoding` cannot decode, or None.
+
+    The file is read in chunks (a file without line breaks is not read whole into memory); the
+    position of a bad byte is found by decoding, leniently, what came before it."""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        codec, skip = _plain_codec(encoding, handle.read(4))
+        handle.seek(skip)
+        decoder = codecs.getincrementaldecoder(codec)()
+        position = _Position()
+        while True:
+            chunk = handle.read(ENCODING_CHUNK)
+            state = decoder.getstate()
             try:
-                decoder.decode(raw)
+                position.advance(decoder.decode(chunk, final=not chunk))
             except UnicodeDecodeError as exc:
-                return number, exc.start + 1
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return number, 0
-    return None
+                lenient = codecs.getincrementaldecoder(codec)(errors="replace")
+                lenient.setstate((b"", state[1]))
+                position.advance(lenient.decode((state[0] + chunk)[: exc.start]))
+                return position.line, position.column + 1
+            if not chunk:
+                return None
 
 
 def detect_encoding(path: Path, forced: str | None = None) -> str:
+    """The forced encoding or the BOM's, checked end to end; else UTF-8 if the whole file is
+    valid UTF-8; else Windows-1252. CsvError names the line and column of a byte that does not
+    decode, so no reading later meets one."""
     with path.open("rb") as handle:
         head = handle.read(4)
     bom = _bom_encoding(head)
-    if forced is not None:
-        if forced == "utf-8" and bom == "utf-8-sig":
-            forced = "utf-8-sig"
-        if forced.startswith("utf-16"):
-            return forced
-        bad = _first_undecodable_line(path, forced)
-        if bad:
+    if forced == "utf-8" and bom == "utf-8-sig":
+        forced = "utf-8-sig"
+    chosen = forced or bom
+    if chosen is not None:
+        bad = _first_undecodable(path, chosen)
+        if bad and forced:
             raise CsvError(
                 "The file is not in {encoding}: line {line} holds a byte that this encoding"
                 " cannot read (column {column}). Choose another encoding or leave it to detection.",
                 line=bad[0],
-                encoding=forced,
                 column=bad[1],
+                encoding=forced,
             )
-        return forced
-    if bom:
-        return bom
-    if _first_undecodable_line(path, "utf-8") is None:
+        if bad:
+            raise CsvError(
+                "The file starts with the mark of {encoding}, but line {line}, column {column}"
+                ' holds a byte that {encoding} cannot read: save it again as "CSV UTF-8" from'
+                " your spreadsheet.",
+                line=bad[0],
+                column=bad[1],
+                encoding="UTF-16" if chosen == "utf-16" else "UTF-8",
+            )
+        return chosen
+    if _first_undecodable(path, "utf-8") is None:
         return "utf-8"
-    bad = _first_undecodable_line(path, "cp1252")
+    bad = _first_undecodable(path, "cp1252")
     if bad:
         raise CsvError(
             "The file is neither UTF-8 nor Windows-1252 (line {line}): save it again as"
@@ -215,8 +262,10 @@ def detect_encoding(path: Path, forced: str | None = None) -> str:
 def _utf8_with_accents(path: Path) -> bool:
     """Valid UTF-8 that holds non-ASCII bytes: read as Windows-1252 it would turn into mojibake."""
     with path.open("rb") as handle:
-        has_non_ascii = any(not line.isascii() for line in handle)
-    return has_non_ascii and _first_undecodable_line(path, "utf-8") is None
+        has_non_ascii = any(
+            not chunk.isascii() for chunk in iter(lambda: handle.read(ENCODING_CHUNK), b"")
+        )
+    return has_non_ascii and _first_undecodable(path, "utf-8") is None
 
 
 # -- separator -----------------------------------------------------------------------------------
@@ -240,108 +289,6 @@ def detect_delimiter(header_line: str) -> str:
         if count > best_count:
             best, best_count = candidate, count
     return best
-
-
-# -- values --------------------------------------------------------------------------------------
-
-
-def _decimal_vote(value: str) -> str | None:
-    """The decimal mark one value shows, or None when it cannot tell ('1.234' or '12')."""
-    commas, points = value.count(","), value.count(".")
-    if commas and points:
-        return "," if value.rfind(",") > value.rfind(".") else "."
-    for mark, count in ((",", commas), (".", points)):
-        if count > 1:
-            return "." if mark == "," else ","  # repeated: a thousands separator
-        if count == 1:
-            digits_after = len(value) - value.index(mark) - 1
-            return None if digits_after == 3 else mark
-    return None
-
-
-def detect_decimal(samples: Iterable[str], delimiter: str) -> str:
-    votes = {",": 0, ".": 0}
-    for raw in samples:
-        value = raw.translate(_SPACES).replace("€", "").replace("%", "")
-        if value and re.fullmatch(r"[+-]?[\d.,]+", value):
-            mark = _decimal_vote(value)
-            if mark:
-                votes[mark] += 1
-    if votes[","] != votes["."]:
-        return "," if votes[","] > votes["."] else "."
-    return "," if delimiter != "," else "."
-
-
-def detect_date_format(samples: Iterable[str]) -> str:
-    day_first = month_first = iso = 0
-    for raw in samples:
-        value = raw.strip()
-        if _ISO_DATE.match(value):
-            iso += 1
-            continue
-        match = _NUMERIC_DATE.match(value)
-        if match:
-            first, second = int(match.group(1)), int(match.group(2))
-            day_first += first > 12
-            month_first += second > 12 and first <= 12
-    if month_first and not day_first:
-        return "mdy"
-    if iso and not (day_first or month_first):
-        return "ymd"
-    return "dmy"
-
-
-def parse_decimal(raw: str, decimal_mark: str) -> Decimal:
-    """'1 234,50', '1.234,50', '12,5 €' (comma files) or '1,234.50' (point files) → Decimal."""
-    if _SIMPLE_NUMBER[decimal_mark].fullmatch(raw):  # the common case, without the general rules
-        return Decimal(raw.replace(",", ".") if decimal_mark == "," else raw)
-    value = raw.translate(_SPACES).replace("€", "")
-    other = "." if decimal_mark == "," else ","
-    if other in value:
-        grouped = _GROUPED_COMMA if decimal_mark == "," else _GROUPED_POINT
-        if not grouped.match(value):
-            raise ValueProblem(
-                "{value} is not a number with a decimal {mark} (the decimal mark of this file)",
-                value=raw,
-                mark=decimal_mark,
-            )
-        value = value.replace(other, "")
-    value = value.replace(decimal_mark, ".")
-    if not _PLAIN_NUMBER.match(value):
-        raise ValueProblem("{value} is not a number", value=raw)
-    try:
-        return Decimal(value)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
-        raise ValueProblem("{value} is not a number", value=raw) from exc
-
-
-def parse_date(raw: str, date_format: str) -> date:
-    value = raw.strip()
-    iso = _ISO_DATE.match(value)
-    if iso:
-        year, month, day = (int(part) for part in iso.groups())
-    else:
-        match = _NUMERIC_DATE.match(value)
-        if not match or date_format == "ymd":
-            raise ValueProblem(
-                "{value} is not a date (expected {format})",
-                value=raw,
-                format=DATE_FORMATS[date_format if date_format != "ymd" else "dmy"],
-            )
-        first, second, year = (int(part) for part in match.groups())
-        year += 2000 if len(match.group(3)) == 2 else 0
-        day, month = (second, first) if date_format == "mdy" else (first, second)
-    try:
-        return date(year, month, day)
-    except ValueError as exc:
-        raise ValueProblem("{value} is not a real date", value=raw) from exc
-
-
-def unguard_formula(value: str) -> str:
-    """Undo our own export guard: a leading apostrophe before = + - @ is not part of the value."""
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@":
-        return value[1:]
-    return value
 
 
 # -- reader --------------------------------------------------------------------------------------
@@ -413,7 +360,7 @@ class CsvReader:
         csv.field_size_limit(self.options.max_field_chars)
         self._rows = csv.reader(self._physical_lines(), delimiter=delimiter)
         self._row_start = self._line_no
-        header = next(csv.reader([header_line], delimiter=delimiter))
+        header = self._header_cells(header_line, delimiter)
         self.raw_header = [name.strip().lstrip("\ufeff") for name in header]
         self.header = [normalise_header(name) for name in self.raw_header]
         self.header_line = self._row_start
@@ -426,16 +373,53 @@ class CsvReader:
         )
         self.format = CsvFormat(encoding, delimiter, decimal, date_format)
 
+    def _header_cells(self, line: str, delimiter: str) -> list[str]:
+        limit = self.options.max_field_chars
+        try:
+            return next(csv.reader([line], delimiter=delimiter))
+        except csv.Error as exc:
+            if "field larger than field limit" not in str(exc):
+                raise CsvError(
+                    "The file cannot be read from line {line}: {detail}",
+                    line=self._line_no,
+                    detail=str(exc),
+                ) from exc
+            raise CsvError(
+                "Line {line}, column {column}: a header cell is longer than {limit} characters;"
+                " the header names the columns.",
+                line=self._line_no,
+                column=_long_cell(line, delimiter, limit),
+                limit=limit,
+            ) from exc
+
     def _next_nonblank_line(self) -> str | None:
-        for line in self._physical_lines():
+        for empty, line in enumerate(self._physical_lines()):
             if line.strip():
                 return line
+            self._check_empty_run(empty + 1)
         return None
+
+    def _check_empty_run(self, empty: int) -> None:
+        """A bound on empty lines in a row, so a file of newlines is refused in seconds."""
+        if empty > self.options.max_empty_lines:
+            raise CsvError(
+                "Line {line}: more than {limit} empty lines in a row; this is not a CSV file of"
+                " business data.",
+                line=self._line_no,
+                limit=self.options.max_empty_lines,
+            )
 
     def _physical_lines(self) -> Iterator[str]:
         limit = MAX_LINE_CHARS
         while True:
-            line = self._handle.readline(limit + 1)
+            try:
+                line = self._handle.readline(limit + 1)
+            except UnicodeDecodeError as exc:  # the file changed since its encoding was checked
+                raise CsvError(
+                    "The file cannot be read from line {line}: {detail}",
+                    line=self._line_no + 1,
+                    detail=str(exc),
+                ) from exc
             if not line:
                 return
             self._line_no += 1
@@ -449,6 +433,7 @@ class CsvReader:
             yield line
 
     def _read_records(self) -> Iterator[Record]:
+        empty = 0
         while True:
             start = self._line_no + 1
             try:
@@ -462,7 +447,10 @@ class CsvReader:
                     detail=_csv_error_text(exc, self.options.max_field_chars),
                 ) from exc
             if not any(value.strip() for value in values):
+                empty += 1
+                self._check_empty_run(empty)
                 continue
+            empty = 0
             yield Record(start, values)
 
     def _read_sample(self, count: int) -> list[Record]:
@@ -495,6 +483,21 @@ class CsvReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _long_cell(line: str, delimiter: str, limit: int) -> int:
+    """The 1-based number of the first cell of `line` longer than `limit` characters."""
+    column, length, quoted = 1, 0, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            column, length = column + 1, 0
+            continue
+        length += 1
+        if length > limit:
+            break
+    return column
 
 
 def _csv_error_text(exc: csv.Error, limit: int) -> str:
