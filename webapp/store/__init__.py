@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from webapp.files import replace_file
 from webapp.store.migrations import apply_migrations, latest_version
 
 __all__ = ["Store", "latest_version"]
@@ -84,7 +85,7 @@ class Store:
         tmp = target.with_name(f".{target.name}.tmp")
         try:
             self._copy_to(tmp, progress)
-            os.replace(tmp, target)
+            replace_file(tmp, target)
         except (sqlite3.Error, OSError) as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
@@ -108,7 +109,8 @@ class Store:
             dest.execute("PRAGMA journal_mode = DELETE")
         finally:
             dest.close()
-        with open(tmp, "rb") as handle:
+        # Writable: Windows flushes only a handle with write access (FlushFileBuffers), else EBADF.
+        with open(tmp, "r+b") as handle:
             os.fsync(handle.fileno())
 
     def close(self) -> None:
