@@ -12,22 +12,24 @@ reason (an English msgid and its params); the records after it are still applied
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import sqlite3
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
 
 from webapp.backoffice import documents
 from webapp.i18n import N_, UserError
-from webapp.pos import changes, protocol
+from webapp.pos import changes, protocol, ticket_rules
 from webapp.store import Store
+
+log = logging.getLogger(__name__)
 
 MAX_ID_LENGTH = 100
 SETTING_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -322,13 +324,22 @@ def apply_records(
     """Apply the pushed records in order, each in its own transaction, each id once.
 
     Returns one result per record, in the same order: ``applied``, ``already_applied`` or
-    ``rejected`` (with ``reason``, ``message`` and ``params``)."""
+    ``rejected`` (with ``reason``, ``message`` and ``params``). When the office itself fails (the
+    database locked, a full disk), it stops there and returns the results so far: each record
+    applied is in the answer, and the ones after it stay queued on the register for next time."""
     if isinstance(register, int):
         found = _register_by_id(store, register)
         if found is None:
             raise RegisterError(N_("Register {register} does not exist."), register=register)
         register = found
-    return [apply_record(store, register, record) for record in records]
+    results = []
+    for record in records:
+        try:
+            results.append(apply_record(store, register, record))
+        except sqlite3.Error:
+            log.exception("pos: register %s, applying a record failed", register.number)
+            break
+    return results
 
 
 def _register_by_id(store: Store, register_id: int) -> Register | None:
@@ -348,7 +359,12 @@ def apply_record(store: Store, register: Register, record: Any) -> dict[str, Any
     if not record_id:
         reason = N_("The record has no id (a text of 1 to 100 characters).")
         given = record.get("id") if isinstance(record, dict) else None
-        return _result(str(given or ""), "rejected", reason)
+        return _result(str(given or "")[:MAX_ID_LENGTH], "rejected", reason)
+    prefix = f"R{register.number}-"
+    if not record_id.startswith(prefix):
+        # Not kept: the id may be another register's, whose own record must still go through.
+        reason = N_("The record id {id} does not start with {prefix}, this register's prefix.")
+        return _result(record_id, "rejected", reason, id=record_id, prefix=prefix)
     try:
         with store.write() as db:
             seen = _seen(db, record_id)
@@ -362,6 +378,12 @@ def apply_record(store: Store, register: Register, record: Any) -> dict[str, Any
     except sqlite3.IntegrityError as exc:  # a conflict no check foresaw: refused, not a 500 forever
         reason = N_("The record conflicts with the office's data ({error}).")
         return _reject(store, register, record, reason, {"error": str(exc)})
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+        # Values no check foresaw (the checks should have): refused with the error, never a 500
+        # that would leave the register guessing about this record and the ones before it.
+        log.exception("pos: record %s could not be applied", record_id)
+        reason = N_("The record could not be applied ({error}).")
+        return _reject(store, register, record, reason, {"error": type(exc).__name__})
 
 
 def _seen(db: Database, record_id: str) -> dict[str, Any] | None:
@@ -436,111 +458,71 @@ def _apply(db: Database, register: Register, record: dict[str, Any]) -> int | No
 # --- Tickets ---------------------------------------------------------------------------------
 
 
-def _decimal(value: Any, message: str, **params: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise RecordRejected(message, **params)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise RecordRejected(message, **params) from None
-    if not number.is_finite():
-        raise RecordRejected(message, **params)
-    return number
-
-
 def _text(payload: Mapping[str, Any], key: str) -> str:
     value = payload.get(key)
     return value.strip() if isinstance(value, str) else ""
 
 
-def _sold_on(payload: Mapping[str, Any]) -> date:
-    value = _text(payload, "sold_at")
-    try:
-        return datetime.fromisoformat(value).date()
-    except ValueError:
-        raise RecordRejected(N_("The ticket's sale date is missing or not a date.")) from None
-
-
-def _customer_id(db: Database, code: Any) -> int | None:
-    if code in (None, ""):
+def _customer_id(db: Database, code: str) -> int | None:
+    if not code:
         return None
-    row = _one(db, "SELECT id FROM parties WHERE kind = 'customer' AND code = ?", [str(code)])
+    row = _one(db, "SELECT id FROM parties WHERE kind = 'customer' AND code = ?", [code])
     if row is None:
-        raise RecordRejected(N_("Unknown customer {customer}."), customer=str(code))
+        raise RecordRejected(N_("Unknown customer {customer}."), customer=code)
     return int(row["id"])
 
 
-def _ticket_line(db: Database, line: Any, number: int) -> documents.LineInput:
-    if not isinstance(line, dict):
-        raise RecordRejected(N_("Line {line} is not an object."), line=number)
+def _unit_places(db: Database, code: str) -> int | None:
+    row = _one(
+        db,
+        "SELECT u.decimals FROM articles a JOIN units u ON u.id = a.unit_id WHERE a.code = ?",
+        [code],
+    )
+    return None if row is None else int(row["decimals"] or 0)
+
+
+def _ticket_line(db: Database, line: ticket_rules.CheckedLine, number: int) -> documents.LineInput:
     article_id = None
-    code = line.get("article")
-    if code not in (None, ""):
-        row = _one(db, "SELECT id FROM articles WHERE code = ?", [str(code)])
+    if line.article:
+        row = _one(db, "SELECT id FROM articles WHERE code = ?", [line.article])
         if row is None:
             raise RecordRejected(
-                N_("Line {line}: unknown article {article}."), line=number, article=str(code)
+                N_("Line {line}: unknown article {article}."), line=number, article=line.article
             )
         article_id = int(row["id"])
-    invalid = N_("Line {line}: the {field} is not a number.")
-    rate = line.get("vat_rate")
     return documents.LineInput(
-        label=_text(line, "label"),
-        quantity=_decimal(line.get("quantity"), invalid, line=number, field="quantity"),
-        unit_price=_decimal(
-            line.get("unit_price_incl_vat"), invalid, line=number, field="unit_price_incl_vat"
-        ),
-        vat_rate=None
-        if rate in (None, "")
-        else _decimal(rate, invalid, line=number, field="vat_rate"),
+        label=line.label,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        vat_rate=line.vat_rate,
         article_id=article_id,
     )
 
 
-def _ticket_payment(payment: Any, number: int) -> documents.PaymentInput:
-    if not isinstance(payment, dict):
-        raise RecordRejected(N_("Payment {payment} is not an object."), payment=number)
-    return documents.PaymentInput(
-        method=_text(payment, "method"),
-        amount=_decimal(
-            payment.get("amount"),
-            N_("Payment {payment}: the amount is not a number."),
-            payment=number,
-        ),
-    )
-
-
 def _apply_ticket(db: Database, register: Register, record_id: str, payload: dict[str, Any]) -> int:
-    number = _text(payload, "number")
-    if not number or len(number) > 40:
-        raise RecordRejected(N_("The ticket has no number."))
-    lines, payments = payload.get("lines"), payload.get("payments", [])
-    if not isinstance(lines, list) or not isinstance(payments, list):
-        raise RecordRejected(N_("The ticket's lines and payments must be lists."))
+    # The register made the same check before recording it (webapp/pos/ticket_rules.py).
+    ticket = ticket_rules.check_ticket(payload, lambda code: _unit_places(db, code))
     taken = _one(
         db,
         "SELECT external_ref FROM documents WHERE company_id = ? AND kind = 'ticket'"
         " AND number = ? AND (source IS NOT ? OR external_ref IS NOT ?)",
-        [register.company_id, number, register.source, record_id],
+        [register.company_id, ticket.number, register.source, record_id],
     )
     if taken is not None:
-        raise RecordRejected(N_("Ticket number {number} is already used."), number=number)
-    total = payload.get("total_incl_vat")
+        raise RecordRejected(N_("Ticket number {number} is already used."), number=ticket.number)
     data = documents.DocumentInput(
         kind="ticket",
-        doc_date=_sold_on(payload),
-        lines=[_ticket_line(db, line, index) for index, line in enumerate(lines, start=1)],
-        party_id=_customer_id(db, payload.get("customer")),
+        doc_date=ticket.sold_at.date(),
+        lines=[_ticket_line(db, line, index) for index, line in enumerate(ticket.lines, 1)],
+        party_id=_customer_id(db, ticket.customer),
         company_id=register.company_id,
         prices_include_vat=True,
-        payments=[_ticket_payment(item, index) for index, item in enumerate(payments, start=1)],
+        payments=[documents.PaymentInput(p.method, p.amount) for p in ticket.payments],
         source=register.source,
         external_ref=record_id,
-        expected_total_incl_vat=None
-        if total is None
-        else _decimal(total, N_("The ticket total is not a number.")),
+        expected_total_incl_vat=ticket.given_total,
         warehouse_id=register.warehouse_id,
-        number=number,
+        number=ticket.number,
     )
     return documents.get_or_create_document(db, data).id
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from webapp.backoffice.listing import fts_match
-from webapp.i18n import N_, UserError, gettext
-from webapp.pos import protocol
+from webapp.i18n import N_
+from webapp.pos import protocol, ticket_rules
 from webapp.pos.register import (
     CUSTOMER_FIELDS,
     enqueue,
@@ -26,14 +26,13 @@ from webapp.pos.register import (
 )
 from webapp.store import Store
 
-CENT = Decimal("0.01")
-MAX_LINES = 500
-MAX_QUANTITY = Decimal("1000000")
+CENT = ticket_rules.CENT
+MAX_LINES = ticket_rules.MAX_LINES
 REGISTER_SETTINGS = ("label", "ticket_prefix")  # what a register may change about itself
 
-
-class TicketError(UserError):
-    """A ticket (or customer, or setting) refused before anything was written."""
+# A ticket (or customer, or setting) refused before anything was written: the rules' own error,
+# so the register refuses with the very reason the office would give.
+TicketError = ticket_rules.TicketError
 
 
 @dataclass(frozen=True)
@@ -103,17 +102,6 @@ def search_articles(store: Store, text: str, limit: int = 20) -> list[Article]:
     return found[:limit]
 
 
-def _decimal(value: Any, what: str) -> Decimal:
-    try:
-        number = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        number = Decimal("NaN")
-    if not number.is_finite():
-        message = N_("{what} is not a number: {value}")
-        raise TicketError(message, what=gettext(what), value=str(value)[:40])
-    return number
-
-
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -138,7 +126,7 @@ class Line:
 
     @property
     def total(self) -> Decimal:
-        return (self.quantity * self.unit_price_incl_vat).quantize(CENT, rounding=ROUND_HALF_UP)
+        return ticket_rules.line_total(self.quantity, self.unit_price_incl_vat)
 
     @property
     def vat(self) -> Decimal:
@@ -156,35 +144,38 @@ class Line:
 
 
 def parse_line(db: Any, row: Mapping[str, Any], position: int) -> Line:
+    """One line of a ticket request: the article here, then the values by the shared rules."""
     code = _text(row.get("article"))
     article = find_article(db, code) if code else None
     if article is None:
         raise TicketError(N_("Line {line}: unknown article {code}."), line=position, code=code)
-    quantity = _decimal(row.get("quantity", "1"), N_("Quantity"))
-    if quantity <= 0 or quantity >= MAX_QUANTITY:
-        raise TicketError(N_("Line {line}: the quantity must be above zero."), line=position)
-    if quantity != quantity.quantize(Decimal(1).scaleb(-article.decimals)):
-        raise TicketError(
-            N_("Line {line}: {code} is sold with at most {decimals} decimals."),
-            line=position,
-            code=article.code,
-            decimals=article.decimals,
-        )
+    quantity = ticket_rules.quantity(row.get("quantity", "1"), position, article.decimals)
     given = row.get("unit_price_incl_vat")
     if given is None or given == "":
         if article.price_incl_vat is None:
             raise TicketError(N_("Line {line}: {code} has no price."), line=position, code=code)
-        price = article.price_incl_vat
-    else:
-        price = _decimal(given, N_("Price"))
-    if price < 0:
-        raise TicketError(N_("Line {line}: the price cannot be negative."), line=position)
+        given = article.price_incl_vat
+    price = ticket_rules.unit_price(given, position)
     rate_given = row.get("vat_rate")
-    rate = article.vat_rate if rate_given in (None, "") else _decimal(rate_given, N_("VAT rate"))
-    if not 0 <= rate <= 100:
-        raise TicketError(N_("Line {line}: the VAT rate must be between 0 and 100."), line=position)
-    label = _text(row.get("label")) or article.label
-    return Line(article, quantity, price, rate, label[:200])
+    rate = article.vat_rate
+    if rate_given not in (None, ""):
+        rate = _known_rate(db, ticket_rules.vat_rate(rate_given, position), position)
+    label = ticket_rules.text(row.get("label"), f"lines[{position}].label", 10_000)
+    return Line(article, quantity, price, rate, (label or article.label)[: ticket_rules.MAX_LABEL])
+
+
+def _known_rate(db: Any, rate: Decimal, position: int) -> Decimal:
+    """The office keeps only the VAT rates of its table: refuse another one here already."""
+    found = db.execute(
+        "SELECT 1 FROM vat_rates WHERE abs(rate - ?) < 0.00001", [float(rate)]
+    ).fetchone()
+    if found is None:
+        raise TicketError(
+            N_("Line {line}: the VAT rate {rate} % is not in the VAT rates table."),
+            line=position,
+            rate=wire(rate),
+        )
+    return rate
 
 
 @dataclass(frozen=True)
@@ -224,11 +215,11 @@ def cash_method(db: Any) -> str:
 def _payments(db: Any, given: Any, total: Decimal) -> list[dict[str, str]]:
     if not given:
         return [{"method": cash_method(db), "amount": money(total)}]
-    if not isinstance(given, list):
+    if not isinstance(given, list) or len(given) > ticket_rules.MAX_PAYMENTS:
         raise TicketError(N_("The payments must be a list."))
     payments = []
     paid = Decimal(0)
-    for row in given:
+    for position, row in enumerate(given, 1):
         if not isinstance(row, dict):
             raise TicketError(N_("The payments must be a list."))
         method = _text(row.get("method"))
@@ -237,7 +228,7 @@ def _payments(db: Any, given: Any, total: Decimal) -> list[dict[str, str]]:
         ).fetchone()
         if found is None:
             raise TicketError(N_("Unknown payment method: {code}."), code=method)
-        value = _decimal(row.get("amount", total - paid), N_("Amount"))
+        value = ticket_rules.amount(row.get("amount", total - paid), f"payments[{position}].amount")
         paid += value
         payments.append({"method": str(found[0]), "amount": money(value)})
     if paid.quantize(CENT) != total.quantize(CENT):
@@ -266,13 +257,18 @@ def build_ticket(db: Any, request: Mapping[str, Any]) -> Ticket:
         raise TicketError(N_("A ticket needs at least one line."))
     if len(rows) > MAX_LINES:
         raise TicketError(N_("A ticket has at most {count} lines."), count=MAX_LINES)
+    sold_at = _text(request.get("sold_at")) or now_iso()
+    ticket_rules.sold_at(sold_at)
     lines = [
         parse_line(db, row if isinstance(row, dict) else {}, index)
         for index, row in enumerate(rows, 1)
     ]
     total = sum((line.total for line in lines), Decimal(0))
     given_total = request.get("total_incl_vat")
-    if given_total not in (None, "") and _decimal(given_total, N_("Total")) != total:
+    if (
+        given_total not in (None, "")
+        and ticket_rules.amount(given_total, "total_incl_vat") != total
+    ):
         raise TicketError(
             N_("The total sent ({given}) differs from the lines' total ({total})."),
             given=given_total,
@@ -290,7 +286,6 @@ def build_ticket(db: Any, request: Mapping[str, Any]) -> Ticket:
         request.get("customer"),
         N_("Unknown customer: {code}."),
     )
-    sold_at = _text(request.get("sold_at")) or now_iso()
     return Ticket(
         lines, _payments(db, request.get("payments"), total), total, user, customer, sold_at
     )
@@ -312,6 +307,11 @@ def next_number(db: Any, prefix: str) -> str:
     return f"{prefix}{int(row[0] or 0) + 1:06d}"
 
 
+def _places(db: Any, code: str) -> int | None:
+    article = find_article(db, code)
+    return None if article is None else article.decimals
+
+
 @dataclass(frozen=True)
 class Recorded:
     id: str
@@ -327,6 +327,8 @@ def record_ticket(store: Store, request: Mapping[str, Any]) -> Recorded:
         ticket = build_ticket(db, request)
         number = next_number(db, ticket_prefix(db, config.number))
         payload = ticket.payload(number)
+        # The very check the office makes before applying it: what is recorded here goes through.
+        ticket_rules.check_ticket(payload, lambda code: _places(db, code))
         record = protocol.record_id(config.number)
         db.execute(
             "INSERT INTO pos_tickets (id, number, sold_at, user_code, customer_code,"

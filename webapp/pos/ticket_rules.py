@@ -1,0 +1,199 @@
+"""What a ticket may carry: ONE set of rules for both roles.
+
+The register checks every ticket with :func:`check_ticket` before it records it (sales screen,
+local API, `relais pos sell`), and the office checks every pushed ticket with the same function
+before it applies it. So a ticket the register accepts is never refused by the office for its
+values — only for data the two sides may see differently (an article deleted meanwhile).
+
+Numbers go through :func:`webapp.numbers.parse_decimal` (no exponent, NaN, `_` separators), each
+within its limit and its decimals. An error names the field as the wire does (``lines[2].quantity``)
+and the limit it broke, e.g. "lines[1].quantity: 1000000000000 is over the limit of 100,000".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from webapp.i18n import N_, UserError
+from webapp.numbers import NumberProblem, check_decimal, parse_decimal
+
+MAX_LINES = 500
+MAX_PAYMENTS = 50
+MAX_QUANTITY = Decimal(100_000)
+MAX_UNIT_PRICE = Decimal(1_000_000)
+# A ticket's total and each payment: far below documents.MAX_AMOUNT (10^11), where cents stop
+# being exact in the back office's REAL columns.
+MAX_TOTAL = Decimal(100_000_000)
+QUANTITY_PLACES = 3  # the back office keeps quantities to 3 decimals (documents.QUANTITY_STEP)
+MONEY_PLACES = 2
+RATE_PLACES = 4
+MAX_NUMBER = 40  # a ticket number
+MAX_CODE = 50
+MAX_LABEL = 200
+CENT = Decimal("0.01")
+
+# The unit decimals of an article code, None when the article is unknown here.
+PlacesOf = Callable[[str], int | None]
+
+
+class TicketError(UserError):
+    """A ticket refused for what it carries; nothing was written."""
+
+
+def number(
+    value: Any, field: str, *, limit: Decimal, places: int, negative: bool = False
+) -> Decimal:
+    """`value` through the strict parser, as a TicketError naming `field` when it does not fit."""
+    try:
+        return parse_decimal(value, what=field, limit=limit, places=places, negative=negative)
+    except NumberProblem as exc:
+        raise TicketError(exc.message, **exc.params) from None
+
+
+def quantity(value: Any, line: int, places: int | None = None) -> Decimal:
+    """Above zero (a ticket sells; returns are not made on the register), at most `places`
+    decimals (the unit's), never more than the back office keeps."""
+    allowed = QUANTITY_PLACES if places is None else max(0, min(places, QUANTITY_PLACES))
+    field = f"lines[{line}].quantity"
+    found = number(value, field, limit=MAX_QUANTITY, places=allowed)
+    if found == 0:
+        raise TicketError(N_("{field}: the quantity must be above zero"), field=field)
+    return found
+
+
+def unit_price(value: Any, line: int) -> Decimal:
+    field = f"lines[{line}].unit_price_incl_vat"
+    return number(value, field, limit=MAX_UNIT_PRICE, places=MONEY_PLACES)
+
+
+def vat_rate(value: Any, line: int) -> Decimal:
+    return number(value, f"lines[{line}].vat_rate", limit=Decimal(100), places=RATE_PLACES)
+
+
+def amount(value: Any, field: str) -> Decimal:
+    return number(value, field, limit=MAX_TOTAL, places=MONEY_PLACES)
+
+
+def sold_at(value: Any) -> datetime:
+    """An ISO 8601 date and time ("2026-11-25T10:03:00Z"); the office dates the ticket with it."""
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        if not text or len(text) > 40:
+            raise ValueError(text)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise TicketError(
+            N_("{field}: {value} is not a date and time (such as 2026-11-25T10:03:00Z)"),
+            field="sold_at",
+            value=str(value)[:40],
+        ) from None
+
+
+def text(value: Any, field: str, limit: int) -> str:
+    """An optional text of at most `limit` characters ("" when missing)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TicketError(N_("{field} must be text"), field=field)
+    found = value.strip()
+    if len(found) > limit:
+        raise TicketError(N_("{field}: more than {limit} characters"), field=field, limit=limit)
+    return found
+
+
+def line_total(quantity: Decimal, price: Decimal) -> Decimal:
+    return (quantity * price).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class CheckedLine:
+    article: str
+    label: str
+    quantity: Decimal
+    unit_price: Decimal
+    vat_rate: Decimal | None
+
+    @property
+    def total(self) -> Decimal:
+        return line_total(self.quantity, self.unit_price)
+
+
+@dataclass(frozen=True)
+class CheckedPayment:
+    method: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class CheckedTicket:
+    number: str
+    sold_at: datetime
+    customer: str
+    user: str
+    lines: list[CheckedLine]
+    payments: list[CheckedPayment]
+    total: Decimal  # the lines' total
+    given_total: Decimal | None
+
+
+def _objects(value: Any, field: str, most: int) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise TicketError(N_("{field} must be a list of objects"), field=field)
+    if len(value) > most:
+        raise TicketError(N_("{field}: more than {limit} entries"), field=field, limit=most)
+    return value
+
+
+def check_line(row: Mapping[str, Any], line: int, places_of: PlacesOf) -> CheckedLine:
+    article = text(row.get("article"), f"lines[{line}].article", MAX_CODE)
+    rate = row.get("vat_rate")
+    return CheckedLine(
+        article=article,
+        label=text(row.get("label"), f"lines[{line}].label", MAX_LABEL),
+        quantity=quantity(row.get("quantity"), line, places_of(article) if article else None),
+        unit_price=unit_price(row.get("unit_price_incl_vat"), line),
+        vat_rate=None if rate in (None, "") else vat_rate(rate, line),
+    )
+
+
+def check_payment(row: Mapping[str, Any], position: int) -> CheckedPayment:
+    field = f"payments[{position}]"
+    method = text(row.get("method"), f"{field}.method", MAX_CODE)
+    if not method:
+        raise TicketError(N_("{field}: the payment method is missing"), field=f"{field}.method")
+    paid = amount(row.get("amount"), f"{field}.amount")
+    if paid == 0:
+        raise TicketError(N_("{field}: the amount must be above zero"), field=f"{field}.amount")
+    return CheckedPayment(method, paid)
+
+
+def check_ticket(payload: Mapping[str, Any], places_of: PlacesOf) -> CheckedTicket:
+    """Every rule on a ticket as it travels (docs/pos.md); raises TicketError naming the field."""
+    ticket_number = text(payload.get("number"), "number", MAX_NUMBER)
+    if not ticket_number:
+        raise TicketError(N_("The ticket has no number."))
+    rows = _objects(payload.get("lines"), "lines", MAX_LINES)
+    if not rows:
+        raise TicketError(N_("A ticket needs at least one line."))
+    lines = [check_line(row, index, places_of) for index, row in enumerate(rows, 1)]
+    total = sum((line.total for line in lines), Decimal(0))
+    try:
+        check_decimal(total, what="total_incl_vat", limit=MAX_TOTAL)
+    except NumberProblem as exc:
+        raise TicketError(exc.message, **exc.params) from None
+    payments = _objects(payload.get("payments", []), "payments", MAX_PAYMENTS)
+    given = payload.get("total_incl_vat")
+    return CheckedTicket(
+        number=ticket_number,
+        sold_at=sold_at(payload.get("sold_at")),
+        customer=text(payload.get("customer"), "customer", MAX_CODE),
+        user=text(payload.get("user"), "user", MAX_CODE),
+        lines=lines,
+        payments=[check_payment(row, index) for index, row in enumerate(payments, 1)],
+        total=total,
+        given_total=None if given is None else amount(given, "total_incl_vat"),
+    )
