@@ -39,11 +39,14 @@ async def send_json(
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """A JSON answer (`body` serialised, or `raw` bytes sent as they are)."""
-    payload = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+    # default=str: a Decimal in an error's params is written as its text, never a failed answer
+    payload = raw if raw is not None else json.dumps(body, ensure_ascii=False, default=str).encode()
     start = [
         (b"content-type", b"application/json; charset=utf-8"),
         (b"content-length", str(len(payload)).encode()),
+        # Answers to other programs: never cached by a proxy, never sniffed as another type.
         (b"cache-control", b"no-store"),
+        (b"x-content-type-options", b"nosniff"),
         *(headers or []),
     ]
     await send({"type": "http.response.start", "status": status, "headers": start})

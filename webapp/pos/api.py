@@ -167,15 +167,27 @@ def _package(services: Services, register: Register, number: int, call: Call) ->
 
 def _outbox(services: Services, register: Register, call: Call) -> Answer:
     try:
-        data = json.loads(call.body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "the body is not JSON")
+        data = protocol.parse_json(call.body)
+    except protocol.BadJson as exc:
+        return _error(400, str(exc))
     records = data.get("records") if isinstance(data, dict) else None
     if not isinstance(records, list):
         return _error(400, 'expected {"records": [...]}')
     if len(records) > protocol.MAX_BATCH:
         return _error(413, f"at most {protocol.MAX_BATCH} records per call")
-    return Answer(200, {"results": office.apply_records(services.store, register, records)})
+    results = office.apply_records(services.store, register, records)
+    return Answer(200, batch_answer(results, len(records)))
+
+
+def batch_answer(results: list[dict[str, Any]], sent: int) -> dict[str, Any]:
+    """The results, and the ids applied and rejected spelt out: the register is never left
+    guessing. Records after the last result (the office failed there) stay queued."""
+    return {
+        "results": results,
+        "applied": [r["id"] for r in results if r["status"] in ("applied", "already_applied")],
+        "rejected": [r["id"] for r in results if r["status"] == "rejected"],
+        "complete": len(results) == sent,
+    }
 
 
 async def _send(send: Send, answer: Answer) -> None:

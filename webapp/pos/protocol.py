@@ -34,6 +34,24 @@ CUSTOMER_FIELDS = (
 )
 
 
+class BadJson(ValueError):
+    """A request body that is not a JSON value Relais can read; the text says why, in English."""
+
+
+def parse_json(body: bytes) -> Any:
+    """A JSON request body, numbers as Decimal (no float rounding, `1e999999` is not infinity).
+
+    `NaN` and `Infinity` become Decimal too, so the value's own check refuses it with its field.
+    A body nested too deeply (`[[[[…`) raises BadJson rather than RecursionError, which every
+    JSON endpoint answers with 400."""
+    try:
+        return json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+    except RecursionError:
+        raise BadJson("the JSON body is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadJson(f"the body is not JSON ({exc})") from None
+
+
 def record_id(register: int) -> str:
     """Made on the register before the first send: a lost reply can never create a duplicate."""
     return f"R{register}-{uuid.uuid4().hex}"

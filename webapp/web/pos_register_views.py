@@ -9,13 +9,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, RawBody
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
 from webapp.backoffice.listing import format_amount, format_quantity
 from webapp.i18n import _
-from webapp.pos import register, register_status, selling, updates_register
+from webapp.numbers import NumberProblem, parse_decimal
+from webapp.pos import protocol, register, register_status, selling, updates_register
 from webapp.pos.register_client import OfficeError
 from webapp.secrets import VaultError
 from webapp.security import is_loopback
@@ -92,9 +93,10 @@ def _add(codes: list[str], quantities: list[str], code: str) -> None:
     for index, existing in enumerate(codes):
         if existing.casefold() == code.casefold():
             try:
-                quantities[index] = selling.wire(Decimal(quantities[index] or "0") + 1)
-            except ArithmeticError:
-                quantities[index] = "1"
+                counted = parse_decimal(quantities[index].replace(",", ".") or "0")
+            except NumberProblem:  # the line shows its own error; the scan starts it over
+                counted = Decimal(0)
+            quantities[index] = selling.wire(counted + 1)
             return
     if len(codes) < MAX_CART_LINES:
         codes.append(code)
@@ -259,8 +261,12 @@ def _same_origin(request: Request[Any, Any, Any]) -> bool:
     return not origin or urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+# A ticket's answer is for the program that asked, once: no cache may keep or replay it.
+API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
 def _api_error(status: int, message: str) -> Response[dict[str, Any]]:
-    return Response({"ok": False, "error": message}, status_code=status)
+    return Response({"ok": False, "error": message}, status_code=status, headers=API_HEADERS)
 
 
 @post(
@@ -270,14 +276,21 @@ def _api_error(status: int, message: str) -> Response[dict[str, Any]]:
     exclude_from_csrf=True,
 )
 def local_ticket(
-    request: Request[Any, Any, Any], services: ServicesDep, data: JSONBody[Any]
+    request: Request[Any, Any, Any], services: ServicesDep, body: RawBody
 ) -> Response[Any]:
-    """Same validation and same outbox as the sales screen; loopback callers only (see docs)."""
+    """Same validation and same outbox as the sales screen; loopback callers only (see docs).
+
+    The body is read raw and parsed by `protocol.parse_json`, as the office parses a push: a
+    body nested 100,000 deep is a 400, and numbers are never floats."""
     client = request.client.host if request.client else ""
     if not is_loopback(client) or not _same_origin(request):
         return _api_error(403, _("Only programs on this computer may record tickets here."))
     if not request.headers.get("content-type", "").startswith("application/json"):
         return _api_error(415, _("Send the ticket as JSON (Content-Type: application/json)."))
+    try:
+        data = protocol.parse_json(body)
+    except protocol.BadJson as exc:
+        return _api_error(400, _("The body is not JSON Relais can read: {error}.", error=str(exc)))
     if not isinstance(data, dict):
         return _api_error(400, _("The body must be a JSON object."))
     ticket = {key: value for key, value in data.items() if key not in ("number", "id")}
@@ -289,7 +302,7 @@ def local_ticket(
         return _api_error(422, exc.translated())
     if register.RUNNING is not None:
         register.RUNNING.wake()
-    body = {
+    answer = {
         "ok": True,
         "id": recorded.id,
         "number": recorded.number,
@@ -297,7 +310,7 @@ def local_ticket(
         "state": "queued",
         "ticket": recorded.payload,
     }
-    return Response(body, status_code=201)
+    return Response(answer, status_code=201, headers=API_HEADERS)
 
 
 ROUTES = [
