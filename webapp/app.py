@@ -24,7 +24,12 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from webapp import buildinfo, history, i18n, updates
 from webapp.config import resource_root
 from webapp.i18n import _
-from webapp.security import add_security_headers, allowed_hosts, csrf_secret
+from webapp.security import (
+    add_security_headers,
+    allowed_hosts,
+    csrf_secret,
+    origin_check_middleware,
+)
 from webapp.services import Services
 from webapp.web import routes
 
@@ -134,6 +139,7 @@ def create_app(
     def provide_services() -> Services:
         return services
 
+    hosts = allowed_hosts(host, port, extra_hosts)
     return Litestar(
         route_handlers=[
             *routes(),
@@ -144,14 +150,14 @@ def create_app(
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         template_config=TemplateConfig(instance=engine),
         plugins=[HTMXPlugin()],
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=allowed_hosts(host, port, extra_hosts)),
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=hosts),
         csrf_config=CSRFConfig(
             secret=csrf_secret(services.data_dir),
             cookie_name=f"relais_csrf_{services.cookie_suffix}",
             cookie_httponly=True,
             cookie_samesite="strict",
         ),
-        middleware=[language_middleware_factory(services)],
+        middleware=[origin_check_middleware(hosts), language_middleware_factory(services)],
         before_send=[add_security_headers],
         exception_handlers={HTTPException: html_error_handler, 500: html_error_handler},
         on_shutdown=[services.close],
