@@ -14,7 +14,7 @@ from typing import Any
 from webapp import settings
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
-from webapp.scrada.paths import DEFAULT_TEMPLATE, check_template
+from webapp.scrada.paths import DEFAULT_TEMPLATE, TemplateError, check_room, check_template
 from webapp.secrets import Vault
 from webapp.store import Store
 
@@ -29,7 +29,16 @@ _COMPANY_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
 
 class ConfigError(UserError):
-    """A Scrada setting refused."""
+    """A Scrada setting refused; `field` names the form field it belongs under, if one."""
+
+    def __init__(self, message: str, *, field: str | None = None, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.field = field
+
+
+def error_field(exc: UserError) -> str | None:
+    """The settings form field an error belongs under (a template error: the template's)."""
+    return "template" if isinstance(exc, TemplateError) else getattr(exc, "field", None)
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,8 @@ def _checked_url(url: str) -> str:
     value = url.strip()
     if not re.match(r"^https?://[^\s/]+", value):
         raise ConfigError(
-            N_("The API address must start with https:// (or http:// for a test server).")
+            N_("The API address must start with https:// (or http:// for a test server)."),
+            field="api_url",
         )
     return value if value.endswith("/") else value + "/"
 
@@ -101,7 +111,9 @@ def _checked_ids(ids: list[str]) -> tuple[str, ...]:
             if not part:
                 continue
             if not _COMPANY_ID.match(part):
-                raise ConfigError(N_("{value} is not a Scrada company id."), value=part)
+                raise ConfigError(
+                    N_("{value} is not a Scrada company id."), field="company_ids", value=part
+                )
             if part not in cleaned:
                 cleaned.append(part)
     return tuple(cleaned)
@@ -116,9 +128,24 @@ def _checked_root(root: str, data_dir: DataDir | None) -> str:
         if data_dir is not None and data_dir.portable:
             return path.as_posix()  # inside the portable data folder
         raise ConfigError(
-            N_("The root folder must be a full path, such as C:\\Comptabilite or /srv/compta.")
+            N_("The root folder must be a full path, such as C:\\Comptabilite or /srv/compta."),
+            field="root",
         )
     return data_dir.stored_path(path) if data_dir is not None else str(path)
+
+
+def _check_room(config: ScradaConfig, data_dir: DataDir | None) -> None:
+    """The root and the template together must leave room for every path (PATH_LIMIT)."""
+    if data_dir is not None:
+        root = config.root_in(data_dir)
+    else:
+        root = Path(config.root) if config.root and Path(config.root).is_absolute() else None
+    if root is None:
+        return
+    try:
+        check_room(root, config.template)
+    except TemplateError as exc:
+        raise ConfigError(exc.message, field="root", **exc.params) from exc
 
 
 def apply(
@@ -137,7 +164,7 @@ def apply(
         updates["template"] = check_template(change.template)
     if change.scope is not None:
         if change.scope not in SCOPES:
-            raise ConfigError(N_("The scope is all or selected."))
+            raise ConfigError(N_("The scope is all or selected."), field="scope")
         updates["scope"] = change.scope
     if change.new_companies is not None:
         updates["new_companies"] = change.new_companies
@@ -153,11 +180,21 @@ def apply(
     if secrets and (vault is None or not vault.is_unlocked):
         raise ConfigError(N_("Unlock the secrets vault before saving the API key or password."))
     new = replace(config, **updates)
+    if "root" in updates or "template" in updates:
+        _check_room(new, data_dir)
     settings.write_value(store, SETTINGS_KEY, new.as_dict())
     for name, value in secrets.items():
         assert vault is not None
         vault.set(name, value.strip())
     return new
+
+
+def typed_root(text: str, data_dir: DataDir) -> Path | None:
+    """The root folder a form field names (for the live path preview), or None if it names none."""
+    try:
+        return ScradaConfig(root=_checked_root(text, data_dir)).root_in(data_dir)
+    except ConfigError:
+        return None
 
 
 def credentials(vault: Vault) -> Credentials | None:

@@ -20,12 +20,13 @@ from webapp import history
 from webapp.files import atomic_write_bytes
 from webapp.i18n import N_
 from webapp.scrada import formats, records
-from webapp.scrada.paths import PathValues, file_name, safe_name, target_path
+from webapp.scrada.paths import PathValues, file_name, fit, safe_name, target_path
 from webapp.store import Store
 
 log = logging.getLogger(__name__)
 
 QUARANTINE = "_quarantine"
+REASON_SUFFIX = ".reason.txt"
 TEMPORARY = ".relais-tmp"
 JOB_NAME = "scrada_pull"
 ITEM_KINDS = {"daily-receipts": "receipt", "cash-book": "cash_book", "peppol-inbound": "peppol"}
@@ -144,12 +145,15 @@ def _quarantine(
         book_kind=incoming.book_kind,
         day=date.today(),
     )
-    name = f"{safe_name(incoming.company.company_number or incoming.company.id)}_{file_name(values, incoming.document_id)}"
-    target = root.resolve() / QUARANTINE / name
+    owner = safe_name(incoming.company.company_number or incoming.company.id)
+    name = f"{owner}_{file_name(values, incoming.document_id)}"
+    base = root.resolve()
+    # The reason file beside it is named longer: both stay under the path limit.
+    target = base.joinpath(*fit(str(base), [QUARANTINE], name, reserve=len(REASON_SUFFIX)))
     temporary = temporary_folder(root)
     atomic_write_bytes(target, incoming.data, tmp_dir=temporary)
     atomic_write_bytes(
-        target.with_name(target.name + ".reason.txt"),
+        target.with_name(target.name + REASON_SUFFIX),
         (problem.translated() + "\n").encode("utf-8"),
         tmp_dir=temporary,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 from litestar import MediaType, Response, get, post
@@ -47,20 +48,23 @@ def _secrets_state(services: Services) -> dict[str, bool | None]:
     }
 
 
-def _examples(template: str) -> list[tuple[str, str]]:
+def _examples(template: str, root: Path | None) -> tuple[list[tuple[str, str]], str | None]:
+    """The preview rows under `root` (shortened as the pull would), and the template's error."""
     try:
-        return example_paths(template)
-    except TemplateError:
-        return example_paths(scrada_config.ScradaConfig().template)
+        return example_paths(template, root), None
+    except TemplateError as exc:
+        return example_paths(scrada_config.ScradaConfig().template), exc.translated()
 
 
 def _settings_context(services: Services, **extra: Any) -> dict[str, Any]:
     config = scrada_config.load(services.store)
+    examples, template_error = _examples(config.template, config.root_in(services.data_dir))
     return {
         "active": "scrada",
         "config": config,
         "secrets": _secrets_state(services),
-        "examples": _examples(config.template),
+        "examples": examples,
+        "template_error": template_error,
         "field_help": FIELD_HELP,
         "errors": {},
         "urls": {"production": scrada_config.PRODUCTION_URL, "test": scrada_config.TEST_URL},
@@ -105,17 +109,25 @@ def scrada_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> 
     try:
         scrada_config.apply(services.store, services.vault, change, services.data_dir)
     except (scrada_config.ConfigError, TemplateError) as exc:
-        context = _settings_context(services, error=exc.translated(), form=data)
+        field = scrada_config.error_field(exc)
+        errors = {field: exc.translated()} if field else {}
+        context = _settings_context(
+            services, error=None if field else exc.translated(), errors=errors, form=data
+        )
         return Template("_scrada_settings.html", context=context, status_code=422)
     return Template("_scrada_settings.html", context=_settings_context(services, saved=True))
 
 
 @get("/scrada/template-help", name="scrada_template_help", sync_to_thread=False)
-def template_help(services: ServicesDep, template: FromQuery[str] = "") -> Template:
-    try:
-        rows, error = example_paths(template), None
-    except TemplateError as exc:
-        rows, error = _examples(scrada_config.load(services.store).template), exc.translated()
+def template_help(
+    services: ServicesDep, template: FromQuery[str] = "", root: FromQuery[str] = ""
+) -> Template:
+    folder = (
+        scrada_config.typed_root(root, services.data_dir)
+        if root.strip()
+        else scrada_config.load(services.store).root_in(services.data_dir)
+    )
+    rows, error = _examples(template, folder)
     context = {"examples": rows, "field_help": FIELD_HELP, "template_error": error}
     return Template("_scrada_template_help.html", context=context)
 
