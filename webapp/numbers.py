@@ -58,10 +58,23 @@ def _to_text(value: Any, what: str) -> str:
     if isinstance(value, int | Decimal):
         if isinstance(value, Decimal) and not value.is_finite():
             raise NumberProblem(N_("{field}: {value} is not a number"), field=what, value=value)
-        return format(value, "f") if isinstance(value, Decimal) else str(value)
+        return _plain(value) if isinstance(value, Decimal) else str(value)
     if isinstance(value, str):
         return value.strip()
     raise NumberProblem(N_("{field}: {value} is not a number"), field=what, value=_shown(value))
+
+
+def _plain(number: Decimal) -> str:
+    """`format(number, "f")`, unless that text would be huge: JSON read with Decimal numbers can
+    give 1E+999999999, a gigabyte of zeros in fixed notation; it stays in scientific notation."""
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and (number.adjusted() > MAX_TEXT or exponent < -MAX_TEXT):
+        return str(number)
+    return format(number, "f")
+
+
+def _huge(value: Any) -> bool:
+    return isinstance(value, Decimal) and value.is_finite() and value.adjusted() > MAX_TEXT
 
 
 def parse_decimal(
@@ -78,6 +91,8 @@ def parse_decimal(
     `mark` is the decimal mark of text input ("." or ","); `limit` bounds the absolute value;
     `places` the number of decimals; `negative=False` refuses values below zero.
     """
+    if _huge(value):  # over any limit; its text was kept short (see _plain)
+        return check_decimal(value, what=what, limit=limit, places=places, negative=negative)
     text = _to_text(value, what)
     if len(text) > MAX_TEXT:
         raise NumberProblem(
@@ -128,14 +143,15 @@ def check_decimal(
         raise NumberProblem(N_("{field}: {value} is not a number"), field=what, value=number)
     if not negative and number < 0:
         raise NumberProblem(
-            N_("{field}: {value} may not be negative"), field=what, value=format(number, "f")
+            N_("{field}: {value} may not be negative"), field=what, value=_shown(_plain(number))
         )
     bound = Decimal(limit) if limit is not None else Decimal(10) ** MAX_INTEGER_DIGITS
-    if abs(number) > bound or (limit is None and abs(number) >= bound):
+    size = number.copy_abs()  # abs() would round in the context and overflow on 1E+999999999
+    if size > bound or (limit is None and size >= bound):
         raise NumberProblem(
             N_("{field}: {value} is over the limit of {limit}"),
             field=what,
-            value=_shown(format(number, "f")),
+            value=_shown(_plain(number)),
             limit=_limit_text(limit),
         )
     exponent = number.as_tuple().exponent
@@ -144,7 +160,7 @@ def check_decimal(
         raise NumberProblem(
             N_("{field}: {value} has more than {places} decimals"),
             field=what,
-            value=_shown(format(number, "f")),
+            value=_shown(_plain(number)),
             places=places,
         )
     return number

@@ -336,7 +336,7 @@ def apply_records(
     for record in records:
         try:
             results.append(apply_record(store, register, record))
-        except sqlite3.Error:
+        except Exception:  # the office failing, not the record: the answer says how far it got
             log.exception("pos: register %s, applying a record failed", register.number)
             break
     return results
