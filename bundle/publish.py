@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,7 @@ def load_key(path: Path) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(base64.b64decode(path.read_text().strip()))
 
 
-def feed(key_path: Path, out: Path, dist: Path, notes: str, keep: bool) -> None:
+def feed(key_path: Path, out: Path, dist: Path, notes: str, keep: bool, days: int) -> None:
     key = load_key(key_path)
     info = json.loads((dist / "onedir" / "relais" / "_internal" / "build_info.json").read_text())
     version, platform = info["version"], info["platform"]
@@ -66,11 +67,22 @@ def feed(key_path: Path, out: Path, dist: Path, notes: str, keep: bool) -> None:
         sha256, size = updates.make_package(kind, built, out / name)
         packages[f"{platform}-{kind}"] = {"url": name, "sha256": sha256, "size": size}
         print(f"{name}: {size / 1e6:.1f} MB sha256 {sha256}")
-    manifest = updates.manifest_bytes(version, packages, notes)
+    manifest = updates.manifest_bytes(version, packages, notes, valid_for=timedelta(days=days))
     (out / "manifest.json").write_bytes(manifest)
     (out / "manifest.json.sig").write_bytes(updates.sign(key, manifest))
     print(f"manifest for {version} signed by {updates.public_key_text(key)}")
     print(f"manifest sha256 {hashlib.sha256(manifest).hexdigest()}")
+
+
+def resign(key_path: Path, out: Path, days: int) -> None:
+    """The same release with a new expiry: run before the signed manifest expires."""
+    old = json.loads((out / "manifest.json").read_text())
+    manifest = updates.manifest_bytes(
+        old["version"], old["packages"], old.get("notes", ""), valid_for=timedelta(days=days)
+    )
+    (out / "manifest.json").write_bytes(manifest)
+    (out / "manifest.json.sig").write_bytes(updates.sign(load_key(key_path), manifest))
+    print(f"manifest for {old['version']} re-signed, valid {days} days")
 
 
 def main() -> None:
@@ -84,11 +96,23 @@ def main() -> None:
     pub.add_argument("--dist", type=Path, default=ROOT / "dist")
     pub.add_argument("--notes", default="")
     pub.add_argument("--keep", action="store_true", help="keep other platforms' packages")
+    pub.add_argument(
+        "--valid-days",
+        type=int,
+        default=updates.MANIFEST_VALIDITY.days,
+        help="days before the signed manifest expires (re-sign the feed before then)",
+    )
+    again = commands.add_parser("resign", help="extend the signed manifest's expiry")
+    again.add_argument("--key", type=Path, required=True)
+    again.add_argument("--out", type=Path, required=True)
+    again.add_argument("--valid-days", type=int, default=updates.MANIFEST_VALIDITY.days)
     args = parser.parse_args()
     if args.command == "keygen":
         keygen(args.keyfile)
+    elif args.command == "resign":
+        resign(args.key, args.out, args.valid_days)
     else:
-        feed(args.key, args.out, args.dist, args.notes, args.keep)
+        feed(args.key, args.out, args.dist, args.notes, args.keep, args.valid_days)
 
 
 if __name__ == "__main__":

@@ -526,3 +526,56 @@ def test_unsafe_or_incomplete_packages_are_refused(tmp_path: Path) -> None:
         updates._extract(bad, target, "onefile")
     updates._extract(package("good", {EXE: b"#!/bin/sh\n", "_internal/x": b""}), target, "onedir")
     assert (target / EXE).stat().st_mode & 0o111
+
+
+def test_a_stale_or_undated_manifest_is_refused(
+    feed: Feed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replayed old manifest ("you are up to date") must not freeze a computer on a version."""
+    monkeypatch.setenv(updates.KEYS_ENV, feed.key_env)
+    package = tmp_path / "package.zip"
+    package.write_bytes(b"PK not really")
+    platform = f"{ARCH}-onedir"
+
+    def publish(manifest: dict[str, object]) -> None:
+        data = json.dumps(manifest).encode()
+        (feed.folder / "manifest.json").write_bytes(data)
+        (feed.folder / "manifest.json.sig").write_bytes(updates.sign(feed.key, data))
+
+    feed.publish("1.2.0", {platform: package})
+    fresh = json.loads((feed.folder / "manifest.json").read_text())
+    assert updates.check(feed.url, current="1.2.0", platform=platform) is None
+
+    publish({**fresh, "expires": "2020-01-01T00:00:00Z"})
+    with pytest.raises(updates.UpdateRefused, match="expired on") as refused:
+        updates.check(feed.url, current="1.2.0", platform=platform)
+    assert refused.value.params == {"date": "2020-01-01"}
+    publish({key: value for key, value in fresh.items() if key != "expires"})
+    with pytest.raises(updates.UpdateRefused, match="no valid expiry"):
+        updates.check(feed.url, current="1.2.0", platform=platform)
+    publish({**fresh, "expires": "soon"})
+    with pytest.raises(updates.UpdateRefused, match="no valid expiry"):
+        updates.check(feed.url, current="1.2.0", platform=platform)
+
+
+def test_the_staged_package_is_hashed_again_before_install(
+    feed: Feed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changed on disk between download and the next start: refused, discarded, nothing moved."""
+    monkeypatch.setenv(updates.KEYS_ENV, feed.key_env)
+    package = tmp_path / "package.zip"
+    package.write_bytes(bytes(range(256)) * 100)
+    platform = buildinfo.platform_id()
+    feed.publish("99.0.0", {platform: package})
+    offer = updates.check(feed.url, current=__version__, platform=platform)
+    assert offer is not None
+    root = tmp_path / "program"
+    staged = updates.download(offer, root)
+    data = bytearray((staged / "package.zip").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one byte changed
+    (staged / "package.zip").write_bytes(bytes(data))
+    with pytest.raises(updates.UpdateRefused, match="does not match the signed manifest"):
+        updates.install_here(root)
+    assert not staged.exists()
+    assert sorted(path.name for path in root.iterdir()) == [updates.UPDATE_DIR_NAME]
+    assert "does not match" in updates.state(root)["last_error"]

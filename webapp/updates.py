@@ -5,12 +5,16 @@ bytes and ``URL + ".sig"`` the base64 signature of exactly those bytes (as signi
 no canonical JSON is needed). The manifest names the new version and, per platform and build kind,
 a package (a zip holding the executable and, for onedir, its ``_internal`` folder) with its SHA-256::
 
-    {"product": "relais", "version": "0.2.0", "released": "2026-12-01", "notes": "…",
+    {"product": "relais", "version": "0.2.0", "released": "2026-12-01",
+     "expires": "2026-12-31T00:00:00Z", "notes": "…",
      "packages": {"linux-x86_64-onedir": {"url": "relais-0.2.0-linux-x86_64-onedir.zip",
                                           "sha256": "…", "size": 51234567}}}
 
 Refused and reported (never run): a manifest without a valid signature from a trusted key, a package
-whose hash differs from the signed one, a version not newer than the running one.
+whose hash differs from the signed one, a version not newer than the running one, and a manifest past
+its signed ``expires`` date (or without one): an attacker who replays an old signed manifest could
+otherwise keep a computer on an old version forever, told it is up to date (a "freeze attack", as
+The Update Framework calls it). The feed is re-signed before it expires (``bundle/publish.py``).
 
 A verified package is staged in ``.relais-update/`` beside the executable. At the next start of the
 built program (or at once with ``relais update apply`` when no server runs) it is installed: the running
@@ -38,7 +42,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -60,6 +64,8 @@ EXE_NAME = "relais.exe" if os.name == "nt" else "relais"
 INTERNAL = "_internal"
 UPDATE_DIR_NAME = ".relais-update"
 MAX_MANIFEST_BYTES = 1_000_000
+# A signed manifest is good for this long: the feed is re-signed (bundle/publish.py) before then.
+MANIFEST_VALIDITY = timedelta(days=30)
 MAX_PACKAGE_BYTES = 1_000_000_000
 SELFTEST_TIMEOUT_S = 180
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -156,9 +162,19 @@ class Offer:
 
 
 def parse_manifest(
-    data: bytes, signature: bytes, base_url: str, platform: str, current: str
+    data: bytes,
+    signature: bytes,
+    base_url: str,
+    platform: str,
+    current: str,
+    *,
+    now: datetime | None = None,
 ) -> Offer | None:
-    """Verify and read a manifest; None when it offers nothing newer than ``current``."""
+    """Verify and read a manifest; None when it offers nothing newer than ``current``.
+
+    ``now`` is when the feed was read: a manifest past its expiry then is refused. A staged
+    package is re-verified at install without it (it was fresh when it was downloaded).
+    """
     verify_signature(data, signature)
     try:
         manifest = json.loads(data)
@@ -167,6 +183,8 @@ def parse_manifest(
         version = str(manifest["version"])
     except (ValueError, KeyError, TypeError, AttributeError):
         raise UpdateRefused(N_("The update manifest cannot be read: refused.")) from None
+    if now is not None:
+        _check_expiry(manifest.get("expires"), now)
     offered, installed = parse_version(version), parse_version(current)
     if offered == installed:
         return None
@@ -201,6 +219,20 @@ def parse_manifest(
         manifest=data,
         signature=signature,
     )
+
+
+def _check_expiry(expires: Any, now: datetime) -> None:
+    try:
+        moment = datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+    except ValueError:
+        raise UpdateRefused(N_("The update manifest has no valid expiry date: refused.")) from None
+    if moment <= now:
+        raise UpdateRefused(
+            N_("The update manifest expired on {date}: refused (an old feed may be replayed)."),
+            date=moment.strftime("%Y-%m-%d"),
+        )
 
 
 def _get(client: httpx.Client, url: str, limit: int) -> bytes:
@@ -240,6 +272,7 @@ def check(
         feed_url,
         platform or buildinfo.platform_id(),
         current or buildinfo.current().version,
+        now=datetime.now(UTC),
     )
 
 
@@ -828,12 +861,20 @@ def public_key_text(private_key: Ed25519PrivateKey) -> str:
     return base64.b64encode(raw).decode()
 
 
-def manifest_bytes(version: str, packages: dict[str, dict[str, Any]], notes: str = "") -> bytes:
+def manifest_bytes(
+    version: str,
+    packages: dict[str, dict[str, Any]],
+    notes: str = "",
+    *,
+    valid_for: timedelta = MANIFEST_VALIDITY,
+) -> bytes:
+    released = datetime.now(UTC)
     return json.dumps(
         {
             "product": PRODUCT,
             "version": version,
-            "released": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "released": released.strftime("%Y-%m-%d"),
+            "expires": (released + valid_for).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "notes": notes,
             "packages": packages,
         },
