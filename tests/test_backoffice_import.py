@@ -3,13 +3,15 @@ and the real command line. Nothing is written when a file is refused."""
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import relais
+from tests.conftest import Client, relais
 from webapp import history
 from webapp.backoffice.exporter import export_csv
 from webapp.backoffice.importer import ImportProblem, import_csv
@@ -522,3 +524,69 @@ def test_cli_export_and_options(tmp_path: Path) -> None:
         "vat_rates",
         "units",
     }
+
+
+# -- files a fuzzer made crash: each is refused with its line and column, nothing written ------
+
+CRASHING_FILES = {
+    "bom-then-cp1252.csv": codecs.BOM_UTF8 + "code;label\nA1;Mâcon\n".encode("cp1252"),
+    "odd-utf16.csv": codecs.BOM_UTF16_LE + "code;label\nA1;x\n".encode("utf-16-le") + b"A",
+    "long-header.csv": b"code;" + b"x" * 200_000 + b"\nA;b\n",
+}
+
+
+@pytest.mark.parametrize("name", CRASHING_FILES)
+def test_cli_refuses_a_file_that_used_to_crash(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(CRASHING_FILES[name])
+    result = relais("backoffice", "import", "articles", str(path), data_dir=tmp_path / "data")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert name in result.stderr and re.search(r"(column|colonne) \d", result.stderr), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("price_excl_vat", "1234567890123456789012345"), ("stock", "12345678901234567890123456")],
+)
+def test_numbers_over_the_limit_are_refused_rows(
+    services: Services, tmp_path: Path, column: str, value: str
+) -> None:
+    values = {"price_excl_vat": "10", "stock": "1", column: value}
+    text = "code;label;unit;vat_rate;price_excl_vat;stock\n"
+    text += f"A1;x;U;20;{values['price_excl_vat']};{values['stock']}\n"
+    report = import_csv(services.store, "articles", write(tmp_path, "big.csv", text))
+    assert not report.committed and count(services.store, "articles") == 0
+    assert [(error.line, error.column) for error in report.errors] == [(2, column)]
+    assert "limit" in report.errors[0].message
+
+
+def test_cli_numbers_over_the_limit_exit_2(tmp_path: Path) -> None:
+    text = "code;label;unit;vat_rate;price_excl_vat\nA1;x;U;20;1234567890123456789012345\n"
+    result = relais(
+        "backoffice",
+        "import",
+        "articles",
+        str(write(tmp_path, "p.csv", text)),
+        "--json",
+        data_dir=tmp_path / "data",
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert json.loads(result.stdout)["errors"][0]["column"] == "price_excl_vat"
+
+
+def test_upload_of_a_file_that_used_to_crash_is_refused_clearly(client: Client) -> None:
+    from tests.test_backoffice_files import wait_for
+
+    response = client.post(
+        "/backoffice/import",
+        data={"kind": "articles"},
+        files={"file": ("bom.csv", CRASHING_FILES["bom-then-cp1252.csv"], "text/csv")},
+        headers={"x-csrftoken": client.token(), "HX-Request": "true"},
+    )
+    assert response.status_code == 200, response.text
+    token = re.search(r'id="import-([\w-]+)"', response.text)
+    assert token, response.text
+    html = wait_for(client, token.group(1), "refused", "analysed")
+    assert 'data-state="refused"' in html
+    assert "inattendue" not in html and re.search(r"(column|colonne) 5", html), html

@@ -100,7 +100,9 @@ def import_command(
     except (CsvError, ImportProblem) as exc:
         if not dry_run:
             record_refusal(services.store, kind, file, exc, "command")
-        where = _("line {line}: ", line=exc.line) if exc.line else ""
+        where = (
+            _("line {line}: ", line=exc.line) if exc.line and "{line}" not in exc.message else ""
+        )
         fail(f"{file}: {where}{exc.translated()}", as_json=as_json)
     emit(as_json, report.as_dict(), _import_text(report))
     if report.errors_total:
