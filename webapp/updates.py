@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from webapp import buildinfo, settings
 from webapp.config import is_frozen, program_dir
+from webapp.files import replace_file
 from webapp.i18n import N_, UserError
 from webapp.jobs import JobSpec, RunContext, Summary, register
 from webapp.store import Store
@@ -466,7 +467,7 @@ def _move_all(names: list[str], source: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for name in names:
         if (source / name).exists():
-            os.replace(source / name, target / name)
+            replace_file(source / name, target / name)  # retried while an antivirus holds it
 
 
 def _child_env() -> dict[str, str]:
@@ -677,7 +678,7 @@ def install_here(root: Path) -> Installed | None:
     # The version just replaced is kept, for `relais update rollback`.
     previous = base / "previous"
     shutil.rmtree(previous, ignore_errors=True)
-    os.replace(outgoing, previous)
+    replace_file(outgoing, previous)
     (previous / "version.txt").write_text(build.version, encoding="utf-8")
     _record(
         root,
