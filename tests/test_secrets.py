@@ -16,6 +16,7 @@ import keyring.errors
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
+from keyring.backends.Windows import WinVaultKeyring
 
 from webapp import secrets
 from webapp.secrets import (
@@ -79,6 +80,32 @@ class HangingKeyring(MemoryKeyring):
     def get_password(self, service: str, username: str) -> str | None:
         self.release.wait(30)
         return None
+
+
+class CredentialLocker(WinVaultKeyring):
+    """Windows' backend (the Credential Locker) as keyring picks it there, its storage in a dict:
+    keyring.backends.Windows.WinVaultKeyring with pywin32's calls replaced."""
+
+    priority = 5  # what WinVaultKeyring.priority answers on Windows
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def _set_password(self, target: str, username: str, password: str) -> None:
+        if len(password.encode("utf-16-le")) > 2560:  # CredWrite's answer to a longer blob
+            raise OSError(1783, "The stub received bad data.")
+        self.entries[(target, username)] = password
+
+    def _read_credential(self, target: str) -> None:
+        return None  # no collision bookkeeping: one username per target here
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("not found")
 
 
 class EmptyChainer(chainer.ChainerBackend):
@@ -258,7 +285,7 @@ def test_secret_never_written_in_clear(vault: Vault, data_dir: Path) -> None:
 
 
 def test_file_is_versioned_binary(vault: Vault) -> None:
-    assert vault.path.read_bytes()[:9] == b"RLSVAULT\x01"
+    assert vault.path.read_bytes()[:9] == b"RLSVAULT\x02"  # scrypt N=2^17 (test_vault_format.py)
 
 
 @pytest.mark.parametrize("where", ["magic", "version", "salt", "nonce", "ciphertext", "tag"])
@@ -468,6 +495,45 @@ def test_keyring_errors_become_vault_errors(use_keyring: None, data_dir: Path) -
     store = Vault(data_dir, SERVICE, backend="keyring")
     with pytest.raises(VaultError):
         store.get("api")
+
+
+def test_windows_credential_locker_is_accepted_and_keeps_secrets(
+    use_keyring: None, data_dir: Path
+) -> None:
+    locker = CredentialLocker()
+    keyring.set_keyring(locker)
+    assert type(locker).__mro__[1].__module__ == "keyring.backends.Windows"
+    assert keyring_usable() is True
+    store = Vault(data_dir, SERVICE)
+    assert store.backend_name == "keyring"
+    store.set("scrada.api_key", SECRET)
+    assert store.get("scrada.api_key") == SECRET
+    assert store.names() == ["scrada.api_key"]
+
+
+def test_windows_credential_locker_size_limit_is_a_clear_error(
+    use_keyring: None, data_dir: Path
+) -> None:
+    locker = CredentialLocker()
+    keyring.set_keyring(locker)
+    store = Vault(data_dir, SERVICE, backend="keyring")
+    store.set("fits", "k" * 1280)  # 2,560 bytes in UTF-16: the most the Locker keeps
+    with pytest.raises(VaultError, match="too long for the Windows Credential Locker"):
+        store.set("too.long", "k" * 1281)
+    assert store.names() == ["fits"]
+    assert (SERVICE, "too.long") not in locker.entries
+
+
+def test_a_backend_failure_outside_keyring_errors_becomes_a_vault_error(
+    use_keyring: None, data_dir: Path
+) -> None:
+    class Refusing(CredentialLocker):
+        def _set_password(self, target: str, username: str, password: str) -> None:
+            raise OSError(1312, "A specified logon session does not exist.")  # pywintypes.error
+
+    keyring.set_keyring(Refusing())
+    with pytest.raises(VaultError, match="refused to store"):
+        Vault(data_dir, SERVICE, backend="keyring").set("api", SECRET)
 
 
 # --- keyring detection and backend choice --------------------------------------------------------

@@ -4,18 +4,16 @@ Secrets live in the OS keyring where one works. Otherwise they live in ``vault.b
 folder, encrypted with a key derived from a passphrase, so a copied data folder (a backup, a USB
 stick with the portable app) does not leak them.
 
-File format, version 1 (all binary, no clear-text names):
-
-    magic "RLSVAULT" (8) | version (1) | scrypt salt (16) | AES-GCM nonce (12) | ciphertext + tag
-
-The plaintext is the JSON map ``{name: value}``. The magic and version are the associated data,
-so a file edited to claim another version fails authentication instead of being misread.
+The file's bytes, and the scrypt cost of each version, are in ``webapp/vault_format.py``; the
+plaintext is the JSON map ``{name: value}``. A file of an older version opens with its own cost and
+is rewritten at the current one when it is unlocked.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
 import re
 import sys
@@ -26,14 +24,13 @@ from pathlib import Path
 
 import keyring
 import keyring.errors
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
+from keyring.backends.Windows import WinVaultKeyring
 
+from webapp import vault_format
 from webapp.files import atomic_write_bytes
-from webapp.i18n import UserError
+from webapp.vault_format import VaultError, WrongPassphrase
 
 __all__ = [
     "BACKEND_ENV",
@@ -51,20 +48,14 @@ BACKEND_ENV = "RELAIS_VAULT_BACKEND"
 MIN_PASSPHRASE_LENGTH = 8
 
 _FILE_NAME = "vault.bin"
-_MAGIC = b"RLSVAULT"
-_VERSION = 1
-_HEADER = _MAGIC + bytes([_VERSION])
-_SALT_SIZE = 16
-_NONCE_SIZE = 12
-_KEY_SIZE = 32
-_TAG_SIZE = 16
-_SCRYPT_N = 2**15
-_SCRYPT_R = 8
-_SCRYPT_P = 1
+log = logging.getLogger(__name__)
 
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 # The keyring cannot list entries, so the names live in one extra entry; users must not clobber it.
 _NAMES_ENTRY = "__names__"
+
+# CRED_MAX_CREDENTIAL_BLOB_SIZE: Relais' secrets (API keys, tokens, an Ed25519 key) are far smaller.
+CREDENTIAL_LOCKER_MAX_BYTES = 5 * 512
 
 _PROBE_SERVICE = "relais-keyring-probe"
 _PROBE_NAME = "probe"
@@ -75,16 +66,8 @@ _DBUS_BACKEND_MODULES = frozenset(
 )
 
 
-class VaultError(UserError):
-    """Base of every vault error; the message is a plain English sentence (a gettext msgid)."""
-
-
 class VaultLocked(VaultError):
     """The file vault needs its passphrase before secrets can be read or written."""
-
-
-class WrongPassphrase(VaultError):
-    """The passphrase does not open the vault (or the file was tampered with)."""
 
 
 class VaultNotInitialized(VaultError):
@@ -158,24 +141,6 @@ def _check_value(value: str) -> None:
 def _check_new_passphrase(passphrase: str) -> None:
     if not isinstance(passphrase, str) or len(passphrase) < MIN_PASSPHRASE_LENGTH:
         raise VaultError("The passphrase must be at least 8 characters long.")
-
-
-def _derive_key(passphrase: str, salt: bytes) -> bytes:
-    kdf = Scrypt(salt=salt, length=_KEY_SIZE, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
-    return kdf.derive(passphrase.encode("utf-8"))
-
-
-def _decode_map(plaintext: bytes) -> dict[str, str]:
-    try:
-        loaded = json.loads(plaintext.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        loaded = None
-    valid = isinstance(loaded, dict) and all(
-        isinstance(key, str) and isinstance(value, str) for key, value in loaded.items()
-    )
-    if not valid:
-        raise VaultError("The vault file is damaged.")
-    return dict(loaded)
 
 
 # One lock per vault file or keyring service, so two Vault objects on the same store still take
@@ -261,10 +226,7 @@ class _KeyringStore(_Store):
             raise VaultError("The OS keyring could not be read.") from exc
 
     def set(self, name: str, value: str) -> None:
-        try:
-            self._backend.set_password(self._service, name, value)
-        except keyring.errors.KeyringError as exc:
-            raise VaultError("The OS keyring refused to store the secret.") from exc
+        self._write_entry(name, value)
         self._save_names(set(self.names()) | {name})
 
     def delete(self, name: str) -> bool:
@@ -293,9 +255,17 @@ class _KeyringStore(_Store):
         return sorted(loaded)
 
     def _save_names(self, names: Iterable[str]) -> None:
+        self._write_entry(_NAMES_ENTRY, json.dumps(sorted(names)))
+
+    def _write_entry(self, name: str, value: str) -> None:
+        # The Credential Locker keeps at most 2,560 bytes per entry, written as UTF-16.
+        too_long = len(value.encode("utf-16-le")) > CREDENTIAL_LOCKER_MAX_BYTES
+        if too_long and isinstance(self._backend, WinVaultKeyring):
+            raise VaultError("The secret is too long for the Windows Credential Locker.")
         try:
-            self._backend.set_password(self._service, _NAMES_ENTRY, json.dumps(sorted(names)))
-        except keyring.errors.KeyringError as exc:
+            self._backend.set_password(self._service, name, value)
+        except Exception as exc:  # Windows' backend lets pywintypes.error through, not KeyringError
+            log.warning("the OS keyring refused %s: %s", name, type(exc).__name__)
             raise VaultError("The OS keyring refused to store the secret.") from exc
 
 
@@ -303,9 +273,11 @@ class _FileStore(_Store):
     def __init__(self, path: Path) -> None:
         self.path = path
         # Python cannot reliably wipe memory; dropping the only reference on lock() is the best
-        # available. The salt tells whether the file on disk still matches this key.
+        # available. The salt tells whether the file on disk still matches this key, the version
+        # which header and cost the key belongs to.
         self._key: bytes | None = None
         self._salt: bytes | None = None
+        self._version = vault_format.CURRENT_VERSION
 
     @property
     def is_initialized(self) -> bool:
@@ -322,18 +294,30 @@ class _FileStore(_Store):
         self._rekey(passphrase, {})
 
     def unlock(self, passphrase: str) -> None:
-        salt, nonce, ciphertext = self._read()
-        key = _derive_key(passphrase, salt)
-        self._decrypt(key, nonce, ciphertext)
-        self._key, self._salt = key, salt
+        sealed = self._read()
+        key = vault_format.derive_key(passphrase, sealed.salt, sealed.version)
+        secrets_map = vault_format.open_sealed(key, sealed)
+        self._key, self._salt, self._version = key, sealed.salt, sealed.version
+        if sealed.version != vault_format.CURRENT_VERSION:
+            self._upgrade(passphrase, secrets_map)
+
+    def _upgrade(self, passphrase: str, secrets_map: dict[str, str]) -> None:
+        """Rewrite an older file at the current cost; until that works it stays usable as it is."""
+        try:
+            self._rekey(passphrase, secrets_map)
+        except OSError:
+            log.warning("the vault could not be rewritten at the current cost", exc_info=True)
+        else:
+            log.info("the vault was rewritten at the current scrypt cost")
 
     def lock(self) -> None:
         self._key = None
         self._salt = None
 
     def change_passphrase(self, old: str, new: str) -> None:
-        salt, nonce, ciphertext = self._read()
-        secrets_map = self._decrypt(_derive_key(old, salt), nonce, ciphertext)
+        sealed = self._read()
+        key = vault_format.derive_key(old, sealed.salt, sealed.version)
+        secrets_map = vault_format.open_sealed(key, sealed)
         _check_new_passphrase(new)
         self._rekey(new, secrets_map)
 
@@ -358,10 +342,11 @@ class _FileStore(_Store):
 
     def _rekey(self, passphrase: str, secrets_map: dict[str, str]) -> None:
         # A fresh salt per passphrase, so the old key cannot open the new file.
-        salt = os.urandom(_SALT_SIZE)
-        key = _derive_key(passphrase, salt)
-        self._write(key, salt, secrets_map)
-        self._key, self._salt = key, salt
+        salt = vault_format.new_salt()
+        version = vault_format.CURRENT_VERSION
+        key = vault_format.derive_key(passphrase, salt, version)
+        self._write(key, salt, version, secrets_map)
+        self._key, self._salt, self._version = key, salt, version
 
     def _load(self) -> dict[str, str]:
         # Read the file on every call, so changes made by another process (the CLI) are seen.
@@ -369,48 +354,28 @@ class _FileStore(_Store):
             if not self.is_initialized:
                 raise VaultNotInitialized("The vault has not been created yet.")
             raise VaultLocked("The vault is locked.")
-        salt, nonce, ciphertext = self._read()
-        if salt != self._salt:
+        sealed = self._read()
+        if sealed.salt != self._salt or sealed.version != self._version:
             # Someone changed the passphrase (or replaced the file) since we unlocked.
             self.lock()
             raise VaultLocked("The vault is locked.")
-        return self._decrypt(self._key, nonce, ciphertext)
+        return vault_format.open_sealed(self._key, sealed)
 
     def _save(self, secrets_map: dict[str, str]) -> None:
         if self._key is None or self._salt is None:
             raise VaultLocked("The vault is locked.")
-        self._write(self._key, self._salt, secrets_map)
+        self._write(self._key, self._salt, self._version, secrets_map)
 
-    def _write(self, key: bytes, salt: bytes, secrets_map: dict[str, str]) -> None:
-        nonce = os.urandom(_NONCE_SIZE)
-        plaintext = json.dumps(secrets_map, sort_keys=True).encode("utf-8")
-        ciphertext = AESGCM(key).encrypt(nonce, plaintext, _HEADER)
-        atomic_write_bytes(self.path, _HEADER + salt + nonce + ciphertext, permissions=0o600)
+    def _write(self, key: bytes, salt: bytes, version: int, secrets_map: dict[str, str]) -> None:
+        blob = vault_format.seal(key, salt, secrets_map, version)
+        atomic_write_bytes(self.path, blob, permissions=0o600)
 
-    def _read(self) -> tuple[bytes, bytes, bytes]:
+    def _read(self) -> vault_format.Sealed:
         try:
             blob = self.path.read_bytes()
         except FileNotFoundError:
             raise VaultNotInitialized("The vault has not been created yet.") from None
-        if len(blob) < len(_HEADER) + _SALT_SIZE + _NONCE_SIZE + _TAG_SIZE:
-            raise VaultError("The vault file is damaged.")
-        if blob[: len(_MAGIC)] != _MAGIC:
-            raise VaultError("The vault file is damaged.")
-        if blob[len(_MAGIC)] != _VERSION:
-            raise VaultError("The vault file was written by another version of Relais.")
-        salt_start = len(_HEADER)
-        nonce_start = salt_start + _SALT_SIZE
-        body_start = nonce_start + _NONCE_SIZE
-        return blob[salt_start:nonce_start], blob[nonce_start:body_start], blob[body_start:]
-
-    @staticmethod
-    def _decrypt(key: bytes, nonce: bytes, ciphertext: bytes) -> dict[str, str]:
-        try:
-            plaintext = AESGCM(key).decrypt(nonce, ciphertext, _HEADER)
-        except InvalidTag:
-            # GCM cannot tell a wrong key from a modified file; both mean "do not trust this".
-            raise WrongPassphrase("The passphrase is wrong or the vault file is damaged.") from None
-        return _decode_map(plaintext)
+        return vault_format.parse(blob)
 
 
 # --- public facade -------------------------------------------------------------------------------
