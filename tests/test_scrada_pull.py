@@ -139,6 +139,32 @@ def test_pull_delivers_every_document_once(
     assert not list((root / ".relais-tmp").glob("*")), "no temporary file left"
 
 
+def test_orphan_temporary_files_go_at_the_start_of_the_next_pull(
+    services: Services, simulator: ScradaSimulator, tmp_path: Path
+) -> None:
+    simulator.add_company("Boulangerie Dupont", documents=1)
+    root = tmp_path / "compta"
+    configure(services, simulator, root)
+    temporary = root / ".relais-tmp"
+    temporary.mkdir(parents=True)
+    # Left a minute ago by a pull killed in the middle of a write: no pull holds the claim now.
+    orphan = temporary / ".2026-11-24_8c2d41e0.xml.k3j2x9.tmp"
+    orphan.write_bytes(b"<Invoice>half of it")
+    # A webhook (another process) may be writing right now: its fresh file stays.
+    webhook_file = temporary / "webhook" / ".2026-11-24_wh-1.xml.a1b2c3.tmp"
+    webhook_file.parent.mkdir()
+    webhook_file.write_bytes(b"<Invoice>being written")
+    old_webhook_file = webhook_file.with_name(".2026-11-20_wh-0.xml.z9y8x7.tmp")
+    old_webhook_file.write_bytes(b"<Invoice>left by a kill")
+    os.utime(old_webhook_file, (time.time() - 7200, time.time() - 7200))
+    run = run_pull(services)
+    assert run["status"] == "success", run
+    assert not orphan.exists(), "an orphan of the pull goes at once"
+    assert webhook_file.exists(), "a webhook's write under way is left alone"
+    assert not old_webhook_file.exists(), "an old one of a webhook goes too"
+    assert len(delivered_files(root)) == 2
+
+
 def test_repull_writes_nothing_and_asks_little(
     services: Services, simulator: ScradaSimulator, tmp_path: Path
 ) -> None:
@@ -491,9 +517,7 @@ def test_webhooks_through_the_real_listener(
         hook_url,
         topic="cashBook/newStatementCoda",
         company_id=stranger,
-        body=(
-            REPO / "tests/data/corpus/coda/pycoda__Coda_v2_3_single_statement.txt"
-        ).read_bytes(),
+        body=(REPO / "tests/data/corpus/coda/pycoda__Coda_v2_3_single_statement.txt").read_bytes(),
         secret=WEBHOOK_SECRET,
         event_id="evt-3",
         attempts=1,
@@ -505,15 +529,36 @@ def test_webhooks_through_the_real_listener(
     assert httpx_get(hook_url.replace("/hooks/scrada", "/")) == 404, "no UI on the webhook port"
     assert httpx_get(hook_url.replace("/hooks/scrada", "/healthz")) == 404
 
-    # Pull afterwards: the document that came by webhook is not written a second time.
+    # Pull afterwards: the feed lists the same document under its own id, in the real journal
+    # (not the webhook's book). It is downloaded, recognised by its bytes, and not written again.
     env = {"RELAIS_VAULT_PASSPHRASE": PASSPHRASE}
     server.stop()
+    (webhook_file,) = [root / name for name in written]
+    stamp = webhook_file.stat().st_mtime_ns
+    asked = len(simulator.requests)
     pulled = relais("scrada", "pull", "--json", data_dir=data, **env)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    downloads = [
+        path
+        for method, path, status in simulator.requests[asked:]
+        if method == "GET" and f"/journal/{journal}/document/" in path and status == 200
+    ]
+    assert len(downloads) == 1, "the pull downloaded the document through the feed"
     xml = [name for name in delivered_files(root) if name.endswith(".xml")]
-    assert len(xml) == 1
+    assert xml == list(written), "the same bytes are not written a second time"
+    assert webhook_file.stat().st_mtime_ns == stamp and webhook_file.read_bytes() == ubl
+    assert json.loads(pulled.stdout)["skipped"] == 1
     with open_services_at(data) as services:
         companies = {company.id: company for company in records.companies(services.store)}
+        with services.store.read() as db:
+            rows = db.execute(
+                "SELECT source, book_id FROM scrada_deliveries WHERE company_id = ?"
+                " AND book_kind = 'daily-receipts'",
+                [company.id],
+            ).fetchall()
+        (book,) = [item for item in records.books(services.store, company.id) if item.id == journal]
+    assert [tuple(row) for row in rows] == [("webhook", records.WEBHOOK_BOOK)], "recorded once"
+    assert book.cursor > 0, "the feed's cursor moved past the document"
     assert stranger in companies and companies[stranger].selected
 
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 QUARANTINE = "_quarantine"
 REASON_SUFFIX = ".reason.txt"
 TEMPORARY = ".relais-tmp"
+WEBHOOK_TEMPORARY = "webhook"
 JOB_NAME = "scrada_pull"
 ITEM_KINDS = {"daily-receipts": "receipt", "cash-book": "cash_book", "peppol-inbound": "peppol"}
 ITEM_STATUS = {"delivered": "received", "skipped": "skipped", "quarantined": "error"}
@@ -109,7 +110,7 @@ def deliver(
         )
         return _quarantine(store, root, incoming, run_id, book, clash)
     if not target.exists():
-        atomic_write_bytes(target, incoming.data, tmp_dir=temporary_folder(root))
+        atomic_write_bytes(target, incoming.data, tmp_dir=temporary_folder(root, incoming.source))
     relative = target.relative_to(root.resolve()).as_posix()
     with store.write() as db:
         records.record_delivery(
@@ -150,7 +151,7 @@ def _quarantine(
     base = root.resolve()
     # The reason file beside it is named longer: both stay under the path limit.
     target = base.joinpath(*fit(str(base), [QUARANTINE], name, reserve=len(REASON_SUFFIX)))
-    temporary = temporary_folder(root)
+    temporary = temporary_folder(root, incoming.source)
     atomic_write_bytes(target, incoming.data, tmp_dir=temporary)
     atomic_write_bytes(
         target.with_name(target.name + REASON_SUFFIX),
@@ -220,9 +221,12 @@ def _trace(
     )
 
 
-def temporary_folder(root: Path) -> Path:
-    """Where files are written before their rename: inside the root (same file system), hidden."""
-    return root.resolve() / TEMPORARY
+def temporary_folder(root: Path, source: str = "partner") -> Path:
+    """Where files are written before their rename: inside the root (same file system), hidden.
+    Webhooks write while a pull may be starting (in another process too), so they have their own
+    subfolder: the pull clears its own folder of every orphan, and only old ones from theirs."""
+    folder = root.resolve() / TEMPORARY
+    return folder / WEBHOOK_TEMPORARY if source == "webhook" else folder
 
 
 def _sha256(path: Path) -> str:

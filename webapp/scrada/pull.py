@@ -75,7 +75,10 @@ def run_pull(context: RunContext) -> Summary:
     if root is None:
         raise NotConfigured(N_("Choose the root folder where the documents go."))
     root.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporary_files(temporary_folder(root))
+    # This run holds the process's claim, so no other pull is writing: every temporary file in
+    # the pull's folder is an orphan of a killed one. A webhook may be writing in its own folder.
+    remove_stale_temporary_files(temporary_folder(root), older_than_seconds=0)
+    remove_stale_temporary_files(temporary_folder(root, "webhook"))
     with make_client(context, config) as client:
         puller = Puller(context, config, client, root)
         totals = puller.run()
@@ -144,7 +147,6 @@ class Puller:
                     company_number=str(item.get("taxNumber") or ""),
                     name=str(item.get("name") or ""),
                     vat_number=str(item.get("vatNumber") or ""),
-                    refreshed=True,
                 )
 
     def _stale(self, company_id: str) -> bool:
@@ -168,7 +170,6 @@ class Puller:
                 company_number=str(item.get("taxNumber") or ""),
                 name=str(item.get("name") or ""),
                 vat_number=str(item.get("vatNumber") or ""),
-                refreshed=True,
             )
 
     def companies_in_scope(self) -> list[records.Company]:
@@ -178,6 +179,9 @@ class Puller:
         return [company for company in everything if company.selected]
 
     def refresh_books(self, company: records.Company) -> None:
+        """Its journals and cash books; only this stamps `refreshed_at`, so a company first seen
+        by a webhook (whose book only names the webhooks' destination) or named again by the
+        partner list still gets its real books read."""
         journals = self.client.journals(company.id)
         cash_books = self.client.cash_books(company.id)
         with self.store.write() as db:
