@@ -213,8 +213,8 @@ def cash_method(db: Any) -> str:
 
 
 def _payments(db: Any, given: Any, total: Decimal) -> list[dict[str, str]]:
-    if not given:
-        return [{"method": cash_method(db), "amount": money(total)}]
+    if not given:  # all in cash; a free ticket (all lines at 0) has nothing to pay
+        return [{"method": cash_method(db), "amount": money(total)}] if total else []
     if not isinstance(given, list) or len(given) > ticket_rules.MAX_PAYMENTS:
         raise TicketError(N_("The payments must be a list."))
     payments = []
@@ -263,7 +263,7 @@ def build_ticket(db: Any, request: Mapping[str, Any]) -> Ticket:
         parse_line(db, row if isinstance(row, dict) else {}, index)
         for index, row in enumerate(rows, 1)
     ]
-    total = sum((line.total for line in lines), Decimal(0))
+    total = ticket_rules.check_total(sum((line.total for line in lines), Decimal(0)))
     given_total = request.get("total_incl_vat")
     if (
         given_total not in (None, "")

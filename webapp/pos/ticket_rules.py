@@ -140,6 +140,14 @@ class CheckedTicket:
     given_total: Decimal | None
 
 
+def check_total(total: Decimal) -> Decimal:
+    """The lines' total, within the limit of a ticket."""
+    try:
+        return check_decimal(total, what="total_incl_vat", limit=MAX_TOTAL)
+    except NumberProblem as exc:
+        raise TicketError(exc.message, **exc.params) from None
+
+
 def _objects(value: Any, field: str, most: int) -> list[Mapping[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise TicketError(N_("{field} must be a list of objects"), field=field)
@@ -180,11 +188,7 @@ def check_ticket(payload: Mapping[str, Any], places_of: PlacesOf) -> CheckedTick
     if not rows:
         raise TicketError(N_("A ticket needs at least one line."))
     lines = [check_line(row, index, places_of) for index, row in enumerate(rows, 1)]
-    total = sum((line.total for line in lines), Decimal(0))
-    try:
-        check_decimal(total, what="total_incl_vat", limit=MAX_TOTAL)
-    except NumberProblem as exc:
-        raise TicketError(exc.message, **exc.params) from None
+    total = check_total(sum((line.total for line in lines), Decimal(0)))
     payments = _objects(payload.get("payments", []), "payments", MAX_PAYMENTS)
     given = payload.get("total_incl_vat")
     return CheckedTicket(

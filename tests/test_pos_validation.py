@@ -1,0 +1,346 @@
+"""Bad values on the cash-register APIs: refused per record with their reason, never a 500, never
+half-applied; the register refuses up front what the office would refuse (one set of rules,
+webapp/pos/ticket_rules.py); every JSON endpoint answers a body nested 100,000 deep with 400.
+
+The office is the real POS app on a real 127.0.0.1 socket; the register's local API is the real
+UI app on another one (the fixtures of tests/test_pos_register.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.test_pos_register import (  # noqa: F401 - fixtures
+    Listener,
+    joined,
+    office_listener,
+    office_services,
+    office_tickets,
+    register_services,
+    rows,
+    sync,
+    tokens,
+)
+from webapp.app import create_app
+from webapp.pos import office, protocol, selling, ticket_rules
+from webapp.services import Services
+
+DEEP = b"[" * 100_000
+SOLD_AT = "2026-11-25T10:03:00Z"
+
+
+def ticket_record(
+    record_id: str, number: str, line: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """A ticket as a register pushes it: VR1 (bottles, whole units) 2 × 14.50 unless changed."""
+    payload: dict[str, Any] = {
+        "number": number,
+        "sold_at": SOLD_AT,
+        "user": "MARIE",
+        "customer": None,
+        "lines": [
+            {
+                "article": "VR1",
+                "label": "Vin rouge",
+                "quantity": "2",
+                "unit_price_incl_vat": "14.50",
+                "vat_rate": "20",
+                **line,
+            }
+        ],
+        "payments": [{"method": "CASH", "amount": "29.00"}],
+        "total_incl_vat": "29.00",
+        **extra,
+    }
+    return {"id": record_id, "register": 3, "seq": 1, "kind": "ticket", "payload": payload}
+
+
+# Each bad record, the literal put in place of "@VALUE@" in the JSON text (a number literal, not a
+# string, where the register would send one), and what its reason must say.
+BAD_VALUES = [
+    ("R3-exp", {"quantity": "@VALUE@"}, "1e999999", "lines[1].quantity: 1E+999999 is over"),
+    ("R3-exp-text", {"unit_price_incl_vat": "1e999999"}, None, "lines[1].unit_price_incl_vat"),
+    ("R3-nan", {"quantity": "@VALUE@"}, "NaN", "lines[1].quantity: NaN is not a number"),
+    ("R3-nan-text", {"unit_price_incl_vat": "NaN"}, None, "NaN is not a number"),
+    ("R3-inf", {"quantity": "@VALUE@"}, "Infinity", "lines[1].quantity: Infinity is not a"),
+    (
+        "R3-big",
+        {"quantity": "1000000000000"},
+        None,
+        "lines[1].quantity: 1000000000000 is over the limit of 100,000",
+    ),
+    ("R3-big-price", {"unit_price_incl_vat": "@VALUE@"}, "1e12", "over the limit of 1,000,000"),
+    ("R3-bottle", {"quantity": "1.5"}, None, "lines[1].quantity: 1.5 has more than 0 decimals"),
+    ("R3-cents", {"unit_price_incl_vat": "14.505"}, None, "has more than 2 decimals"),
+    ("R3-neg", {"quantity": "-2"}, None, "lines[1].quantity: -2 may not be negative"),
+    ("R3-zero", {"quantity": "0"}, None, "lines[1].quantity: the quantity must be above zero"),
+    ("R3-sep", {"quantity": "1_000"}, None, "lines[1].quantity: 1_000 is not a number"),
+    ("R3-rate", {"vat_rate": "120"}, None, "lines[1].vat_rate: 120 is over the limit of 100"),
+]
+
+
+def bad_body() -> tuple[bytes, list[str]]:
+    """One batch: a good ticket, every bad one, a bad date, then a good one."""
+    records = [ticket_record("R3-ok-1", "C3-000001", {})]
+    for number, (record_id, line, _literal, _reason) in enumerate(BAD_VALUES, start=2):
+        records.append(ticket_record(record_id, f"C3-{number:06d}", line))
+    records.append(ticket_record("R3-date", "C3-000090", {}, sold_at="not-a-date"))
+    records.append(ticket_record("R3-ok-2", "C3-000091", {}))
+    text = json.dumps({"records": records})
+    for record_id, _line, literal, _reason in BAD_VALUES:
+        if literal is not None:  # the record's own "@VALUE@" becomes a bare JSON literal
+            start = text.index(f'"{record_id}"')
+            at = text.index('"@VALUE@"', start)
+            text = text[:at] + literal + text[at + len('"@VALUE@"') :]
+    return text.encode(), [record["id"] for record in records]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_office_rejects_what_does_not_fit_per_record_with_its_reason(
+    office_listener: Listener,  # noqa: F811 - the fixtures of test_pos_register
+    tokens: dict[int, str],  # noqa: F811
+    office_services: Services,  # noqa: F811
+) -> None:
+    body, ids = bad_body()
+    url = office_listener.url + protocol.API + "/outbox"
+    answer = httpx.post(url, content=body, headers=auth(tokens[3]), timeout=30)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    results = {result["id"]: result for result in data["results"]}
+    assert [result["id"] for result in data["results"]] == ids, "one result per record, in order"
+    assert data["applied"] == ["R3-ok-1", "R3-ok-2"]
+    assert data["rejected"] == ids[1:-1] and data["complete"] is True
+    for record_id, _line, _literal, reason in BAD_VALUES:
+        assert results[record_id]["status"] == "rejected"
+        assert reason in results[record_id]["reason"], results[record_id]
+    assert results["R3-date"]["reason"].startswith("sold_at: not-a-date is not a date and time")
+    assert results["R3-date"]["params"] == {"field": "sold_at", "value": "not-a-date"}
+    # Nothing half-applied: the two good tickets only, and every refusal kept with its reason.
+    assert [row["number"] for row in office_tickets(office_services.store)] == [
+        "C3-000001",
+        "C3-000091",
+    ]
+    refused = office.received(office_services.store, status="rejected")
+    assert {row["id"] for row in refused} == set(ids[1:-1])
+    again = httpx.post(url, content=body, headers=auth(tokens[3]), timeout=30).json()
+    assert again["applied"] == ["R3-ok-1", "R3-ok-2"] and again["rejected"] == ids[1:-1]
+    assert [r["status"] for r in again["results"]][:2] == ["already_applied", "rejected"]
+
+
+def test_a_record_id_of_another_register_is_rejected_not_already_applied(
+    office_listener: Listener,  # noqa: F811 - the fixtures of test_pos_register
+    tokens: dict[int, str],  # noqa: F811
+    office_services: Services,  # noqa: F811
+) -> None:
+    url = office_listener.url + protocol.API + "/outbox"
+    mine = ticket_record("R3-shared", "C3-000001", {})
+    first = httpx.post(url, json={"records": [mine]}, headers=auth(tokens[3])).json()
+    assert first["applied"] == ["R3-shared"]
+    # Register 4 sends register 3's id: refused with the reason, not answered "already applied".
+    forged = {**ticket_record("R3-shared", "C4-000001", {}), "register": 4}
+    answer = httpx.post(url, json={"records": [forged]}, headers=auth(tokens[4])).json()
+    assert answer["results"][0]["status"] == "rejected"
+    assert answer["results"][0]["reason"] == (
+        "The record id R3-shared does not start with R4-, this register's prefix."
+    )
+    # ...and not kept either: register 3's own record of that id still goes through.
+    early = {**ticket_record("R3-later", "C4-000002", {}), "register": 4}
+    assert httpx.post(url, json={"records": [early]}, headers=auth(tokens[4])).json()[
+        "rejected"
+    ] == ["R3-later"]
+    later = ticket_record("R3-later", "C3-000002", {})
+    assert httpx.post(url, json={"records": [later]}, headers=auth(tokens[3])).json()[
+        "applied"
+    ] == ["R3-later"]
+    assert len(office_tickets(office_services.store)) == 2
+
+
+def test_the_office_failing_mid_batch_answers_what_it_applied(
+    office_listener: Listener,  # noqa: F811 - the fixtures of test_pos_register
+    tokens: dict[int, str],  # noqa: F811
+    office_services: Services,  # noqa: F811
+) -> None:
+    """A fault of the office itself (here a trigger whose function fails, as a full disk would)
+    on the second record: the answer lists the first as applied and stops; nothing is a 500."""
+    store = office_services.store
+
+    def disk_full(_number: str) -> None:
+        raise RuntimeError("disk full")
+
+    with store.write() as db:
+        db.conn.create_function("office_fault", 1, disk_full)
+        db.execute(
+            "CREATE TEMP TRIGGER fault BEFORE INSERT ON documents WHEN NEW.number = 'C3-000002'"
+            " BEGIN SELECT office_fault(NEW.number); END"
+        )
+    records = [ticket_record(f"R3-f{n}", f"C3-{n:06d}", {}) for n in (1, 2, 3)]
+    url = office_listener.url + protocol.API + "/outbox"
+    answer = httpx.post(url, json={"records": records}, headers=auth(tokens[3]))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "results": [{"id": "R3-f1", "status": "applied"}],
+        "applied": ["R3-f1"],
+        "rejected": [],
+        "complete": False,
+    }
+    assert [row["number"] for row in office_tickets(store)] == ["C3-000001"]
+    assert [row["id"] for row in office.received(store)] == ["R3-f1"], "R3-f2 is not refused"
+    with store.write() as db:
+        db.execute("DROP TRIGGER temp.fault")
+    again = httpx.post(url, json={"records": records}, headers=auth(tokens[3])).json()
+    assert again["applied"] == ["R3-f1", "R3-f2", "R3-f3"] and again["complete"] is True
+
+
+def test_office_json_answers_deep_bodies_and_headers(
+    office_listener: Listener,  # noqa: F811
+    tokens: dict[int, str],  # noqa: F811
+) -> None:
+    url = office_listener.url + protocol.API + "/outbox"
+    deep = httpx.post(url, content=DEEP, headers=auth(tokens[3]), timeout=30)
+    assert deep.status_code == 400
+    assert deep.json() == {"error": "the JSON body is nested too deeply"}
+    inner = b'{"records": [' + DEEP + b"]}"
+    assert httpx.post(url, content=inner, headers=auth(tokens[3])).status_code == 400
+    for response in (
+        deep,
+        httpx.get(office_listener.url + protocol.API + "/hello", headers=auth(tokens[3])),
+        httpx.get(office_listener.url + protocol.API + "/hello"),  # 401
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["content-type"].startswith("application/json")
+
+
+# -- the register: the same rules, up front ------------------------------------------------------
+
+
+Post = Callable[[bytes], httpx.Response]
+
+
+@pytest.fixture
+def local_api(joined: Services) -> Iterator[Post]:  # noqa: F811
+    """Posts a raw body to the register's local ticket API, reading the answers in English."""
+    sync(joined)
+    listener = Listener(lambda port: create_app(joined, host="127.0.0.1", port=port))
+    url = listener.url + "/api/pos/v1/local/tickets"
+    headers = {"content-type": "application/json", "cookie": f"{joined.language_cookie}=en"}
+
+    def post(content: bytes) -> httpx.Response:
+        return httpx.post(url, content=content, headers=headers, timeout=30)
+
+    yield post
+    listener.stop()
+
+
+LOCAL_BAD: list[tuple[dict[str, Any], str]] = [
+    ({"sold_at": "not-a-date"}, "sold_at: not-a-date is not a date and time"),
+    ({"lines": [{"article": "VR1", "quantity": "1000000000000"}]}, "over the limit of 100,000"),
+    (
+        {"lines": [{"article": "VR1", "quantity": "1", "unit_price_incl_vat": "1e999999"}]},
+        "lines[1].unit_price_incl_vat: 1e999999 is not a number",
+    ),
+    (
+        {"lines": [{"article": "VR1", "quantity": "1", "unit_price_incl_vat": "2000000"}]},
+        "lines[1].unit_price_incl_vat: 2000000 is over the limit of 1,000,000",
+    ),
+    ({"lines": [{"article": "VR1", "quantity": "1e3"}]}, "lines[1].quantity: 1e3 is not a number"),
+    (
+        {"lines": [{"article": "VR1", "quantity": "-1"}]},
+        "lines[1].quantity: -1 may not be negative",
+    ),
+    ({"lines": [{"article": "VR1", "quantity": "1.5"}]}, "has more than 0 decimals"),
+    (
+        {"lines": [{"article": "VR1", "quantity": "1", "vat_rate": "7"}]},
+        "the VAT rate 7 % is not in the VAT rates table",
+    ),
+    (
+        {"lines": [{"article": "VR1", "quantity": "1"}], "payments": [{"method": "CASH"}] * 51},
+        "The payments must be a list.",
+    ),
+]
+
+
+def test_local_api_refuses_what_the_office_would_with_field_and_limit(
+    local_api: Post,
+    joined: Services,  # noqa: F811
+) -> None:
+    base = {"lines": [{"article": "VR1", "quantity": "1"}]}
+    for change, reason in LOCAL_BAD:
+        answer = local_api(json.dumps({**base, **change}).encode())
+        assert answer.status_code == 422, (change, answer.text)
+        assert reason in answer.json()["error"], (change, answer.json())
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    # Bare JSON literals: an exponent too big for any float, NaN, a price of 10^12.
+    for literal in (b"1e999999", b"NaN", b"-Infinity", b"1e12"):
+        body = b'{"lines": [{"article": "VR1", "quantity": 1, "unit_price_incl_vat": %s}]}'
+        answer = local_api(body % literal)
+        assert answer.status_code == 422, (literal, answer.text)
+        assert "lines[1].unit_price_incl_vat" in answer.json()["error"]
+    assert rows(joined.store, "SELECT count(*) AS n FROM MICPTRACK") == [{"n": 0}]
+    made = local_api(json.dumps({**base, "sold_at": SOLD_AT}).encode())
+    assert made.status_code == 201, made.text
+    assert made.headers["cache-control"] == "no-store"
+    assert made.json()["ticket"]["sold_at"] == SOLD_AT
+
+
+def test_local_api_answers_a_deep_body_with_400(local_api: Post, joined: Services) -> None:  # noqa: F811
+    for body in (DEEP, b'{"lines": ' + DEEP + b"}", b"{", b"\xff"):
+        answer = local_api(body)
+        assert answer.status_code == 400, (body[:20], answer.text)
+        assert answer.json()["ok"] is False
+        assert answer.headers["cache-control"] == "no-store"
+    assert "nested too deeply" in local_api(DEEP).json()["error"]
+    assert rows(joined.store, "SELECT count(*) AS n FROM MICPTRACK") == [{"n": 0}]
+
+
+def test_what_the_register_records_the_office_applies(
+    joined: Services,  # noqa: F811
+    office_services: Services,  # noqa: F811
+) -> None:
+    """Edge values on both sides of each limit: every ticket the register records is applied by
+    the office, and the office refuses each one the register refuses, with the same reason."""
+    sync(joined)
+    cases = [
+        ("VR1", "100000", "0.01"),
+        ("VR1", "100001", "0.01"),
+        ("FRO", "0.001", "1000000"),
+        ("FRO", "0.0001", "1"),
+        ("FRO", "99999.999", "1000.00"),  # a total just under 10^8
+        ("FRO", "100000", "1000.01"),  # just over it
+        ("VB1", "2", "0"),  # a free ticket: nothing to pay
+        ("VB1", "1", "1000000.01"),
+        ("VB1", "1", "0.005"),
+    ]
+    register_3 = office.get_register(office_services.store, 3)
+    assert register_3 is not None
+    accepted = 0
+    for index, (code, quantity, price) in enumerate(cases, 1):
+        line = {"article": code, "quantity": quantity, "unit_price_incl_vat": price}
+        try:
+            selling.record_ticket(joined.store, {"lines": [line]})
+            accepted += 1
+        except selling.TicketError as refused:
+            total = str(ticket_rules.line_total(Decimal(quantity), Decimal(price)))
+            record = ticket_record(
+                f"R3-x{index}",
+                f"C3-9{index:05d}",
+                line,
+                payments=[{"method": "CASH", "amount": total}],
+                total_incl_vat=total,
+            )
+            result = office.apply_records(office_services.store, register_3, [record])[0]
+            assert result["status"] == "rejected", (line, refused.message)
+            assert (result["message"], result["params"]) == (refused.message, refused.params)
+    pushed = sync(joined).pushed
+    assert accepted == 4 and pushed.rejected == [] and pushed.sent == accepted
+    assert len(office_tickets(office_services.store)) == accepted
