@@ -45,6 +45,13 @@ CASH_BOOK_NAMES = ("Caisse", "Caisse marché", "Caisse réserve")
 XML = "application/xml"
 CODA = "text/plain; charset=latin-1"
 JSON = "application/json; charset=utf-8"
+PEPPOL_INVOICE_TYPE = (
+    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017"
+    "#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
+)
+# Documented-only mode: the unconfirmed list shows this many at a time; confirming one lets the next
+# one be listed (Scrada's doc: confirming "allows you to retrieve the following new" documents).
+PEPPOL_LIST_SIZE = 25
 MESSAGES = {
     401: "Invalid API key or password",
     404: "Not found",
@@ -96,6 +103,17 @@ class Book:
     def last_line_date(self) -> str | None:
         return self.documents[-1].day.isoformat() if self.documents else None
 
+    def documented_summary(self) -> dict[str, Any]:
+        """The documented shape: dates are date-times ("2026-11-29T00:00:00")."""
+        summary = self.summary()
+        for key in ("lastLineDate", "invoicedTill"):
+            if summary.get(key):
+                summary[key] = f"{summary[key]}T00:00:00"
+        return summary
+
+    def summary(self) -> dict[str, Any]:
+        raise NotImplementedError
+
 
 @dataclass
 class Journal(Book):
@@ -138,8 +156,28 @@ class PeppolDocument:
     day: date
     data: bytes | None = None
 
+    internal_number: int = 0
+    receiver: str = ""  # the company's Peppol id, "0208:<company number>"
+
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "receivedOn": self.received_on, "fileName": self.file_name}
+
+    def documented_summary(self) -> dict[str, Any]:
+        """The fields of the documented list (Scrada's Postman collection, "Get unconfirmed
+        documents"); the simulator fills the ones a client may read."""
+        return {
+            "id": self.id,
+            "internalNumber": self.internal_number,
+            "peppolSenderScheme": "iso6523-actorid-upis",
+            "peppolSenderID": f"0208:{self.supplier.number}",
+            "peppolReceiverScheme": "iso6523-actorid-upis",
+            "peppolReceiverID": self.receiver,
+            "peppolC1CountryCode": "BE",
+            "peppolC2Timestamp": self.received_on,
+            "peppolC3Timestamp": self.received_on,
+            "peppolDocumentTypeScheme": "busdox-docid-qns",
+            "peppolDocumentTypeValue": PEPPOL_INVOICE_TYPE,
+        }
 
 
 @dataclass
@@ -173,12 +211,40 @@ class Company:
             "vatNumber": self.vat_number,
         }
 
+    def documented_summary(self) -> dict[str, Any]:
+        """`GET /company/{id}` as the public doc shows it: the company's full fields. Which of them
+        Scrada fills for a shop is assumed (docs/scrada-simulator.md)."""
+        party = self.party
+        return {
+            **self.summary(),
+            "taxNumberType": 1,
+            "vatNumberType": 1,
+            "address": {
+                "street": party.street,
+                "streetNumber": "",
+                "city": party.city,
+                "zipCode": party.postcode,
+                "countryCode": "BE",
+            },
+            "email": party.email,
+            "phone": "",
+            "isPartner": False,
+            "subscriptionType": "full",
+        }
+
     def book(self, book_id: str) -> Journal | CashBook:
         books: list[Journal | CashBook] = [*self.journals, *self.cash_books]
         for book in books:
             if book.id == book_id:
                 return book
         raise KeyError(book_id)
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    topic: str
+    company_id: str  # what x-scrada-company-id carries
+    body: bytes
 
 
 @dataclass
@@ -236,7 +302,15 @@ class ScradaSimulator:
         rate_limit: int | None = 60,
         clock: Callable[[], float] = time.time,
         seed: int = 1,
+        documented_only: bool = False,
     ) -> None:
+        # Only the calls of Scrada's public API v1.24: the assumed partner feed answers 404, as
+        # it would on the real service (docs/scrada.md).
+        self.documented_only = documented_only
+        # The partner company a partner-level webhook names in x-scrada-company-id.
+        self.partner_id = str(
+            uuid.UUID(int=random.Random(f"partner:{seed}").getrandbits(128), version=4)
+        )
         self.api_key = api_key
         self.password = password
         self.rate_limit = rate_limit
@@ -371,6 +445,8 @@ class ScradaSimulator:
                 data=data,
             )
             document.file_name = f"{document.id}.xml"
+            document.internal_number = len(company.peppol) + 1
+            document.receiver = f"0208:{company.tax_number}"
             company.peppol[document.id] = document
             return document.id
 
@@ -492,6 +568,8 @@ class ScradaSimulator:
     def _route(self, method: str, parts: list[str], query: str) -> _Response:
         """`parts`: the lower-cased path after /v1 (Scrada's routes ignore case; ids are lower)."""
         with self._lock:
+            if self.documented_only and _assumed_route(parts):
+                raise _NotFound()
             if parts == ["partner", "company"]:
                 if method != "GET":
                     return _error(405)
@@ -506,11 +584,14 @@ class ScradaSimulator:
                 return _error(405)
             match rest:
                 case []:
+                    if self.documented_only:
+                        return _json(company.documented_summary())
                     return _json(company.summary())
-                case ["journal"]:
-                    return _json([journal.summary() for journal in company.journals])
-                case ["cashbook"]:
-                    return _json([book.summary() for book in company.cash_books])
+                case ["journal"] | ["cashbook"]:
+                    books = company.journals if rest[0] == "journal" else company.cash_books
+                    return _json([self._book_summary(book) for book in books])
+                case ["cashbook", book_id]:
+                    return _json(self._book_summary(_book(company, "cashbook", book_id)))
                 case ["journal", book_id, "document"] | ["cashbook", book_id, "statement"]:
                     return _page(_book(company, rest[0], book_id), query)
                 case ["journal", book_id, "document", document_id] | [
@@ -526,10 +607,7 @@ class ScradaSimulator:
                     produce = partial(_render, company, book, document)
                     content_type = XML if isinstance(book, Journal) else CODA
                 case ["peppol", "inbound", "document", "unconfirmed"]:
-                    waiting = [
-                        d.summary() for d in company.peppol.values() if d.id not in self.confirmed
-                    ]
-                    return _json({"results": waiting, "__count": len(waiting)})
+                    return _json(self._unconfirmed(company))
                 case ["peppol", "inbound", "document", document_id, *action] if action in (
                     [],
                     ["confirm"],
@@ -546,6 +624,16 @@ class ScradaSimulator:
                     raise _NotFound()
         # Rendering happens outside the lock: a document never changes once made.
         return _Response(200, produce(), content_type)
+
+    def _book_summary(self, book: Journal | CashBook) -> dict[str, Any]:
+        return book.documented_summary() if self.documented_only else book.summary()
+
+    def _unconfirmed(self, company: Company) -> dict[str, Any]:
+        waiting = [d for d in company.peppol.values() if d.id not in self.confirmed]
+        if not self.documented_only:
+            return {"results": [d.summary() for d in waiting], "__count": len(waiting)}
+        shown = waiting[:PEPPOL_LIST_SIZE]
+        return {"results": [d.documented_summary() for d in shown], "__count": len(shown)}
 
     def _record(self, method: str, target: str, status: int) -> None:
         if not self.record_requests:
@@ -587,6 +675,66 @@ class ScradaSimulator:
         self._server = self._thread = None
 
     # -- webhooks --
+
+    def _header_company(self, company: Company, partner_level: bool) -> str:
+        # A webhook configured on the partner company covers every linked company and names the
+        # PARTNER in x-scrada-company-id (public doc v1.24): the document says whose it is.
+        return self.partner_id if partner_level else company.id
+
+    def document_event(
+        self, company_id: str, book_id: str, document_id: str, *, partner_level: bool = False
+    ) -> WebhookEvent:
+        """`journal/newInvoiceUbl` or `cashBook/newStatementCoda` for a generated document."""
+        with self._lock:
+            company = self._companies[company_id]
+            book = company.book(book_id)
+        topic = (
+            "cashBook/newStatementCoda" if isinstance(book, CashBook) else "journal/newInvoiceUbl"
+        )
+        body = self.document_bytes(company_id, book_id, document_id)
+        return WebhookEvent(topic, self._header_company(company, partner_level), body)
+
+    def purchase_invoice_event(
+        self, company_id: str, *, pdf: bool = False, partner_level: bool = False
+    ) -> WebhookEvent:
+        """`purchaseInvoice/new` (full subscription): a supplier's invoice, as UBL or as PDF."""
+        with self._lock:
+            company = self._companies[company_id]
+            seed = self._rng.getrandbits(64)
+            supplier = docs.supplier_party(self._rng)
+        if pdf:
+            body = docs.minimal_pdf(f"Invoice for {company.name}")
+        else:
+            body = docs.peppol_invoice(seed, supplier, company.party, self._now().date())
+        return WebhookEvent(
+            "purchaseInvoice/new", self._header_company(company, partner_level), body
+        )
+
+    def lines_missing_event(
+        self, company_id: str, journal_id: str, since: date, *, partner_level: bool = False
+    ) -> WebhookEvent:
+        """`journal/linesMissing`: the shop has sent no daily-receipt lines since `since`.
+
+        The body's shape is assumed (the public doc names the topic only): JSON with the ids and the
+        date of the last lines received."""
+        with self._lock:
+            company = self._companies[company_id]
+        body = json.dumps(
+            {"companyID": company.id, "journalID": journal_id, "lastLineDate": f"{since}T00:00:00"}
+        ).encode()
+        return WebhookEvent(
+            "journal/linesMissing", self._header_company(company, partner_level), body
+        )
+
+    def send_event(self, url: str, event: WebhookEvent, *, secret: str, **options: Any) -> int:
+        return self.send_webhook(
+            url,
+            topic=event.topic,
+            company_id=event.company_id,
+            body=event.body,
+            secret=secret,
+            **options,
+        )
 
     def send_webhook(
         self,
@@ -634,6 +782,18 @@ class ScradaSimulator:
 
 def _nth(names: tuple[str, ...], number: int) -> str:
     return names[number - 1] if number <= len(names) else f"{names[0]} {number}"
+
+
+def _assumed_route(parts: list[str]) -> bool:
+    """The partner feed's calls (assumed, not in the public API): listing a partner's companies and
+    listing or downloading generated daily-receipt invoices and CODA statements."""
+    if parts[:2] == ["partner", "company"]:
+        return True
+    book = parts[2:]
+    return len(book) >= 3 and (
+        (book[0] == "journal" and book[2] == "document")
+        or (book[0] == "cashbook" and book[2] == "statement")
+    )
 
 
 def _limit_headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
@@ -834,6 +994,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default="demo-key")
     parser.add_argument("--password", default="demo-password")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--documented-only",
+        action="store_true",
+        help="serve only Scrada's documented API (the assumed partner feed answers 404)",
+    )
     args = parser.parse_args(argv)
     stop = threading.Event()
 
@@ -848,6 +1013,7 @@ def main(argv: list[str] | None = None) -> int:
         password=args.password,
         rate_limit=args.rate_limit or None,
         seed=args.seed,
+        documented_only=args.documented_only,
     )
     simulator.record_requests = False
     populate(simulator, companies=args.companies, documents=args.documents, peppol=args.peppol)
