@@ -336,3 +336,11 @@ def test_parse_decimal_refuses_numbers_over_the_limit(raw: str) -> None:
 def test_parse_decimal_refuses_what_decimal_would_take(raw: str) -> None:
     with pytest.raises(ValueProblem):
         parse_decimal(raw, ",")
+
+
+def test_a_folder_or_a_missing_file_is_a_csv_error(tmp_path: Path) -> None:
+    (tmp_path / "folder.csv").mkdir()
+    for path in (tmp_path / "folder.csv", tmp_path / "missing.csv"):
+        with pytest.raises(CsvError) as caught:
+            CsvReader(path)
+        assert "Cannot read the file" in caught.value.message

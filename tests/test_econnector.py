@@ -4,6 +4,7 @@ correspondences, reception in two steps, homonyms, missing correspondences, tota
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import signal
@@ -599,3 +600,111 @@ def test_the_specification_example_integrates(shop: Any, tmp_path: Path) -> None
     assert [result.status for result in report.documents] == ["integrated"], report.as_dict()
     spec_md = relais("connector", "spec", data_dir=tmp_path / "cli")
     assert spec_md.returncode == 0 and "doc_ref" in spec_md.stdout
+
+
+# -- bad input: one bad file stops only itself; numbers and VAT codes never crash a reception --
+
+CRASHING_FILES = {
+    "a-bom-then-cp1252.csv": codecs.BOM_UTF8 + (HEADER + "\nD1;Mâcon\n").encode("cp1252"),
+    "b-odd-utf16.csv": codecs.BOM_UTF16_LE + (HEADER + "\n").encode("utf-16-le") + b"A",
+    "c-long-header.csv": b"doc_ref;" + b"x" * 200_000 + b"\nA;b\n",
+}
+
+
+def drop_bytes(folder: Path, name: str, content: bytes, *, age: float = 120) -> Path:
+    path = folder / name
+    path.write_bytes(content)
+    past = time.time() - age
+    os.utime(path, (past, past))
+    return path
+
+
+def test_a_file_that_used_to_crash_stops_only_itself(shop: Any) -> None:
+    services, connector, inbox, _outbox = shop
+    for name, content in CRASHING_FILES.items():
+        drop_bytes(inbox, name, content)
+    (inbox / "d-folder.csv").mkdir()  # a folder matches *.csv too
+    os.utime(inbox / "d-folder.csv", (time.time() - 120, time.time() - 120))
+    drop(inbox, "z-good.csv", [line("G1", "ANDPA", "André", 1, "P-VR1", "1", "15", "15")])
+    with i18n.language("en"):
+        report = receive(services.store, connector)
+    errors = {entry["name"]: entry.get("error") or "" for entry in report.files}
+    assert "Cannot read the file" in errors.pop("d-folder.csv")
+    for name in CRASHING_FILES:
+        assert "line" in errors[name].lower() and "column" in errors[name], errors
+        assert (inbox / name).exists(), "a refused file stays for the next scan"
+    assert report.count("integrated") == 1 and (inbox / "z-good.bak").exists()
+    with services.store.read() as db:
+        refs = {
+            row[0] for row in db.execute("SELECT reference FROM run_items WHERE status = 'error'")
+        }
+    assert refs == {f"WEB:{name}" for name in (*CRASHING_FILES, "d-folder.csv")}
+
+
+def test_cli_reception_goes_on_after_a_bad_file_and_exits_1(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    services = open_services(resolve_data_dir(data))
+    try:
+        source = tmp_path / "articles.csv"
+        source.write_text(ARTICLES, encoding="utf-8")
+        import_csv(services.store, "articles", source)
+        inbox = tmp_path / "in"
+        inbox.mkdir()
+        connector = connectors.save(
+            services.store,
+            connectors.Connector(
+                code="WEB", partner="Shop", import_dir=str(inbox), export_dir=str(tmp_path)
+            ),
+        )
+        mappings.set_mapping(services.store, connector, "article", "P-VR1", "VR1")
+    finally:
+        services.close()
+    drop_bytes(inbox, "a-bad.csv", CRASHING_FILES["a-bom-then-cp1252.csv"])
+    drop(inbox, "b-good.csv", [line("G1", "", "Roy", 1, "P-VR1", "1", "15", "15")])
+    result = relais("connector", "receive", "WEB", "--json", data_dir=data)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    assert report["integrated"] == 1
+    assert [entry["name"] for entry in report["files"] if entry.get("error")] == ["a-bad.csv"]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "vat"),
+    [
+        ("1234567890123456789012345", "15", "20"),
+        ("1", "12345678901234567890123456", "20"),
+        ("1", "15", "sNaN"),
+        ("1", "15", "1e400"),
+        ("1", "15", "99999999999999999999999999%"),
+    ],
+)
+def test_bad_numbers_refuse_the_document_not_the_reception(
+    shop: Any, quantity: str, price: str, vat: str
+) -> None:
+    services, connector, inbox, _outbox = shop
+    drop(
+        inbox,
+        "orders.csv",
+        [
+            line("N1", "ANDPA", "André", 1, "P-VR1", quantity, price, "15", vat=vat),
+            line("N2", "ANDPA", "André", 1, "P-VR1", "1", "15", "15"),
+        ],
+    )
+    report = receive(services.store, connector)
+    assert {r.doc_ref: r.status for r in report.documents} == {
+        "N1": "not_integrated",
+        "N2": "integrated",
+    }
+
+
+def test_a_fully_integrated_file_becomes_a_numbered_bak_when_the_name_was_seen(
+    shop: Any,
+) -> None:
+    services, connector, inbox, _outbox = shop
+    (inbox / "orders.bak").write_text("received last week\n", encoding="utf-8")
+    for number, ref in enumerate(("B1", "B2"), start=1):
+        drop(inbox, "orders.csv", [line(ref, "ANDPA", "André", 1, "P-VR1", "1", "15", "15")])
+        assert receive(services.store, connector).count("integrated") == 1
+        assert ref in (inbox / f"orders.{number}.bak").read_text(encoding="utf-8")
+    assert (inbox / "orders.bak").read_text(encoding="utf-8") == "received last week\n"
+    assert not (inbox / "orders.csv").exists()

@@ -317,9 +317,24 @@ class CsvReader:
     ) -> None:
         self.path = Path(path)
         self.options = (options or CsvOptions()).checked()
+        self.warnings: list[CsvError] = []
+        try:
+            encoding = self._open()
+        except OSError as exc:  # a folder named *.csv, a file deleted or locked meanwhile
+            raise CsvError(
+                "Cannot read the file {file}: {detail}",
+                file=str(self.path),
+                detail=exc.strerror or str(exc),
+            ) from exc
+        try:
+            self._start(encoding, set(decimal_columns), set(date_columns))
+        except BaseException:
+            self._handle.close()
+            raise
+
+    def _open(self) -> str:
         self._check_size()
         encoding = detect_encoding(self.path, self.options.encoding)
-        self.warnings: list[CsvError] = []
         if encoding in ("cp1252", "latin-1", "iso-8859-15") and _utf8_with_accents(self.path):
             self.warnings.append(
                 CsvError(
@@ -329,21 +344,10 @@ class CsvReader:
                 )
             )
         self._handle: IO[str] = self.path.open("r", encoding=encoding, newline="")
-        try:
-            self._start(encoding, set(decimal_columns), set(date_columns))
-        except BaseException:
-            self._handle.close()
-            raise
+        return encoding
 
     def _check_size(self) -> None:
-        try:
-            size = self.path.stat().st_size
-        except OSError as exc:
-            raise CsvError(
-                "Cannot read the file {file}: {detail}",
-                file=str(self.path),
-                detail=exc.strerror or str(exc),
-            ) from exc
+        size = self.path.stat().st_size
         if size > self.options.max_file_bytes:
             raise CsvError(
                 "The file is too large ({size} bytes; the limit is {limit}).",

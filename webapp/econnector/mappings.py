@@ -8,13 +8,14 @@ its own correspondence unless mapped otherwise.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from sqlite_utils import Database
 
 from webapp.econnector.connectors import Connector, ConnectorError
 from webapp.i18n import N_
+from webapp.numbers import NumberProblem, parse_decimal
 from webapp.store import Store
 
 KINDS = ("article", "customer", "vat", "unit", "country")
@@ -112,6 +113,18 @@ def mappings(store: Store, connector: Connector) -> list[dict[str, Any]]:
     return rows
 
 
+def _rate(external: str) -> Decimal | None:
+    """'20', '5,5', '5.5 %' as a rate; anything else (sNaN, 1e400, 26 digits) is not one, so the
+    code needs a correspondence."""
+    text = external.strip().removesuffix("%").strip()
+    try:
+        return parse_decimal(
+            text, what="vat", mark="," if "," in text else ".", limit=100, negative=False
+        )
+    except NumberProblem:
+        return None
+
+
 class Resolver:
     """Lookups of one reception, against the transaction it runs in. Answers are kept for the
     reception (a file holds the same few VAT codes, units and articles again and again); `db` is
@@ -166,9 +179,8 @@ class Resolver:
         if row is not None:
             return Decimal(str(row[0]))
         if code is None:
-            try:
-                rate = Decimal(external.strip().rstrip("%").replace(",", ".").strip())
-            except InvalidOperation:
+            rate = _rate(external)
+            if rate is None:
                 return None
             found = self.db.execute(
                 "SELECT 1 FROM vat_rates WHERE rate = ?", [float(rate)]

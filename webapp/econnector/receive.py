@@ -676,6 +676,12 @@ def _file(
         entry["error"] = exc.translated()
         _file_error(store, connector, path, exc, report.run_id)
         return
+    except Exception as exc:  # a bug met by one file must not keep the next files from being read
+        log.exception("connector %s: reading %s failed", connector.code, path.name)
+        error = UserError("The import stopped on an unexpected error: {detail}", detail=str(exc))
+        entry["error"] = error.translated()
+        _file_error(store, connector, path, error, report.run_id)
+        return
     entry["documents"] = report.total - counted
     refused = report.counts["not_integrated"] - left_before
     if not report.analyse_only and entry["documents"] and not refused:
