@@ -24,6 +24,7 @@ from webapp.scrada import config as scrada_config
 from webapp.scrada import pull as scrada_pull
 from webapp.scrada import records
 from webapp.scrada.client import RetryPolicy, ScradaClient
+from webapp.scrada.delivery import JOB_NAME
 from webapp.services import Services, open_services
 from webapp.simulators.scrada import ScradaSimulator
 
@@ -70,7 +71,7 @@ def configure(services: Services, sim: ScradaSimulator, root: Path, **change: An
 
 
 def run_pull(services: Services) -> dict[str, Any]:
-    run_id = services.runner.run(scrada_pull.JOB_NAME, origin="command")
+    run_id = services.runner.run(JOB_NAME, origin="command")
     run = history.get_run(services.store, run_id)
     assert run is not None
     return run
@@ -185,6 +186,26 @@ def test_repull_writes_nothing_and_asks_little(
     assert len(second_pull) == 1 + 2
 
 
+def test_books_are_read_again_after_a_day(
+    services: Services, simulator: ScradaSimulator, tmp_path: Path
+) -> None:
+    company = simulator.add_company("Boulangerie Dupont", documents=1)
+    configure(services, simulator, tmp_path / "compta")
+    run_pull(services)
+    with services.store.write() as db:
+        db.execute("UPDATE scrada_companies SET refreshed_at = '2020-01-01T00:00:00Z'")
+    asked = len(simulator.requests)
+    run_pull(services)
+    # The partner list names the company again on every pull: that must not count as reading
+    # its books, or a partner company's new journal would never be seen.
+    paths = [path for _method, path, _status in simulator.requests[asked:]]
+    assert any(path.endswith(f"/company/{company.id}/journal") for path in paths), paths
+    assert any(path.endswith(f"/company/{company.id}/cashBook") for path in paths), paths
+    asked = len(simulator.requests)
+    run_pull(services)
+    assert not any(path.endswith("/journal") for _m, path, _s in simulator.requests[asked:])
+
+
 def test_new_documents_come_on_the_next_pull(
     services: Services, simulator: ScradaSimulator, tmp_path: Path
 ) -> None:
@@ -247,7 +268,7 @@ def test_scrada_down_ends_the_run_and_keeps_the_progress(
     assert run["status"] == "failed"
     assert (
         "after 5 tries" in run["message"]
-        or "tries" in history.get_run(services.store, run["id"])["message"]
+        or "tries" in (history.get_run(services.store, run["id"]) or {})["message"]
     )
     kept = delivered_files(root)
     assert len(kept) == 3 and all(name.endswith(".cod") for name in kept), "cash book kept"
@@ -276,6 +297,23 @@ def test_malformed_documents_go_to_quarantine(
     assert sum(1 for item in items if item["status"] == "error") == 2
     again = run_pull(services)
     assert again["status"] == "success", "a quarantined document is not fetched again"
+
+
+def test_every_path_stays_under_240_characters_under_a_long_root(
+    services: Services, simulator: ScradaSimulator, tmp_path: Path
+) -> None:
+    company = simulator.add_company("Boulangerie " + "pâtisserie " * 12, documents=2)
+    simulator.add_document(company.id, company.journals[0].id, data=b"<Invoice><unclosed>")
+    root = tmp_path / ("r" * (165 - len(str(tmp_path))))
+    configure(services, simulator, root, template="{company_name}/{book}")
+    run = run_pull(services)
+    assert run["status"] == "warning", run
+    written = [path for path in root.rglob("*") if path.is_file()]
+    assert len(written) == 2 * 2 + 2, "four documents, one quarantined with its reason"
+    assert all(len(str(path)) < 240 for path in written), max(map(str, written), key=len)
+    assert len({path.parent for path in written if "_quarantine" not in path.parts}) == 2
+    assert run_pull(services)["status"] == "success", "the shortened paths are found again"
+    assert sorted(path for path in root.rglob("*") if path.is_file()) == sorted(written)
 
 
 def test_selected_scope_and_new_companies_off(

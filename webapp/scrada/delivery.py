@@ -149,8 +149,9 @@ def _quarantine(
     owner = safe_name(incoming.company.company_number or incoming.company.id)
     name = f"{owner}_{file_name(values, incoming.document_id)}"
     base = root.resolve()
-    # The reason file beside it is named longer: both stay under the path limit.
-    target = base.joinpath(*fit(str(base), [QUARANTINE], name, reserve=len(REASON_SUFFIX)))
+    # The folder keeps its name; the file's is shortened if need be, with room for the reason's.
+    folder = base / QUARANTINE
+    target = folder.joinpath(*fit(str(folder), [], name, reserve=len(REASON_SUFFIX)))
     temporary = temporary_folder(root, incoming.source)
     atomic_write_bytes(target, incoming.data, tmp_dir=temporary)
     atomic_write_bytes(
