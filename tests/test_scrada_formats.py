@@ -6,6 +6,8 @@ one of them (CODA records keep their 128 columns) and must be refused with a rea
 
 from __future__ import annotations
 
+import base64
+import codecs
 import io
 import string
 import threading
@@ -288,11 +290,20 @@ def test_a_document_at_the_size_limit_is_still_read() -> None:
     assert check_ubl(data).document_id == "3"
 
 
-def test_one_text_node_over_10_mb_is_refused_by_the_parser() -> None:
-    """huge_tree=False caps a single text node (an embedded attachment) at libxml2's 10 MB."""
-    data = edited_invoice("</cbc:ID>", "</cbc:ID><cbc:Note>" + "x" * 10_000_001 + "</cbc:Note>")
-    assert "Text node too long" in english(refused(check_ubl, data))
-    data = edited_invoice("</cbc:ID>", "</cbc:ID><cbc:Note>" + "x" * 9_000_000 + "</cbc:Note>")
+def test_a_12_mb_invoice_with_an_embedded_pdf_is_read() -> None:
+    """A text node over libxml2's default 10 MB (an embedded PDF) is valid UBL; the 20 MB file
+    limit bounds it, and entities, DTDs and network stay off (the tests above)."""
+    pdf = base64.b64encode(b"%PDF-1.7\n" + bytes(range(256)) * 36_900).decode()
+    attachment = (
+        "<cac:AdditionalDocumentReference><cbc:ID>PDF</cbc:ID><cac:Attachment>"
+        '<cbc:EmbeddedDocumentBinaryObject mimeCode="application/pdf" filename="3.pdf">'
+        f"{pdf}</cbc:EmbeddedDocumentBinaryObject></cac:Attachment>"
+        "</cac:AdditionalDocumentReference>"
+    )
+    data = edited_invoice("</cbc:ID>", "</cbc:ID>" + attachment)
+    assert 12_500_000 < len(data) < MAX_DOCUMENT_BYTES
+    assert check_ubl(data).document_id == "3"
+    data = edited_invoice("</cbc:ID>", "</cbc:ID><cbc:Note>" + "x" * 19_000_000 + "</cbc:Note>")
     assert check_ubl(data).document_id == "3"
 
 
@@ -516,6 +527,19 @@ def test_coda_text_in_windows_1252_or_latin_1_is_read() -> None:
     assert check_coda(data).statements[0].account == "BE86407051416150"
     # 0x81 is undefined in Windows-1252: the file is then read as latin-1, still 128 columns.
     assert check_coda(data.replace("€".encode("cp1252"), b"\x81")).statements[0].movements == 17
+
+
+def test_coda_saved_as_utf8_by_another_tool_is_read() -> None:
+    """128 characters, not bytes: "É" and "€" take 2 and 3 bytes in UTF-8."""
+    lines = single_lines()
+    lines[1] = put(lines[1], 64, "CAFÉ DES BŒUFS €")
+    expected = check_coda(corpus(SINGLE))
+    text = "\r\n".join([*lines, ""])
+    assert check_coda(text.encode("utf-8")) == expected
+    assert check_coda(codecs.BOM_UTF8 + text.encode("utf-8")) == expected
+    lines[2] += " "
+    too_long = english(refused(check_coda, "\n".join(lines).encode("utf-8")))
+    assert "Line 3: a CODA record has 128 characters, this one has 129." in too_long
 
 
 def test_a_value_date_of_zeros_means_unknown() -> None:

@@ -11,6 +11,7 @@ field positions come from febelfin-coda's layout tables; the verdict is ours (se
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from dataclasses import dataclass, field
@@ -147,7 +148,10 @@ def _parse_xml(data: bytes) -> Any:
         no_network=True,
         dtd_validation=False,
         load_dtd=False,
-        huge_tree=False,
+        # libxml2 caps one text node at 10 MB by default, and a valid invoice with an embedded
+        # PDF has a bigger one. The 20 MB file limit bounds the tree instead; what makes XML
+        # dangerous (entities, DTDs, network) stays off above, and a DOCTYPE is refused.
+        huge_tree=True,
     )
     try:
         tree = etree.parse(io.BytesIO(data), parser)
@@ -255,16 +259,42 @@ def check_coda(data: bytes) -> CodaInfo:
 
 
 def _coda_lines(data: bytes) -> list[tuple[int, str]]:
-    # Banks write Windows-1252 or latin-1; both are one byte per character, so the 128-column rule
-    # holds on the decoded text. latin-1 decodes any byte, for the few cp1252 leaves undefined.
+    """The records, read so that each has 128 characters if the file is right.
+
+    Banks write Windows-1252 or latin-1 (one byte per character); a file opened and saved by
+    another tool may come back as UTF-8, where an accent takes two bytes: a valid non-ASCII UTF-8
+    file is read as UTF-8 first, and the one-byte reading is the fallback (and the verdict)."""
+    single = _lines_of(_single_byte_text(data))
+    if data.isascii():
+        return _checked_lengths(single)
     try:
-        text = data.decode("cp1252")
+        utf8 = _lines_of(data.removeprefix(codecs.BOM_UTF8).decode("utf-8"))
     except UnicodeDecodeError:
-        text = data.decode("latin-1")
+        return _checked_lengths(single)
+    if all(len(line) == CODA_RECORD_LENGTH for line in utf8) or any(
+        len(line) != CODA_RECORD_LENGTH for line in single
+    ):
+        return _checked_lengths(utf8)
+    return _checked_lengths(single)
+
+
+def _single_byte_text(data: bytes) -> str:
+    # latin-1 decodes any byte, for the few cp1252 leaves undefined.
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _lines_of(text: str) -> list[str]:
     # Split on LF only: str.splitlines() would also split on \x85 or \x1c inside a name.
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     while lines and not lines[-1].strip():
         lines.pop()  # the final newline (and blank lines after the trailer) end the file
+    return lines
+
+
+def _checked_lengths(lines: list[str]) -> list[tuple[int, str]]:
     for number, line in enumerate(lines, start=1):
         if len(line) != CODA_RECORD_LENGTH:
             raise InvalidDocument(
