@@ -22,6 +22,10 @@ SAMPLE_AT_VERSION = {
     8: "INSERT INTO scrada_companies (id, source, first_seen_at) VALUES ('c1', 'configured', 'now')",
     9: "INSERT INTO pos_packages_applied (number, full, to_seq, applied_at) VALUES (1, 1, 5, 'now')",
     10: "INSERT INTO connectors (code, created_at, updated_at) VALUES ('SHOP', 'now', 'now')",
+    11: "SELECT 1",
+    12: "INSERT INTO scrada_statements (account, year, number, company_id, statement_date,"
+    " old_balance, new_balance, recorded_at) VALUES ('BE71096123456769', 2026, 1, 'c1',"
+    " '2026-01-02', '0', '1.5', 'now')",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 
