@@ -8,28 +8,37 @@ UI app on another one (the fixtures of tests/test_pos_register.py).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.conftest import Client, relais
 from tests.test_pos_register import (  # noqa: F401 - fixtures
     Listener,
     joined,
     office_listener,
     office_services,
     office_tickets,
+    post_pairs,
     register_services,
     rows,
     sync,
     tokens,
+    ui,
 )
 from webapp.app import create_app
+from webapp.config import resolve_data_dir
 from webapp.pos import office, protocol, selling, ticket_rules
-from webapp.services import Services
+from webapp.scrada import config as scrada_config
+from webapp.scrada.webhook import WebhookApp
+from webapp.services import Services, open_services
 
 DEEP = b"[" * 100_000
 SOLD_AT = "2026-11-25T10:03:00Z"
@@ -344,3 +353,79 @@ def test_what_the_register_records_the_office_applies(
     pushed = sync(joined).pushed
     assert accepted == 4 and pushed.rejected == [] and pushed.sent == accepted
     assert len(office_tickets(office_services.store)) == accepted
+
+
+# -- the sales screen and `relais pos sell`: the same strict numbers -----------------------------
+
+
+def test_sales_screen_takes_only_plain_quantities(
+    ui: Client,  # noqa: F811
+    joined: Services,  # noqa: F811
+) -> None:
+    ui.cookies.set(joined.language_cookie, "en")
+    for quantity, problem in (
+        ("1e3", "lines[1].quantity: 1e3 is not a number"),
+        ("1_000", "lines[1].quantity: 1_000 is not a number"),
+        ("NaN", "lines[1].quantity: NaN is not a number"),
+        ("1000000000000", "lines[1].quantity: 1000000000000 is over the limit of 100,000"),
+        ("-1", "lines[1].quantity: -1 may not be negative"),
+    ):
+        cart = post_pairs(ui, "/pos/sell/cart", [("code", "VR1"), ("qty", quantity)])
+        assert cart.status_code == 200 and problem in cart.text, (quantity, cart.text)
+        assert 'id="sell-checkout" disabled' in cart.text
+        refused = post_pairs(ui, "/pos/sell/checkout", [("code", "VR1"), ("qty", quantity)])
+        assert refused.status_code == 422 and problem in refused.text
+    # A scan of an article already on the ticket adds one; a quantity that was not a number
+    # starts over at one rather than becoming 1001.
+    scanned = post_pairs(ui, "/pos/sell/cart", [("code", "VR1"), ("qty", "1e3"), ("scan", "VR1")])
+    assert 'name="qty" value="1"' in scanned.text and "is not a number" not in scanned.text
+    assert selling.list_tickets(joined.store) == []
+    made = post_pairs(ui, "/pos/sell/checkout", [("code", "FRO"), ("qty", "0,25")])
+    assert made.status_code == 200, made.text
+    assert selling.list_tickets(joined.store)[0]["total"] == "5.28"
+
+
+def test_pos_sell_command_uses_the_same_rules(
+    joined: Services,  # noqa: F811
+) -> None:
+    sync(joined)
+    folder = joined.data_dir.path
+    refused = relais("pos", "sell", "VR1:1e3", "--json", data_dir=folder)
+    assert refused.returncode != 0
+    assert "lines[1].quantity: 1e3" in refused.stdout + refused.stderr
+    big = relais("pos", "sell", "VR1:1000000000000", data_dir=folder)
+    assert big.returncode != 0 and "1000000000000" in big.stdout + big.stderr
+    assert "100,000" in big.stdout + big.stderr
+    assert selling.list_tickets(joined.store) == []
+    sold = relais("pos", "sell", "VR1:2", "--json", data_dir=folder)
+    assert sold.returncode == 0, sold.stderr
+    assert json.loads(sold.stdout)["total"] == "29.00"
+
+
+# -- the Scrada webhook listener: it never parses JSON, and answers with the same headers ---------
+
+
+def test_webhook_answers_a_deep_body_without_parsing_it(tmp_path: Path) -> None:
+    services = open_services(resolve_data_dir(tmp_path / "hooks"))
+    services.vault.create("webhook tests passphrase")
+    services.vault.set(scrada_config.SECRET_WEBHOOK, "hook secret")
+    listener = Listener(lambda _port: WebhookApp(services))
+    try:
+        url = listener.url + "/hooks/scrada"
+        unsigned = httpx.post(url, content=DEEP, timeout=30)
+        assert unsigned.status_code == 401
+        signature = hmac.new(b"hook secret", DEEP, hashlib.sha256).hexdigest()
+        headers = {
+            "x-scrada-hmac-sha256": signature,
+            "x-scrada-event-id": "evt-deep",
+            "x-scrada-company-id": "c-1",
+            "x-scrada-topic": "some/json-topic",
+        }
+        signed = httpx.post(url, content=DEEP, headers=headers, timeout=30)
+        assert signed.status_code == 200 and signed.json()["status"] == "ignored"
+        for response in (unsigned, signed, httpx.get(url)):
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["cache-control"] == "no-store"
+    finally:
+        listener.stop()
+        services.close()
