@@ -45,6 +45,19 @@ def test_configure_verify_and_synchronise(
 
     page.goto(server.url + "/scrada")
     settings = page.locator("#scrada-settings")
+    # A format spec is refused when saved, under the field; nothing is saved.
+    console.expect_status(r"/scrada/settings$", 422)  # the refusal below, on purpose
+    settings.locator("input[name=root]").fill(str(root))
+    settings.locator("input[name=template]").fill("{company_number}/{year:>200}")
+    settings.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("#template-error")).to_contain_text("{year:>200}")
+    expect(settings.locator("input[name=template]")).to_have_attribute("aria-invalid", "true")
+    # The live preview shows the path the pull would write under a long root: shortened.
+    settings.locator("input[name=template]").fill("{company_name}/{book}/{company_id}")
+    settings.locator("input[name=root]").fill(str(tmp_path / ("r" * (140 - len(str(tmp_path))))))
+    page.locator("#scrada-settings summary").click()
+    expect(page.locator("[data-example-path]")).to_contain_text("~")
+    page.locator("#scrada-settings summary").click()
     settings.locator("input[name=api_url]").fill(f"{simulator.url}/v1/")
     settings.locator("input[name=api_key]").fill(simulator.api_key)
     settings.locator("input[name=password]").fill("wrong password")
