@@ -9,13 +9,16 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from webapp import windows
+from webapp import tray, windows
 from webapp.store import Store
 
 
@@ -68,3 +71,81 @@ def test_database_backup_on_windows_while_the_old_backup_is_held_open(
             assert [tuple(row) for row in db.execute("SELECT x FROM t")] == [(42,)]
     finally:
         copy.close()
+
+
+# -- the tray: Ctrl+C and Ctrl+Break while the main thread sits in C code ---------------------
+
+
+class BlockedPrepared:
+    """The server's stand-in: run() serves until stop(), like uvicorn in its thread."""
+
+    url = "http://127.0.0.1:1"
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        self.stopped.wait(30)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class GetMessageIcon:
+    """pystray's Windows loop: the main thread waits in C (GetMessage) and runs no Python signal
+    handler until a window message arrives. Here the wait is an Event with the stop signals
+    blocked for this thread, so only another thread can notice them."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.visible = False
+
+    def run(self, setup: Callable[[Any], None]) -> None:
+        threading.Thread(target=setup, args=(self,), daemon=True).start()
+        blocked = {signal.SIGINT, signal.SIGTERM, signal.SIGTTIN}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            self.stopped.wait(10)  # no message ever comes: only stop() ends this
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def update_menu(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGTTIN], ids=["ctrl-c", "sigterm", "ctrl-break"]
+)
+def test_tray_stops_at_once_on_a_signal_while_its_loop_is_in_c(
+    sig: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Linux has no SIGBREAK: number 21 (SIGTTIN here) stands in for it, through the Windows list.
+    monkeypatch.setattr(signal, "SIGBREAK", signal.SIGTTIN, raising=False)
+    monkeypatch.setattr(windows, "IS_WINDOWS", True)
+    icon, prepared = GetMessageIcon(), BlockedPrepared()
+
+    def build_icon(self: tray.Tray) -> GetMessageIcon:
+        self.icon = icon
+        return icon
+
+    monkeypatch.setattr(tray.Tray, "build_icon", build_icon)
+    previous_int = signal.getsignal(signal.SIGINT)
+
+    def when_ready(_tray: tray.Tray) -> None:
+        os.kill(os.getpid(), sig)
+
+    started = time.monotonic()
+    tray.run(cast(Any, None), cast(Any, prepared), on_ready=when_ready)
+    assert icon.stopped.is_set() and prepared.stopped.is_set()
+    assert time.monotonic() - started < 5, "the signal waited for the icon's loop"
+    assert signal.getsignal(signal.SIGINT) is previous_int  # handlers are put back
+    assert signal.getsignal(signal.SIGTTIN) == signal.SIG_DFL
+
+
+def test_stop_signals_include_ctrl_break_where_it_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert windows.stop_signals() == (signal.SIGINT, signal.SIGTERM)
+    monkeypatch.setattr(signal, "SIGBREAK", 21, raising=False)
+    assert windows.stop_signals() == (signal.SIGINT, signal.SIGTERM, 21)

@@ -1,23 +1,26 @@
 """`relais tray`: the web server with a system-tray icon (Open, Sync now, Pause/Resume, Quit).
 
 The tray loop owns the main thread (Windows and X11 want it there) and uvicorn serves from a worker
-thread. SIGTERM and SIGINT stop both. Without a desktop (no display, or pystray cannot load a
-backend) the caller falls back to a plain `serve`.
+thread. Quit, SIGTERM, Ctrl+C (SIGINT) and Ctrl+Break (SIGBREAK, Windows) stop both the same way.
+Without a desktop (no display, or pystray cannot load a backend) the caller falls back to a plain
+`serve`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-from webapp import i18n
+from webapp import i18n, windows
 from webapp.config import resource_root
 from webapp.i18n import _
 from webapp.server import Prepared
@@ -57,6 +60,7 @@ class Tray:
         self.prepared = prepared
         self.icon: Any = None
         self._stopping = threading.Event()
+        self._stop_lock = threading.Lock()  # a signal and Quit may arrive together
 
     # -- actions (called by pystray from its loop) ------------------------------------------------
 
@@ -89,9 +93,10 @@ class Tray:
         self.stop()
 
     def stop(self) -> None:
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
+        with self._stop_lock:
+            if self._stopping.is_set():
+                return
+            self._stopping.set()
         self.prepared.stop()
         if self.icon is not None:
             self.icon.stop()
@@ -128,10 +133,61 @@ class Tray:
         return self.icon
 
 
+@contextlib.contextmanager
+def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGBREAK call ``stop`` while the block runs; handlers restored after."""
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping", signum)
+        stop()
+
+    wanted = windows.stop_signals()
+    previous = {signum: signal.signal(signum, on_signal) for signum in wanted}
+    try:
+        if windows.is_windows():
+            with _wake_on_signals({int(signum) for signum in wanted}, stop):
+                yield
+        else:
+            yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def _wake_on_signals(numbers: set[int], stop: Callable[[], None]) -> Iterator[None]:
+    """Windows: Python runs a handler in the main thread between two bytecodes, and the tray loop
+    keeps the main thread inside GetMessage (C code) until a window message comes, so a Ctrl+C
+    would wait for the next mouse move over the icon. The C-level handler also writes the signal
+    number to the wakeup socket; a thread watches it and stops at once (pystray's stop posts a
+    message, which is safe from any thread there; X11's is not, hence Windows only)."""
+    reader, writer = socket.socketpair()  # a socket: Windows' wakeup fd cannot be a pipe
+    writer.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    watcher = threading.Thread(
+        target=_watch_wakeups, args=(reader, numbers, stop), name="tray-signals", daemon=True
+    )
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        writer.close()  # the watcher reads the end of the stream and returns
+        watcher.join(5)
+        reader.close()
+
+
+def _watch_wakeups(reader: socket.socket, numbers: set[int], stop: Callable[[], None]) -> None:
+    while received := reader.recv(64):
+        if numbers.intersection(received):
+            log.info("signal %s: stopping", sorted(numbers.intersection(received)))
+            stop()
+
+
 def run(
     services: Services, prepared: Prepared, on_ready: Callable[[Tray], None] | None = None
 ) -> None:
-    """Serve with a tray icon until Quit, SIGTERM or SIGINT."""
+    """Serve with a tray icon until Quit, SIGTERM, Ctrl+C or Ctrl+Break."""
     tray = Tray(services, prepared)
     try:
         icon = tray.build_icon()
@@ -140,21 +196,29 @@ def run(
         log.exception("the tray icon cannot be shown: serving without it")
         prepared.run()
         return
+    with stop_on_signals(tray.stop):
+        shown = _run_icon(tray, icon, prepared, on_ready)
+    if not shown:
+        prepared.run()
+        return
+    log.info("tray stopped")
+
+
+def _run_icon(
+    tray: Tray, icon: Any, prepared: Prepared, on_ready: Callable[[Tray], None] | None
+) -> bool:
+    """The icon's loop on this thread, the server on another; False when the icon never showed."""
     server_thread = threading.Thread(target=prepared.run, name="uvicorn", daemon=False)
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping", signum)
-        tray.stop()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, on_signal)
 
     def watch_server() -> None:
         # The server ending on its own (an error) must not leave an icon with nothing behind it.
         server_thread.join()
         tray.stop()
 
-    def setup(icon: Any) -> None:
+    language = i18n.current_language()
+
+    def setup(icon: Any) -> None:  # pystray calls it from its own thread
+        i18n.set_language(language)
         icon.visible = True
         log.info("tray icon shown")
         server_thread.start()
@@ -162,25 +226,16 @@ def run(
         if on_ready:
             on_ready(tray)
 
-    language = i18n.current_language()
-
-    def setup_in_language(icon: Any) -> None:  # pystray calls it from its own thread
-        i18n.set_language(language)
-        setup(icon)
-
     try:
-        icon.run(setup=setup_in_language)
+        icon.run(setup=setup)
     except Exception:
         if server_thread.ident is not None:
             raise
         # The icon could not be shown after all (the display went away, no backend works).
         log.exception("the tray icon failed: serving without it")
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, signal.SIG_DFL)
-        prepared.run()
-        return
+        return False
     finally:
-        tray.stop()
         if server_thread.ident is not None:
+            tray.stop()
             server_thread.join()
-    log.info("tray stopped")
+    return True
