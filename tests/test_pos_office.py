@@ -19,7 +19,7 @@ from tests.conftest import Client, relais
 from webapp import history, settings
 from webapp.backoffice import documents
 from webapp.config import resolve_data_dir
-from webapp.pos import changes, office, protocol, updates_office
+from webapp.pos import changes, office, office_records, protocol, updates_office
 from webapp.services import Services, open_services
 from webapp.store import Store
 
@@ -340,7 +340,7 @@ def test_ticket_becomes_a_document_once(shop: tuple[Services, office.Register]) 
     services, register = shop
     store = services.store
     record = ticket("R3-aaa", "C3-000001", customer="C001")
-    assert office.apply_records(store, register, [record]) == [
+    assert office_records.apply_records(store, register, [record]) == [
         {"id": "R3-aaa", "status": "applied"}
     ]
     with store.read() as db:
@@ -355,7 +355,7 @@ def test_ticket_becomes_a_document_once(shop: tuple[Services, office.Register]) 
     assert [(p.method, p.amount) for p in found.payments] == [("CASH", Decimal("29.00"))]
     assert found.warehouse_id == register.warehouse_id and found.party_id is not None
     # The same id again (a reply lost on the way): nothing doubled.
-    assert office.apply_records(store, register.id, [record]) == [
+    assert office_records.apply_records(store, register.id, [record]) == [
         {"id": "R3-aaa", "status": "already_applied"}
     ]
     with store.read() as db:
@@ -380,7 +380,7 @@ def test_rejected_record_does_not_block_the_next_ones(
         {"kind": "ticket", "payload": {}},
         ticket("R3-method", "C3-000005", payments=[{"method": "BITCOIN", "amount": "29.00"}]),
     ]
-    results = office.apply_records(store, register, batch)
+    results = office_records.apply_records(store, register, batch)
     assert [r["status"] for r in results] == [
         "rejected",
         "applied",
@@ -398,7 +398,7 @@ def test_rejected_record_does_not_block_the_next_ones(
     assert results[3]["reason"] == "Ticket number C3-000003 is already used."
     assert "BITCOIN" in results[7]["reason"]
     # The whole batch again (the register never got the answer): same answers, nothing doubled.
-    again = office.apply_records(store, register, batch)
+    again = office_records.apply_records(store, register, batch)
     assert [r["status"] for r in again] == [
         "rejected",
         "already_applied",
@@ -410,7 +410,7 @@ def test_rejected_record_does_not_block_the_next_ones(
         "rejected",
     ]
     assert again[0]["reason"] == results[0]["reason"]
-    rejected = office.received(store, status="rejected")
+    rejected = office_records.received(store, status="rejected")
     assert {row["id"] for row in rejected} == {
         "R3-bad",
         "R3-total",
@@ -451,7 +451,7 @@ def test_customer_and_setting_records(shop: tuple[Services, office.Register]) ->
         {"id": "R3-s2", "kind": "register_setting", "payload": {"key": "bad key!", "value": 1}},
         ticket("R3-t", "C3-000010", customer="C900"),
     ]
-    results = office.apply_records(store, register, records)
+    results = office_records.apply_records(store, register, records)
     assert [r["status"] for r in results] == [
         "applied",
         "applied",
@@ -465,7 +465,7 @@ def test_customer_and_setting_records(shop: tuple[Services, office.Register]) ->
             "SELECT city, country FROM parties WHERE kind = 'customer' AND code = 'C900'"
         ).fetchone()
     assert tuple(row) == ("Lille", "FR")
-    assert office.register_settings(store, 3) == {"printer": "EPSON"}
+    assert office_records.register_settings(store, 3) == {"printer": "EPSON"}
     # The customer made on the register goes to the other registers with the next package.
     changes.build_package(store, register.id)
     assert "C900" in by_code(package(store, register, 1)["upserts"]["customers"])
@@ -715,7 +715,9 @@ def test_office_page_builds_packages_and_lists_rejections(
     client: Client, services: Services
 ) -> None:
     register, _token = office.add_register(services.store, 3)
-    office.apply_records(services.store, register, [ticket("R3-x", "C3-1")])  # no article VR1
+    office_records.apply_records(
+        services.store, register, [ticket("R3-x", "C3-1")]
+    )  # no article VR1
     started = client.post_form("/pos/office/export")
     assert started.status_code in (200, 201) and "progress-card" in started.text
     run_id = int(started.text.split('data-run="')[1].split('"')[0])

@@ -24,6 +24,7 @@ from webapp.config import resolve_data_dir
 from webapp.pos import (
     changes,
     office,
+    office_records,
     protocol,
     register,
     register_status,
@@ -455,7 +456,9 @@ def test_a_rejected_record_is_set_aside_and_does_not_block(
     assert rows(office_services.store, "SELECT city FROM parties WHERE code = 'C900'") == [
         {"city": "Nice"}
     ]
-    assert office.register_settings(office_services.store, 3) == {"label": "Caisse du comptoir"}
+    assert office_records.register_settings(office_services.store, 3) == {
+        "label": "Caisse du comptoir"
+    }
     # The rejected record stays aside: the next round sends nothing and reports nothing new.
     again = sync(joined)
     assert again.pushed.sent == 0 and again.pushed.rejected == []

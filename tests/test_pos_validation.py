@@ -35,7 +35,7 @@ from tests.test_pos_register import (  # noqa: F401 - fixtures
 )
 from webapp.app import create_app
 from webapp.config import resolve_data_dir
-from webapp.pos import office, protocol, selling, ticket_rules
+from webapp.pos import office, office_records, protocol, selling, ticket_rules
 from webapp.scrada import config as scrada_config
 from webapp.scrada.webhook import WebhookApp
 from webapp.services import Services, open_services
@@ -138,7 +138,7 @@ def test_office_rejects_what_does_not_fit_per_record_with_its_reason(
         "C3-000001",
         "C3-000091",
     ]
-    refused = office.received(office_services.store, status="rejected")
+    refused = office_records.received(office_services.store, status="rejected")
     assert {row["id"] for row in refused} == set(ids[1:-1])
     again = httpx.post(url, content=body, headers=auth(tokens[3]), timeout=30).json()
     assert again["applied"] == ["R3-ok-1", "R3-ok-2"] and again["rejected"] == ids[1:-1]
@@ -202,7 +202,9 @@ def test_the_office_failing_mid_batch_answers_what_it_applied(
         "complete": False,
     }
     assert [row["number"] for row in office_tickets(store)] == ["C3-000001"]
-    assert [row["id"] for row in office.received(store)] == ["R3-f1"], "R3-f2 is not refused"
+    assert [row["id"] for row in office_records.received(store)] == ["R3-f1"], (
+        "R3-f2 is not refused"
+    )
     with store.write() as db:
         db.execute("DROP TRIGGER temp.fault")
     again = httpx.post(url, json={"records": records}, headers=auth(tokens[3])).json()
@@ -347,7 +349,7 @@ def test_what_the_register_records_the_office_applies(
                 payments=[{"method": "CASH", "amount": total}],
                 total_incl_vat=total,
             )
-            result = office.apply_records(office_services.store, register_3, [record])[0]
+            result = office_records.apply_records(office_services.store, register_3, [record])[0]
             assert result["status"] == "rejected", (line, refused.message)
             assert (result["message"], result["params"]) == (refused.message, refused.params)
     pushed = sync(joined).pushed

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from webapp.asgi import PortRouter, Receive, Send, lifespan, read_body, send_json
-from webapp.pos import office, protocol, updates_office
+from webapp.pos import office, office_records, protocol, updates_office
 from webapp.pos.office import Register
 from webapp.services import Services
 
@@ -175,7 +175,7 @@ def _outbox(services: Services, register: Register, call: Call) -> Answer:
         return _error(400, 'expected {"records": [...]}')
     if len(records) > protocol.MAX_BATCH:
         return _error(413, f"at most {protocol.MAX_BATCH} records per call")
-    results = office.apply_records(services.store, register, records)
+    results = office_records.apply_records(services.store, register, records)
     return Answer(200, batch_answer(results, len(records)))
 
 

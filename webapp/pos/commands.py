@@ -140,9 +140,9 @@ def pos_export(state: CliState, as_json: bool) -> None:
 @click.pass_obj
 def pos_received(state: CliState, status: str | None, limit: int, as_json: bool) -> None:
     """Records received from the registers (tickets, customers, settings), newest first."""
-    from webapp.pos import office
+    from webapp.pos import office_records
 
-    rows = office.received(state.services().store, status=status, limit=limit)
+    rows = office_records.received(state.services().store, status=status, limit=limit)
     for row in rows:
         row["reason"] = i18n.translate_stored(row["reason"], row["params"]) or None
     lines = [

@@ -11,7 +11,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from webapp import history, settings
-from webapp.pos import changes, office, protocol
+from webapp.pos import changes, office, office_records, protocol
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, first, page
 
@@ -26,7 +26,9 @@ def _context(services: Services, **extra: Any) -> dict[str, Any]:
     return {
         "active": "pos",
         "registers": office.list_registers(services.store),
-        "rejected": office.received(services.store, status="rejected", limit=REJECTED_SHOWN),
+        "rejected": office_records.received(
+            services.store, status="rejected", limit=REJECTED_SHOWN
+        ),
         "running_run_id": services.runner.running_run_id(changes.JOB_NAME),
         "last_runs": history.recent_runs(services.store, limit=5, job_name=changes.JOB_NAME),
         "form": {"number": "", "label": "", "company": ""},
