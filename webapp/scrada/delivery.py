@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from webapp import history
-from webapp.files import atomic_write_bytes
+from webapp.files import atomic_write_bytes, remove_stale_temporary_files
 from webapp.i18n import N_
 from webapp.scrada import formats, records
 from webapp.scrada.paths import PathValues, file_name, fit, safe_name, target_path
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 QUARANTINE = "_quarantine"
 REASON_SUFFIX = ".reason.txt"
 TEMPORARY = ".relais-tmp"
-WEBHOOK_TEMPORARY = "webhook"
+PULLED_SOURCES = frozenset({"partner", "api"})  # sources.PartnerFeed and PeppolInbox
 JOB_NAME = "scrada_pull"
 ITEM_KINDS = {"daily-receipts": "receipt", "cash-book": "cash_book", "peppol-inbound": "peppol"}
 ITEM_STATUS = {"delivered": "received", "skipped": "skipped", "quarantined": "error"}
@@ -224,10 +224,23 @@ def _trace(
 
 def temporary_folder(root: Path, source: str = "partner") -> Path:
     """Where files are written before their rename: inside the root (same file system), hidden.
-    Webhooks write while a pull may be starting (in another process too), so they have their own
-    subfolder: the pull clears its own folder of every orphan, and only old ones from theirs."""
+    Only the pull's own sources write in the folder itself, which the pull clears of every orphan
+    when it starts. Any other (webhooks) may write while a pull starts, in another process too,
+    so each has its own subfolder, cleared of old files only."""
     folder = root.resolve() / TEMPORARY
-    return folder / WEBHOOK_TEMPORARY if source == "webhook" else folder
+    return folder if source in PULLED_SOURCES else folder / safe_name(source)
+
+
+def remove_orphans(root: Path) -> None:
+    """At the start of a pull, which holds its process's claim: no other pull is writing, so every
+    temporary file of the pull's folder is an orphan of a killed one; the other writers' folders
+    only lose files older than an hour."""
+    folder = temporary_folder(root)
+    remove_stale_temporary_files(folder, older_than_seconds=0)
+    if folder.is_dir():
+        for other in folder.iterdir():
+            if other.is_dir():
+                remove_stale_temporary_files(other)
 
 
 def _sha256(path: Path) -> str:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from webapp import history, jobs
-from webapp.files import remove_stale_temporary_files
 from webapp.i18n import N_, UserError
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.scrada import config as scrada_config
@@ -28,7 +27,7 @@ from webapp.scrada.client import (
     ScradaError,
     ScradaUnavailable,
 )
-from webapp.scrada.delivery import JOB_NAME, deliver, temporary_folder
+from webapp.scrada.delivery import JOB_NAME, deliver, remove_orphans
 from webapp.scrada.sources import pulled_sources
 
 log = logging.getLogger(__name__)
@@ -75,10 +74,7 @@ def run_pull(context: RunContext) -> Summary:
     if root is None:
         raise NotConfigured(N_("Choose the root folder where the documents go."))
     root.mkdir(parents=True, exist_ok=True)
-    # This run holds the process's claim, so no other pull is writing: every temporary file in
-    # the pull's folder is an orphan of a killed one. A webhook may be writing in its own folder.
-    remove_stale_temporary_files(temporary_folder(root), older_than_seconds=0)
-    remove_stale_temporary_files(temporary_folder(root, "webhook"))
+    remove_orphans(root)
     with make_client(context, config) as client:
         puller = Puller(context, config, client, root)
         totals = puller.run()
