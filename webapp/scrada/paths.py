@@ -233,12 +233,10 @@ def _cut(item: str, cap: int, keep: str = "") -> str:
     return item if _units(item) <= cap else shortened(item, cap, keep)
 
 
-def target_path(
-    root: Path, template: str, values: PathValues, document_id: str, reserve: int = 0
-) -> Path:
+def target_path(root: Path, template: str, values: PathValues, document_id: str) -> Path:
     """Where the document goes: root/template/file name, inside the root, under PATH_LIMIT."""
     base = root.resolve()
-    parts = fit(str(base), folder_parts(template, values), file_name(values, document_id), reserve)
+    parts = fit(str(base), folder_parts(template, values), file_name(values, document_id))
     target = (base / PurePosixPath(*parts)).resolve()
     if not target.is_relative_to(base):
         raise TemplateError(N_("The template must stay inside the root folder: no '..'."))
