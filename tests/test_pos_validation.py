@@ -431,3 +431,29 @@ def test_webhook_answers_a_deep_body_without_parsing_it(tmp_path: Path) -> None:
     finally:
         listener.stop()
         services.close()
+
+
+def test_text_that_is_not_unicode_is_refused_not_a_500(
+    office_listener: Listener,  # noqa: F811
+    tokens: dict[int, str],  # noqa: F811
+    office_services: Services,  # noqa: F811
+    local_api: Post,
+) -> None:
+    """JSON's "\\ud800" is a lone surrogate, which SQLite cannot store: the office refuses that
+    record alone (and the answer still names it), the local API answers 400."""
+    url = office_listener.url + protocol.API + "/outbox"
+    records = [
+        ticket_record("R3-s1", "C3-000001", {"label": "@LABEL@"}),
+        {"id": "R3-s2-@LABEL@", "kind": "customer", "payload": {"code": "@LABEL@"}},
+        ticket_record("R3-s3", "C3-000003", {}),
+    ]
+    body = json.dumps({"records": records}).replace("@LABEL@", "\\ud800").encode()
+    answer = httpx.post(url, content=body, headers=auth(tokens[3]), timeout=30)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert data["applied"] == ["R3-s3"] and data["rejected"] == ["R3-s1", "R3-s2-\ud800"]
+    assert data["results"][0]["reason"] == "The record holds text that is not valid Unicode."
+    assert [row["number"] for row in office_tickets(office_services.store)] == ["C3-000003"]
+    local = b'{"lines": [{"article": "VR1", "quantity": "1", "label": "\\ud800"}]}'
+    refused = local_api(local)
+    assert refused.status_code == 400 and "not valid Unicode" in refused.json()["error"]

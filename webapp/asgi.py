@@ -39,8 +39,9 @@ async def send_json(
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """A JSON answer (`body` serialised, or `raw` bytes sent as they are)."""
-    # default=str: a Decimal in an error's params is written as its text, never a failed answer
-    payload = raw if raw is not None else json.dumps(body, ensure_ascii=False, default=str).encode()
+    # ASCII with escapes: a lone surrogate echoed from a request (an id) still makes valid JSON;
+    # default=str: a Decimal in an error's params is written as its text, never a failed answer.
+    payload = raw if raw is not None else json.dumps(body, default=str).encode("ascii")
     start = [
         (b"content-type", b"application/json; charset=utf-8"),
         (b"content-length", str(len(payload)).encode()),

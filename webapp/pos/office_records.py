@@ -107,6 +107,11 @@ def apply_record(store: Store, register: Register, record: Any) -> dict[str, Any
         reason = N_("The record has no id (a text of 1 to 100 characters).")
         given = record.get("id") if isinstance(record, dict) else None
         return _result(str(given or "")[:MAX_ID_LENGTH], "rejected", reason)
+    if not protocol.valid_text(record):
+        # Not kept either: SQLite stores only valid UTF-8, so not even the refusal could be.
+        return _result(
+            record_id, "rejected", N_("The record holds text that is not valid Unicode.")
+        )
     prefix = f"R{register.number}-"
     if not record_id.startswith(prefix):
         # Not kept: the id may be another register's, whose own record must still go through.

@@ -52,6 +52,16 @@ def parse_json(body: bytes) -> Any:
         raise BadJson(f"the body is not JSON ({exc})") from None
 
 
+def valid_text(value: Any) -> bool:
+    """False when a text anywhere in `value` cannot be UTF-8: JSON's `"\\ud800"` escape gives a
+    lone surrogate, which SQLite refuses to store (and a JSON encoder to write as UTF-8)."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def record_id(register: int) -> str:
     """Made on the register before the first send: a lost reply can never create a duplicate."""
     return f"R{register}-{uuid.uuid4().hex}"

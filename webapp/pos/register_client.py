@@ -149,7 +149,7 @@ class OfficeClient:
 def _parse(response: httpx.Response, what: str) -> Any:
     try:
         return response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: an answer nested too deeply
         raise OfficeError(
             N_("The office sent an answer that is not JSON ({what})."), what=what
         ) from exc

@@ -291,6 +291,8 @@ def local_ticket(
         data = protocol.parse_json(body)
     except protocol.BadJson as exc:
         return _api_error(400, _("The body is not JSON Relais can read: {error}.", error=str(exc)))
+    if not protocol.valid_text(data):
+        return _api_error(400, _("The body holds text that is not valid Unicode."))
     if not isinstance(data, dict):
         return _api_error(400, _("The body must be a JSON object."))
     ticket = {key: value for key, value in data.items() if key not in ("number", "id")}
