@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, settings
 from litestar.testing import TestClient
 from playwright.sync_api import expect
 
@@ -22,6 +23,19 @@ from webapp.services import Services, open_services
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_PORT = 8765
+
+# Property-based suites (tests/test_fuzz_*.py): a few hundred examples each under `make test`,
+# 100,000 under `make fuzz` (RELAIS_FUZZ_PROFILE=long). No example database: nothing is written
+# into the repository, and a failure prints its own reproducing example.
+settings.register_profile("short", max_examples=300, deadline=None, database=None)
+settings.register_profile(
+    "long",
+    max_examples=100_000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("RELAIS_FUZZ_PROFILE", "short"))
 
 # Playwright's assertions wait 5 s by default; a loaded 2-core CI machine can be slower than that.
 expect.set_options(timeout=20_000)

@@ -227,6 +227,8 @@ def detect_encoding(path: Path, forced: str | None = None) -> str:
     if forced == "utf-8" and bom == "utf-8-sig":
         forced = "utf-8-sig"
     chosen = forced or bom
+    if chosen == "utf-16" and bom != "utf-16":
+        chosen = "utf-16-le"  # Python's utf-16 refuses a stream without BOM; Windows writes LE
     if chosen is not None:
         bad = _first_undecodable(path, chosen)
         if bad and forced:
@@ -244,7 +246,7 @@ def detect_encoding(path: Path, forced: str | None = None) -> str:
                 " your spreadsheet.",
                 line=bad[0],
                 column=bad[1],
-                encoding="UTF-16" if chosen == "utf-16" else "UTF-8",
+                encoding="UTF-16" if bom == "utf-16" else "UTF-8",
             )
         return chosen
     if _first_undecodable(path, "utf-8") is None:
@@ -418,7 +420,7 @@ class CsvReader:
         while True:
             try:
                 line = self._handle.readline(limit + 1)
-            except UnicodeDecodeError as exc:  # the file changed since its encoding was checked
+            except UnicodeError as exc:  # the file changed since its encoding was checked
                 raise CsvError(
                     "The file cannot be read from line {line}: {detail}",
                     line=self._line_no + 1,
