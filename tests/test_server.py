@@ -4,6 +4,7 @@ security headers, the scheduler and recovery after a crash."""
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -148,6 +149,20 @@ def test_serve_on_a_free_port_in_french_and_stop_cleanly(
     assert "Application shutdown complete" in (data / "logs" / "relais.log").read_text(
         encoding="utf-8"
     )
+
+
+def test_ctrl_c_stops_serve_cleanly(relais_server: StartServer) -> None:
+    # Windows has no SIGTERM: a console's Ctrl+C (SIGINT) is how `relais serve` is stopped there.
+    server = relais_server()
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(20) == 0
+    log = (server.data_dir / "logs" / "relais.log").read_text(encoding="utf-8")
+    assert "Application shutdown complete" in log
+    assert "Finished server process" in log
+    assert "Traceback" not in server.output and "KeyboardInterrupt" not in server.output
+    assert not (server.data_dir / "serve.json").exists()
+    again = relais_server(data_dir=server.data_dir)  # the data folder's lock was let go
+    assert again.stop() == 0
 
 
 def test_bind_socket_falls_back_to_the_next_free_port(occupied_port: int) -> None:

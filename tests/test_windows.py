@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import signal
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-from webapp import tray, windows
+from webapp import server, tray, windows
+from webapp.config import DataDir
 from webapp.store import Store
 
 
@@ -149,3 +153,54 @@ def test_stop_signals_include_ctrl_break_where_it_exists(monkeypatch: pytest.Mon
     assert windows.stop_signals() == (signal.SIGINT, signal.SIGTERM)
     monkeypatch.setattr(signal, "SIGBREAK", 21, raising=False)
     assert windows.stop_signals() == (signal.SIGINT, signal.SIGTERM, 21)
+
+
+# -- one server per data folder: the msvcrt lock ----------------------------------------------
+
+
+class Msvcrt(types.ModuleType):
+    """msvcrt.locking with Windows' rules, over flock (which, like a Windows lock, belongs to the
+    open file, so two handles in one process exclude each other): LK_NBLCK fails at once with
+    EACCES, the range starts at the current position, and the calls are recorded."""
+
+    LK_UNLCK, LK_LOCK, LK_NBLCK = 0, 1, 2
+
+    def __init__(self) -> None:
+        super().__init__("msvcrt")
+        self.calls: list[tuple[str, int]] = []  # (mode, position); lseek fails on a closed fd
+
+    def locking(self, fd: int, mode: int, nbytes: int) -> None:
+        assert nbytes == 1
+        position = os.lseek(fd, 0, os.SEEK_CUR)
+        self.calls.append(("unlock" if mode == self.LK_UNLCK else "lock", position))
+        if mode == self.LK_UNLCK:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PermissionError(errno.EACCES, "Permission denied") from None
+
+
+@pytest.mark.usefixtures("on_windows")
+def test_serve_lock_on_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = Msvcrt()
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    data_dir = DataDir(tmp_path, portable=False)
+    (tmp_path / "serve.lock").write_text("left by an older version")  # the range is still byte 0
+    (tmp_path / "serve.json").write_text(json.dumps({"url": "http://127.0.0.1:8765"}))
+    with (
+        server.serve_lock(data_dir),
+        pytest.raises(server.AlreadyRunning) as second,
+        server.serve_lock(data_dir),
+    ):
+        pass
+    assert second.value.url == "http://127.0.0.1:8765"
+    assert fake.calls == [
+        ("lock", 0),  # the first server
+        ("lock", 0),  # the second one, refused
+        ("unlock", 0),  # the first one lets go before it closes the file
+    ]
+    assert not (tmp_path / "serve.json").exists()
+    with server.serve_lock(data_dir):  # free again
+        pass

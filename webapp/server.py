@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import uvicorn
 
+from webapp import windows
 from webapp.app import create_app
 from webapp.config import DataDir
 from webapp.files import atomic_write_text
@@ -45,7 +46,7 @@ def bind_socket(host: str, port: int, *, fallback: bool) -> socket.socket:
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only then, and
         # without it Nagle meets delayed ACKs and adds ~40 ms to every kept-alive response.
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        if os.name == "nt":
+        if windows.is_windows():
             sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_EXCLUSIVEADDRUSE", 0), 1)
         else:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -88,13 +89,15 @@ def serve_lock(data_dir: DataDir) -> Iterator[IO[str]]:
     try:
         yield handle
     finally:
+        _unlock_file(handle)
         handle.close()
         with contextlib.suppress(OSError):
             (data_dir.path / "serve.json").unlink()
 
 
+# Windows locks a byte range from the current position; the file stays empty, byte 0 is the lock.
 def _lock_file(handle: IO[str]) -> None:
-    if os.name == "nt":
+    if windows.is_windows():
         import msvcrt
 
         handle.seek(0)
@@ -103,6 +106,18 @@ def _lock_file(handle: IO[str]) -> None:
         import fcntl
 
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _unlock_file(handle: IO[str]) -> None:
+    """Windows frees a lock at close only "when resources allow": a restarting program (an
+    update installed at start) could find it still held. Unlock explicitly first."""
+    if not windows.is_windows():
+        return  # flock ends with the close
+    import msvcrt
+
+    handle.seek(0)
+    with contextlib.suppress(OSError):
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
 
 
 def _running_url(data_dir: DataDir) -> str | None:
