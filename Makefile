@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DATA ?= var/demo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench install chromium xvfb i18n bundle clean
+.PHONY: run test lint bench install chromium xvfb dovecot i18n bundle clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ xvfb:
 	@command -v Xvfb >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq xvfb; }
 
+## The mailbox tests run Debian's dovecot as a real IMAP server (tests/imap_server.py); the package's
+## own service is not needed and may stay stopped.
+dovecot:
+	@test -x /usr/sbin/dovecot || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dovecot-imapd; }
+
 ## PyInstaller builds for this machine: dist/onefile/relais and dist/onedir/relais/relais (skipped when
 ## nothing changed since the last build).
 bundle: $(STAMP)
@@ -41,7 +47,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check webapp tests benchmarks tools bundle
 	$(VENV)/bin/mypy
 
-test: $(STAMP) chromium xvfb lint bundle
+test: $(STAMP) chromium xvfb dovecot lint bundle
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
