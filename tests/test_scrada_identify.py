@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from webapp.scrada import identify, records
-from webapp.scrada.formats import InvalidDocument
+from webapp.scrada.formats import MAX_DOCUMENT_BYTES, InvalidDocument
 from webapp.scrada.identify import (
     DocumentParty,
     NoCompany,
@@ -239,12 +239,19 @@ def test_a_belgian_account_number_becomes_its_iban() -> None:
     assert document_party("cash-book", data).iban == "BE46737018594236"
 
 
-def test_the_old_nine_digit_vat_form_of_record_0() -> None:
-    data = edit_record(corpus(SINGLE), "0", 0, 72, "00417331909")
+@pytest.mark.parametrize("written", ["00417331909", "0417331909 ", " 0417331909", "  417331909"])
+def test_ways_record_0_writes_the_holder_number(written: str) -> None:
+    data = edit_record(corpus(SINGLE), "0", 0, 72, written.ljust(11))
     assert document_party("cash-book", data).company_number == "0417331909"
-    # "00" + 9 digits, as some banks still write it.
-    data = edit_record(corpus(SINGLE), "0", 0, 72, "00" + "417331909")
-    assert document_party("cash-book", data).company_number == "0417331909"
+
+
+@pytest.mark.parametrize("kind", ["cash-book", "daily-receipts"])
+def test_an_oversized_or_empty_document_is_refused_before_reading(kind: str) -> None:
+    with pytest.raises(InvalidDocument) as caught:
+        document_party(kind, b"0" * (MAX_DOCUMENT_BYTES + 1))
+    assert caught.value.params["size"] == MAX_DOCUMENT_BYTES + 1
+    with pytest.raises(InvalidDocument, match="empty"):
+        document_party(kind, b" \n")
 
 
 def test_a_coda_with_a_bad_number_and_no_account_names_why() -> None:

@@ -73,10 +73,6 @@ class DocumentParty:
     iban: str | None  # compact, upper case; CODA: the first statement's account
     accounts: tuple[str, ...] = field(default=())  # CODA: every statement's account
 
-    @property
-    def label(self) -> str:
-        return self.name or self.company_number or self.iban or ""
-
 
 # --- numbers ---------------------------------------------------------------------------------------
 
@@ -124,6 +120,9 @@ def document_party(kind: str, data: bytes) -> DocumentParty:
 
     The document need not be valid otherwise: an unbalanced statement of a known company is
     quarantined under that company, with the reason delivery finds."""
+    if len(data) > _MAX_BYTES or not data.strip():
+        # The size and emptiness refusals of formats.py, before anything is decoded.
+        (formats.check_coda if kind == "cash-book" else formats.check_ubl)(data)
     if data.lstrip()[:5] == b"%PDF-":
         raise NoCompany(
             N_("The document is a PDF: the company it belongs to cannot be read from it.")
@@ -270,10 +269,9 @@ def _holder_numbers(headers: list[str]) -> tuple[set[str], list[str]]:
         field_text = line[_HOLDER_NUMBER]
         if not field_text.strip(" 0"):
             continue  # not a Belgian holder: the account is all the file says
-        # "0" + 10 digits; a few banks still write the 9-digit VAT form after two zeros.
-        number = normalise_company_number(field_text[1:]) or normalise_company_number(
-            field_text.lstrip("0")
-        )
+        # "0" + the 10 digits; the leading 0 is dropped and the rest read like any number, so a
+        # left-aligned 10-digit number (or the 9-digit VAT form) is read the same.
+        number = normalise_company_number(field_text[1:])
         if number is None:
             rejected.append(field_text.strip())
         else:
