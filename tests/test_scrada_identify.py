@@ -393,6 +393,24 @@ def test_an_account_alone_makes_no_company(store: Store) -> None:
     assert {c.id for c in records.companies(store)} == {"uuid-a", "uuid-b"}
 
 
+def test_company_of_document_in_one_call(store: Store) -> None:
+    with store.write() as db:
+        company, created = identify.company_of_document(
+            db, "cash-book", corpus(SINGLE), source="webhook", selected=True
+        )
+    assert (company, created) == (records.Company("uuid-a", "0417331909", "", True), False)
+    with store.write() as db:
+        company, created = identify.company_of_document(
+            db, "purchase-invoices", corpus(SCRADA_UBL), source="webhook", selected=True
+        )
+    assert created is True
+    assert (company.id, company.name, company.selected) == ("doc-0793904121", "Customer 01", True)
+    with pytest.raises(NoCompany), store.write() as db:
+        identify.company_of_document(
+            db, "daily-receipts", corpus(PEPPOL_UBL), source="webhook", selected=True
+        )
+
+
 def test_the_webhook_topics_map_to_books() -> None:
     assert identify.WEBHOOK_KINDS["purchaseInvoice/new"] == "purchase-invoices"
     assert identify.WEBHOOK_KINDS["cashBook/newStatementCoda"] == "cash-book"

@@ -10,7 +10,7 @@ Interface (for the pull, the webhook receiver, the drop folder and the UI):
 
     document_party(kind, data) -> DocumentParty
         kind is a book kind ('daily-receipts', 'cash-book', 'purchase-invoices', 'peppol-inbound').
-        Raises NoCompany (an formats.InvalidDocument, so delivery quarantines it with its reason)
+        Raises NoCompany (a formats.InvalidDocument, so delivery quarantines it with its reason)
         when the document names no usable company, or formats.InvalidDocument when it is not a
         valid UBL/CODA at all.
     match_company(db, party) -> str | None
@@ -20,6 +20,8 @@ Interface (for the pull, the webhook receiver, the drop folder and the UI):
         match_company, else a new company under its own number and name ("doc-<number>", source and
         `selected` from the new-companies setting); returns (id, created). Raises NoCompany when the
         party has no company number (an account alone is not a company).
+    company_of_document(db, kind, data, *, source, selected) -> tuple[records.Company, bool]
+        The three above in one call, with the company as delivery's Incoming wants it.
     set_book_iban(db, company_id, book_id, iban)   what the cash-book refresh learns from Scrada
     WEBHOOK_KINDS                                  webhook topic -> book kind
 """
@@ -333,6 +335,21 @@ def adopt_company(
         vat_number=party.vat_number or "",
     )
     return company_id, True
+
+
+def company_of_document(
+    db: Database, kind: str, data: bytes, *, source: str, selected: bool
+) -> tuple[records.Company, bool]:
+    """The (possibly new) company a document belongs to, and whether it was created now."""
+    company_id, created = adopt_company(
+        db, document_party(kind, data), source=source, selected=selected
+    )
+    row = db.execute(
+        "SELECT id, company_number, name, selected, refreshed_at FROM scrada_companies"
+        " WHERE id = ?",
+        [company_id],
+    ).fetchone()
+    return records.Company(row[0], row[1], row[2], bool(row[3]), row[4]), created
 
 
 def set_book_iban(db: Database, company_id: str, book_id: str, iban: str) -> None:
