@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
 
-from webapp.i18n import _
+from webapp.i18n import N_, _
 from webapp.scrada.mail_attachments import (
     MailAttachment,
     MailMessage,
@@ -59,6 +59,7 @@ from webapp.scrada.mail_settings import (
 )
 
 __all__ = [
+    "BOOK_KINDS",
     "DEFAULT_PORTS",
     "MailAttachment",
     "MailMessage",
@@ -83,6 +84,11 @@ MAX_MESSAGES_PER_RUN = 50
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # 20 MB documents, base64 in the mail adds a third
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+
+
+# The book each kind of attachment belongs to: Scrada mails the daily-receipt invoices it generates
+# (UBL, issued by the client) and the cash-book statements (CODA).
+BOOK_KINDS = {"ubl": "daily-receipts", "coda": "cash-book"}
 
 
 def document_id(attachment: MailAttachment) -> str:
@@ -116,8 +122,10 @@ def verify(
         return VerifyResult(False, True, exc.translated())
     except MailboxError as exc:
         return VerifyResult(False, False, exc.translated())
-    message = _("Connected: {count} message(s) waiting in {folder}.")
-    return VerifyResult(True, False, message.format(count=count, folder=settings.folder), count)
+    message = _(
+        "Connected: {count} message(s) waiting in {folder}.", count=count, folder=settings.folder
+    )
+    return VerifyResult(True, False, message, count)
 
 
 class Mailbox:
@@ -182,7 +190,7 @@ class Mailbox:
         self._keywords = session.select(self.settings.folder, readonly=False)
         if self.settings.done_action == "keyword" and not self._keywords:
             raise MailboxError(
-                "The folder {folder} does not keep keywords: choose to move the done messages.",
+                N_("The folder {folder} does not keep keywords: choose to move the done messages."),
                 folder=self.settings.folder,
             )
         if self.settings.done_action == "move":
