@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DATA ?= var/demo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench install chromium xvfb dovecot i18n bundle clean
+.PHONY: run test lint bench install chromium xvfb dovecot i18n bundle clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ lint: $(STAMP)
 
 test: $(STAMP) chromium xvfb dovecot lint bundle
 	$(VENV)/bin/pytest
+
+## Property-based fuzzing (tests/test_fuzz_*.py) with 100,000 inputs per property; Hypothesis
+## prints each one's count of inputs. `make test` runs the same suites with a few hundred each.
+fuzz: $(STAMP)
+	RELAIS_FUZZ_PROFILE=long $(VENV)/bin/pytest -p no:cacheprovider -q --timeout=0 \
+	  --hypothesis-show-statistics tests/test_fuzz_*.py
 
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
