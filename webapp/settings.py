@@ -76,6 +76,16 @@ SETTINGS: dict[str, Setting] = {
             N_("Older history entries are purged by the history purge process."),
         ),
         Setting(
+            "scrada_archive_retention_months",
+            24,
+            _int_between(1, 120),
+            N_("Scrada archive retention (months)"),
+            N_(
+                "Copies of the delivered Scrada documents are kept this long, so a file moved"
+                " away from its folder can be delivered again."
+            ),
+        ),
+        Setting(
             "backups_kept",
             7,
             _int_between(1, 365),

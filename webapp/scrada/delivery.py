@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from webapp import history
 from webapp.files import atomic_write_bytes, remove_stale_temporary_files
 from webapp.i18n import N_
-from webapp.scrada import formats, records
+from webapp.scrada import archive, formats, records
 from webapp.scrada.paths import PathValues, file_name, fit, safe_name, target_path
 from webapp.store import Store
 
@@ -111,6 +111,7 @@ def deliver(
         return _quarantine(store, root, incoming, run_id, book, clash)
     if not target.exists():
         atomic_write_bytes(target, incoming.data, tmp_dir=temporary_folder(root, incoming.source))
+    archive.keep(store, incoming.data)  # archive: a copy for `scrada redeliver`, before the row
     relative = target.relative_to(root.resolve()).as_posix()
     with store.write() as db:
         records.record_delivery(
