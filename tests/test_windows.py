@@ -6,11 +6,13 @@ a read-only handle, no stdout in a windowed build) and runs the real code's Wind
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -19,8 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import pytest
 
+from tests.conftest import REPO, relais_env
 from webapp import server, tray, windows
 from webapp.config import DataDir
 from webapp.store import Store
@@ -204,3 +208,74 @@ def test_serve_lock_on_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert not (tmp_path / "serve.json").exists()
     with server.serve_lock(data_dir):  # free again
         pass
+
+
+# -- the windowed build: no stdin, stdout or stderr at all ------------------------------------
+
+# PyInstaller's windowed (no console) mode starts Python with sys.stdin/stdout/stderr = None.
+WINDOWED = (
+    "import runpy, sys; sys.stdin = sys.stdout = sys.stderr = None; sys.argv[0] = 'relais'; "
+    "runpy.run_module('webapp', run_name='__main__')"
+)
+
+
+def windowed(data_dir: Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WINDOWED, "--data-dir", str(data_dir), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=relais_env(**env),
+        cwd=REPO,
+    )
+
+
+def finished(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    out, err = process.communicate(timeout=timeout)
+    assert out == b"" and err == b"", (out, err)  # nothing reached the real descriptors
+    return process.returncode
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--version"], 0),
+        (["--help"], 0),
+        (["jobs", "list"], 0),
+        (["settings", "set", "no.such.setting", "1"], 2),
+        (["vault", "set", "scrada.api_key"], 2),  # no stdin: an empty value, refused
+        (["backup", "/proc/no/such/folder/x.sqlite"], 2),
+    ],
+    ids=["version", "help", "jobs-list", "bad-setting", "vault-set", "bad-backup"],
+)
+def test_windowed_commands_end_with_their_exit_code(
+    tmp_path: Path, args: list[str], code: int
+) -> None:
+    process = windowed(tmp_path / "data", *args, RELAIS_VAULT_PASSPHRASE="correct horse battery")
+    assert finished(process) == code
+
+
+def test_windowed_serve_logs_to_its_file_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    process = windowed(data, "serve", "--port", "0", "--no-browser")
+    try:
+        deadline = time.monotonic() + 30
+        while not (data / "serve.json").is_file():
+            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.1)
+        url = json.loads((data / "serve.json").read_text(encoding="utf-8"))["url"]
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "serve did not answer"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        assert finished(process, timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    log = (data / "logs" / "relais.log").read_text(encoding="utf-8")
+    assert "Application startup complete" in log and "Application shutdown complete" in log
+    assert "Traceback" not in log

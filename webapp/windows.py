@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 IS_WINDOWS = os.name == "nt"
 
@@ -25,3 +26,13 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     if sigbreak is not None:
         found.append(sigbreak)
     return tuple(found)
+
+
+def give_missing_streams() -> None:
+    """A windowed build (PyInstaller without a console, or pythonw) starts with sys.stdin, stdout
+    and stderr set to None, and any code that reads or writes them (``sys.stdin.isatty()``, a
+    library's print or log handler) would crash. The null device stands in: reads are empty,
+    writes vanish, and the log file in the data folder keeps what matters."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115
