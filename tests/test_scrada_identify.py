@@ -329,6 +329,7 @@ def test_match_by_company_number_then_by_cash_book_account(store: Store) -> None
         assert match_company(db, by_account) == "uuid-b"
         unknown = DocumentParty("0836836222", "BE0836836222", "Apple bv", None)
         assert match_company(db, unknown) is None
+    assert match_company(store, document_party("cash-book", corpus(SINGLE))) == "uuid-a"
 
 
 def test_an_account_of_a_daily_receipt_book_does_not_match(store: Store) -> None:

@@ -13,7 +13,7 @@ Interface (for the pull, the webhook receiver, the drop folder and the UI):
         Raises NoCompany (a formats.InvalidDocument, so delivery quarantines it with its reason)
         when the document names no usable company, or formats.InvalidDocument when it is not a
         valid UBL/CODA at all.
-    match_company(db, party) -> str | None
+    match_company(db or store, party) -> str | None
         The id of a known company: by company number, else by a cash book's IBAN (scrada_books.iban),
         else by an account already seen on a delivered statement (scrada_statements).
     adopt_company(db, party, *, source, selected) -> tuple[str, bool]
@@ -39,6 +39,7 @@ from sqlite_utils import Database
 
 from webapp.i18n import N_
 from webapp.scrada import formats, records
+from webapp.store import Store
 
 PURCHASE_BOOK = "purchase-invoices"
 WEBHOOK_KINDS = {
@@ -284,9 +285,12 @@ def _holder_numbers(headers: list[str]) -> tuple[set[str], list[str]]:
 # --- matching --------------------------------------------------------------------------------------
 
 
-def match_company(db: Database, party: DocumentParty) -> str | None:
+def match_company(db: Database | Store, party: DocumentParty) -> str | None:
     """A known company's id: by company number (a Scrada id before an adopted "doc-" one), then
     by an account of one of its cash books, then by an account seen on its statements."""
+    if isinstance(db, Store):
+        with db.read() as connection:
+            return match_company(connection, party)
     if party.company_number:
         row = db.execute(
             "SELECT id FROM scrada_companies WHERE company_number = ?"
