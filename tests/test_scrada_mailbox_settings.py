@@ -23,7 +23,9 @@ def test_no_tls_is_refused_beyond_this_computer(host: str) -> None:
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "[::1]"])
 def test_no_tls_is_allowed_on_loopback(host: str) -> None:
-    assert validate_mailbox_settings(host=host, security="none", user="u").port == 143
+    settings = validate_mailbox_settings(host=host, security="none", user="u")
+    assert settings.port == 143
+    assert settings.host == host.strip("[]")  # the socket takes a bare IPv6 address
 
 
 @pytest.mark.parametrize(
@@ -36,6 +38,8 @@ def test_no_tls_is_allowed_on_loopback(host: str) -> None:
         ({"host": "https://mail.example.com"}, "not a host name"),
         ({"host": "mail example.com"}, "not a host name"),
         ({"host": ""}, "not a host name"),
+        ({"host": ":::::"}, "not a host name"),
+        ({"host": "user@mail.example.com"}, "not a host name"),
         ({"user": "  "}, "user name"),
         ({"user": "a\nb"}, "user name"),
         ({"folder": ""}, "Enter a folder name"),

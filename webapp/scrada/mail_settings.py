@@ -4,6 +4,7 @@ and the pull. The password is not here: it lives in the vault and is passed in s
 from __future__ import annotations
 
 import base64
+import ipaddress
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -20,7 +21,6 @@ MAX_USER_CHARS = 320
 # A host name (labels of letters, digits, hyphens) or an IPv4/IPv6 address, nothing else: the value
 # goes into a socket call, and a space, slash or "@" means a URL or an address was pasted.
 _HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)*\.?")
-_IPV6 = re.compile(r"\[?[0-9A-Fa-f:.]+(%[A-Za-z0-9]+)?\]?")
 
 
 class MailboxError(UserError):
@@ -91,7 +91,9 @@ def validate_mailbox_settings(
 
 def _check_host(host: str, security: str) -> str:
     host = host.strip()
-    if not (_HOST.fullmatch(host) or (":" in host and _IPV6.fullmatch(host))):
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # "[::1]" as in a URL; the socket wants the bare address
+    if not (_HOST.fullmatch(host) or _is_ip(host)):
         raise MailboxSettingsError(
             N_("The mail server {host} is not a host name or an IP address."), host=host[:100]
         )
@@ -105,6 +107,14 @@ def _check_host(host: str, security: str) -> str:
             )
         )
     return host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_port(port: int | str | None, security: str) -> int:
