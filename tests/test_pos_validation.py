@@ -394,7 +394,8 @@ def test_pos_sell_command_uses_the_same_rules(
     folder = joined.data_dir.path
     refused = relais("pos", "sell", "VR1:1e3", "--json", data_dir=folder)
     assert refused.returncode != 0
-    assert "lines[1].quantity: 1e3" in refused.stdout + refused.stderr
+    output = refused.stdout + refused.stderr  # in the folder's language: field and value only
+    assert "lines[1].quantity" in output and "1e3" in output
     big = relais("pos", "sell", "VR1:1000000000000", data_dir=folder)
     assert big.returncode != 0 and "1000000000000" in big.stdout + big.stderr
     assert "100,000" in big.stdout + big.stderr
