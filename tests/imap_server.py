@@ -12,6 +12,7 @@ Without dovecot the fixture fails (it does not skip): `make dovecot` installs it
 from __future__ import annotations
 
 import datetime
+import grp
 import imaplib
 import ipaddress
 import itertools
@@ -223,7 +224,12 @@ def _configuration(folder: Path, port: int, tls_port: int, capability: str | Non
     ]
     if os.getuid() != 0:
         # Not root: every internal process runs as the current user, nothing is chrooted.
-        lines += [f"default_internal_user = {mail_user}", f"default_login_user = {mail_user}"]
+        group = grp.getgrgid(os.getgid()).gr_name
+        lines += [
+            f"default_internal_user = {mail_user}",
+            f"default_internal_group = {group}",
+            f"default_login_user = {mail_user}",
+        ]
     if capability is not None:
         lines.append(f"imap_capability = {capability}")
     return "\n".join(lines) + "\n"
