@@ -27,7 +27,7 @@ TEST_PORT = 8765
 # Property-based suites (tests/test_fuzz_*.py): a few hundred examples each under `make test`,
 # 100,000 under `make fuzz` (RELAIS_FUZZ_PROFILE=long). No example database: nothing is written
 # into the repository, and a failure prints its own reproducing example.
-settings.register_profile("short", max_examples=300, deadline=None, database=None)
+settings.register_profile("short", max_examples=200, deadline=None, database=None)
 settings.register_profile(
     "long",
     max_examples=100_000,
