@@ -30,7 +30,7 @@ TEST_PORT = 8765
 settings.register_profile("short", max_examples=200, deadline=None, database=None)
 settings.register_profile(
     "long",
-    max_examples=100_000,
+    max_examples=int(os.environ.get("RELAIS_FUZZ_EXAMPLES", "100000")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
