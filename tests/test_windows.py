@@ -10,6 +10,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -25,7 +26,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, relais_env
-from webapp import server, tray, windows
+from webapp import logs, server, tray, windows
 from webapp.config import DataDir
 from webapp.store import Store
 
@@ -279,3 +280,69 @@ def test_windowed_serve_logs_to_its_file_and_stops_on_ctrl_c(tmp_path: Path) -> 
     log = (data / "logs" / "relais.log").read_text(encoding="utf-8")
     assert "Application startup complete" in log and "Application shutdown complete" in log
     assert "Traceback" not in log
+
+
+# -- the log file: rotation while another process holds it; uncaught errors --------------------
+
+
+def test_log_rotation_waits_while_another_process_holds_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "relais.log"
+    handler = logs.SharedRotatingFileHandler(path, max_bytes=200, backups=3)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("test.windows.rotation")
+    logger.propagate = False
+    logger.addHandler(handler)
+    errors: list[logging.LogRecord] = []
+    monkeypatch.setattr(handler, "handleError", errors.append)
+    try:
+        for number in range(1, 4):
+            (tmp_path / f"relais.log.{number}").write_text(f"backup {number}\n")
+        real_replace, real_rename = os.replace, os.rename
+
+        def holding(real: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+            def held(source: Any, target: Any) -> None:
+                if str(source) == str(path):  # Windows: a command-line run has relais.log open
+                    raise PermissionError(32, "used by another process", str(source))
+                real(source, target)
+
+            return held
+
+        monkeypatch.setattr(os, "replace", holding(real_replace))
+        monkeypatch.setattr(os, "rename", holding(real_rename))
+        for number in range(30):
+            logger.warning("record %02d %s", number, "x" * 20)
+        assert errors == []
+        lines = path.read_text().splitlines()
+        assert lines == [f"record {n:02d} {'x' * 20}" for n in range(30)]  # nothing lost
+        assert (tmp_path / "relais.log.1").read_text() == "backup 1\n"  # backups not shifted
+
+        monkeypatch.setattr(os, "replace", real_replace)  # the other process is done
+        monkeypatch.setattr(os, "rename", real_rename)
+        handler.retry_seconds = 0
+        handler._next_try = 0
+        logger.warning("after")
+        assert path.read_text() == "after\n"
+        assert (tmp_path / "relais.log.1").read_text().startswith("record 00")
+        assert (tmp_path / "relais.log.2").read_text() == "backup 1\n"
+        assert not (tmp_path / "relais.log.4").exists()
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def test_an_uncaught_error_in_a_windowed_run_reaches_the_log(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.stdin = sys.stdout = sys.stderr = None\n"
+        "from webapp import logs\n"
+        "from webapp.config import resolve_data_dir\n"
+        f"logs.configure(resolve_data_dir({str(tmp_path)!r}), console=True)\n"
+        "raise RuntimeError('nobody sees this window')\n"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, cwd=REPO, env=relais_env(), timeout=60
+    )
+    assert process.returncode == 1
+    log = (tmp_path / "logs" / "relais.log").read_text(encoding="utf-8")
+    assert "CRITICAL relais" in log and "RuntimeError: nobody sees this window" in log
