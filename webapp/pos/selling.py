@@ -28,6 +28,7 @@ from webapp.store import Store
 
 CENT = ticket_rules.CENT
 MAX_LINES = ticket_rules.MAX_LINES
+MAX_LABEL_GIVEN = 10_000
 REGISTER_SETTINGS = ("label", "ticket_prefix")  # what a register may change about itself
 
 # A ticket (or customer, or setting) refused before anything was written: the rules' own error,
@@ -160,7 +161,8 @@ def parse_line(db: Any, row: Mapping[str, Any], position: int) -> Line:
     rate = article.vat_rate
     if rate_given not in (None, ""):
         rate = _known_rate(db, ticket_rules.vat_rate(rate_given, position), position)
-    label = ticket_rules.text(row.get("label"), f"lines[{position}].label", 10_000)
+    # A long label is cut to what the ticket keeps, as it always was; an absurd one is refused.
+    label = ticket_rules.text(row.get("label"), f"lines[{position}].label", MAX_LABEL_GIVEN)
     return Line(article, quantity, price, rate, (label or article.label)[: ticket_rules.MAX_LABEL])
 
 
