@@ -195,11 +195,16 @@ def test_huge_and_odd_zips_are_refused_cleanly(imap: ImapAccount) -> None:
     bomb = zipped(("big.xml", b"<" + b"0" * (formats.MAX_DOCUMENT_BYTES + 10)))
     assert len(bomb) < 200_000  # a small mail that would inflate past the limit
     crowded = zipped(*[(f"{number}.txt", b"x") for number in range(MAX_ZIP_ENTRIES + 1)])
+    # The same bomb with its central directory claiming 100 bytes: never inflated past that.
+    liar = bytearray(bomb)
+    central = liar.rfind(b"PK\x01\x02")
+    liar[central + 24 : central + 28] = (100).to_bytes(4, "little")
     corrupt = zipped(("invoice.xml", UBL))
     corrupt = corrupt[:40] + b"\x00" * 60 + corrupt[100:]
     imap.append(
         mail(
             ("bomb.zip", bomb),
+            ("liar.zip", bytes(liar)),
             ("crowded.zip", crowded),
             ("corrupt.zip", corrupt),
             ("truncated.zip", zipped(("invoice.xml", UBL))[:50]),
@@ -210,6 +215,7 @@ def test_huge_and_odd_zips_are_refused_cleanly(imap: ImapAccount) -> None:
     assert names(message) == [("fine.xml", "ubl")]
     skipped = {item.filename: item.translated() for item in message.skipped}
     assert "larger than 20 MB" in skipped["bomb.zip/big.xml"]
+    assert "entry cannot be read" in skipped["liar.zip/big.xml"]
     assert f"more than {MAX_ZIP_ENTRIES}" in skipped["crowded.zip"]
     assert "entry cannot be read" in skipped["corrupt.zip/invoice.xml"]
     assert "cannot be read" in skipped["truncated.zip"]
@@ -340,6 +346,7 @@ def test_verify_says_when_the_password_is_refused(imap: ImapAccount) -> None:
     result = verify(settings_for(imap), "wrong password")
     assert not result.ok and result.refused
     assert "refused the user name or the password" in result.message
+    assert isinstance(result.problem, MailboxCredentialsRefused)
     with pytest.raises(MailboxCredentialsRefused), Mailbox(settings_for(imap), "wrong"):
         pass
 
@@ -351,6 +358,7 @@ def test_verify_says_when_the_server_cannot_be_reached(imap: ImapAccount) -> Non
     result = verify(settings_for(imap, port=closed_port), imap.password)
     assert not result.ok and not result.refused
     assert "cannot be reached" in result.message
+    assert isinstance(result.problem, MailboxUnreachable)
     with (
         pytest.raises(MailboxUnreachable),
         Mailbox(settings_for(imap, port=closed_port), imap.password),
@@ -361,6 +369,7 @@ def test_verify_says_when_the_server_cannot_be_reached(imap: ImapAccount) -> Non
 def test_a_missing_folder_is_named(imap: ImapAccount) -> None:
     result = verify(settings_for(imap, folder="Nowhere"), imap.password)
     assert not result.ok and not result.refused and "Nowhere" in result.message
+    assert isinstance(result.problem, MailboxFolderMissing)
     with (
         pytest.raises(MailboxFolderMissing),
         Mailbox(settings_for(imap, folder="Nowhere"), imap.password),
@@ -404,6 +413,7 @@ def test_an_untrusted_certificate_is_refused(imap: ImapAccount) -> None:
     result = verify(tls, imap.password)
     assert not result.ok and not result.refused
     assert "is not trusted" in result.message
+    assert isinstance(result.problem, MailboxCertificateRefused)
     with pytest.raises(MailboxCertificateRefused), Mailbox(tls, imap.password):
         pass
     with (

@@ -103,6 +103,9 @@ class VerifyResult:
     refused: bool  # the server refused the user name or password
     message: str  # translated, for the page or the terminal
     waiting: int = 0
+    # What went wrong, for a caller that branches on it (MailboxUnreachable,
+    # MailboxCertificateRefused, MailboxCredentialsRefused, MailboxFolderMissing, ...).
+    problem: MailboxError | None = None
 
 
 def verify(
@@ -118,10 +121,9 @@ def verify(
         with open_session(settings, password, ssl_context=ssl_context, timeout=timeout) as session:
             session.select(settings.folder, readonly=True)
             count = len(session.search_new())
-    except MailboxCredentialsRefused as exc:
-        return VerifyResult(False, True, exc.translated())
     except MailboxError as exc:
-        return VerifyResult(False, False, exc.translated())
+        refused = isinstance(exc, MailboxCredentialsRefused)
+        return VerifyResult(False, refused, exc.translated(), problem=exc)
     message = _(
         "Connected: {count} message(s) waiting in {folder}.", count=count, folder=settings.folder
     )
