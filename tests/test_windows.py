@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
+import platformdirs
 import pytest
 
 from tests.conftest import REPO, relais_env
-from webapp import logs, server, tray, windows
+from webapp import config, logs, server, tray, windows
 from webapp.config import DataDir
 from webapp.store import Store
 
@@ -346,3 +347,43 @@ def test_an_uncaught_error_in_a_windowed_run_reaches_the_log(tmp_path: Path) -> 
     assert process.returncode == 1
     log = (tmp_path / "logs" / "relais.log").read_text(encoding="utf-8")
     assert "CRITICAL relais" in log and "RuntimeError: nobody sees this window" in log
+
+
+# -- the data folder: local, not roaming ------------------------------------------------------
+
+
+@pytest.fixture
+def windows_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """platformdirs as on Windows: roaming=True is %APPDATA%, roaming=False %LOCALAPPDATA%."""
+    local = tmp_path / "Local" / "Relais" / "Relais"
+    roaming = tmp_path / "Roaming" / "Relais" / "Relais"
+    folders = {False: local, True: roaming}
+
+    def user_data_dir(appname: str, appauthor: str, *, roaming: bool = False) -> str:
+        assert (appname, appauthor) == ("Relais", "Relais")
+        return str(folders[roaming])
+
+    monkeypatch.setattr(platformdirs, "user_data_dir", user_data_dir)
+    monkeypatch.delenv("RELAIS_DATA_DIR", raising=False)
+    monkeypatch.setattr(config, "program_dir", lambda: tmp_path / "program")  # not portable
+    return local, roaming
+
+
+def test_a_new_install_keeps_its_data_out_of_the_roaming_profile(
+    windows_profile: tuple[Path, Path],
+) -> None:
+    local, roaming = windows_profile
+    assert config.resolve_data_dir().path == local
+    assert not roaming.exists()
+
+
+def test_an_install_from_the_roaming_days_keeps_its_data(
+    windows_profile: tuple[Path, Path],
+) -> None:
+    local, roaming = windows_profile
+    roaming.mkdir(parents=True)
+    (roaming / "relais.sqlite").write_bytes(b"")
+    assert config.resolve_data_dir().path == roaming
+    local.mkdir(parents=True)
+    (local / "relais.sqlite").write_bytes(b"")  # both: the local one wins
+    assert config.resolve_data_dir().path == local

@@ -23,7 +23,7 @@ def resource_root() -> Path:
     """Folder holding templates/, static/ and translations/ (the repository, or PyInstaller's)."""
     if is_frozen():
         return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
-    installed = Path(__file__).resolve().parent / "_resources"  # a wheel maps them here at build time
+    installed = Path(__file__).resolve().parent / "_resources"  # where a wheel maps them
     if installed.is_dir():
         return installed
     return Path(__file__).resolve().parent.parent
@@ -75,6 +75,26 @@ def resolve_data_dir(override: str | os.PathLike[str] | None = None) -> DataDir:
     elif (program_dir() / PORTABLE_MARKER).exists():
         path, portable = program_dir() / "data", True
     else:
-        path, portable = Path(platformdirs.user_data_dir(APP_NAME, APP_NAME, roaming=True)), False
+        path, portable = default_data_dir(), False
     path.mkdir(parents=True, exist_ok=True)
     return DataDir(path=path, portable=portable)
+
+
+def default_data_dir() -> Path:
+    """The user's data folder: %LOCALAPPDATA%\\Relais\\Relais on Windows (elsewhere both are one).
+
+    A roaming profile copies %APPDATA% to a server at every logoff: no place for a database, its
+    backups and logs. Relais 0.1 used the roaming folder; an install that has its database there
+    keeps it (docs/windows.md).
+    """
+    local = Path(platformdirs.user_data_dir(APP_NAME, APP_NAME, roaming=False))
+    roaming = Path(platformdirs.user_data_dir(APP_NAME, APP_NAME, roaming=True))
+    return choose_data_dir(local, roaming)
+
+
+def choose_data_dir(local: Path, roaming: Path) -> Path:
+    """The local folder, unless only the roaming one holds a database (an earlier install)."""
+    database = DataDir(local, portable=False).database.name
+    if not (local / database).exists() and (roaming / database).exists():
+        return roaming
+    return local
