@@ -106,6 +106,15 @@ def _unpack(path: Path, sha256: str) -> bytes:
     return data
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read by chunks (a CODA file of a busy shop is not small)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _intact(path: Path, digest: str) -> bool:
     try:
         _unpack(path, digest)
