@@ -197,3 +197,6 @@ def scrada_select(
             as_json=as_json,
         )
     emit(as_json, {"ok": True, "selected": not off}, _("Saved."))
+
+
+from webapp.scrada import redeliver_commands  # noqa: E402, F401  (registers `scrada redeliver`)
