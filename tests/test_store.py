@@ -26,6 +26,8 @@ SAMPLE_AT_VERSION = {
     12: "INSERT INTO scrada_statements (account, year, number, company_id, statement_date,"
     " old_balance, new_balance, recorded_at) VALUES ('BE71096123456769', 2026, 1, 'c1',"
     " '2026-01-02', '0', '1.5', 'now')",
+    13: "INSERT INTO scrada_sources (company_id, book_kind, book_id, source, state, checked_at)"
+    " VALUES ('c1', 'daily-receipts', 'j1', 'partner', 'not-offered', 'now')",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 

@@ -42,6 +42,15 @@ class NotFound(ScradaError):
     """404: the company, book or document does not exist (any more)."""
 
 
+class NotOffered(ScradaError):
+    """404/405/501 on a call of the assumed partner feed: this Scrada account does not offer it.
+    A normal state (Scrada's public API has no such calls), not an error of the pull."""
+
+
+# What a server answers for a route it does not have: no such path, no such method, not built.
+_NOT_OFFERED = frozenset({404, 405, 501})
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
@@ -124,10 +133,17 @@ class ScradaClient:
     def peppol_confirm(self, company_id: str, document_id: str) -> None:
         self._request("PUT", f"company/{company_id}/peppol/inbound/document/{document_id}/confirm")
 
+    def cash_book(self, company_id: str, cash_book_id: str) -> dict[str, Any]:
+        """One cash book, with `currentBalance` to compare with the last statement delivered."""
+        body = self._json("GET", f"company/{company_id}/cashBook/{cash_book_id}")
+        if not isinstance(body, dict):
+            raise ScradaError(N_("Scrada sent a cash book in an unexpected shape."))
+        return body
+
     # -- partner feed (assumed, see docs/scrada.md) -------------------------------------------
 
     def partner_companies(self) -> list[dict[str, Any]]:
-        return _list(self._json("GET", "partner/company"))
+        return _list(self._json("GET", "partner/company", assumed=True))
 
     def journal_documents(self, company_id: str, journal_id: str, after: int) -> Page:
         return self._page(f"company/{company_id}/journal/{journal_id}/document", after)
@@ -144,19 +160,31 @@ class ScradaClient:
         return self._request("GET", path, accept="text/plain").content
 
     def verify(self, company_ids: tuple[str, ...]) -> dict[str, Any]:
-        """One cheap call that needs valid credentials: raises CredentialsRejected if refused."""
+        """One cheap call that needs valid credentials: raises CredentialsRejected if refused.
+        Scrada checks the key before the route, so a partner list not offered still means the
+        key was accepted."""
         if company_ids:
             return self.company(company_ids[0])
-        return {"companies": len(self.partner_companies())}
+        try:
+            return {"companies": len(self.partner_companies())}
+        except NotOffered:
+            return {"companies": 0, "partner_feed": False}
 
     # -- transport -----------------------------------------------------------------------------
 
     def _page(self, path: str, after: int) -> Page:
-        body = self._json("GET", path, params={"after": str(after)})
+        body = self._json("GET", path, params={"after": str(after)}, assumed=True)
         return Page(_list(body), bool(isinstance(body, dict) and body.get("hasMore")))
 
-    def _json(self, method: str, path: str, params: dict[str, str] | None = None) -> Any:
-        response = self._request(method, path, params=params)
+    def _json(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        *,
+        assumed: bool = False,
+    ) -> Any:
+        response = self._request(method, path, params=params, assumed=assumed)
         try:
             return response.json()
         except ValueError as exc:
@@ -171,7 +199,10 @@ class ScradaClient:
         *,
         params: dict[str, str] | None = None,
         accept: str | None = None,
+        assumed: bool = False,
     ) -> httpx.Response:
+        """`assumed`: a listing of the partner feed, whose absence (404/405/501) is NotOffered
+        rather than an error, and is not retried (a missing route does not come back in 2 s)."""
         headers = {"Accept": accept} if accept else None
         failures = rate_waits = 0
         while True:
@@ -188,6 +219,12 @@ class ScradaClient:
                 self.requests_made += 1
             self._remember_rate(response)
             status = response.status_code
+            if assumed and status in _NOT_OFFERED:
+                raise NotOffered(
+                    N_("This Scrada account does not offer {path} (HTTP {status})."),
+                    path=path,
+                    status=status,
+                )
             if status == 429 and rate_waits < self.retry.rate_limit_waits:
                 rate_waits += 1
                 self._wait(self._rate_wait())

@@ -1,17 +1,20 @@
 """The Scrada pull (SCR-3 to SCR-7): a scheduled process, `relais scrada pull` and the
 "Synchroniser maintenant" button all run this.
 
-companies (configured ids + partner feed) → their books (refreshed once a day) → for each selected
-book, the documents after its cursor → validate → write once → record. A book's cursor moves only
-in the transaction that records the document it covers. Credentials refused: the run stops at
-once. Scrada unavailable after the retries: the run ends there, with what was delivered kept.
+companies (configured ids + partner list) → their books (refreshed once a day) → for each selected
+book, its pulled source (partner feed, Peppol inbox) → validate → write once → record; then the
+documents that arrive by themselves (mailbox, drop folder). Sources are independent: a source this
+Scrada account does not offer (the assumed partner feed) is remembered and asked again a day later,
+and a book whose source fails is reported while the other books and companies go on. Credentials
+refused: the run stops at once. Scrada unavailable after the retries: the run ends there, with
+what was delivered kept. A book's cursor moves only in the transaction that records the document
+it covers.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +22,34 @@ from webapp import history, jobs
 from webapp.i18n import N_, UserError
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.scrada import config as scrada_config
-from webapp.scrada import records
+from webapp.scrada import records, refresh, source_state
 from webapp.scrada.client import (
     CredentialsRejected,
     NotFound,
+    NotOffered,
     ScradaClient,
     ScradaError,
     ScradaUnavailable,
 )
 from webapp.scrada.delivery import JOB_NAME, deliver, remove_orphans
-from webapp.scrada.sources import pulled_sources
+from webapp.scrada.source_state import SourceKey
+from webapp.scrada.sources import PeppolInbox, Source, pulled_sources
 
 log = logging.getLogger(__name__)
 
-REFRESH_AFTER = timedelta(hours=24)
-PEPPOL_NAME = "Peppol"
+REFRESH_AFTER = refresh.REFRESH_AFTER
+PEPPOL_NAME = refresh.PEPPOL_NAME
+NOT_OFFERED_ITEM = N_(
+    "{company}, {book}: this Scrada account does not offer the partner feed; it is asked again"
+    " tomorrow. The book needs another route (webhook, mailbox or drop folder)."
+)
+PARTNER_LIST_ITEM = N_(
+    "This Scrada account does not list its companies (partner feed): the configured companies"
+    " and those named by delivered documents are pulled. Asked again tomorrow."
+)
+PEPPOL_MORE_ITEM = N_(
+    "{company}: {count} Peppol documents taken in this pull; the rest comes on the next pull."
+)
 
 
 class NotConfigured(UserError):
@@ -47,6 +63,7 @@ class Totals:
     skipped: int = 0
     quarantined: int = 0
     errors: int = 0
+    not_offered: int = 0
 
     def count(self, state: str) -> None:
         setattr(self, state, getattr(self, state) + 1)
@@ -89,6 +106,7 @@ def run_pull(context: RunContext) -> Summary:
             "skipped": totals.skipped,
             "quarantined": totals.quarantined,
             "errors": totals.errors,
+            "not_offered": totals.not_offered,
         },
     )
 
@@ -125,48 +143,19 @@ class Puller:
     # -- companies and books -----------------------------------------------------------------
 
     def refresh_companies(self) -> None:
+        known = {company.id: company for company in records.companies(self.store)}
         for company_id in self.config.company_ids:
-            if self._stale(company_id):
-                self._refresh_configured(company_id)
-        try:
-            partner = self.client.partner_companies()
-        except NotFound:
-            partner = []  # a single-company key has no partner feed
-        select_new = self.config.new_companies
-        with self.store.write() as db:
-            for item in partner:
-                records.upsert_company(
-                    db,
-                    str(item.get("id", "")),
-                    source="partner",
-                    selected=select_new,
-                    company_number=str(item.get("taxNumber") or ""),
-                    name=str(item.get("name") or ""),
-                    vat_number=str(item.get("vatNumber") or ""),
-                )
-
-    def _stale(self, company_id: str) -> bool:
-        for company in records.companies(self.store):
-            if company.id == company_id:
-                return _older_than(company.refreshed_at, REFRESH_AFTER)
-        return True
-
-    def _refresh_configured(self, company_id: str) -> None:
-        try:
-            item = self.client.company(company_id)
-        except NotFound:
-            self._error(None, N_("Scrada does not know the company {name}."), name=company_id)
-            return
-        with self.store.write() as db:
-            records.upsert_company(
-                db,
-                company_id,
-                source="configured",
-                selected=True,
-                company_number=str(item.get("taxNumber") or ""),
-                name=str(item.get("name") or ""),
-                vat_number=str(item.get("vatNumber") or ""),
-            )
+            company = known.get(company_id)
+            if company is None or refresh.older_than(company.refreshed_at, REFRESH_AFTER):
+                try:
+                    refresh.configured_company(self.client, self.store, company_id)
+                except NotFound:
+                    self._error(
+                        None, N_("Scrada does not know the company {name}."), name=company_id
+                    )
+        before = refresh.partner_companies(self.client, self.store, self.config.new_companies)
+        if before is not None and before != source_state.NOT_OFFERED:
+            self.context.item("scrada", "skipped", message=PARTNER_LIST_ITEM)
 
     def companies_in_scope(self) -> list[records.Company]:
         everything = records.companies(self.store)
@@ -174,67 +163,65 @@ class Puller:
             return everything
         return [company for company in everything if company.selected]
 
-    def refresh_books(self, company: records.Company) -> None:
-        """Its journals and cash books; only this stamps `refreshed_at`, so a company first seen
-        by a webhook (whose book only names the webhooks' destination) or named again by the
-        partner list still gets its real books read."""
-        journals = self.client.journals(company.id)
-        cash_books = self.client.cash_books(company.id)
-        with self.store.write() as db:
-            for item in journals:
-                records.upsert_book(
-                    db,
-                    company.id,
-                    "daily-receipts",
-                    str(item["id"]),
-                    str(item.get("name") or item["id"]),
-                    bool(item.get("active", True)),
-                    True,
-                )
-            for item in cash_books:
-                records.upsert_book(
-                    db,
-                    company.id,
-                    "cash-book",
-                    str(item["id"]),
-                    str(item.get("name") or item["id"]),
-                    True,
-                    True,
-                )
-            # Opt-in: confirming takes a document out of Scrada's inbox for every other program.
-            records.upsert_book(
-                db, company.id, "peppol-inbound", records.PEPPOL_BOOK, PEPPOL_NAME, True, False
-            )
-            db.execute(
-                "UPDATE scrada_companies SET refreshed_at = ? WHERE id = ?",
-                [records.now_iso(), company.id],
-            )
-
     # -- documents ---------------------------------------------------------------------------
 
     def pull_company(self, company: records.Company) -> None:
         try:
-            if _older_than(company.refreshed_at, REFRESH_AFTER) or not records.books(
-                self.store, company.id
-            ):
-                self.refresh_books(company)
-            for book in records.books(self.store, company.id):
-                # A book made for webhooks has no feed: it only names their destination.
-                if book.selected and book.id != records.WEBHOOK_BOOK:
-                    self.context.check_stop()
-                    self.pull_book(company, book)
-        except NotFound as exc:
-            self._error(company, exc.message, **exc.params)
+            if refresh.books_due(self.store, company):
+                refresh.refresh_books(self.client, self.store, company)
         except (CredentialsRejected, ScradaUnavailable):
             raise
         except ScradaError as exc:
+            # The books known from earlier pulls are still pulled.
             self._error(company, exc.message, **exc.params)
+        if not refresh.in_scrada(company):
+            return  # made from a document: only the pushed sources know it
+        for book in records.books(self.store, company.id):
+            source = self.sources.get(book.kind)
+            # A book made for pushed documents has no pulled source: it only names their place.
+            if source is None or not book.selected or book.id == records.WEBHOOK_BOOK:
+                continue
+            self.context.check_stop()
+            self.pull_source(company, book, source)
 
-    def pull_book(self, company: records.Company, book: records.Book) -> None:
-        source = self.sources[book.kind]
+    def pull_source(self, company: records.Company, book: records.Book, source: Source) -> None:
+        """One book from one source, its failure its own (credentials and an unreachable Scrada
+        excepted: they end the run)."""
+        key = SourceKey(company.id, book.kind, book.id, source.name)
+        with self.store.read() as db:
+            if not source_state.is_due(db, key):
+                return
+        try:
+            self.pull_book(company, book, source)
+        except NotOffered as exc:
+            self._not_offered(company, book, key, exc)
+            return
+        except (CredentialsRejected, ScradaUnavailable):
+            raise
+        except ScradaError as exc:
+            with self.store.write() as db:
+                source_state.mark(db, key, source_state.ERROR, exc.message, exc.params)
+            self._error(
+                company, N_("{company}, {book}: {error}"), **self._names(company, book, exc)
+            )
+            return
+        with self.store.write() as db:
+            source_state.mark(db, key, source_state.OFFERED)
+        if isinstance(source, PeppolInbox) and source.limit_reached:
+            self.context.item(
+                "peppol",
+                "skipped",
+                company.id,
+                PEPPOL_MORE_ITEM,
+                company=company.name,
+                count=source.limit,
+            )
+
+    def pull_book(self, company: records.Company, book: records.Book, source: Source) -> None:
         # The feed moves the book's cursor with each delivery; the Peppol inbox has none.
         cursor_book = book if book.kind != "peppol-inbound" else None
-        for incoming in source.documents(company, book):
+        peppol = isinstance(source, PeppolInbox)
+        for count, incoming in enumerate(source.documents(company, book), start=1):
             self.context.check_stop()
             outcome = deliver(
                 self.store,
@@ -246,19 +233,37 @@ class Puller:
             )
             self.totals.count(outcome.state)
             source.delivered(incoming, outcome)
+            if peppol:
+                self.context.progress(count, None, N_("Taking the Peppol inbox"))
 
-    def _error(self, company: records.Company | None, message: str, **params: Any) -> None:
+    def _not_offered(
+        self, company: records.Company, book: records.Book, key: SourceKey, exc: NotOffered
+    ) -> None:
+        self.totals.not_offered += 1
+        with self.store.write() as db:
+            before = source_state.mark(db, key, source_state.NOT_OFFERED, exc.message, exc.params)
+        if before != source_state.NOT_OFFERED:  # said once, not on every pull
+            self.context.item(
+                ITEM_KINDS.get(book.kind, "company"),
+                "skipped",
+                company.id,
+                NOT_OFFERED_ITEM,
+                company=company.name or company.id,
+                book=book.name,
+            )
+
+    @staticmethod
+    def _names(company: records.Company, book: records.Book, exc: ScradaError) -> dict[str, Any]:
+        return {"company": company.name or company.id, "book": book.name, "error": exc.translated()}
+
+    def _error(self, owner: records.Company | None, message: str, **params: Any) -> None:
         self.totals.errors += 1
         self.context.item(
-            "company", "error", reference=company.id if company else None, message=message, **params
+            "company", "error", reference=owner.id if owner else None, message=message, **params
         )
 
 
-def _older_than(stamp: str | None, age: timedelta) -> bool:
-    if not stamp:
-        return True
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return datetime.now(UTC) - moment > age
+ITEM_KINDS = {"daily-receipts": "receipt", "cash-book": "cash_book", "peppol-inbound": "peppol"}
 
 
 def pull_job(context: RunContext) -> Summary:

@@ -18,6 +18,9 @@ from webapp.scrada.delivery import Incoming, Outcome
 from webapp.store import Store
 
 PAGE_LIMIT = 1000
+# Documents taken from one company's Peppol inbox in one pull: a backlog of thousands must not keep
+# one pull (and the other companies) waiting; the rest comes on the next pull.
+PEPPOL_RUN_LIMIT = 1000
 
 
 class Source(Protocol):
@@ -77,19 +80,35 @@ class PartnerFeed:
 
 
 class PeppolInbox:
-    """The documented Peppol inbound queue: list unconfirmed → download → (write) → confirm."""
+    """The documented Peppol inbound queue: list unconfirmed → download → (write) → confirm, in
+    rounds until the list is empty. Scrada lists only part of the queue at a time and confirming
+    one "allows you to retrieve the following new", so one listing is not the whole inbox."""
 
     name = "api"
 
-    def __init__(self, client: ScradaClient, store: Store) -> None:
+    def __init__(self, client: ScradaClient, store: Store, limit: int | None = None) -> None:
         self.client = client
         self.store = store
+        self.limit = PEPPOL_RUN_LIMIT if limit is None else limit
+        self.limit_reached = False  # of the last book drained: the rest waits for the next pull
 
     def documents(self, company: records.Company, book: records.Book) -> Iterator[Incoming]:
-        for entry in self.client.peppol_unconfirmed(company.id):
-            document_id = str(entry["id"])
-            data = self.client.peppol_document(company.id, document_id)
-            yield Incoming(company, book.kind, book.id, book.name, document_id, data, self.name)
+        self.limit_reached = False
+        taken: set[str] = set()
+        while True:
+            # A document listed again after its confirmation (or one that failed) is not taken
+            # twice in one pull: a listing of only those means the inbox is drained.
+            listed = [str(entry["id"]) for entry in self.client.peppol_unconfirmed(company.id)]
+            fresh = [document_id for document_id in listed if document_id not in taken]
+            if not fresh:
+                return
+            for document_id in fresh:
+                if len(taken) >= self.limit:
+                    self.limit_reached = True
+                    return
+                taken.add(document_id)
+                data = self.client.peppol_document(company.id, document_id)
+                yield Incoming(company, book.kind, book.id, book.name, document_id, data, self.name)
 
     def delivered(self, incoming: Incoming, outcome: Outcome) -> None:
         # Only now is the file safely on disk (or in quarantine): Scrada may forget it.
