@@ -51,8 +51,9 @@ def scrada_redeliver(
         )
     except redeliver.BadRequest as exc:
         fail(exc.translated(), EXIT_BAD_INPUT, as_json=as_json)
-    lines = [f"{_('written again')}: {path}" for path in report.rewritten]
-    lines += [f"{_('error')}: {item['path']}: {item['problem']}" for item in report.problems]
+    written, error = _("written again"), _("error")
+    lines = [f"{written}: {path}" for path in report.rewritten]
+    lines += [f"{error}: {item['path']}: {item['problem']}" for item in report.problems]
     lines.append(
         _(
             "{rewritten} written again, {present} already in their folder,"
