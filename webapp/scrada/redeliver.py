@@ -8,6 +8,7 @@ delivery's. Each document is one item of a `scrada_redeliver` run in the history
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from webapp import history
 from webapp.config import DataDir
 from webapp.files import atomic_write_bytes
 from webapp.i18n import N_, UserError, gettext
+from webapp.jobs import RunStopped
 from webapp.scrada import archive
 from webapp.scrada import config as scrada_config
 from webapp.scrada.delivery import ITEM_KINDS, temporary_folder
@@ -149,10 +151,17 @@ def redeliver(
     progress: Progress | None = None,
     run_id: int | None = None,
     origin: str = "command",
+    check_stop: Callable[[], None] | None = None,
 ) -> RedeliverReport:
-    """Rewrite the missing files of the range; BadRequest before anything is done. `run_id`: a
-    run the caller started (history.start_run(store, JOB_NAME, ...)) to show its progress."""
-    check_request(store, date_from, date_to, company_id, book_kind)
+    """Rewrite the missing files of the range; BadRequest before anything is written. `run_id`: a
+    run the caller started (history.start_run(store, JOB_NAME, "manual")) to show its progress;
+    `check_stop` raises jobs.RunStopped between documents when Relais is closing."""
+    try:
+        check_request(store, date_from, date_to, company_id, book_kind)
+    except BadRequest as exc:
+        if run_id is not None:  # the caller's run must not stay "running"
+            history.finish_run(store, run_id, "failed", exc.message, exc.params)
+        raise
     rows = _deliveries(store, date_from, date_to, company_id, book_kind)
     if run_id is None:
         run_id = history.start_run(store, JOB_NAME, origin)
@@ -161,8 +170,13 @@ def redeliver(
     try:
         tracker.update(0)
         for index, row in enumerate(rows):
+            if check_stop is not None:
+                check_stop()
             _one(store, data_dir, root.resolve(), row, report)
             tracker.update(index + 1)
+    except RunStopped:
+        history.finish_run(store, run_id, "interrupted", N_("Stopped because Relais was closing."))
+        raise
     except BaseException:
         history.finish_run(store, run_id, "failed", N_("The redelivery stopped on an error."))
         raise
@@ -184,6 +198,7 @@ def _one(
     if target.exists():
         if _same_bytes(target, row["sha256"]):
             report.present.append(row["path"])
+            _backfill(data_dir, target, row["sha256"])
             _item(
                 store, report, row, "skipped", N_("{company}, {book}: in its folder, left as it is")
             )
@@ -209,6 +224,15 @@ def _one(
         return
     report.rewritten.append(row["path"])
     _item(store, report, row, "done", N_("{company}, {book}: written again from the archive"))
+
+
+def _backfill(data_dir: DataDir | Path, target: Path, sha256: str) -> None:
+    """A document delivered before the archive existed gets its copy from its file, here."""
+    if archive.copy_path(data_dir, sha256).exists():
+        return
+    # Unreadable: the file stays where it is; only a future redelivery of it is at stake.
+    with contextlib.suppress(OSError):
+        archive.keep(data_dir, target.read_bytes())
 
 
 def _same_bytes(target: Path, sha256: str) -> bool:
