@@ -28,9 +28,16 @@ log = logging.getLogger(__name__)
 QUARANTINE = "_quarantine"
 REASON_SUFFIX = ".reason.txt"
 TEMPORARY = ".relais-tmp"
-PULLED_SOURCES = frozenset({"partner", "api"})  # sources.PartnerFeed and PeppolInbox
+# Written by the pull itself, which clears their temporary files when it starts: the partner feed,
+# the Peppol inbox, the mailbox and the drop folder (pushed.py).
+PULLED_SOURCES = frozenset({"partner", "api", "mailbox", "folder"})
 JOB_NAME = "scrada_pull"
-ITEM_KINDS = {"daily-receipts": "receipt", "cash-book": "cash_book", "peppol-inbound": "peppol"}
+ITEM_KINDS = {
+    "daily-receipts": "receipt",
+    "cash-book": "cash_book",
+    "peppol-inbound": "peppol",
+    "purchase-invoices": "purchase_invoice",
+}
 ITEM_STATUS = {"delivered": "received", "skipped": "skipped", "quarantined": "error"}
 
 
@@ -66,7 +73,18 @@ def _validate(kind: str, data: bytes) -> date:
     if kind == "cash-book":
         info = formats.check_coda(data)
         return info.statements[-1].date if info.statements else info.creation_date
+    if kind == "purchase-invoices" and _is_pdf(data):
+        return date.today()  # a PDF (purchaseInvoice/new) has no date we can read: its arrival
     return formats.check_ubl(data).issue_date
+
+
+def _is_pdf(data: bytes) -> bool:
+    return data.lstrip()[:5] == b"%PDF-"
+
+
+def _named_for(name: str, data: bytes) -> str:
+    """A PDF keeps a .pdf name whatever its book's usual extension."""
+    return name.rsplit(".", 1)[0] + ".pdf" if _is_pdf(data) else name
 
 
 def deliver(
@@ -103,6 +121,7 @@ def deliver(
         day=day,
     )
     target = target_path(root, template, values, incoming.document_id)
+    target = target.with_name(_named_for(target.name, incoming.data))
     if target.exists() and _sha256(target) != digest:
         clash = formats.InvalidDocument(
             N_("Another file with the same name is already in the folder: {file}"),
@@ -131,6 +150,17 @@ def deliver(
     return Outcome("delivered", relative)
 
 
+def quarantine(
+    store: Store,
+    root: Path,
+    incoming: Incoming,
+    run_id: int | None,
+    problem: formats.InvalidDocument,
+) -> Outcome:
+    """A document refused before it is read (webhooks: it names no company), kept with the reason."""
+    return _quarantine(store, root, incoming, run_id, None, problem)
+
+
 def _quarantine(
     store: Store,
     root: Path,
@@ -148,7 +178,7 @@ def _quarantine(
         day=date.today(),
     )
     owner = safe_name(incoming.company.company_number or incoming.company.id)
-    name = f"{owner}_{file_name(values, incoming.document_id)}"
+    name = _named_for(f"{owner}_{file_name(values, incoming.document_id)}", incoming.data)
     base = root.resolve()
     # The folder keeps its name; the file's is shortened if need be, with room for the reason's.
     folder = base / QUARANTINE

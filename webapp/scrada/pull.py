@@ -32,6 +32,7 @@ from webapp.scrada.client import (
     ScradaUnavailable,
 )
 from webapp.scrada.delivery import JOB_NAME, deliver, remove_orphans
+from webapp.scrada.pushed import PushedSources
 from webapp.scrada.source_state import SourceKey
 from webapp.scrada.sources import PeppolInbox, Source, pulled_sources
 
@@ -128,6 +129,19 @@ class Puller:
         self.sources = pulled_sources(client, context.store)
 
     def run(self) -> Totals:
+        """Scrada's API, then the mailbox and the drop folder: those run even when Scrada refuses
+        the key or is unreachable (they do not depend on it), after the companies are read (a
+        document is then filed under the company Scrada knows rather than a new one)."""
+        pushed = PushedSources(self.context, self.config, self.root, self.totals.count)
+        try:
+            self.pull_scrada()
+        except (CredentialsRejected, ScradaUnavailable):
+            pushed.take_all()
+            raise
+        pushed.take_all()
+        return self.totals
+
+    def pull_scrada(self) -> None:
         label = N_("Reading the companies")
         self.context.progress(0, None, label)
         self.refresh_companies()
@@ -138,7 +152,6 @@ class Puller:
             self.context.progress(index, len(targets), N_("Pulling the documents"))
             self.pull_company(company)
         self.context.progress(len(targets), len(targets), N_("Pulling the documents"))
-        return self.totals
 
     # -- companies and books -----------------------------------------------------------------
 
@@ -281,6 +294,9 @@ history.KIND_LABELS.update(
     peppol=N_("Peppol document"),
     company=N_("company"),
     scrada=N_("Scrada"),
+    mail=N_("e-mail"),
+    mailbox=N_("mailbox"),
+    folder=N_("drop folder"),
 )
 
 jobs.register(
