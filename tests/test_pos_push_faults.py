@@ -27,7 +27,7 @@ from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_r
     sync,
     tokens,
 )
-from webapp.pos import register, selling
+from webapp.pos import register, register_lists, selling
 from webapp.pos.register_client import OfficeClient, OfficeUnreachable, RetryPolicy
 from webapp.services import Services
 from webapp.store import Store
@@ -106,7 +106,7 @@ def test_a_push_without_an_answer_keeps_the_records_queued(
         register.push_outbox(joined.store, client, 3)
     assert faulty_office.requests == 2, "the push was tried, and tried again"
     assert [row["state"] for row in outbox(joined.store).values()] == ["queued"] * 3
-    assert {ticket["state"] for ticket in selling.list_tickets(joined.store)} == {"queued"}
+    assert {ticket["state"] for ticket in register_lists.list_tickets(joined.store)} == {"queued"}
 
     result = sync(joined)  # the real office, reachable again
     assert result.pushed.sent == 3

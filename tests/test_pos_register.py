@@ -27,6 +27,7 @@ from webapp.pos import (
     office_records,
     protocol,
     register,
+    register_lists,
     register_status,
     selling,
     updates_office,
@@ -246,7 +247,7 @@ def test_first_full_import_then_differential(joined: Services, office_services: 
         " WHERE a.code = 'VR1'",
     )
     assert price == [{"price_excl_vat": 12.0833}]
-    assert [u["code"] for u in selling.list_users(store)] == ["JEAN", "MARIE"]
+    assert [u["code"] for u in register_lists.list_users(store)] == ["JEAN", "MARIE"]
     assert rows(store, "SELECT code, city FROM parties WHERE kind = 'customer'") == [
         {"code": "C001", "city": "Lyon"}
     ]
@@ -282,7 +283,7 @@ def test_first_full_import_then_differential(joined: Services, office_services: 
     assert [a["code"] for a in articles] == ["FRO", "NEW", "VR1"]
     assert articles[2]["label"] == "Vin rouge Réserve"
     assert rows(store, "SELECT rate FROM vat_rates WHERE code = 'FR8'") == [{"rate": 8.0}]
-    assert [u["code"] for u in selling.list_users(store)] == ["MARIE"]
+    assert [u["code"] for u in register_lists.list_users(store)] == ["MARIE"]
     assert rows(store, "SELECT city FROM parties WHERE code = 'C001'") == [{"city": "Lille"}]
     assert rows(store, "SELECT count(*) AS n FROM change_log") == [{"n": 0}]
 
@@ -366,7 +367,7 @@ def test_user_filtering_keeps_only_this_registers_users(register_services: Servi
         "deletes": {},
     }
     assert register.apply_package(store, package, 3)
-    assert [u["code"] for u in selling.list_users(store)] == ["A", "C"]
+    assert [u["code"] for u in register_lists.list_users(store)] == ["A", "C"]
     assert rows(store, "SELECT number, ticket_prefix FROM pos_registers ORDER BY number") == [
         {"number": 3, "ticket_prefix": "C3-"},
         {"number": 4, "ticket_prefix": "C4-"},  # named by a user, missing here: made
@@ -392,7 +393,7 @@ def test_tickets_sold_offline_are_pushed_once_when_the_office_is_back(
     assert sold[1].total == "29.00"
     with pytest.raises(OfficeUnreachable):
         sync(joined)
-    assert {row["state"] for row in selling.list_tickets(joined.store)} == {"queued"}
+    assert {row["state"] for row in register_lists.list_tickets(joined.store)} == {"queued"}
 
     office_listener.start()
     result = sync(joined)
@@ -402,7 +403,7 @@ def test_tickets_sold_offline_are_pushed_once_when_the_office_is_back(
     assert [row["number"] for row in got] == ["C3-000001", "C3-000002", "C3-000003"]
     assert [row["external_ref"] for row in got] == [t.id for t in sold]
     assert [row["total_incl_vat"] for row in got] == [14.5, 29.0, 43.5]
-    assert {row["state"] for row in selling.list_tickets(joined.store)} == {"sent"}
+    assert {row["state"] for row in register_lists.list_tickets(joined.store)} == {"sent"}
 
 
 def test_a_rejected_record_is_set_aside_and_does_not_block(
@@ -641,7 +642,7 @@ def test_sales_screen_scan_search_remove_and_checkout(ui: Client, joined: Servic
     done = post_pairs(ui, "/pos/sell/checkout", form)
     assert done.status_code == 200
     assert "C3-000001" in done.text and 'data-line="VR1"' not in done.text
-    ticket = selling.list_tickets(joined.store)[0]
+    ticket = register_lists.list_tickets(joined.store)[0]
     assert (ticket["number"], ticket["total"], ticket["user"], ticket["state"]) == (
         "C3-000001",
         "29.00",
@@ -652,7 +653,7 @@ def test_sales_screen_scan_search_remove_and_checkout(ui: Client, joined: Servic
     assert bad.status_code == 422
     refused = ui.post("/pos/sell/checkout", data={"code": "VR1", "qty": "1"})
     assert refused.status_code == 403  # no CSRF token
-    assert len(selling.list_tickets(joined.store)) == 1
+    assert len(register_lists.list_tickets(joined.store)) == 1
 
 
 def test_local_ticket_api(ui: Client, joined: Services, office_services: Services) -> None:
@@ -672,9 +673,9 @@ def test_local_ticket_api(ui: Client, joined: Services, office_services: Service
         _local_api_calls(listener.url + url, body)
     finally:
         listener.stop()
-    assert len(selling.list_tickets(joined.store)) == 1
+    assert len(register_lists.list_tickets(joined.store)) == 1
     sync(joined)
-    ticket = selling.list_tickets(joined.store)[0]
+    ticket = register_lists.list_tickets(joined.store)[0]
     assert office_tickets(office_services.store) == [
         {"number": "C3-000001", "external_ref": ticket["id"], "total_incl_vat": 33.0}
     ]
@@ -777,9 +778,9 @@ def test_updates_once_mode_asks_for_the_first_only(
     )
     assert sync(joined).updates["applied"] == 1
     assert states(joined.store)[third] == "applied"
-    assert [m["code"] for m in selling.payment_methods(joined.store) if m["code"] == "CHQ"] == [
-        "CHQ"
-    ]
+    assert [
+        m["code"] for m in register_lists.payment_methods(joined.store) if m["code"] == "CHQ"
+    ] == ["CHQ"]
 
 
 def test_updates_never_mode_applies_silently_and_refuses_what_it_must(

@@ -35,7 +35,7 @@ from tests.test_pos_register import (  # noqa: F401 - fixtures
 )
 from webapp.app import create_app
 from webapp.config import resolve_data_dir
-from webapp.pos import office, office_records, protocol, selling, ticket_rules
+from webapp.pos import office, office_records, protocol, register_lists, selling, ticket_rules
 from webapp.scrada import config as scrada_config
 from webapp.scrada.webhook import WebhookApp
 from webapp.services import Services, open_services
@@ -381,10 +381,10 @@ def test_sales_screen_takes_only_plain_quantities(
     # starts over at one rather than becoming 1001.
     scanned = post_pairs(ui, "/pos/sell/cart", [("code", "VR1"), ("qty", "1e3"), ("scan", "VR1")])
     assert 'name="qty" value="1"' in scanned.text and "is not a number" not in scanned.text
-    assert selling.list_tickets(joined.store) == []
+    assert register_lists.list_tickets(joined.store) == []
     made = post_pairs(ui, "/pos/sell/checkout", [("code", "FRO"), ("qty", "0,25")])
     assert made.status_code == 200, made.text
-    assert selling.list_tickets(joined.store)[0]["total"] == "5.28"
+    assert register_lists.list_tickets(joined.store)[0]["total"] == "5.28"
 
 
 def test_pos_sell_command_uses_the_same_rules(
@@ -399,7 +399,7 @@ def test_pos_sell_command_uses_the_same_rules(
     big = relais("pos", "sell", "VR1:1000000000000", data_dir=folder)
     assert big.returncode != 0 and "1000000000000" in big.stdout + big.stderr
     assert "100,000" in big.stdout + big.stderr
-    assert selling.list_tickets(joined.store) == []
+    assert register_lists.list_tickets(joined.store) == []
     sold = relais("pos", "sell", "VR1:2", "--json", data_dir=folder)
     assert sold.returncode == 0, sold.stderr
     assert json.loads(sold.stdout)["total"] == "29.00"

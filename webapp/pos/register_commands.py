@@ -178,11 +178,11 @@ def pos_sell(
 @click.pass_obj
 def pos_tickets(state: CliState, limit: int, as_json: bool) -> None:
     """The tickets sold here, newest first, with their outbox state (queued, sent, rejected)."""
-    from webapp.pos import register, selling
+    from webapp.pos import register, register_lists
 
     services = _services(state, as_json, vault=False)
     try:
-        rows = selling.list_tickets(services.store, limit)
+        rows = register_lists.list_tickets(services.store, limit)
     except register.RegisterError as exc:
         fail(exc.translated(), as_json=as_json)
     text = "\n".join(
@@ -198,9 +198,9 @@ def pos_tickets(state: CliState, limit: int, as_json: bool) -> None:
 @click.pass_obj
 def pos_users(state: CliState, as_json: bool) -> None:
     """The users present on this register."""
-    from webapp.pos import selling
+    from webapp.pos import register_lists
 
-    rows = selling.list_users(_services(state, as_json, vault=False).store)
+    rows = register_lists.list_users(_services(state, as_json, vault=False).store)
     emit(as_json, rows, "\n".join(f"{row['code']:<12} {row['name']}" for row in rows))
 
 

@@ -16,7 +16,14 @@ from litestar.response import Template
 from webapp.backoffice.listing import format_amount, format_quantity
 from webapp.i18n import _
 from webapp.numbers import NumberProblem, parse_decimal
-from webapp.pos import protocol, register, register_status, selling, updates_register
+from webapp.pos import (
+    protocol,
+    register,
+    register_lists,
+    register_status,
+    selling,
+    updates_register,
+)
 from webapp.pos.register_client import OfficeError
 from webapp.secrets import VaultError
 from webapp.security import is_loopback
@@ -113,8 +120,8 @@ def _sell_context(
         "total": format_amount(cart.total, 2, 2),
         "vat": format_amount(cart.vat, 2, 2),
         "excl_vat": format_amount(cart.total - cart.vat, 2, 2),
-        "methods": selling.payment_methods(services.store),
-        "users": [user for user in selling.list_users(services.store) if user["active"]],
+        "methods": register_lists.payment_methods(services.store),
+        "users": [user for user in register_lists.list_users(services.store) if user["active"]],
         "payment": first(data.get("payment")),
         "user": first(data.get("user")),
         "config": register.load_config(services.store),
