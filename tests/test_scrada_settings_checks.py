@@ -93,3 +93,36 @@ def test_the_command_line_refuses_a_format_spec_with_exit_2(tmp_path: Path) -> N
     assert json.loads(shown.stdout)["template"] == "{year}/{book}", "the old template is kept"
     plain = relais("scrada", "set", "--template", "{book:d}", data_dir=data)
     assert plain.returncode == 2 and "{book:d}" in plain.stderr
+
+
+def test_a_missing_drop_folder_is_offered_to_be_created(
+    client: Client, services: Services, tmp_path: Path
+) -> None:
+    drop = tmp_path / "depot" / "scrada"
+    form = {**_form(tmp_path / "compta", "{year}/{book}"), "drop_folder": str(drop)}
+    missing = client.post_form("/scrada/settings", form)
+    assert missing.status_code == 422
+    assert re.search(
+        r'<p class="error" id="drop_folder-error" role="alert">[^<]*depot', missing.text
+    )
+    assert 'name="create_drop_folder"' in missing.text and not drop.exists()
+    assert config.load(services.store).drop_folder == ""
+    created = client.post_form("/scrada/settings", {**form, "create_drop_folder": "on"})
+    assert created.status_code == 200, created.text
+    assert drop.is_dir() and config.load(services.store).drop_folder == str(drop)
+    assert config.load(services.store).drop_folder_in(services.data_dir) == drop
+    (tmp_path / "a-file").write_text("x")
+    file = client.post_form("/scrada/settings", {**form, "drop_folder": str(tmp_path / "a-file")})
+    assert file.status_code == 422 and 'id="drop_folder-error"' in file.text
+    assert config.load(services.store).drop_folder == str(drop)
+
+
+def test_a_drop_folder_inside_a_portable_data_folder_is_kept_relative(tmp_path: Path) -> None:
+    from webapp.config import DataDir
+    from webapp.scrada.source_settings import checked_drop_folder
+
+    portable = DataDir(tmp_path / "data", portable=True)
+    inside = portable.path / "depot"
+    assert checked_drop_folder(str(inside), portable, create=True) == "depot"
+    assert config.ScradaConfig(drop_folder="depot").drop_folder_in(portable) == inside
+    assert checked_drop_folder("depot", portable, create=False) == "depot"

@@ -18,6 +18,7 @@ from webapp.cli import (
     json_option,
 )
 from webapp.i18n import _
+from webapp.scrada.source_commands import source_options, sources_change
 
 
 @click.group()
@@ -54,10 +55,12 @@ def _unlocked_vault(state: CliState, as_json: bool) -> Any:
     help="Whether a newly seen company is selected.",
 )
 @click.option("--webhook-secret", help="Secret key of the webhooks (stored in the vault).")
+@source_options
 @json_option
 @click.pass_obj
 def scrada_set(
     state: CliState,
+    /,
     api_url: str | None,
     test_environment: bool,
     api_key: str | None,
@@ -70,17 +73,20 @@ def scrada_set(
     new_companies: str | None,
     webhook_secret: str | None,
     as_json: bool,
+    **source_values: Any,
 ) -> None:
     """Change the Scrada settings; secrets go to the vault, never to the database."""
     from webapp.scrada import config
     from webapp.scrada.paths import TemplateError
+    from webapp.scrada.source_settings import SourceSettingsError
 
     if test_environment:
         api_url = config.TEST_URL
     stdin_value = sys.stdin.read().strip() if "-" in (api_key, password) else None
+    sources = sources_change(source_values, stdin_taken=stdin_value is not None)
     services = (
         _unlocked_vault(state, as_json)
-        if (api_key or password or webhook_secret)
+        if (api_key or password or webhook_secret or sources.has_secret or sources.no_mailbox)
         else state.services()
     )
     change = config.ConfigChange(
@@ -93,10 +99,11 @@ def scrada_set(
         api_key=stdin_value if api_key == "-" else api_key,
         password=stdin_value if password == "-" else password,
         webhook_secret=webhook_secret,
+        sources=sources,
     )
     try:
         saved = config.apply(services.store, services.vault, change, services.data_dir)
-    except (config.ConfigError, TemplateError) as exc:
+    except (config.ConfigError, TemplateError, SourceSettingsError) as exc:
         fail(exc.translated(), as_json=as_json)
     shown = saved.as_dict()
     emit(as_json, {"ok": True, **shown}, "\n".join(f"{k} = {v}" for k, v in shown.items()))
@@ -106,16 +113,28 @@ def scrada_set(
 @json_option
 @click.pass_obj
 def scrada_verify(state: CliState, as_json: bool) -> None:
-    """Check the API key and password with Scrada (exit 3 when they are refused)."""
+    """Check the API key and password with Scrada, and the mailbox when one is set (exit 3 when
+    credentials are refused, 2 for any other failure)."""
     from webapp.scrada import verify
 
     services = _unlocked_vault(state, as_json)
     result = verify.verify(services.store, services.vault)
-    if result.ok:
-        emit(as_json, {"ok": True, "message": result.message}, result.message)
+    box = verify.verify_mailbox(services.store, services.vault)
+    data: dict[str, Any] = {"ok": result.ok, "message": result.message}
+    lines = [f"Scrada: {result.message}"]
+    if box is not None:
+        data["ok"] = result.ok and box.ok
+        data["mailbox"] = {"ok": box.ok, "message": box.message, "waiting": box.waiting}
+        lines.append(_("Mailbox: {result}", result=box.message))
+    failed = [check for check in (result, box) if check is not None and not check.ok]
+    if not failed:
+        emit(as_json, data, "\n".join(lines) if box is not None else result.message)
         return
-    code = EXIT_CREDENTIALS if result.refused else EXIT_BAD_INPUT
-    fail(result.message, code, as_json=as_json)
+    code = EXIT_CREDENTIALS if any(check.refused for check in failed) else EXIT_BAD_INPUT
+    if as_json:
+        emit(True, {**data, "error": failed[0].message}, "")
+        sys.exit(code)
+    fail("\n".join(lines), code)
 
 
 @scrada.command("pull")

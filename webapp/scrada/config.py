@@ -14,7 +14,9 @@ from typing import Any
 from webapp import settings
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
+from webapp.scrada.mail_settings import MailboxSettings
 from webapp.scrada.paths import DEFAULT_TEMPLATE, TemplateError, check_room, check_template
+from webapp.scrada.source_settings import SourcesChange, checked_drop_folder, checked_mailbox
 from webapp.secrets import Vault
 from webapp.store import Store
 
@@ -22,6 +24,7 @@ SETTINGS_KEY = "scrada"
 SECRET_API_KEY = "scrada.api_key"
 SECRET_PASSWORD = "scrada.password"
 SECRET_WEBHOOK = "scrada.webhook_secret"
+SECRET_MAILBOX = "scrada.mailbox_password"
 PRODUCTION_URL = "https://api.scrada.be/v1/"
 TEST_URL = "https://apitest.scrada.be/v1/"
 SCOPES = ("all", "selected")
@@ -50,6 +53,12 @@ class ScradaConfig:
     scope: str = "all"
     new_companies: bool = True
     timeout_seconds: float = 20.0
+    # The mailbox source (webapp.scrada.mail_settings.MailboxSettings.as_dict()), None when unused;
+    # its password is in the vault under SECRET_MAILBOX.
+    mailbox: dict[str, Any] | None = None
+    # The drop folder source: where an (S)FTP server or a synced folder leaves Scrada's files
+    # (stored like `root`: relative inside a portable data folder); "" when unused.
+    drop_folder: str = ""
 
     def root_in(self, data_dir: DataDir) -> Path | None:
         """The root folder. Kept relative to a portable data folder (so the stick works under
@@ -62,6 +71,12 @@ class ScradaConfig:
         values = asdict(self)
         values["company_ids"] = list(self.company_ids)
         return values
+
+    def mailbox_settings(self) -> MailboxSettings | None:
+        return MailboxSettings.from_dict(self.mailbox) if self.mailbox else None
+
+    def drop_folder_in(self, data_dir: DataDir) -> Path | None:
+        return data_dir.resolve_stored(self.drop_folder) if self.drop_folder else None
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,7 @@ class ConfigChange:
     password: str | None = None
     webhook_secret: str | None = None
     secrets: dict[str, str] = field(default_factory=dict)
+    sources: SourcesChange = field(default_factory=SourcesChange)  # mailbox and drop folder
 
 
 def load(store: Store) -> ScradaConfig:
@@ -168,12 +184,14 @@ def apply(
         updates["scope"] = change.scope
     if change.new_companies is not None:
         updates["new_companies"] = change.new_companies
+    updates.update(_source_updates(config, change.sources, data_dir))
     secrets = {
         name: value
         for name, value in (
             (SECRET_API_KEY, change.api_key),
             (SECRET_PASSWORD, change.password),
             (SECRET_WEBHOOK, change.webhook_secret),
+            (SECRET_MAILBOX, change.sources.mailbox_password),
         )
         if value
     }
@@ -185,8 +203,24 @@ def apply(
     settings.write_value(store, SETTINGS_KEY, new.as_dict())
     for name, value in secrets.items():
         assert vault is not None
-        vault.set(name, value.strip())
+        vault.set(name, value.strip() if name != SECRET_MAILBOX else value)
+    if change.sources.no_mailbox and vault is not None and vault.is_unlocked:
+        vault.delete(SECRET_MAILBOX)
     return new
+
+
+def _source_updates(
+    config: ScradaConfig, change: SourcesChange, data_dir: DataDir | None
+) -> dict[str, Any]:
+    updates: dict[str, Any] = {}
+    if change.no_mailbox:
+        updates["mailbox"] = None
+    elif change.mailbox is not None:
+        updates["mailbox"] = checked_mailbox(config.mailbox, change.mailbox)
+    if change.drop_folder is not None:
+        create = change.create_drop_folder
+        updates["drop_folder"] = checked_drop_folder(change.drop_folder, data_dir, create=create)
+    return updates
 
 
 def typed_root(text: str, data_dir: DataDir) -> Path | None:
@@ -209,3 +243,7 @@ def credentials(vault: Vault) -> Credentials | None:
 
 def webhook_secret(vault: Vault) -> str | None:
     return vault.get(SECRET_WEBHOOK) if vault.is_unlocked else None
+
+
+def mailbox_password(vault: Vault) -> str | None:
+    return vault.get(SECRET_MAILBOX) if vault.is_unlocked else None

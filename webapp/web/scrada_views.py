@@ -19,7 +19,9 @@ from webapp.scrada import config as scrada_config
 from webapp.scrada import records, verify
 from webapp.scrada.delivery import JOB_NAME
 from webapp.scrada.paths import FIELD_HELP, TemplateError, example_paths
+from webapp.scrada.source_settings import MissingDropFolder, SourcesChange, SourceSettingsError
 from webapp.services import Services
+from webapp.web import scrada_source_views
 from webapp.web.common import FormData, ServicesDep, first, page
 
 LOG_COLUMNS = (
@@ -80,6 +82,7 @@ def _context(services: Services, **extra: Any) -> dict[str, Any]:
         by_company.setdefault(book.company_id, []).append(book)
     return {
         **_settings_context(services),
+        **scrada_source_views.mailbox_context(services),
         "companies": companies,
         "books": by_company,
         "running_run_id": services.runner.running_run_id(JOB_NAME),
@@ -105,14 +108,22 @@ def scrada_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> 
         api_key=first(data.get("api_key")) or None,
         password=first(data.get("password")) or None,
         webhook_secret=first(data.get("webhook_secret")) or None,
+        sources=SourcesChange(
+            drop_folder=first(data.get("drop_folder")),
+            create_drop_folder=first(data.get("create_drop_folder")) == "on",
+        ),
     )
     try:
         scrada_config.apply(services.store, services.vault, change, services.data_dir)
-    except (scrada_config.ConfigError, TemplateError) as exc:
+    except (scrada_config.ConfigError, TemplateError, SourceSettingsError) as exc:
         field = scrada_config.error_field(exc)
         errors = {field: exc.translated()} if field else {}
         context = _settings_context(
-            services, error=None if field else exc.translated(), errors=errors, form=data
+            services,
+            error=None if field else exc.translated(),
+            errors=errors,
+            form=data,
+            offer_create=isinstance(exc, MissingDropFolder),
         )
         return Template("_scrada_settings.html", context=context, status_code=422)
     return Template("_scrada_settings.html", context=_settings_context(services, saved=True))
@@ -192,4 +203,5 @@ ROUTES = [
     select_book,
     scrada_log,
     scrada_log_csv,
+    *scrada_source_views.ROUTES,
 ]
