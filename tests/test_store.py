@@ -28,6 +28,8 @@ SAMPLE_AT_VERSION = {
     " '2026-01-02', '0', '1.5', 'now')",
     13: "INSERT INTO scrada_sources (company_id, book_kind, book_id, source, state, checked_at)"
     " VALUES ('c1', 'daily-receipts', 'j1', 'partner', 'not-offered', 'now')",
+    14: "INSERT INTO scrada_alerts (kind, company_id, journal_id, since, raised_at)"
+    " VALUES ('lines-missing', 'c1', 'j1', '2026-11-29', 'now')",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from webapp import history
 from webapp.files import atomic_write_bytes, remove_stale_temporary_files
 from webapp.i18n import N_
-from webapp.scrada import archive, formats, records
+from webapp.scrada import archive, continuity, formats, records
 from webapp.scrada.paths import PathValues, file_name, fit, safe_name, target_path
 from webapp.store import Store
 
@@ -68,14 +68,17 @@ class Outcome:
         return self.problem.translated() if self.problem else None
 
 
-def _validate(kind: str, data: bytes) -> date:
-    """The document's date, or InvalidDocument."""
+def _validate(kind: str, data: bytes) -> tuple[date, list[continuity.StatementFacts]]:
+    """The document's date and, for a CODA file, its statements; or InvalidDocument."""
     if kind == "cash-book":
         info = formats.check_coda(data)
-        return info.statements[-1].date if info.statements else info.creation_date
+        day = info.statements[-1].date if info.statements else info.creation_date
+        # Read now, not in the transaction: a statement continuity cannot place (its number is
+        # not a number) is quarantined with that reason instead of failing the write.
+        return day, continuity.statements_of(data)
     if kind == "purchase-invoices" and _is_pdf(data):
-        return date.today()  # a PDF (purchaseInvoice/new) has no date we can read: its arrival
-    return formats.check_ubl(data).issue_date
+        return date.today(), []  # a PDF (purchaseInvoice/new) has no date we can read: its arrival
+    return formats.check_ubl(data).issue_date, []
 
 
 def _is_pdf(data: bytes) -> bool:
@@ -109,7 +112,7 @@ def deliver(
             _trace(db, incoming, run_id, "skipped", known["path"])
         return Outcome("skipped", known["path"])
     try:
-        day = _validate(incoming.book_kind, incoming.data)
+        day, statements = _validate(incoming.book_kind, incoming.data)
     except formats.InvalidDocument as problem:
         return _quarantine(store, root, incoming, run_id, book, problem)
     values = PathValues(
@@ -146,6 +149,9 @@ def deliver(
         )
         if book is not None and incoming.sequence is not None:
             records.advance_cursor(db, book, incoming.sequence)
+        # Continuity sees exactly the statements delivered: same transaction as their row.
+        for facts in statements:
+            continuity.record_statement(db, facts, incoming.company.id)
         _trace(db, incoming, run_id, "delivered", relative)
     return Outcome("delivered", relative)
 

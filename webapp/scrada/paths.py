@@ -41,7 +41,12 @@ FIELD_HELP = {
     "book": N_("name of the journal or cash book"),
     "book_kind": N_("daily-receipts, cash-book or peppol-inbound"),
 }
-EXTENSIONS = {"daily-receipts": ".xml", "cash-book": ".cod", "peppol-inbound": ".xml"}
+EXTENSIONS = {
+    "daily-receipts": ".xml",
+    "cash-book": ".cod",
+    "peppol-inbound": ".xml",
+    "purchase-invoices": ".xml",  # a PDF one becomes .pdf (delivery.py)
+}
 NAME_BYTES = 255  # the longest file name Linux takes (Windows counts UTF-16 units: never more)
 PATH_LIMIT = 240  # a whole path, root included, stays under this many characters
 SHORT_MIN = 8  # a shortened component keeps at least one character before its "~" and hash

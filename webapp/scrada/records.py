@@ -136,11 +136,14 @@ def delivery(db: Database, key: DeliveryKey) -> dict[str, Any] | None:
 def same_content(
     db: Database, company_id: str, book_kind: str, sha256: str
 ) -> dict[str, Any] | None:
-    """A delivery of the very same bytes for this company and kind, from any source."""
+    """A delivery of the very same bytes for this company and kind, from any source. A company
+    adopted from its documents ("doc-<number>", webhooks) is the same as Scrada's id for it."""
     row = db.execute(
-        "SELECT * FROM scrada_deliveries WHERE company_id = ? AND book_kind = ? AND sha256 = ?"
+        "SELECT * FROM scrada_deliveries WHERE book_kind = ? AND sha256 = ? AND company_id IN"
+        " (SELECT ? UNION SELECT id FROM scrada_companies WHERE company_number != ''"
+        "  AND company_number = (SELECT company_number FROM scrada_companies WHERE id = ?))"
         " LIMIT 1",
-        [company_id, book_kind, sha256],
+        [book_kind, sha256, company_id, company_id],
     ).fetchone()
     return None if row is None else dict(row)
 

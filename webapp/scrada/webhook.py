@@ -12,41 +12,34 @@ served on it, even when it listens beyond 127.0.0.1 for Scrada to reach it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import hmac
+import json
 import logging
+import socket
+import ssl
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from webapp import history
-from webapp.asgi import Receive, Send, lifespan, read_body, send_json
+from webapp.asgi import PortRouter, Receive, Send, lifespan, read_body, send_json
+from webapp.files import atomic_write_text
 from webapp.i18n import N_
+from webapp.scrada import alerts, identify
 from webapp.scrada import config as scrada_config
-from webapp.scrada import records
-from webapp.scrada.delivery import deliver
-from webapp.scrada.sources import from_webhook
+from webapp.scrada.webhook_filing import Answer, Event, file_document, remember
 from webapp.services import Services
 
 log = logging.getLogger(__name__)
 
 PATH = "/hooks/scrada"
-JOB_NAME = "scrada_webhook"
 MAX_BODY = 20 * 1024 * 1024
-TOPICS = {
-    "journal/newInvoiceUbl": "daily-receipts",
-    "cashBook/newStatementCoda": "cash-book",
-    "peppolInboundDocument/new": "peppol-inbound",
-}
-BOOK_NAMES = {"daily-receipts": "Recettes", "cash-book": "Caisse", "peppol-inbound": "Peppol"}
-
+LINES_MISSING = "journal/linesMissing"
 
 history.KIND_LABELS.setdefault("webhook", N_("webhook"))
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: dict[str, Any]
+history.KIND_LABELS.setdefault("purchase_invoice", N_("purchase invoices"))
 
 
 class WebhookApp:
@@ -89,76 +82,103 @@ def handle(services: Services, headers: dict[str, str], body: bytes) -> Answer:
     if not given or not hmac.compare_digest(expected, given):
         log.warning("scrada webhook refused: bad signature")
         return Answer(401, {"error": "bad signature"})
-    event_id = headers.get("x-scrada-event-id", "").strip()
-    topic = headers.get("x-scrada-topic", "").strip()
-    company_id = headers.get("x-scrada-company-id", "").strip()
-    if not event_id or not company_id:
-        return Answer(400, {"error": "x-scrada-event-id and x-scrada-company-id are required"})
+    event = Event(
+        headers.get("x-scrada-event-id", "").strip(),
+        headers.get("x-scrada-topic", "").strip(),
+        # Kept for the record and the few cases the document cannot answer (webhook_filing.py).
+        headers.get("x-scrada-company-id", "").strip(),
+    )
+    if not event.id:
+        return Answer(400, {"error": "x-scrada-event-id is required"})
     with services.store.read() as db:
         seen = db.execute(
-            "SELECT delivery_id FROM scrada_webhook_events WHERE event_id = ?", [event_id]
+            "SELECT 1 FROM scrada_webhook_events WHERE event_id = ?", [event.id]
         ).fetchone()
     if seen is not None:
         return Answer(200, {"status": "already processed"})
-    kind = TOPICS.get(topic)
-    is_xml = body.lstrip().startswith(b"<")
-    if kind is None or (kind != "cash-book" and not is_xml):
-        _remember(services, event_id, topic, company_id, None)
-        return Answer(200, {"status": "ignored", "topic": topic})
-    return _deliver(services, event_id, topic, company_id, kind, body)
+    if event.topic == LINES_MISSING:
+        return _lines_missing(services, event, body)
+    kind = identify.WEBHOOK_KINDS.get(event.topic)
+    if kind is None:
+        remember(services.store, event, None)
+        return Answer(200, {"status": "ignored", "topic": event.topic})
+    return file_document(services, event, kind, body)
 
 
-def _deliver(
-    services: Services, event_id: str, topic: str, company_id: str, kind: str, body: bytes
-) -> Answer:
-    config = scrada_config.load(services.store)
-    root = config.root_in(services.data_dir)
-    if root is None:
-        return Answer(503, {"error": "root folder not configured"})
-    company = _company(services, company_id, config.new_companies)
-    if config.scope == "selected" and not company.selected:
-        _remember(services, event_id, topic, company_id, None)
-        return Answer(200, {"status": "company not selected"})
-    incoming = from_webhook(company, kind, _book(services, company_id, kind), body)
-    run_id = history.start_run(services.store, JOB_NAME, "webhook")
+def _lines_missing(services: Services, event: Event, body: bytes) -> Answer:
+    """The shop's register sent no lines: an alert on the dashboard, no document."""
     try:
-        outcome = deliver(services.store, root, config.template, incoming, run_id)
-    except Exception as exc:
-        history.finish_run(
-            services.store, run_id, "failed", N_("The process failed: {error}"), {"error": str(exc)}
-        )
-        raise
-    status = "warning" if outcome.state == "quarantined" else "success"
-    history.finish_run(services.store, run_id, status)
-    _remember(services, event_id, topic, company_id, outcome.path)
-    return Answer(200, {"status": outcome.state, "path": outcome.path})
-
-
-def _company(services: Services, company_id: str, select_new: bool) -> records.Company:
+        notice = alerts.parse_lines_missing(body)
+    except alerts.BadNotice as problem:
+        # Not remembered: once the body's real shape is handled, Scrada's retry is taken.
+        log.warning("scrada webhook %s: %s", event.topic, problem.message)
+        return Answer(400, {"error": problem.message})
     with services.store.write() as db:
-        new = records.upsert_company(db, company_id, source="webhook", selected=select_new)
-    if new:
-        log.info("scrada webhook: new company %s (selected: %s)", company_id, select_new)
-    return next(item for item in records.companies(services.store) if item.id == company_id)
+        alert_id = alerts.raise_lines_missing(db, notice)
+    remember(services.store, event, None)
+    return Answer(200, {"status": "alert", "alert": alert_id, "company": notice.company_id})
 
 
-def _book(services: Services, company_id: str, kind: str) -> tuple[str, str]:
-    """The company's only book of that kind if it has one; else a book for the webhooks."""
-    known = [book for book in records.books(services.store, company_id) if book.kind == kind]
-    if len(known) == 1:
-        return known[0].id, known[0].name
-    name = BOOK_NAMES[kind]
-    with services.store.write() as db:
-        records.upsert_book(db, company_id, kind, records.WEBHOOK_BOOK, name, True, True)
-    return records.WEBHOOK_BOOK, name
+@dataclass
+class Listener:
+    app: Any  # what the main server serves: the UI routed with the webhook port, or the UI alone
+    sockets: list[socket.socket]  # sockets the main server must also serve (none with HTTPS)
+    url: str
 
 
-def _remember(
-    services: Services, event_id: str, topic: str, company_id: str, path: str | None
-) -> None:
-    with services.store.write() as db:
-        db.execute(
-            "INSERT OR IGNORE INTO scrada_webhook_events (event_id, topic, company_id,"
-            " delivery_id, received_at) VALUES (?, ?, ?, ?, ?)",
-            [event_id, topic, company_id, path, records.now_iso()],
-        )
+def attach(
+    services: Services,
+    app: Any,
+    listen: tuple[str, int],
+    cert: str | None = None,
+    key: str | None = None,
+) -> Listener:
+    """Bind the webhook listener; its URL goes to `webhook.json` in the data folder.
+
+    Plain HTTP shares the main uvicorn server, routed by port. With a certificate the listener
+    gets a uvicorn server of its own in a thread: uvicorn's TLS settings apply to a whole server,
+    and the UI stays plain HTTP on 127.0.0.1 (as the POS listener does)."""
+    from webapp.server import bind_socket, url_for
+
+    sock = bind_socket(listen[0], listen[1], fallback=False)
+    port = sock.getsockname()[1]
+    url = url_for(listen[0], port) + PATH
+    if cert:
+        url = "https://" + url.removeprefix("http://")
+    atomic_write_text(services.data_dir.path / "webhook.json", json.dumps({"url": url}))
+    if not cert:
+        return Listener(PortRouter(app, WebhookApp(services), port), [sock], url)
+    _start_tls_server(WebhookApp(services), sock, cert, key)
+    return Listener(app, [], url)
+
+
+def check_certificate(cert: str, key: str | None) -> None:
+    """Load the certificate and key now: a bad file stops `serve` before it listens."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+
+def _start_tls_server(app: WebhookApp, sock: socket.socket, cert: str, key: str | None) -> None:
+    import uvicorn
+
+    check_certificate(cert, key)
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="webhook-listener", daemon=True
+    )
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(15)
+
+    atexit.register(stop)
