@@ -11,6 +11,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from webapp import history, i18n
+from webapp.scrada import alerts
 from webapp.web.common import FormData, ServicesDep, first, page
 
 
@@ -23,6 +24,7 @@ def dashboard(request: HTMXRequest, services: ServicesDep) -> Template:
         "unresolved": history.count_unresolved(services.store),
         "vault": services.vault,
         "paused": services.runner.paused,
+        "scrada_alerts": alerts.open_alerts(services.store),
     }
     return page(request, "dashboard.html", context, partial="_dashboard_body.html")
 
