@@ -97,6 +97,14 @@ def main(ctx: click.Context, data_dir: str | None) -> None:
     help="Also receive Scrada webhooks (POST /hooks/scrada) on this address.",
 )
 @click.option(
+    "--webhook-cert",
+    type=click.Path(dir_okay=False, exists=True),
+    help="HTTPS certificate (PEM) of the webhook listener.",
+)
+@click.option(
+    "--webhook-key", type=click.Path(dir_okay=False, exists=True), help="Its private key (PEM)."
+)
+@click.option(
     "--pos-listen",
     metavar="HOST:PORT",
     help="Also serve the cash registers' API (/api/pos/v1) on this address.",
@@ -124,12 +132,15 @@ def serve(
     demo: bool,
     allow_hosts: tuple[str, ...],
     webhook_listen: str | None,
+    webhook_cert: str | None,
+    webhook_key: str | None,
     pos_listen: str | None,
     pos_cert: str | None,
     pos_key: str | None,
     role: str | None,
 ) -> None:
     """Start the web interface and the scheduled processes."""
+    webhook_tls = _webhook_tls(webhook_listen, webhook_cert, webhook_key)
     _run_server(
         state,
         host=host,
@@ -139,7 +150,7 @@ def serve(
         allow_hosts=allow_hosts,
         webhook_listen=webhook_listen,
         with_tray=False,
-        pos=_pos_options(pos_listen, pos_cert, pos_key),
+        pos={**_pos_options(pos_listen, pos_cert, pos_key), **webhook_tls},
         role=role,
     )
 
@@ -289,6 +300,25 @@ def _pos_options(listen: str | None, cert: str | None, key: str | None) -> dict[
         except (OSError, ssl.SSLError) as exc:
             fail(_("The POS listener's certificate cannot be used: {detail}", detail=str(exc)))
     return {"pos_listen": address, "pos_cert": cert, "pos_key": key}
+
+
+def _webhook_tls(listen: str | None, cert: str | None, key: str | None) -> dict[str, Any]:
+    """HTTPS on the webhook listener (ServeOptions fields); a bad certificate stops here."""
+    if (cert or key) and not listen:
+        fail(_("--webhook-cert and --webhook-key need --webhook-listen."))
+    if key and not cert:
+        fail(_("--webhook-key needs --webhook-cert."))
+    if not cert:
+        return {}
+    import ssl
+
+    from webapp.scrada.webhook import check_certificate
+
+    try:
+        check_certificate(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        fail(_("The webhook listener's certificate cannot be used: {detail}", detail=str(exc)))
+    return {"webhook_cert": cert, "webhook_key": key}
 
 
 def _announce(url: str) -> None:

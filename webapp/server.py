@@ -135,6 +135,8 @@ class ServeOptions:
     open_browser: bool
     extra_hosts: list[str]
     webhook_listen: tuple[str, int] | None = None
+    webhook_cert: str | None = None  # HTTPS on the webhook listener (webapp/scrada/webhook.py)
+    webhook_key: str | None = None
     pos_listen: tuple[str, int] | None = None  # the registers' API (webapp/pos/api.py)
     pos_cert: str | None = None
     pos_key: str | None = None
@@ -168,8 +170,13 @@ def prepare(services: Services, options: ServeOptions, announce: Callable[[str],
     sockets = [sock]
     hook_url = None
     if options.webhook_listen:
-        app, hook_sock, hook_url = _with_webhooks(services, app, options.webhook_listen)
-        sockets.append(hook_sock)
+        from webapp.scrada.webhook import attach as attach_webhooks
+
+        hooks = attach_webhooks(
+            services, app, options.webhook_listen, options.webhook_cert, options.webhook_key
+        )
+        app, hook_url = hooks.app, hooks.url
+        sockets.extend(hooks.sockets)
     if options.pos_listen:
         from webapp.pos.api import attach
 
@@ -192,20 +199,6 @@ def prepare(services: Services, options: ServeOptions, announce: Callable[[str],
 
 def serve(services: Services, options: ServeOptions, announce: Callable[[str], None]) -> None:
     prepare(services, options, announce).run()
-
-
-def _with_webhooks(
-    services: Services, app: Any, listen: tuple[str, int]
-) -> tuple[Any, socket.socket, str]:
-    """The webhook receiver on its own socket, routed by the port a request came in on."""
-    from webapp.asgi import PortRouter
-    from webapp.scrada.webhook import PATH, WebhookApp
-
-    hook_sock = bind_socket(listen[0], listen[1], fallback=False)
-    hook_port = hook_sock.getsockname()[1]
-    url = url_for(listen[0], hook_port) + PATH
-    atomic_write_text(services.data_dir.path / "webhook.json", json.dumps({"url": url}))
-    return PortRouter(app, WebhookApp(services), hook_port), hook_sock, url
 
 
 class _Server(uvicorn.Server):
