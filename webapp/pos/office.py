@@ -48,26 +48,26 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _rows(db: Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+def query_rows(db: Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     cursor = db.execute(sql, list(params))
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _one(db: Database, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-    rows = _rows(db, sql, params)
+def query_one(db: Database, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    rows = query_rows(db, sql, params)
     return rows[0] if rows else None
 
 
 # --- Registers and tokens --------------------------------------------------------------------
 
-_REGISTER_SQL = (
+REGISTER_SQL = (
     "SELECT r.id, r.number, r.label, r.company_id, c.code AS company, r.warehouse_id,"
     " r.ticket_prefix, r.active FROM pos_registers r JOIN companies c ON c.id = r.company_id"
 )
 
 
-def _register(row: dict[str, Any] | None) -> Register | None:
+def register_of(row: dict[str, Any] | None) -> Register | None:
     if row is None:
         return None
     return Register(**{**row, "active": bool(row["active"])})
@@ -75,23 +75,23 @@ def _register(row: dict[str, Any] | None) -> Register | None:
 
 def get_register(store: Store, number: int) -> Register | None:
     with store.read() as db:
-        return _register(_one(db, f"{_REGISTER_SQL} WHERE r.number = ?", [number]))
+        return register_of(query_one(db, f"{REGISTER_SQL} WHERE r.number = ?", [number]))
 
 
 def _company_id(db: Database, code: str | None) -> int:
     if code:
-        row = _one(db, "SELECT id FROM companies WHERE code = ?", [code.strip()])
+        row = query_one(db, "SELECT id FROM companies WHERE code = ?", [code.strip()])
         if row is None:
             raise RegisterError(N_("Company {company} does not exist."), company=code)
     else:
-        row = _one(db, "SELECT id FROM companies ORDER BY is_default DESC, id LIMIT 1")
+        row = query_one(db, "SELECT id FROM companies ORDER BY is_default DESC, id LIMIT 1")
         if row is None:
             raise RegisterError(N_("No company is defined: create one first."))
     return int(row["id"])
 
 
 def _default_warehouse(db: Database) -> int | None:
-    row = _one(db, "SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1")
+    row = query_one(db, "SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1")
     return None if row is None else int(row["id"])
 
 
@@ -106,7 +106,7 @@ def add_register(
         raise RegisterError(N_("The register number must be a whole number from 1 to 999999."))
     token = secrets.token_urlsafe(32)
     with store.write() as db:
-        existing = _one(
+        existing = query_one(
             db, "SELECT id, label, company_id FROM pos_registers WHERE number = ?", [number]
         )
         company_id = (
@@ -128,7 +128,7 @@ def add_register(
                 "UPDATE pos_registers SET label = ?, company_id = ?, active = 1 WHERE number = ?",
                 [text, company_id, number],
             )
-        register = _register(_one(db, f"{_REGISTER_SQL} WHERE r.number = ?", [number]))
+        register = register_of(query_one(db, f"{REGISTER_SQL} WHERE r.number = ?", [number]))
         assert register is not None
         moment = now_iso()
         db.execute(
@@ -161,13 +161,13 @@ def register_for_token(store: Store, token: str) -> Register | None:
         return None
     digest = protocol.token_digest(token)
     with store.read() as db:
-        row = _one(
+        row = query_one(
             db,
-            f"{_REGISTER_SQL} JOIN pos_register_tokens t ON t.register_id = r.id"
+            f"{REGISTER_SQL} JOIN pos_register_tokens t ON t.register_id = r.id"
             " WHERE t.token_sha256 = ? AND t.revoked_at IS NULL AND r.active = 1",
             [digest],
         )
-    register = _register(row)
+    register = register_of(row)
     if register is not None:
         with store.write() as db:
             db.execute(
@@ -180,7 +180,7 @@ def register_for_token(store: Store, token: str) -> Register | None:
 def list_registers(store: Store) -> list[dict[str, Any]]:
     """Every register with its last contact, last acknowledged package and received counts."""
     with store.read() as db:
-        return _rows(
+        return query_rows(
             db,
             "SELECT r.id, r.number, r.label, c.code AS company, r.ticket_prefix, r.active,"
             " (SELECT max(last_seen_at) FROM pos_register_tokens t WHERE t.register_id = r.id)"
@@ -221,7 +221,7 @@ def list_packages(store: Store, register: Register, after: int) -> list[dict[str
     if after <= 0:
         return _from_scratch(store, register)
     with store.read() as db:
-        rows = _rows(
+        rows = query_rows(
             db,
             f"SELECT {_PACKAGE_COLUMNS} FROM pos_packages WHERE register_id = ? AND number > ?"
             " ORDER BY number",
@@ -233,7 +233,7 @@ def list_packages(store: Store, register: Register, after: int) -> list[dict[str
 def _from_scratch(store: Store, register: Register) -> list[dict[str, Any]]:
     for _attempt in range(2):
         with store.read() as db:
-            rows = _rows(
+            rows = query_rows(
                 db,
                 f"SELECT {_PACKAGE_COLUMNS} FROM pos_packages WHERE register_id = ?"
                 " ORDER BY number",
