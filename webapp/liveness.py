@@ -23,11 +23,12 @@ def _windows_pid_alive(pid: int) -> bool:
     # os.kill(pid, 0) would terminate the process on Windows: ask the kernel whether it has ended.
     import ctypes
 
-    synchronize, wait_timeout = 0x00100000, 0x102
+    synchronize, wait_timeout, access_denied = 0x00100000, 0x102, 5
     kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
     handle = kernel32.OpenProcess(synchronize, False, pid)
     if not handle:
-        return False
+        # Another user's process (a service, an elevated console) cannot be opened, yet lives.
+        return bool(kernel32.GetLastError() == access_denied)
     try:
         return bool(kernel32.WaitForSingleObject(handle, 0) == wait_timeout)
     finally:
