@@ -139,7 +139,29 @@ class Puller:
             pushed.take_all()
             raise
         pushed.take_all()
+        self.compare_balances()
         return self.totals
+
+    def compare_balances(self) -> None:
+        """Scrada's current balance of each cash book that got statements in this run (from any
+        source) against the last one delivered (continuity.py keeps the difference)."""
+        with self.store.read() as db:
+            rows = db.execute(
+                "SELECT DISTINCT d.company_id, d.book_id, b.iban FROM scrada_deliveries d"
+                " JOIN scrada_books b ON b.company_id = d.company_id AND b.kind = d.book_kind"
+                " AND b.id = d.book_id WHERE d.run_id = ? AND d.book_kind = 'cash-book'"
+                " AND d.state = 'delivered' AND d.book_id != ? AND d.company_id NOT LIKE ?",
+                [self.context.run_id, records.WEBHOOK_BOOK, refresh.ADOPTED_PREFIX + "%"],
+            ).fetchall()
+        for company_id, book_id, iban in rows:
+            try:
+                item = self.client.cash_book(company_id, book_id)
+            except (CredentialsRejected, ScradaUnavailable):
+                raise
+            except ScradaError as exc:  # not every account answers it: nothing to compare
+                log.info("scrada cash book %s: no current balance (%s)", book_id, exc.translated())
+                continue
+            refresh.compare_balance(self.store, company_id, item, iban)
 
     def pull_scrada(self) -> None:
         label = N_("Reading the companies")

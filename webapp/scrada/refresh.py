@@ -3,8 +3,8 @@
 The companies: the configured ids (`GET /company/{id}`, once a day) and the partner's list, which
 an account may not offer (then remembered as such and asked again a day later). The books of a
 company: `GET /journal` and `GET /cashBook`, at most once a day; the cash books' accounts are kept
-for filing statements that name no company number, and their `currentBalance` is compared with the
-last statement delivered.
+for filing statements that name no company number. `compare_balance`: a cash book's
+`currentBalance` against the last statement delivered.
 """
 
 from __future__ import annotations
@@ -110,8 +110,6 @@ def refresh_books(client: ScradaClient, store: Store, company: records.Company) 
             "UPDATE scrada_companies SET refreshed_at = ? WHERE id = ?",
             [records.now_iso(), company.id],
         )
-    for item in cash_books:
-        compare_balance(store, company.id, item)
 
 
 def _upsert(db: Database, company_id: str, kind: str, item: dict[str, Any], active: bool) -> None:
@@ -119,10 +117,11 @@ def _upsert(db: Database, company_id: str, kind: str, item: dict[str, Any], acti
     records.upsert_book(db, company_id, kind, str(item["id"]), name, active, True)
 
 
-def compare_balance(store: Store, company_id: str, item: dict[str, Any]) -> None:
+def compare_balance(store: Store, company_id: str, item: dict[str, Any], iban: str = "") -> None:
     """Scrada's `currentBalance` of a cash book against the last statement delivered for its
-    account (continuity keeps a difference as an open problem until they agree again)."""
-    iban, balance = item.get("iban"), item.get("currentBalance")
+    account (continuity keeps a difference as an open problem until they agree again). Only
+    after statements were delivered: before, Scrada's balance is ahead of them by design."""
+    iban, balance = item.get("iban") or iban, item.get("currentBalance")
     if not iban or balance is None or isinstance(balance, bool):
         return
     try:
