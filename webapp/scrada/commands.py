@@ -180,17 +180,50 @@ def _params(run: dict[str, Any]) -> dict[str, Any]:
 @json_option
 @click.pass_obj
 def scrada_status(state: CliState, as_json: bool) -> None:
-    """Per company and book: selected or not, the last delivery, counts and the last error."""
-    from webapp.scrada import records
+    """Per company and book: selected or not, the last delivery, counts, the last error and the
+    route that delivers it; then the cash-book continuity problems still open."""
+    from webapp.scrada import config, overview, records, routes
 
-    rows = records.status_rows(state.services().store)
+    services = state.services()
+    rows = records.status_rows(services.store)
+    setup = routes.setup_of(
+        config.load(services.store), _vault_if_open(services), services.data_dir
+    )
+    by_book = routes.routes_by_book(services.store, setup)
+    problems = overview.problems(services.store)
+    if as_json:
+        data = {
+            "books": rows,
+            "routes": [route.as_dict() for route in by_book],
+            "continuity": [problem.as_dict() for problem in problems],
+        }
+        emit(True, data, "")
+        return
     lines = [
         f"{row['company_name'] or row['company_id']:<30} {row['kind']:<15} {row['book_name']:<24}"
         f" {'x' if row['selected'] else ' '} {row['delivered']:>6} {row['quarantined']:>4}"
         f" {row['last_delivery'] or '-':<20} {row['last_error'] or ''}"
         for row in rows
     ]
-    emit(as_json, rows, "\n".join(lines) or _("No company yet: run a pull first."))
+    if not lines:
+        lines = [_("No company yet: run a pull first.")]
+    if by_book:
+        lines += ["", _("How each book arrives:"), *routes.routes_summary(by_book)]
+    lines += ["", _("Cash-book continuity:")]
+    lines += overview.problem_lines(problems) or [_("every cash book follows on.")]
+    emit(False, None, "\n".join(lines))
+
+
+def _vault_if_open(services: Any) -> Any:
+    """The vault, unlocked by RELAIS_VAULT_PASSPHRASE when set (never created, never asked)."""
+    from webapp.secrets import VaultError
+
+    try:
+        if services.vault.is_initialized:
+            services.vault.unlock_from_environment(interactive=False)
+    except VaultError:
+        pass
+    return services.vault
 
 
 @scrada.command("select")
