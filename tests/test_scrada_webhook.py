@@ -118,7 +118,9 @@ def test_partner_level_webhooks_through_relais_serve(
     assert sim.send_event(url, missing, secret=SECRET, attempts=1) == 200
     page = httpx.get(server.url + "/", timeout=10)
     section = alerts_section(page.text)
-    assert "Boulangerie Dupont" in section and since.strftime("%Y") in section, page.text[:3000]
+    # French by default: the day as a Belgian reads it.
+    assert "Boulangerie Dupont" in section, page.text[:3000]
+    assert since.strftime("%d/%m/%Y") in section
     assert httpx.get(url.replace("/hooks/scrada", "/"), timeout=5).status_code == 404
 
     newer = receipt(sim, dupont, partner_level=True)

@@ -239,6 +239,48 @@ def test_a_broken_document_under_an_unknown_header_makes_no_company(
     assert row["company_id"] == "unidentified" and row["reason"]
 
 
+def test_a_broken_document_under_a_known_client_header_is_quarantined_under_it(
+    hooks: Hooks, sim: ScradaSimulator
+) -> None:
+    shop = sim.add_company("Boulangerie Dupont")
+    known(hooks.services, shop)
+    answer = post(hooks, WebhookEvent("journal/newInvoiceUbl", shop.id, b"<Invoice"), "b-1")
+    assert answer.json() | {"path": ""} == {"status": "quarantined", "company": shop.id, "path": ""}
+    assert hooks.files()[0].startswith(f"_quarantine/{shop.tax_number}_")
+
+
+def test_an_account_no_company_has_makes_no_company(hooks: Hooks, sim: ScradaSimulator) -> None:
+    shop = sim.add_company("Boucherie Martin")
+    event = statement_event(sim, shop, partner_level=True)
+    lines = event.body.split(b"\r\n")
+    lines[0] = lines[0][:71] + b"0" * 11 + lines[0][82:]
+    answer = post(hooks, WebhookEvent(event.topic, event.company_id, b"\r\n".join(lines)), "c")
+    assert answer.json()["status"] == "quarantined"
+    assert hooks.companies() == {}
+    reason = next(name for name in hooks.files() if name.endswith(".reason.txt"))
+    assert "belongs to no known company" in (hooks.root / reason).read_text(encoding="utf-8")
+
+
+def test_requests_it_cannot_take_are_refused_before_anything_is_written(
+    hooks: Hooks, sim: ScradaSimulator
+) -> None:
+    event = receipt_event(sim, sim.add_company("Boulangerie Dupont"), partner_level=True)
+    assert post(hooks, event, "").status_code == 400, "no event id"
+    forged = httpx.post(
+        hooks.listener.url,
+        content=event.body,
+        headers={"x-scrada-event-id": "f", "x-scrada-hmac-sha256": "0" * 64},
+        timeout=30,
+    )
+    assert forged.status_code == 401
+    change = scrada_config.ConfigChange(root="")
+    scrada_config.apply(hooks.services.store, hooks.services.vault, change)
+    assert post(hooks, event, "no-root").status_code == 503, "no root folder: Scrada retries"
+    assert hooks.companies() == {} and not hooks.root.exists()
+    with hooks.services.store.read() as db:
+        assert db.execute("SELECT count(*) FROM scrada_webhook_events").fetchone()[0] == 0
+
+
 # -- purchase invoices ----------------------------------------------------------------------------
 
 
@@ -361,26 +403,38 @@ def test_a_lines_missing_body_it_cannot_read_is_refused(hooks: Hooks, body: byte
 
 
 def test_an_alert_is_cleared_by_a_receipt_the_pull_delivered(hooks: Hooks) -> None:
+    since = date(2026, 11, 29)
     with hooks.services.store.write() as db:
         records.upsert_company(db, "c-1", source="partner", selected=True, company_number="1")
-        alerts.raise_lines_missing(db, alerts.LinesMissing("c-1", "j-1", date(2026, 11, 29)))
-        alerts.raise_lines_missing(db, alerts.LinesMissing("c-2", "", date(2026, 11, 29)))
-        records.record_delivery(
-            db,
-            records.DeliveryKey("c-1", "daily-receipts", "j-1", "d-1"),
-            state="delivered",
-            path="x.xml",
-            sha256="0",
-            size=1,
-            document_date="2026-11-30",
-            source="partner",
-            run_id=None,
-        )
+        records.upsert_company(db, "c-3", source="partner", selected=True, company_number="3")
+        records.upsert_company(db, "doc-3", source="webhook", selected=True, company_number="3")
+        alerts.raise_lines_missing(db, alerts.LinesMissing("c-1", "j-1", since))
+        alerts.raise_lines_missing(db, alerts.LinesMissing("c-2", "", since))
+        alerts.raise_lines_missing(db, alerts.LinesMissing("c-3", "j-3", since))
+        delivered(db, "c-1", "j-1", "2026-11-30")
+        # The same shop adopted from its documents (webhook book): the same company number.
+        delivered(db, "doc-3", records.WEBHOOK_BOOK, "2026-11-30")
+        delivered(db, "c-2", "j-2", "2026-11-29")  # not after the date: the alert holds
     (left,) = alerts.open_alerts(hooks.services.store)
     assert (left.company_id, left.company_name) == ("c-2", "c-2"), "an unknown shop shows its id"
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+def delivered(db: Any, company_id: str, book_id: str, day: str) -> None:
+    """A daily receipt recorded as the pull records one."""
+    records.record_delivery(
+        db,
+        records.DeliveryKey(company_id, "daily-receipts", book_id, f"d-{company_id}-{day}"),
+        state="delivered",
+        path=f"{company_id}-{day}.xml",
+        sha256=company_id + day,
+        size=1,
+        document_date=day,
+        source="partner",
+        run_id=None,
+    )
 
 
 def post(hooks: Hooks, event: WebhookEvent, event_id: str) -> httpx.Response:
