@@ -150,7 +150,8 @@ def serve(
         allow_hosts=allow_hosts,
         webhook_listen=webhook_listen,
         with_tray=False,
-        pos={**_pos_options(pos_listen, pos_cert, pos_key), **webhook_tls},
+        pos=_pos_options(pos_listen, pos_cert, pos_key),
+        webhook_tls=webhook_tls,
         role=role,
     )
 
@@ -164,6 +165,7 @@ def _run_server(
     demo: bool,
     allow_hosts: tuple[str, ...] = (),
     webhook_listen: str | None = None,
+    webhook_tls: dict[str, Any] | None = None,
     with_tray: bool,
     pos: dict[str, Any] | None = None,
     role: str | None = None,
@@ -210,6 +212,7 @@ def _run_server(
                 open_browser=not no_browser,
                 extra_hosts=list(allow_hosts),
                 webhook_listen=hook_address,
+                **(webhook_tls or {}),
                 **(pos or {}),
             )
             try:
