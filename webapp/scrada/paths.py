@@ -39,7 +39,7 @@ FIELD_HELP = {
     "month": N_("month of the document's date (01 to 12)"),
     "day": N_("day of the document's date (01 to 31)"),
     "book": N_("name of the journal or cash book"),
-    "book_kind": N_("daily-receipts, cash-book or peppol-inbound"),
+    "book_kind": N_("daily-receipts, cash-book, peppol-inbound or purchase-invoices"),
 }
 EXTENSIONS = {
     "daily-receipts": ".xml",
