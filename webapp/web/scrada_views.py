@@ -21,7 +21,7 @@ from webapp.scrada.delivery import JOB_NAME
 from webapp.scrada.paths import FIELD_HELP, TemplateError, example_paths
 from webapp.scrada.source_settings import MissingDropFolder, SourcesChange, SourceSettingsError
 from webapp.services import Services
-from webapp.web import scrada_overview_views, scrada_source_views
+from webapp.web import scrada_overview_views, scrada_redeliver_views, scrada_source_views
 from webapp.web.common import FormData, ServicesDep, first, page
 
 LOG_COLUMNS = (
@@ -82,6 +82,7 @@ def _context(services: Services, **extra: Any) -> dict[str, Any]:
         by_company.setdefault(book.company_id, []).append(book)
     return {
         **_settings_context(services),
+        **scrada_redeliver_views.redeliver_context(services),
         **scrada_source_views.mailbox_context(services),
         **scrada_overview_views.overview_context(services),
         "companies": companies,
@@ -206,4 +207,5 @@ ROUTES = [
     scrada_log_csv,
     *scrada_source_views.ROUTES,
     *scrada_overview_views.ROUTES,
+    *scrada_redeliver_views.ROUTES,
 ]
