@@ -158,6 +158,7 @@ def test_the_webhook_listener_over_https(
     assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200, "the UI stays HTTP"
     with pytest.raises(httpx.HTTPError):
         httpx.get(server.url.replace("http://", "https://") + "/healthz", verify=False, timeout=5)
+    assert server.stop() == 0, "the HTTPS listener's thread ends with the server"
 
 
 def test_serve_refuses_bad_webhook_certificate_options(tmp_path: Path) -> None:
