@@ -1,6 +1,7 @@
 """The Scrada page in a real browser (Debian chromium + Playwright) against `relais serve` and the
 Scrada simulator: settings saved, Verify, the template help, "Synchroniser maintenant" with its live
-progress, unticking a book, and the log with its CSV export."""
+progress, unticking a book, "Deliver again" for a deleted file, the log with its CSV export, and
+the mailbox section (a refused port under its field, Verify against a real dovecot)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.imap_server import HOST, ImapServer, start_dovecot
 from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
 from tests.test_browser import Console
 from tests.test_scrada_pull import PASSPHRASE
@@ -95,10 +97,65 @@ def test_configure_verify_and_synchronise(
     cash_book.uncheck()
     expect(companies.locator("input[data-book^='cash-book:']").first).not_to_be_checked()
 
+    # A file deleted by hand comes back from the archive with "Deliver again".
+    delivered = sorted(p for p in root.rglob("*.xml") if p.is_file())
+    delivered[0].unlink()
+    page.goto(server.url + "/scrada")
+    redeliver = page.locator("#scrada-redeliver")
+    redeliver.locator("input[name=date_from]").fill("2000-01-01")
+    redeliver.locator("input[name=date_to]").fill("2099-12-31")
+    page.locator("#scrada-redeliver-button").click()
+    card = page.locator("#scrada-redeliver-progress .progress-card")
+    expect(card).to_have_attribute("data-status", "success")
+    assert delivered[0].is_file()
+
     page.goto(server.url + "/scrada/log")
     expect(page.locator("#scrada-log tbody tr")).to_have_count(4)
     with page.expect_download() as download:
         page.get_by_role("link", name="Exporter en CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert text.startswith("run_id;started_at;company_name") and "Café du Centre" in text
+    console.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def imap_server() -> Iterator[ImapServer]:
+    with start_dovecot() as server:
+        yield server
+
+
+def test_mailbox_settings_and_verify(
+    page: Page,  # noqa: F811
+    console: Console,  # noqa: F811
+    imap_server: ImapServer,
+    relais_server: Any,
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    services = open_services(resolve_data_dir(data), vault_backend="file")
+    services.vault.create(PASSPHRASE)
+    services.close()
+    server = relais_server(data_dir=data, RELAIS_VAULT_PASSPHRASE=PASSPHRASE)
+    account = imap_server.account()
+    account.append(b"Subject: receipts\r\n\r\nhello\r\n")
+
+    page.goto(server.url + "/scrada")
+    box = page.locator("#scrada-mailbox")
+    box.locator("input[name=mailbox_host]").fill(HOST)
+    box.locator("select[name=mailbox_security]").select_option("none")
+    box.locator("input[name=mailbox_port]").fill("99999")
+    box.locator("input[name=mailbox_user]").fill(account.user)
+    box.locator("input[name=mailbox_password]").fill(account.password)
+    console.expect_status(r"/scrada/mailbox$", 422)  # the port refused below, on purpose
+    box.locator("button.primary").click()
+    expect(page.locator("#mailbox_port-error")).to_contain_text("99999")
+    expect(box.locator("input[name=mailbox_port]")).to_have_attribute("aria-invalid", "true")
+    box.locator("input[name=mailbox_port]").fill(str(imap_server.port))
+    box.locator("input[name=mailbox_password]").fill(account.password)
+    box.locator("button.primary").click()
+    expect(box.locator("[role=status]")).to_be_visible()
+    page.locator("#scrada-mailbox-verify-button").click()
+    verified = page.locator("[data-mailbox-verified]")
+    expect(verified).to_have_attribute("data-mailbox-verified", "ok")
+    expect(verified).to_have_attribute("data-waiting", "1")
     console.assert_clean()
