@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.conftest import Client, relais
 from webapp.config import DataDir
-from webapp.scrada import continuity, records, routes, source_state
+from webapp.scrada import alerts, continuity, records, routes, source_state
 from webapp.scrada.overview import webhook_url
 from webapp.services import Services
 
@@ -101,8 +101,12 @@ def test_the_webhook_address_is_the_running_servers(data_dir: DataDir) -> None:
     assert webhook_url(data_dir) is None
 
 
-def test_status_says_the_routes_and_the_problems(services: Services, data_dir: DataDir) -> None:
+def test_status_says_the_routes_the_problems_and_the_alerts(
+    services: Services, data_dir: DataDir
+) -> None:
     _shop_with_problems(services)
+    with services.store.write() as db:
+        alerts.raise_lines_missing(db, alerts.LinesMissing("c1", "j1", date(2026, 3, 5)))
     done = relais("scrada", "status", "--json", data_dir=Path(data_dir.path))
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
@@ -110,6 +114,10 @@ def test_status_says_the_routes_and_the_problems(services: Services, data_dir: D
     assert {p["kind"] for p in answer["continuity"]} == {"gap", "break"}
     assert all(p["company_name"] == "Boulangerie Dupont" for p in answer["continuity"])
     assert all(route["advice"] == routes.NO_ROUTE for route in answer["routes"])
+    assert [(a["company_name"], a["since"]) for a in answer["alerts"]] == [
+        ("Boulangerie Dupont", "2026-03-05")
+    ]
     text = relais("scrada", "status", data_dir=Path(data_dir.path))
     assert text.returncode == 0, text.stderr
     assert "BE12 3416 7609 6039" in text.stdout and "Boulangerie Dupont" in text.stdout
+    assert "05/03/2026" in text.stdout  # the alert's date, as the French reader writes it

@@ -181,8 +181,8 @@ def _params(run: dict[str, Any]) -> dict[str, Any]:
 @click.pass_obj
 def scrada_status(state: CliState, as_json: bool) -> None:
     """Per company and book: selected or not, the last delivery, counts, the last error and the
-    route that delivers it; then the cash-book continuity problems still open."""
-    from webapp.scrada import config, overview, records, routes
+    route that delivers it; then the cash-book continuity problems and Scrada's alerts still open."""
+    from webapp.scrada import alerts, config, overview, records, routes
 
     services = state.services()
     rows = records.status_rows(services.store)
@@ -191,11 +191,13 @@ def scrada_status(state: CliState, as_json: bool) -> None:
     )
     by_book = routes.routes_by_book(services.store, setup)
     problems = overview.problems(services.store)
+    open_alerts = alerts.open_alerts(services.store)
     if as_json:
         data = {
             "books": rows,
             "routes": [route.as_dict() for route in by_book],
             "continuity": [problem.as_dict() for problem in problems],
+            "alerts": [overview.alert_dict(alert) for alert in open_alerts],
         }
         emit(True, data, "")
         return
@@ -211,6 +213,8 @@ def scrada_status(state: CliState, as_json: bool) -> None:
         lines += ["", _("How each book arrives:"), *routes.routes_summary(by_book)]
     lines += ["", _("Cash-book continuity:")]
     lines += overview.problem_lines(problems) or [_("every cash book follows on.")]
+    if open_alerts:
+        lines += ["", _("Scrada alerts:"), *(alert.message for alert in open_alerts)]
     emit(False, None, "\n".join(lines))
 
 

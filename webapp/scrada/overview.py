@@ -1,6 +1,7 @@
 """What the Scrada page, the dashboard and `relais scrada status` say about the books, in words:
 the open cash-book continuity problems (continuity.py), with the company they concern and what to
-do, and the address Scrada's webhooks must be sent to when the server listens for them."""
+do, Scrada's open alerts (alerts.py) for the command line, and the address Scrada's webhooks
+must be sent to when the server listens for them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from webapp.config import DataDir
 from webapp.i18n import N_, gettext
-from webapp.scrada import continuity, records
+from webapp.scrada import alerts, continuity, records
 from webapp.store import Store
 
 WHAT_TO_DO = {
@@ -82,6 +83,18 @@ def _shown(problem: continuity.ContinuityProblem, names: dict[str, str]) -> Prob
 def problem_lines(shown: list[Problem]) -> list[str]:
     """One line per problem for the terminal."""
     return [f"{p.company_name or p.account}: {p.message}. {p.what_to_do}".rstrip() for p in shown]
+
+
+def alert_dict(alert: alerts.Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "company_id": alert.company_id,
+        "company_name": alert.company_name,
+        "journal_id": alert.journal_id,
+        "since": alert.since.isoformat(),
+        "message": alert.message,
+    }
 
 
 def webhook_url(data_dir: DataDir) -> str | None:
