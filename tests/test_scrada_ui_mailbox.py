@@ -85,6 +85,10 @@ def test_saved_settings_come_back_in_the_form_and_the_password_stays_in_the_vaul
     page = client.get("/scrada").text
     assert 'value="boulangerie@example.be"' in page and "pässwörd" not in page
     assert 'id="scrada-mailbox-verify-button"' in page
+    assert 'name="mailbox_port" inputmode="numeric" value=""' in page, "143 is starttls's own"
+    moved = client.post_form("/scrada/mailbox", {**form, "mailbox_security": "ssl"})
+    assert moved.status_code == 200
+    assert (config.load(unlocked.store).mailbox or {})["port"] == 993
     removed = client.post_form("/scrada/mailbox", {**form, "action": "remove"})
     assert removed.status_code == 200
     assert config.load(unlocked.store).mailbox is None

@@ -10,6 +10,7 @@ from litestar.response import Template
 from webapp.i18n import _
 from webapp.scrada import config as scrada_config
 from webapp.scrada import verify
+from webapp.scrada.mail_settings import DEFAULT_PORTS
 from webapp.scrada.mailbox import VerifyResult
 from webapp.scrada.source_settings import MAILBOX_DEFAULTS, SourcesChange, SourceSettingsError
 from webapp.services import Services
@@ -33,6 +34,8 @@ def mailbox_context(services: Services, form: dict[str, Any] | None = None) -> d
     shown = {
         name: values[key] if values[key] is not None else "" for name, key in FORM_FIELDS.items()
     }
+    if values["port"] == DEFAULT_PORTS.get(str(values["security"])):
+        shown["mailbox_port"] = ""  # "automatic": a change of security brings its own port
     if form is not None:
         shown.update({name: first(form.get(name)) for name in FORM_FIELDS})
     vault = services.vault
