@@ -11,17 +11,15 @@ Windows-1252 byte on line 180,000 is found before anything is imported, with its
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
+
+from webapp.csvencoding import bom_encoding, first_undecodable, utf8_with_accents
 
 # The values' parsers live in csvvalues; they are re-exported here, where the readers import them.
 from webapp.csvvalues import DATE_FORMATS as DATE_FORMATS
@@ -30,7 +28,13 @@ from webapp.csvvalues import detect_date_format, detect_decimal
 from webapp.csvvalues import parse_date as parse_date
 from webapp.csvvalues import parse_decimal as parse_decimal
 from webapp.csvvalues import unguard_formula as unguard_formula
-from webapp.files import atomic_open
+
+# The writer lives in csvwriter; it is re-exported here, where the exports import it.
+from webapp.csvwriter import FORMULA_PREFIXES as FORMULA_PREFIXES
+from webapp.csvwriter import CsvWriter as CsvWriter
+from webapp.csvwriter import WriteFormat as WriteFormat
+from webapp.csvwriter import format_value as format_value
+from webapp.csvwriter import guard_formula as guard_formula
 from webapp.i18n import UserError
 
 ENCODINGS = {
@@ -53,9 +57,7 @@ MAX_LINE_CHARS = 1_000_000
 # Excel's sheet height: no spreadsheet writes more empty rows in a row; past it the file is not
 # business data, and reading it on would take minutes (a 2 GB file of newlines).
 MAX_EMPTY_LINES = 1_048_576
-ENCODING_CHUNK = 1024 * 1024
 SAMPLE_ROWS = 2_000
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 _SEPARATORS_IN_HEADER = re.compile(r"[\s\-./()]+")
 
@@ -153,84 +155,20 @@ def normalise_header(name: str) -> str:
 # -- encoding ------------------------------------------------------------------------------------
 
 
-def _bom_encoding(head: bytes) -> str | None:
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    return None
-
-
-def _plain_codec(encoding: str, head: bytes) -> tuple[str, int]:
-    """The codec without BOM handling and the BOM's length: the decoders that read a BOM count
-    error positions from different places, the plain ones all from the bytes they are given."""
-    if encoding == "utf-8-sig":
-        return "utf-8", len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
-    if encoding == "utf-16":
-        if head.startswith(codecs.BOM_UTF16_BE):
-            return "utf-16-be", 2
-        return "utf-16-le", 2 if head.startswith(codecs.BOM_UTF16_LE) else 0
-    return encoding, 0
-
-
-@dataclass
-class _Position:
-    """Where decoding has reached: the line (as the reader counts them) and its characters."""
-
-    line: int = 1
-    column: int = 0
-    after_cr: bool = False
-
-    def advance(self, text: str) -> None:
-        if not text:
-            return
-        breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
-        if self.after_cr and text[0] == "\n":
-            breaks -= 1  # a CRLF cut between two chunks is one line break
-        self.line += breaks
-        last = max(text.rfind("\n"), text.rfind("\r"))
-        self.column = len(text) - last - 1 if last >= 0 else self.column + len(text)
-        self.after_cr = text[-1] == "\r"
-
-
-def _first_undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
-    """Line and 1-based character column of the first byte `encoding` cannot decode, or None.
-
-    The file is read in chunks (a file without line breaks is not read whole into memory); the
-    position of a bad byte is found by decoding, leniently, what came before it."""
-    with path.open("rb") as handle:
-        codec, skip = _plain_codec(encoding, handle.read(4))
-        handle.seek(skip)
-        decoder = codecs.getincrementaldecoder(codec)()
-        position = _Position()
-        while True:
-            chunk = handle.read(ENCODING_CHUNK)
-            state = decoder.getstate()
-            try:
-                position.advance(decoder.decode(chunk, final=not chunk))
-            except UnicodeDecodeError as exc:
-                lenient = codecs.getincrementaldecoder(codec)(errors="replace")
-                lenient.setstate((b"", state[1]))
-                position.advance(lenient.decode((state[0] + chunk)[: exc.start]))
-                return position.line, position.column + 1
-            if not chunk:
-                return None
-
-
 def detect_encoding(path: Path, forced: str | None = None) -> str:
     """The forced encoding or the BOM's, checked end to end; else UTF-8 if the whole file is
     valid UTF-8; else Windows-1252. CsvError names the line and column of a byte that does not
     decode, so no reading later meets one."""
     with path.open("rb") as handle:
         head = handle.read(4)
-    bom = _bom_encoding(head)
+    bom = bom_encoding(head)
     if forced == "utf-8" and bom == "utf-8-sig":
         forced = "utf-8-sig"
     chosen = forced or bom
     if chosen == "utf-16" and bom != "utf-16":
         chosen = "utf-16-le"  # Python's utf-16 refuses a stream without BOM; Windows writes LE
     if chosen is not None:
-        bad = _first_undecodable(path, chosen)
+        bad = first_undecodable(path, chosen)
         if bad and forced:
             raise CsvError(
                 "The file is not in {encoding}: line {line} holds a byte that this encoding"
@@ -249,9 +187,9 @@ def detect_encoding(path: Path, forced: str | None = None) -> str:
                 encoding="UTF-16" if bom == "utf-16" else "UTF-8",
             )
         return chosen
-    if _first_undecodable(path, "utf-8") is None:
+    if first_undecodable(path, "utf-8") is None:
         return "utf-8"
-    bad = _first_undecodable(path, "cp1252")
+    bad = first_undecodable(path, "cp1252")
     if bad:
         raise CsvError(
             "The file is neither UTF-8 nor Windows-1252 (line {line}): save it again as"
@@ -259,15 +197,6 @@ def detect_encoding(path: Path, forced: str | None = None) -> str:
             line=bad[0],
         )
     return "cp1252"
-
-
-def _utf8_with_accents(path: Path) -> bool:
-    """Valid UTF-8 that holds non-ASCII bytes: read as Windows-1252 it would turn into mojibake."""
-    with path.open("rb") as handle:
-        has_non_ascii = any(
-            not chunk.isascii() for chunk in iter(lambda: handle.read(ENCODING_CHUNK), b"")
-        )
-    return has_non_ascii and _first_undecodable(path, "utf-8") is None
 
 
 # -- separator -----------------------------------------------------------------------------------
@@ -337,7 +266,7 @@ class CsvReader:
     def _open(self) -> str:
         self._check_size()
         encoding = detect_encoding(self.path, self.options.encoding)
-        if encoding in ("cp1252", "latin-1", "iso-8859-15") and _utf8_with_accents(self.path):
+        if encoding in ("cp1252", "latin-1", "iso-8859-15") and utf8_with_accents(self.path):
             self.warnings.append(
                 CsvError(
                     "The file looks like UTF-8 but is read as {encoding}: accents may come out"
@@ -511,87 +440,3 @@ def _csv_error_text(exc: csv.Error, limit: int) -> str:
     if "field larger than field limit" in text:
         return f"a field is longer than {limit} characters"
     return text
-
-
-# -- writer --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WriteFormat:
-    encoding: str = "utf-8-sig"
-    delimiter: str = ";"
-    decimal: str = ","
-    date_format: str = "dmy"
-
-    @classmethod
-    def from_options(cls, options: CsvOptions) -> WriteFormat:
-        checked = options.checked()
-        encoding = checked.encoding or "utf-8-sig"
-        return cls(
-            encoding="utf-8-sig" if encoding == "utf-8-sig" else encoding,
-            delimiter=checked.delimiter or ";",
-            decimal=checked.decimal or ("," if (checked.delimiter or ";") != "," else "."),
-            date_format=checked.date_format or "dmy",
-        )
-
-
-def guard_formula(text: str) -> str:
-    """Spreadsheets run a cell that starts with = + - @ as a formula: make it plain text."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def format_value(value: Any, fmt: WriteFormat) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        value = Decimal(str(value)).normalize()
-    if isinstance(value, Decimal):
-        return format(value, "f").replace(".", fmt.decimal)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        if fmt.date_format == "ymd":
-            return value.isoformat()
-        if fmt.date_format == "mdy":
-            return value.strftime("%m/%d/%Y")
-        return value.strftime("%d/%m/%Y")
-    return guard_formula(str(value))
-
-
-class CsvWriter:
-    """Writes a CSV file atomically: readers see the old file or the whole new one, never a part."""
-
-    def __init__(self, path: Path, fmt: WriteFormat | None = None) -> None:
-        self.path = Path(path)
-        self.format = fmt or WriteFormat()
-        self.rows = 0
-
-    def __enter__(self) -> CsvWriter:
-        self._atomic = atomic_open(self.path)
-        binary = self._atomic.__enter__()
-        self._text = io.TextIOWrapper(
-            binary, encoding=self.format.encoding, newline="", errors="replace"
-        )
-        self._writer = csv.writer(
-            self._text, delimiter=self.format.delimiter, lineterminator="\r\n"
-        )
-        return self
-
-    def header(self, names: Sequence[str]) -> None:
-        self._writer.writerow(names)
-
-    def row(self, values: Sequence[Any]) -> None:
-        fmt = self.format
-        self._writer.writerow([format_value(value, fmt) for value in values])
-        self.rows += 1
-
-    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
-        try:
-            self._text.flush()
-            self._text.detach()
-        finally:
-            self._atomic.__exit__(exc_type, exc, traceback)
