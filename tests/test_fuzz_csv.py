@@ -13,12 +13,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from webapp.backoffice.columns import KINDS, value_parser
+from webapp.backoffice.importer import ImportProblem, import_csv
 from webapp.csvio import CsvError, CsvOptions, CsvReader, ValueProblem, parse_decimal
 from webapp.numbers import MAX_INTEGER_DIGITS
+from webapp.services import Services
 
 _DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=28)
 _NUMBER = st.one_of(
@@ -152,3 +154,57 @@ def test_a_number_written_the_shop_way_reads_back(
     digits = f"{abs(value):,.2f}".replace(",", "\x00").replace(".", mark).replace("\x00", separator)
     written = ("-" if value < 0 else "") + digits + suffix
     assert parse_decimal(written, mark) == value
+
+
+# -- the whole back-office import, on a real store (dry runs: each one rolled back) --------------
+
+_SHARED_FIXTURES = settings(
+    suppress_health_check=[*settings().suppress_health_check, HealthCheck.function_scoped_fixture]
+)
+_IMPORT_VALUES = st.one_of(
+    _NUMBER,
+    st.sampled_from(
+        ["U", "BT", "20", "5,5", "FR20", "FR", "Belgique", "oui", "x@y.fr", "15/03/2024", "", "A1"]
+    ),
+    st.text(max_size=12),
+)
+
+
+@st.composite
+def import_files(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A file of one kind with its real header (so rows reach the handlers), in any order."""
+    kind = draw(st.sampled_from(["articles", "customers", "vat_rates", "units", "contacts"]))
+    names = draw(st.permutations([column.name for column in KINDS[kind].columns]))
+    rows = draw(
+        st.lists(st.lists(_IMPORT_VALUES, min_size=len(names), max_size=len(names)), max_size=5)
+    )
+    text = "\n".join(";".join(row) for row in [names, *rows])
+    return kind, text.encode(
+        draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252"])), errors="replace"
+    )
+
+
+@_SHARED_FIXTURES
+@given(file=import_files(), skip_bad=st.booleans())
+@example(
+    file=(
+        "articles",
+        b"code;label;unit;vat_rate;price_excl_vat\nA;x;U;20;1234567890123456789012345\n",
+    ),
+    skip_bad=False,
+)
+def test_a_back_office_import_ends_in_a_report_or_a_clean_error(
+    services: Services, csv_path: Path, file: tuple[str, bytes], skip_bad: bool
+) -> None:
+    kind, data = file
+    csv_path.write_bytes(data)
+    try:
+        report = import_csv(
+            services.store, kind, csv_path, skip_bad=skip_bad, dry_run=True, record_history=False
+        )
+    except (CsvError, ImportProblem) as error:
+        error.translated()
+        return
+    assert report.rows >= report.rejected and not report.committed
+    for row_error in report.errors:
+        row_error.translated()
