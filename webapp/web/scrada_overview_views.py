@@ -4,7 +4,6 @@ of them), and the route that delivers each book with what to set up for the book
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import get, post
 from litestar.params import FromPath
@@ -13,7 +12,6 @@ from litestar.response import Template
 from webapp.i18n import N_
 from webapp.scrada import config as scrada_config
 from webapp.scrada import continuity, overview, routes
-from webapp.security import is_loopback
 from webapp.services import Services
 from webapp.web.common import ServicesDep
 
@@ -40,7 +38,6 @@ def overview_context(services: Services) -> dict[str, Any]:
         "route_setup": setup,
         "state_words": STATE_WORDS,
         "webhook_url": url,
-        "webhook_local_only": url is not None and is_loopback(urlsplit(url).hostname or ""),
     }
 
 
