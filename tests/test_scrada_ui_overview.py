@@ -121,3 +121,12 @@ def test_status_says_the_routes_the_problems_and_the_alerts(
     assert text.returncode == 0, text.stderr
     assert "BE12 3416 7609 6039" in text.stdout and "Boulangerie Dupont" in text.stdout
     assert "05/03/2026" in text.stdout  # the alert's date, as the French reader writes it
+
+
+def test_the_page_shows_the_webhook_address_when_relais_listens(
+    client: Client, services: Services
+) -> None:
+    url = "http://127.0.0.1:8766/hooks/scrada"
+    (services.data_dir.path / "webhook.json").write_text(json.dumps({"url": url}))
+    page = client.get("/scrada").text
+    assert f'<code id="scrada-webhook-url">{url}</code>' in page
