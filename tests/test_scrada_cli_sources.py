@@ -143,3 +143,10 @@ def test_verify_checks_the_mailbox_too(
     unreachable = relais("scrada", "verify", "--json", data_dir=data, **ENV)
     assert unreachable.returncode == 2
     assert json.loads(unreachable.stdout)["mailbox"]["ok"] is False
+
+
+def test_standard_input_gives_one_secret_only(data: Path) -> None:
+    both = ["--api-key", "-", "--mailbox-password", "-"]
+    done = relais("scrada", "set", *both, data_dir=data, input=SECRET, **ENV)
+    assert done.returncode == 2 and SECRET not in done.stdout + done.stderr
+    assert _saved(data).mailbox is None
