@@ -33,6 +33,8 @@ KIND_TITLES = {
     "balance": N_("Balance differs from Scrada"),
 }
 
+OTHER_TITLE = N_("Cash book")
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -74,7 +76,7 @@ def _shown(problem: continuity.ContinuityProblem, names: dict[str, str]) -> Prob
         company_name=names.get(company, company or "") if company else "",
         account=problem.account,
         message=problem.translated(),
-        title=gettext(KIND_TITLES.get(problem.kind, N_("Cash book"))),
+        title=gettext(KIND_TITLES.get(problem.kind, OTHER_TITLE)),
         what_to_do=gettext(WHAT_TO_DO[problem.kind]) if problem.kind in WHAT_TO_DO else "",
         resolvable=problem.kind == "break",
     )
