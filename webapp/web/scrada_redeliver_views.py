@@ -8,6 +8,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from litestar import post
@@ -111,7 +112,7 @@ def _start(services: Services, request: _Request) -> tuple[int, bool]:
 
 
 def _run(
-    services: Services, request: _Request, root: Any, run_id: int, stop: threading.Event
+    services: Services, request: _Request, root: Path, run_id: int, stop: threading.Event
 ) -> None:
     def check_stop() -> None:
         if stop.is_set():
