@@ -307,6 +307,15 @@ def test_a_12_mb_invoice_with_an_embedded_pdf_is_read() -> None:
     assert check_ubl(data).document_id == "3"
 
 
+def test_huge_tree_still_refuses_nesting_without_end_at_once() -> None:
+    """huge_tree lifts the text-node cap, not every bound: 1,000,000 nested elements are refused
+    by the parser (its depth limit) in well under a second."""
+    started = time.perf_counter()
+    deep = edited_invoice("</cbc:ID>", "</cbc:ID>" + "<cbc:Note>" * 1_000_000)
+    assert "not well-formed" in refused(check_ubl, deep).message
+    assert time.perf_counter() - started < 5
+
+
 # --- CODA: the corpus --------------------------------------------------------------------------
 
 
