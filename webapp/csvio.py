@@ -160,32 +160,14 @@ def detect_encoding(path: Path, forced: str | None = None) -> str:
     valid UTF-8; else Windows-1252. CsvError names the line and column of a byte that does not
     decode, so no reading later meets one."""
     with path.open("rb") as handle:
-        head = handle.read(4)
-    bom = bom_encoding(head)
+        bom = bom_encoding(handle.read(4))
     if forced == "utf-8" and bom == "utf-8-sig":
         forced = "utf-8-sig"
     chosen = forced or bom
     if chosen == "utf-16" and bom != "utf-16":
         chosen = "utf-16-le"  # Python's utf-16 refuses a stream without BOM; Windows writes LE
     if chosen is not None:
-        bad = first_undecodable(path, chosen)
-        if bad and forced:
-            raise CsvError(
-                "The file is not in {encoding}: line {line} holds a byte that this encoding"
-                " cannot read (column {column}). Choose another encoding or leave it to detection.",
-                line=bad[0],
-                column=bad[1],
-                encoding=forced,
-            )
-        if bad:
-            raise CsvError(
-                "The file starts with the mark of {encoding}, but line {line}, column {column}"
-                ' holds a byte that {encoding} cannot read: save it again as "CSV UTF-8" from'
-                " your spreadsheet.",
-                line=bad[0],
-                column=bad[1],
-                encoding="UTF-16" if bom == "utf-16" else "UTF-8",
-            )
+        _check_all_decodes(path, chosen, forced, bom)
         return chosen
     if first_undecodable(path, "utf-8") is None:
         return "utf-8"
@@ -197,6 +179,27 @@ def detect_encoding(path: Path, forced: str | None = None) -> str:
             line=bad[0],
         )
     return "cp1252"
+
+
+def _check_all_decodes(path: Path, encoding: str, forced: str | None, bom: str | None) -> None:
+    bad = first_undecodable(path, encoding)
+    if bad and forced:
+        raise CsvError(
+            "The file is not in {encoding}: line {line} holds a byte that this encoding"
+            " cannot read (column {column}). Choose another encoding or leave it to detection.",
+            line=bad[0],
+            column=bad[1],
+            encoding=forced,
+        )
+    if bad:
+        raise CsvError(
+            "The file starts with the mark of {encoding}, but line {line}, column {column}"
+            ' holds a byte that {encoding} cannot read: save it again as "CSV UTF-8" from'
+            " your spreadsheet.",
+            line=bad[0],
+            column=bad[1],
+            encoding="UTF-16" if bom == "utf-16" else "UTF-8",
+        )
 
 
 # -- separator -----------------------------------------------------------------------------------
