@@ -4,8 +4,14 @@
 
 The simulator runs as its own process (`python -m webapp.simulators.scrada`) with the rate limit
 lifted, so the client is the bottleneck. Measured, each pull in a fresh child process:
-- bound: a bare httpx loop downloading the same documents from the same simulator, sequentially;
-- first pull: documents/s (validate, write atomically with fsync, record) and peak memory;
+- bound: a bare httpx loop downloading the same documents from the same simulator, sequentially,
+  each written atomically as the pull must (temp name, fsync, rename, fsync of the folder), into
+  the same kind of folder tree: what a pull that validates, records and archives nothing costs;
+- first pull: documents/s (validate, write atomically with fsync, archive, record), its ratio to
+  the bound (goal: 80 % or more) and peak memory; the bound is measured before and after the
+  pulls and the faster kept (the machine is shared: a slow bound would flatter the pull);
+- the archive (archive.keep, one gzip copy per document with its own fsyncs): its own cost on the
+  same documents, and the pull's ratio to bound + archive, which is what the pull itself adds;
 - re-pull with nothing new: seconds and requests made per company;
 - the real 60/minute limit: how many requests a no-change pull of all companies needs, and the
   minutes that takes at 60 a minute (a count, not a wait).
@@ -48,8 +54,10 @@ def start_simulator(companies: int, documents: int) -> tuple[subprocess.Popen[st
     return process, match.group(0)
 
 
-def bound(url: str) -> dict[str, Any]:
-    """The simulator's own serving rate: list and download every document, nothing else."""
+def bound(url: str, folder: Path, kept: list[bytes] | None = None) -> dict[str, Any]:
+    """List, download and write atomically every document, nothing else (`kept` gets them)."""
+    from webapp.files import atomic_write_bytes
+
     headers = {"X-API-KEY": "demo-key", "X-PASSWORD": "demo-password"}
     with httpx.Client(base_url=f"{url}/v1/", headers=headers, timeout=30) as client:
         companies = client.get("partner/company").json()["results"]
@@ -59,15 +67,33 @@ def bound(url: str) -> dict[str, Any]:
             for journal in client.get(f"company/{company['id']}/journal").json():
                 base = f"company/{company['id']}/journal/{journal['id']}/document"
                 for entry in client.get(base, params={"after": "0"}).json()["results"]:
-                    client.get(f"{base}/{entry['id']}").raise_for_status()
+                    data = client.get(f"{base}/{entry['id']}").raise_for_status().content
+                    target = folder / company["taxNumber"] / journal["name"] / entry["fileName"]
+                    atomic_write_bytes(target, data)
                     documents += 1
+                    if kept is not None:
+                        kept.append(data)
             for book in client.get(f"company/{company['id']}/cashBook").json():
                 base = f"company/{company['id']}/cashBook/{book['id']}/statement"
                 for entry in client.get(base, params={"after": "0"}).json()["results"]:
-                    client.get(f"{base}/{entry['id']}").raise_for_status()
+                    data = client.get(f"{base}/{entry['id']}").raise_for_status().content
+                    target = folder / company["taxNumber"] / book["name"] / entry["fileName"]
+                    atomic_write_bytes(target, data)
                     documents += 1
+                    if kept is not None:
+                        kept.append(data)
         seconds = time.perf_counter() - started
     return {"documents": documents, "seconds": seconds, "companies": len(companies)}
+
+
+def archive_cost(documents: list[bytes], folder: Path) -> float:
+    """Seconds for archive.keep to keep a copy of each document (what the pull does besides)."""
+    from webapp.scrada import archive
+
+    started = time.perf_counter()
+    for data in documents:
+        archive.keep(folder, data)
+    return time.perf_counter() - started
 
 
 def prepare(data: Path, url: str, root: Path) -> None:
@@ -94,6 +120,7 @@ def child_pull(data: Path) -> dict[str, Any]:
     from webapp import history
     from webapp.config import resolve_data_dir
     from webapp.scrada import pull
+    from webapp.scrada.delivery import JOB_NAME
     from webapp.services import open_services
 
     clients: list[Any] = []
@@ -104,12 +131,12 @@ def child_pull(data: Path) -> dict[str, Any]:
         clients.append(client)
         return client
 
-    pull.make_client = make_client  # type: ignore[assignment]
+    pull.make_client = make_client
     services = open_services(resolve_data_dir(data), vault_backend="file")
     try:
         services.vault.unlock(PASSPHRASE)
         started = time.perf_counter()
-        run_id = services.runner.run(pull.JOB_NAME, origin="command")
+        run_id = services.runner.run(JOB_NAME, origin="command")
         seconds = time.perf_counter() - started
         run = history.get_run(services.store, run_id) or {}
     finally:
@@ -145,22 +172,32 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="relais-bench-scrada-"))
     simulator, url = start_simulator(args.companies, args.documents)
     try:
-        limit = bound(url)
+        kept: list[bytes] = []
+        before = bound(url, work / "bound", kept)
         data, root = work / "data", work / "compta"
         prepare(data, url, root)
         first = run_child(data)
         again = run_child(data)
+        after = bound(url, work / "bound-again")
+        archive_seconds = archive_cost(kept, work / "archive")
     finally:
         simulator.send_signal(signal.SIGTERM)
         simulator.wait(10)
         shutil.rmtree(work, ignore_errors=True)
+    limit = min(before, after, key=lambda figures: float(figures["seconds"]))
     bound_rate = limit["documents"] / limit["seconds"]
     first_rate = first["delivered"] / first["seconds"]
+    with_archive = limit["documents"] / (limit["seconds"] + archive_seconds)
     per_company = again["requests"] / max(again["companies"], 1)
     print(f"{'measure':<44} {'value':>12} {'bound':>12} {'ratio':>7}")
+    # The goal: the pull at 80 % of the bound or better (validation, records, archive included).
     print(
         f"{'first pull, documents/s':<44} {first_rate:>12.0f} {bound_rate:>12.0f}"
-        f" {bound_rate / first_rate:>6.2f}×"
+        f" {first_rate / bound_rate:>6.0%}"
+    )
+    print(
+        f"{'first pull vs bound + archive copies':<44} {first_rate:>12.0f} {with_archive:>12.0f}"
+        f" {first_rate / with_archive:>6.0%}"
     )
     print(
         f"{'first pull: documents, seconds':<44} {first['delivered']:>6} {first['seconds']:>5.1f}s"
@@ -176,7 +213,9 @@ def main() -> None:
         f"   ({minutes:.1f} min for {again['companies']} companies)"
     )
     print(
-        f"(bound: a bare httpx loop downloaded {limit['documents']} documents in {limit['seconds']:.1f} s)"
+        f"(bound: a bare httpx loop downloaded and wrote atomically {limit['documents']} documents"
+        f" in {limit['seconds']:.1f} s (before the pulls: {before['seconds']:.1f} s, after:"
+        f" {after['seconds']:.1f} s); archive.keep of the same: {archive_seconds:.1f} s)"
     )
 
 

@@ -4,6 +4,9 @@ The order matters for kill -9: the file is written (temp name, fsync, rename) be
 committed. A crash between the two leaves a complete file and no row; the next pull downloads the
 document again, finds the same bytes at the same deterministic path, and only records it. A
 document whose row exists is never written again.
+
+The steps of a delivery are here (validate, name, quarantine, trace); `deliver` runs them as a
+batch of one (batch.py), which the pull uses with many documents per transaction.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from sqlite_utils import Database
 from webapp import history
 from webapp.files import atomic_write_bytes, remove_stale_temporary_files
 from webapp.i18n import N_
-from webapp.scrada import archive, continuity, formats, records
-from webapp.scrada.paths import PathValues, file_name, fit, safe_name, target_path
+from webapp.scrada import continuity, formats, records
+from webapp.scrada.paths import PathValues, file_name, fit, safe_name
 from webapp.store import Store
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,7 @@ class Outcome:
         return self.problem.translated() if self.problem else None
 
 
-def _validate(kind: str, data: bytes) -> tuple[date, list[continuity.StatementFacts]]:
+def validate(kind: str, data: bytes) -> tuple[date, list[continuity.StatementFacts]]:
     """The document's date and, for a CODA file, its statements; or InvalidDocument."""
     if kind == "cash-book":
         info = formats.check_coda(data)
@@ -85,7 +88,7 @@ def _is_pdf(data: bytes) -> bool:
     return data.lstrip()[:5] == b"%PDF-"
 
 
-def _named_for(name: str, data: bytes) -> str:
+def named_for(name: str, data: bytes) -> str:
     """A PDF keeps a .pdf name whatever its book's usual extension."""
     return name.rsplit(".", 1)[0] + ".pdf" if _is_pdf(data) else name
 
@@ -98,62 +101,14 @@ def deliver(
     run_id: int | None,
     book: records.Book | None = None,
 ) -> Outcome:
-    """Write `incoming` under root/template once; `book` (partner feed) gets its cursor advanced
-    in the same transaction as the delivery row."""
-    digest = hashlib.sha256(incoming.data).hexdigest()
-    with store.read() as db:
-        known = records.delivery(db, incoming.key) or records.same_content(
-            db, incoming.company.id, incoming.book_kind, digest
-        )
-    if known is not None:
-        with store.write() as db:
-            if book is not None and incoming.sequence is not None:
-                records.advance_cursor(db, book, incoming.sequence)
-            _trace(db, incoming, run_id, "skipped", known["path"])
-        return Outcome("skipped", known["path"])
-    try:
-        day, statements = _validate(incoming.book_kind, incoming.data)
-    except formats.InvalidDocument as problem:
-        return _quarantine(store, root, incoming, run_id, book, problem)
-    values = PathValues(
-        company_number=incoming.company.company_number,
-        company_name=incoming.company.name,
-        company_id=incoming.company.id,
-        book=incoming.book_name,
-        book_kind=incoming.book_kind,
-        day=day,
-    )
-    target = target_path(root, template, values, incoming.document_id)
-    target = target.with_name(_named_for(target.name, incoming.data))
-    if target.exists() and _sha256(target) != digest:
-        clash = formats.InvalidDocument(
-            N_("Another file with the same name is already in the folder: {file}"),
-            file=str(target),
-        )
-        return _quarantine(store, root, incoming, run_id, book, clash)
-    if not target.exists():
-        atomic_write_bytes(target, incoming.data, tmp_dir=temporary_folder(root, incoming.source))
-    archive.keep(store, incoming.data)  # archive: a copy for `scrada redeliver`, before the row
-    relative = target.relative_to(root.resolve()).as_posix()
-    with store.write() as db:
-        records.record_delivery(
-            db,
-            incoming.key,
-            state="delivered",
-            path=relative,
-            sha256=digest,
-            size=len(incoming.data),
-            document_date=day.isoformat(),
-            source=incoming.source,
-            run_id=run_id,
-        )
-        if book is not None and incoming.sequence is not None:
-            records.advance_cursor(db, book, incoming.sequence)
-        # Continuity sees exactly the statements delivered: same transaction as their row.
-        for facts in statements:
-            continuity.record_statement(db, facts, incoming.company.id)
-        _trace(db, incoming, run_id, "delivered", relative)
-    return Outcome("delivered", relative)
+    """Write `incoming` under root/template once and record it; `book` (partner feed) gets its
+    cursor advanced in the same transaction as the delivery row. A batch of one (batch.py)."""
+    # Imported here: batch.py builds on this module's steps.
+    from webapp.scrada.batch import BookBatch
+
+    with store.read() as reader:
+        batch = BookBatch(store, root, template, run_id, reader, book=book, size=1)
+        return batch.add(incoming)  # a batch of one is recorded before `add` returns
 
 
 def quarantine(
@@ -164,10 +119,10 @@ def quarantine(
     problem: formats.InvalidDocument,
 ) -> Outcome:
     """A document refused before it is read (webhooks: it names no company), kept with the reason."""
-    return _quarantine(store, root, incoming, run_id, None, problem)
+    return quarantine_document(store, root, incoming, run_id, None, problem)
 
 
-def _quarantine(
+def quarantine_document(
     store: Store,
     root: Path,
     incoming: Incoming,
@@ -184,7 +139,7 @@ def _quarantine(
         day=date.today(),
     )
     owner = safe_name(incoming.company.company_number or incoming.company.id)
-    name = _named_for(f"{owner}_{file_name(values, incoming.document_id)}", incoming.data)
+    name = named_for(f"{owner}_{file_name(values, incoming.document_id)}", incoming.data)
     base = root.resolve()
     # The folder keeps its name; the file's is shortened if need be, with room for the reason's.
     folder = base / QUARANTINE
@@ -214,11 +169,11 @@ def _quarantine(
         )
         if book is not None and incoming.sequence is not None:
             records.advance_cursor(db, book, incoming.sequence)
-        _trace(db, incoming, run_id, "quarantined", relative, problem)
+        trace(db, incoming, run_id, "quarantined", relative, problem)
     return Outcome("quarantined", relative, problem)
 
 
-def _trace(
+def trace(
     db: Database,
     incoming: Incoming,
     run_id: int | None,
@@ -280,9 +235,10 @@ def remove_orphans(root: Path) -> None:
                 remove_stale_temporary_files(other)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def same_bytes(path: Path, digest: str) -> bool:
+    """The file holds exactly the bytes of `digest` (sha256, hex)."""
+    found = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+            found.update(chunk)
+    return found.hexdigest() == digest

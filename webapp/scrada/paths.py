@@ -6,6 +6,7 @@ the root (an absolute path, `..`, a drive letter) is refused before it is saved.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import string
@@ -84,6 +85,7 @@ class PathValues:
         }
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and the pull asks the same names for every document
 def safe_name(value: str) -> str:
     """One path component that Windows and Linux both accept, never empty, '.' or '..', at most
     255 bytes (a longer one is cut and ends in a hash of the whole, so two never meet)."""

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlite_utils import Database
+
 from webapp import history, jobs
 from webapp.i18n import N_, UserError
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.scrada import config as scrada_config
 from webapp.scrada import records, refresh, source_state
+from webapp.scrada.batch import BookBatch
 from webapp.scrada.client import (
     CredentialsRejected,
     NotFound,
@@ -31,7 +34,7 @@ from webapp.scrada.client import (
     ScradaError,
     ScradaUnavailable,
 )
-from webapp.scrada.delivery import JOB_NAME, deliver, remove_orphans
+from webapp.scrada.delivery import JOB_NAME, remove_orphans
 from webapp.scrada.pushed import PushedSources
 from webapp.scrada.source_state import SourceKey
 from webapp.scrada.sources import PeppolInbox, Source, pulled_sources
@@ -93,8 +96,9 @@ def run_pull(context: RunContext) -> Summary:
         raise NotConfigured(N_("Choose the root folder where the documents go."))
     root.mkdir(parents=True, exist_ok=True)
     remove_orphans(root)
-    with make_client(context, config) as client:
-        puller = Puller(context, config, client, root)
+    # One read connection for the whole pull: opening one per document costs more than the query.
+    with make_client(context, config) as client, context.store.read() as reader:
+        puller = Puller(context, config, client, root, reader)
         totals = puller.run()
     return Summary(
         N_(
@@ -119,8 +123,10 @@ class Puller:
         config: scrada_config.ScradaConfig,
         client: ScradaClient,
         root: Path,
+        reader: Database,
     ) -> None:
         self.context = context
+        self.reader = reader
         self.store = context.store
         self.config = config
         self.client = client
@@ -253,23 +259,36 @@ class Puller:
             )
 
     def pull_book(self, company: records.Company, book: records.Book, source: Source) -> None:
-        # The feed moves the book's cursor with each delivery; the Peppol inbox has none.
-        cursor_book = book if book.kind != "peppol-inbound" else None
+        """The book's documents, recorded by batches; a source hears of a document (Peppol:
+        confirms it) only once its batch is recorded. What a failure interrupts is still recorded:
+        those files are written."""
+        batch = BookBatch(
+            self.store,
+            self.root,
+            self.config.template,
+            self.context.run_id,
+            self.reader,
+            # The feed moves the book's cursor with each delivery; the Peppol inbox has none.
+            book=book if book.kind != "peppol-inbound" else None,
+            size=source.batch_size,
+        )
         peppol = isinstance(source, PeppolInbox)
-        for count, incoming in enumerate(source.documents(company, book), start=1):
-            self.context.check_stop()
-            outcome = deliver(
-                self.store,
-                self.root,
-                self.config.template,
-                incoming,
-                self.context.run_id,
-                cursor_book,
-            )
-            self.totals.count(outcome.state)
+        try:
+            for count, incoming in enumerate(source.documents(company, book), start=1):
+                self.context.check_stop()
+                self.totals.count(batch.add(incoming).state)
+                if peppol:
+                    self.context.progress(count, None, N_("Taking the Peppol inbox"))
+                if not batch.pending:
+                    self._tell(source, batch)
+        finally:
+            self._tell(source, batch)
+
+    def _tell(self, source: Source, batch: BookBatch) -> None:
+        """Record what the batch holds, then tell the source what became of each document."""
+        batch.flush()
+        for incoming, outcome in batch.take_done():
             source.delivered(incoming, outcome)
-            if peppol:
-                self.context.progress(count, None, N_("Taking the Peppol inbox"))
 
     def _not_offered(
         self, company: records.Company, book: records.Book, key: SourceKey, exc: NotOffered

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from webapp.scrada import records
+from webapp.scrada.batch import BATCH_SIZE
 from webapp.scrada.client import ScradaClient
 from webapp.scrada.delivery import Incoming, Outcome
 from webapp.store import Store
@@ -25,6 +26,7 @@ PEPPOL_RUN_LIMIT = 1000
 
 class Source(Protocol):
     name: str
+    batch_size: int  # documents recorded per transaction (batch.py)
 
     def documents(self, company: records.Company, book: records.Book) -> Iterator[Incoming]:
         """The book's documents not yet taken, in order; each downloaded when it is reached."""
@@ -40,6 +42,7 @@ class PartnerFeed:
     statements listed after the book's cursor, then downloaded one by one."""
 
     name = "partner"
+    batch_size = BATCH_SIZE
 
     def __init__(self, client: ScradaClient) -> None:
         self.client = client
@@ -85,6 +88,9 @@ class PeppolInbox:
     one "allows you to retrieve the following new", so one listing is not the whole inbox."""
 
     name = "api"
+    # One at a time: a document is confirmed once recorded, and confirming lets Scrada list the
+    # next ones, so the next listing must come after the confirmations of this one.
+    batch_size = 1
 
     def __init__(self, client: ScradaClient, store: Store, limit: int | None = None) -> None:
         self.client = client
