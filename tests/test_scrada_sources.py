@@ -195,3 +195,20 @@ def test_a_failing_document_is_that_book_s_error_only(
     assert states(services)[(first.id, "daily-receipts", journal, "partner")] == "error"
     assert run_pull(services)["status"] == "success"
     assert len(delivered_files(root)) == 8, "the next pull takes it"
+
+
+@pytest.mark.parametrize("status", [405, 501])
+def test_405_and_501_of_the_feed_mean_not_offered_and_are_not_retried(
+    services: Services, full: ScradaSimulator, tmp_path: Path, status: int
+) -> None:
+    shop = full.add_company("Alpha", documents=2)
+    root = tmp_path / "compta"
+    configure(services, full, root)
+    cash_book = shop.cash_books[0].id
+    full.fail_next(1, status=status, path_contains=f"/cashBook/{cash_book}/statement?")
+    run = run_pull(services)
+    assert run["status"] == "success", run
+    asked = [p for _m, p, _s in full.requests if f"/cashBook/{cash_book}/statement?" in p]
+    assert len(asked) == 1, "a missing route is not retried like a 5xx"
+    assert states(services)[(shop.id, "cash-book", cash_book, "partner")] == "not-offered"
+    assert len(delivered_files(root)) == 2, "the journal still came"

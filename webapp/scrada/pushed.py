@@ -39,7 +39,7 @@ FOLDER_ROUNDS = 10
 # previous scan (a file still growing waits) and reports a refused file once.
 _FOLDERS: dict[Path, dropfolder.DropFolder] = {}
 
-NOT_SELECTED = N_("{company} is not ticked: its document from the {source} was not written.")
+NOT_SELECTED = N_("{company} is not ticked: its document was not written.")
 NO_PASSWORD = N_("The mailbox password is missing, or the secrets vault is locked.")
 NO_FOLDER = N_("The drop folder {folder} does not exist.")
 
@@ -141,7 +141,6 @@ class PushedSources:
                 company.id,
                 NOT_SELECTED,
                 company=company.name or company.id,
-                source=source,
             )
             return None
         book_id, book_name = self._book(company, kind, party)
