@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -267,3 +268,28 @@ def test_kill_9_while_taking_the_mailbox_then_every_document_once(
     assert sorted(written.values()) == expected, "nothing missing, nothing doubled"
     assert len(rows) == count and len({row[0] for row in rows}) == count
     assert all(DONE_KEYWORD in imap.flags(uid) for uid in uids)
+
+
+def test_an_unreachable_mailbox_is_its_own_error(
+    services: Services, documented: ScradaSimulator, tmp_path: Path
+) -> None:
+    shop = documented.add_company("Boulangerie Dupont", documents=1)
+    root, drop = tmp_path / "compta", tmp_path / "drop"
+    drop.mkdir()
+    configure(services, documented, root, company_ids=[shop.id])
+    with socket.socket() as probe:  # a port nobody listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    raw = dict(settings.read_value(services.store, scrada_config.SETTINGS_KEY, {}) or {})
+    raw["mailbox"] = validate_mailbox_settings(
+        host="127.0.0.1", port=port, security="none", user="shop"
+    ).as_dict()
+    services.vault.set(scrada_config.SECRET_MAILBOX, "secret")
+    settings.write_value(services.store, scrada_config.SETTINGS_KEY, raw)
+    use_sources(services, drop=drop)
+    drop_files(drop, ("receipt.xml", receipt(documented, shop)))
+    run = run_pull(services)
+    assert run["status"] == "warning", run
+    errors = [i for i in history.run_items(services.store, run["id"]) if i["status"] == "error"]
+    assert [item["kind"] for item in errors] == ["mailbox"]
+    assert len(delivered_files(root)) == 1, "the drop folder was still taken"
