@@ -157,4 +157,7 @@ def test_kill_9_in_the_middle_of_the_drain_then_every_document_once(
     written = delivered_files(root)
     assert len(written) == DOCUMENTS, "nothing missing, nothing doubled"
     assert sorted(written.values()) == sorted(watched.peppol_bytes(shop.id, d) for d in shop.peppol)
-    assert len(rows) == DOCUMENTS and all(row[1] == 1 and row[2] == 1 for row in rows)
+    assert len(rows) == DOCUMENTS and all(row[1] == 1 for row in rows)
+    # Scrada's answer to a confirmation and our note of it are not one transaction: a kill -9
+    # between the two loses at most the note of the one confirmation in flight.
+    assert sum(1 for row in rows if not row[2]) <= 1
