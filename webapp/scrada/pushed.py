@@ -80,8 +80,9 @@ class PushedSources:
             if settings is None:
                 return
             with mailbox.Mailbox(settings, password) as box:
-                for message in box.new_messages():
+                for index, message in enumerate(box.new_messages()):
                     self.context.check_stop()
+                    self.context.progress(index, None, N_("Reading the mailbox"))
                     self._take_message(message)
                     box.mark_done(message.uid)  # only once every document of it is recorded
         except mailbox.MailboxError as exc:
@@ -119,8 +120,9 @@ class PushedSources:
                 self.context.item(
                     "file", "skipped", refused.path.name, refused.message, **refused.params
                 )
-            for dropped in result.files:
+            for index, dropped in enumerate(result.files):
                 self.context.check_stop()
+                self.context.progress(index, len(result.files), N_("Taking the drop folder"))
                 kind = dropfolder.BOOK_KINDS[dropped.kind]
                 self.file(kind, dropped.data, dropfolder.document_id(dropped), FOLDER)
                 dropfolder.mark_processed(dropped)  # only once it is recorded
