@@ -24,7 +24,8 @@ from webapp.csvencoding import bom_encoding, first_undecodable, utf8_with_accent
 # The values' parsers live in csvvalues; they are re-exported here, where the readers import them.
 from webapp.csvvalues import DATE_FORMATS as DATE_FORMATS
 from webapp.csvvalues import ValueProblem as ValueProblem
-from webapp.csvvalues import detect_date_format, detect_decimal
+from webapp.csvvalues import detect_date_format as detect_date_format
+from webapp.csvvalues import detect_decimal as detect_decimal
 from webapp.csvvalues import parse_date as parse_date
 from webapp.csvvalues import parse_decimal as parse_decimal
 from webapp.csvvalues import unguard_formula as unguard_formula
