@@ -236,6 +236,10 @@ def _run_server(
         sys.exit(EXIT_BAD_INPUT)
     except server.PortUnavailable as exc:
         fail(_("The port is already in use: {detail}", detail=str(exc)))
+    except KeyboardInterrupt:
+        # Ctrl+C (or Ctrl+Break on Windows) before uvicorn took over the signals: a clean stop.
+        logging.getLogger(__name__).info("interrupted while starting")
+        sys.exit(0)
 
 
 @main.command()
