@@ -85,6 +85,23 @@ def keep(where: Where, data: bytes) -> str:
     return digest
 
 
+def packed_copy(where: Where, data: bytes) -> tuple[Path, bytes] | None:
+    """For a batch (webapp/scrada/batch.py): where the copy of `data` goes and its gzip bytes, or
+    None when an intact copy is there (touched, as `keep` does). The batch writes and fsyncs it with
+    the documents themselves, before their rows: one journal commit for all."""
+    digest = hashlib.sha256(data).hexdigest()
+    target = copy_path(where, digest)
+    if _intact(target, digest):
+        with contextlib.suppress(OSError):
+            os.utime(target)
+        return None
+    return target, gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def temporary_folder(where: Where) -> Path:
+    return folder(where) / TEMPORARY
+
+
 def read(where: Where, sha256: str) -> bytes:
     """The delivered bytes, checked against their sha256; CopyMissing or CopyDamaged."""
     return _unpack(copy_path(where, sha256), sha256)

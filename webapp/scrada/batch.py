@@ -126,10 +126,7 @@ class BookBatch:
         """Make the staged files durable, then record them in one transaction."""
         if not self._staged:
             return
-        for staged in self._staged:
-            if staged.outcome.state == "delivered":
-                # archive: a copy for `scrada redeliver`, before the row
-                archive.keep(self.store, staged.incoming.data)
+        self._stage_archive_copies()
         files, self._files = self._files, []
         settle(files)
         for folder in sorted(self._folders):
@@ -139,6 +136,21 @@ class BookBatch:
                 self._record(db, staged)
         self._done += [(staged.incoming, staged.outcome) for staged in self._staged]
         self._staged, self._folders, self._paths = [], set(), {}
+
+    def _stage_archive_copies(self) -> None:
+        """archive: a copy of each delivered document for `scrada redeliver`, made durable with
+        the documents (same fsync pass), so before their rows."""
+        copies: dict[Path, bytes] = {}
+        for staged in self._staged:
+            if staged.outcome.state != "delivered":
+                continue
+            copy = archive.packed_copy(self.store, staged.incoming.data)
+            if copy is not None:
+                copies.setdefault(*copy)
+        tmp_dir = archive.temporary_folder(self.store)
+        for target, packed in copies.items():
+            self._files.append(write_temporary(target, packed, tmp_dir))
+            self._folders.add(target.parent)
 
     def take_done(self) -> list[tuple[Incoming, Outcome]]:
         """The documents recorded since the last call (for the source's follow-up)."""
