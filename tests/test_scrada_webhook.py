@@ -170,7 +170,7 @@ def test_serve_refuses_bad_webhook_certificate_options(tmp_path: Path) -> None:
     listen = ("--webhook-listen", "127.0.0.1:0")
     refused = relais(*base, *listen, "--webhook-cert", str(bad), data_dir=data)
     assert refused.returncode != 0
-    assert "certificate cannot be used" in refused.stdout + refused.stderr
+    assert "certificat de l'écoute des webhooks est inutilisable" in refused.stdout + refused.stderr
     no_key = relais(*base, *listen, "--webhook-cert", str(cert), data_dir=data)
     assert no_key.returncode != 0, "the certificate file alone holds no private key"
     alone = relais(*base, "--webhook-cert", str(cert), data_dir=data)

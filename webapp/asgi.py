@@ -80,3 +80,40 @@ class PortRouter:
             await self.app(scope, receive, send)
             return
         await self.inner(scope, receive, send)
+
+
+def check_certificate(cert: str, key: str | None) -> None:
+    """Load the certificate and key now: a bad file stops `serve` before it listens."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+
+def start_tls_listener(app: Any, sock: Any, cert: str, key: str | None, name: str) -> None:
+    """Serve `app` over HTTPS on `sock` in a daemon thread (the register API, the webhooks): its
+    own uvicorn server, since the UI's stays plain HTTP on 127.0.0.1. Stopped at exit."""
+    import atexit
+    import threading
+
+    import uvicorn
+
+    check_certificate(cert, key)
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(15)
+
+    atexit.register(stop)

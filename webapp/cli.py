@@ -300,7 +300,7 @@ def _pos_options(listen: str | None, cert: str | None, key: str | None) -> dict[
     if cert:
         import ssl
 
-        from webapp.pos.api import check_certificate
+        from webapp.asgi import check_certificate
 
         try:
             check_certificate(cert, key)
@@ -319,7 +319,7 @@ def _webhook_tls(listen: str | None, cert: str | None, key: str | None) -> dict[
         return {}
     import ssl
 
-    from webapp.scrada.webhook import check_certificate
+    from webapp.asgi import check_certificate
 
     try:
         check_certificate(cert, key)

@@ -64,7 +64,7 @@ def replace_file(
         delay = min(delay * 2, _MAX_DELAY)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     # Windows cannot open a directory as a file; NTFS journals the rename itself.
     if windows.is_windows():
         return
@@ -105,7 +105,7 @@ def atomic_open(
             handle.flush()
             os.fsync(handle.fileno())
         replace_file(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

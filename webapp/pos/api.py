@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from webapp.asgi import PortRouter, Receive, Send, lifespan, read_body, send_json
+from webapp.asgi import (
+    PortRouter,
+    Receive,
+    Send,
+    lifespan,
+    read_body,
+    send_json,
+    start_tls_listener,
+)
 from webapp.pos import office, office_records, protocol, updates_office
 from webapp.pos.office import Register
 from webapp.services import Services
@@ -232,42 +240,5 @@ def attach(
         log.warning("POS listener on %s: reachable from other machines", listen[0])
     if not cert:
         return Listener(PortRouter(app, PosApp(services), port), [sock], url)
-    _start_tls_server(services, sock, cert, key)
+    start_tls_listener(PosApp(services), sock, cert, key, "pos-listener")
     return Listener(app, [], url)
-
-
-def check_certificate(cert: str, key: str | None) -> None:
-    """Load the certificate and key now: a bad file stops `serve` before it listens."""
-    import ssl
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-
-
-def _start_tls_server(services: Services, sock: Any, cert: str, key: str | None) -> None:
-    import atexit
-    import threading
-
-    import uvicorn
-
-    check_certificate(cert, key)
-    config = uvicorn.Config(
-        PosApp(services),
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        ssl_certfile=cert,
-        ssl_keyfile=key,
-        timeout_graceful_shutdown=10,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="pos-listener", daemon=True
-    )
-    thread.start()
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(15)
-
-    atexit.register(stop)

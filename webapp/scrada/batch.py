@@ -26,8 +26,7 @@ from typing import BinaryIO
 
 from sqlite_utils import Database
 
-from webapp import windows
-from webapp.files import replace_file
+from webapp.files import fsync_dir, replace_file
 from webapp.i18n import N_
 from webapp.scrada import archive, continuity, formats, records
 from webapp.scrada.delivery import (
@@ -130,7 +129,7 @@ class BookBatch:
         files, self._files = self._files, []
         settle(files)
         for folder in sorted(self._folders):
-            fsync_folder(folder)
+            fsync_dir(folder)
         with self.store.write() as db:
             for staged in self._staged:
                 self._record(db, staged)
@@ -255,14 +254,3 @@ def settle(files: list[_Pending]) -> None:
             with contextlib.suppress(FileNotFoundError):
                 pending.temporary.unlink()
         raise
-
-
-def fsync_folder(folder: Path) -> None:
-    # Windows cannot open a folder as a file; NTFS journals the rename itself.
-    if windows.is_windows():
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

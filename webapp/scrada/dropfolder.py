@@ -26,17 +26,15 @@ Interface:
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
 
-from lxml import etree
-
 from webapp.i18n import N_
 from webapp.scrada import formats
+from webapp.scrada.sniff import document_kind as sniff_kind
 
 PROCESSED = "processed"
 BOOK_KINDS = {"ubl": "daily-receipts", "coda": "cash-book"}
@@ -173,35 +171,6 @@ class DropFolder:
                 {"file": entry.name},
             )
         return DroppedFile(path, entry.name, kind, data, sha256(data).hexdigest())
-
-
-def sniff_kind(data: bytes) -> str | None:
-    """'ubl', 'coda' or None, from the content only. The UBL root is read with the project's
-    hardened parser settings and without reading further; delivery validates the whole file."""
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<") or head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "ubl" if _xml_root(data) in formats.UBL_ROOTS else None
-    first = head.split(b"\n", 1)[0].removesuffix(b"\r")
-    if len(first) == formats.CODA_RECORD_LENGTH and first.startswith(b"00000"):
-        return "coda"
-    return None
-
-
-def _xml_root(data: bytes) -> str | None:
-    events = etree.iterparse(
-        io.BytesIO(data),
-        events=("start",),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-    )
-    try:
-        for _event, element in events:
-            return str(element.tag)
-    except etree.XMLSyntaxError:
-        return None
-    return None
 
 
 def mark_processed(file: DroppedFile) -> Path:

@@ -26,10 +26,9 @@ from email.message import Message
 from pathlib import PurePosixPath
 from typing import Any
 
-from lxml import etree
-
 from webapp.i18n import N_, gettext
-from webapp.scrada.formats import MAX_DOCUMENT_BYTES, UBL_ROOTS
+from webapp.scrada.formats import MAX_DOCUMENT_BYTES
+from webapp.scrada.sniff import document_kind
 
 MAX_PARTS_PER_MESSAGE = 100
 MAX_ZIP_ENTRIES = 200
@@ -38,7 +37,6 @@ TAKEN_EXTENSIONS = {".xml", ".cod", ".coda", ".txt", ".zip"}
 ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/x-zip"}
 XML_TYPES = {"application/xml", "text/xml"}
 _ZIP_MAGIC = b"PK\x03\x04"
-_CODA_RECORD_LENGTH = 128
 _ZIP_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
@@ -194,42 +192,6 @@ def _classify(collector: _Collector, name: str, data: bytes) -> None:
         collector.skip(name, N_("Not taken: neither a UBL invoice or credit note nor a CODA file."))
         return
     collector.take(name, kind, data)
-
-
-def document_kind(data: bytes) -> str | None:
-    """'ubl', 'coda' or None, from the content only."""
-    if _ubl_root(data):
-        return "ubl"
-    if _coda_header(data):
-        return "coda"
-    return None
-
-
-def _ubl_root(data: bytes) -> bool:
-    """Whether the root element is a UBL Invoice or CreditNote. Only the first start tag is read,
-    with entities, DTDs and the network off; a DOCTYPE is left for delivery to refuse."""
-    if b"<" not in data[:4096]:
-        return False
-    events = etree.iterparse(
-        io.BytesIO(data),
-        events=("start",),
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,
-    )
-    try:
-        _event, root = next(events)
-    except (etree.XMLSyntaxError, StopIteration, ValueError):
-        return False
-    return str(root.tag) in UBL_ROOTS
-
-
-def _coda_header(data: bytes) -> bool:
-    """A CODA file opens with a 128-column record 0 ("0" then "0000"); cp1252 and latin-1 are both
-    one byte a character, so the length holds on the bytes."""
-    first = data.lstrip(b"\r\n").split(b"\n", 1)[0].removesuffix(b"\r")
-    return len(first) == _CODA_RECORD_LENGTH and first.startswith(b"00000")
 
 
 def _open_zip(collector: _Collector, name: str, data: bytes) -> None:

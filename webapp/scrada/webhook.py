@@ -12,19 +12,24 @@ served on it, even when it listens beyond 127.0.0.1 for Scrada to reach it.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import hashlib
 import hmac
 import json
 import logging
 import socket
-import ssl
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from webapp import history
-from webapp.asgi import PortRouter, Receive, Send, lifespan, read_body, send_json
+from webapp.asgi import (
+    PortRouter,
+    Receive,
+    Send,
+    lifespan,
+    read_body,
+    send_json,
+    start_tls_listener,
+)
 from webapp.files import atomic_write_text
 from webapp.i18n import N_
 from webapp.scrada import alerts, identify
@@ -148,37 +153,5 @@ def attach(
     atomic_write_text(services.data_dir.path / "webhook.json", json.dumps({"url": url}))
     if not cert:
         return Listener(PortRouter(app, WebhookApp(services), port), [sock], url)
-    _start_tls_server(WebhookApp(services), sock, cert, key)
+    start_tls_listener(WebhookApp(services), sock, cert, key, "webhook-listener")
     return Listener(app, [], url)
-
-
-def check_certificate(cert: str, key: str | None) -> None:
-    """Load the certificate and key now: a bad file stops `serve` before it listens."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-
-
-def _start_tls_server(app: WebhookApp, sock: socket.socket, cert: str, key: str | None) -> None:
-    import uvicorn
-
-    check_certificate(cert, key)
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        ssl_certfile=cert,
-        ssl_keyfile=key,
-        timeout_graceful_shutdown=10,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="webhook-listener", daemon=True
-    )
-    thread.start()
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(15)
-
-    atexit.register(stop)
