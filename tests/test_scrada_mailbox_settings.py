@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from webapp import i18n
 from webapp.scrada.mail_settings import (
     DEFAULT_PORTS,
     MailboxSettings,
@@ -56,7 +57,8 @@ def test_bad_settings_are_refused(changes: dict[str, object], expected: str) -> 
     values.update(changes)
     with pytest.raises(MailboxSettingsError) as caught:
         validate_mailbox_settings(**values)  # type: ignore[arg-type]
-    assert expected in caught.value.translated()
+    with i18n.language("en"):  # the English text; test_i18n checks every French one
+        assert expected in caught.value.translated()
 
 
 def test_settings_are_normalised_and_survive_a_round_trip() -> None:

@@ -253,7 +253,7 @@ def test_a_root_too_long_for_any_path_is_refused_when_saved(
     deep = tmp_path / ("d" * 100) / ("e" * 100)
     with pytest.raises((config.ConfigError, TemplateError)) as refused:
         config.apply(services.store, None, config.ConfigChange(root=str(deep)))
-    assert "too long" in refused.value.translated()
+    assert "trop long" in refused.value.translated()
     assert config.load(services.store).root == ""
 
 

@@ -78,11 +78,15 @@ def run_pull(services: Services) -> dict[str, Any]:
 
 
 def files(root: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
+    """Every file under root; one renamed away meanwhile (a pull is running beside) is skipped."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        try:
+            if path.is_file():
+                found[path.relative_to(root).as_posix()] = path.read_bytes()
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def delivered_files(root: Path) -> dict[str, bytes]:

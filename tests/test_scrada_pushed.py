@@ -140,7 +140,7 @@ def test_drop_folder_files_each_document_under_the_company_it_names(
     adopted = {c.id: c for c in records.companies(services.store)}[f"doc-{stranger.tax_number}"]
     assert adopted.name == stranger.name and adopted.selected, "new companies: on by default"
     (reason,) = (root / "_quarantine").glob("*.reason.txt")
-    assert "no known company" in reason.read_text()
+    assert "aucune société connue" in reason.read_text(encoding="utf-8")
     with services.store.read() as db:
         sources = {row[0] for row in db.execute("SELECT source FROM scrada_deliveries")}
     assert sources == {"folder"}

@@ -155,7 +155,7 @@ def test_full_account_feed_is_offered_and_named_as_the_route(
     assert by_kind["daily-receipts"].advice is None
     assert by_kind["cash-book"].sources[0].delivered == 2
     lines = routes.routes_summary(list(by_kind.values()))
-    assert any("partner feed" in line and "Boulangerie" in line for line in lines), lines
+    assert any("flux partenaire" in line and "Boulangerie" in line for line in lines), lines
 
 
 def test_a_book_without_the_feed_does_not_stop_the_others(

@@ -223,7 +223,7 @@ def test_a_receipt_naming_no_company_is_quarantined_with_the_reason(
     assert quarantined.startswith("_quarantine/unidentified_")
     assert reason == quarantined + ".reason.txt"
     text = (hooks.root / reason).read_text(encoding="utf-8")
-    assert "names no Belgian company number" in text
+    assert "ne mentionne aucun numéro d'entreprise ni numéro de TVA belge" in text
     again = post(hooks, event, "evt-b").json()
     assert again["status"] == "skipped", "the same document sent again is quarantined once"
     assert len(hooks.deliveries()) == 1
@@ -258,7 +258,9 @@ def test_an_account_no_company_has_makes_no_company(hooks: Hooks, sim: ScradaSim
     assert answer.json()["status"] == "quarantined"
     assert hooks.companies() == {}
     reason = next(name for name in hooks.files() if name.endswith(".reason.txt"))
-    assert "belongs to no known company" in (hooks.root / reason).read_text(encoding="utf-8")
+    assert "n'appartient à aucune société connue" in (hooks.root / reason).read_text(
+        encoding="utf-8"
+    )
 
 
 def test_requests_it_cannot_take_are_refused_before_anything_is_written(
@@ -301,7 +303,7 @@ def test_a_purchase_invoice_goes_to_its_customer_in_a_purchase_book(
     (run,) = history.recent_runs(hooks.services.store, limit=5)
     (item,) = history.run_items(hooks.services.store, run["id"])
     assert item["kind"] == "purchase_invoice"
-    assert history.kind_label("purchase_invoice") == "purchase invoices"
+    assert history.kind_label("purchase_invoice") == "factures d'achat"
 
 
 def test_a_pdf_purchase_invoice_needs_a_known_client_header(
@@ -313,7 +315,7 @@ def test_a_pdf_purchase_invoice_needs_a_known_client_header(
     assert post(hooks, partner_pdf, "pdf-1").json()["status"] == "quarantined"
     (pdf, reason) = hooks.files()
     assert pdf.startswith("_quarantine/unidentified_") and pdf.endswith(".pdf")
-    assert "is a PDF" in (hooks.root / reason).read_text(encoding="utf-8")
+    assert "est un PDF" in (hooks.root / reason).read_text(encoding="utf-8")
 
     client_pdf = sim.purchase_invoice_event(shop.id, pdf=True)
     assert client_pdf.company_id == shop.id
