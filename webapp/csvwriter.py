@@ -11,12 +11,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from webapp.files import atomic_open
 
-if TYPE_CHECKING:  # csvio re-exports this module, so it cannot be imported from here at run time
-    from webapp.csvio import CsvOptions
+
+class WriteOptions(Protocol):
+    """What a writer takes from `csvio.CsvOptions` (csvio builds on this module, not the reverse)."""
+
+    @property
+    def encoding(self) -> str | None: ...
+    @property
+    def delimiter(self) -> str | None: ...
+    @property
+    def decimal(self) -> str | None: ...
+    @property
+    def date_format(self) -> str | None: ...
+    def checked(self) -> WriteOptions: ...
+
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -29,7 +41,7 @@ class WriteFormat:
     date_format: str = "dmy"
 
     @classmethod
-    def from_options(cls, options: CsvOptions) -> WriteFormat:
+    def from_options(cls, options: WriteOptions) -> WriteFormat:
         checked = options.checked()  # unknown names refused as on reading
         encoding = checked.encoding or "utf-8-sig"
         return cls(
