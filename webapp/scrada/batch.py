@@ -1,4 +1,5 @@
-"""Deliveries of one book in batches: the same steps as `delivery.deliver`, at the pull's pace.
+"""Deliveries in batches (the pull, a book at a time) or one by one (`deliver`: webhooks, pushed
+sources): the steps of delivery.py, at the pull's pace.
 
 Each document is validated and written to a temporary file as it comes. At the end of a batch:
 the archive copies, then every temporary file fsynced and renamed to its name, the folders fsynced
@@ -61,6 +62,21 @@ class _Staged:
     digest: str = ""
     day: date | None = None
     statements: list[continuity.StatementFacts] = field(default_factory=list)
+
+
+def deliver(
+    store: Store,
+    root: Path,
+    template: str,
+    incoming: Incoming,
+    run_id: int | None,
+    book: records.Book | None = None,
+) -> Outcome:
+    """Write `incoming` under root/template once and record it; `book` (partner feed) gets its
+    cursor advanced in the same transaction as the delivery row. A batch of one."""
+    with store.read() as reader:
+        batch = BookBatch(store, root, template, run_id, reader, book=book, size=1)
+        return batch.add(incoming)  # a batch of one is recorded before `add` returns
 
 
 class BookBatch:

@@ -93,24 +93,6 @@ def named_for(name: str, data: bytes) -> str:
     return name.rsplit(".", 1)[0] + ".pdf" if _is_pdf(data) else name
 
 
-def deliver(
-    store: Store,
-    root: Path,
-    template: str,
-    incoming: Incoming,
-    run_id: int | None,
-    book: records.Book | None = None,
-) -> Outcome:
-    """Write `incoming` under root/template once and record it; `book` (partner feed) gets its
-    cursor advanced in the same transaction as the delivery row. A batch of one (batch.py)."""
-    # Imported here: batch.py builds on this module's steps.
-    from webapp.scrada.batch import BookBatch
-
-    with store.read() as reader:
-        batch = BookBatch(store, root, template, run_id, reader, book=book, size=1)
-        return batch.add(incoming)  # a batch of one is recorded before `add` returns
-
-
 def quarantine(
     store: Store,
     root: Path,

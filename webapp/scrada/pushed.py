@@ -23,7 +23,8 @@ from webapp.i18n import N_
 from webapp.jobs import RunContext
 from webapp.scrada import config as scrada_config
 from webapp.scrada import dropfolder, formats, identify, mailbox, records, source_state
-from webapp.scrada.delivery import Incoming, Outcome, deliver, quarantine
+from webapp.scrada.batch import deliver
+from webapp.scrada.delivery import Incoming, Outcome, quarantine
 from webapp.scrada.source_state import SourceKey
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 A source turns a company's book into `Incoming` documents and is told what became of each one, so
 it can do its own follow-up (Peppol: confirm, only once the file is safely written). The pull asks
 the pulled sources; the webhook receiver builds its `Incoming` from a request (`from_webhook`). Every
-document, whatever its source, goes through the same `delivery.deliver`.
+document, whatever its source, goes through the same steps (`batch.BookBatch`, `batch.deliver`).
 """
 
 from __future__ import annotations

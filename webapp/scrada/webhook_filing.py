@@ -23,7 +23,8 @@ from webapp import history
 from webapp.i18n import N_
 from webapp.scrada import alerts, formats, identify, records
 from webapp.scrada import config as scrada_config
-from webapp.scrada.delivery import Incoming, Outcome, deliver, quarantine
+from webapp.scrada.batch import deliver
+from webapp.scrada.delivery import Incoming, Outcome, quarantine
 from webapp.scrada.sources import from_webhook
 from webapp.services import Services
 from webapp.store import Store
