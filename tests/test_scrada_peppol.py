@@ -7,22 +7,17 @@ lets the next ones be listed only once earlier ones are confirmed.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, relais_env
 from tests.test_scrada_pull import (
     PASSPHRASE,
     _prepared,
     configure,
     delivered_files,
+    kill_pull_after,
     open_services_at,
     run_pull,
 )
@@ -126,20 +121,7 @@ def test_kill_9_in_the_middle_of_the_drain_then_every_document_once(
         run_pull(services)
         records.set_selected(services.store, shop.id, True, ("peppol-inbound", "peppol"))
     watched.delay_next(10_000, 0.03, path_contains="/peppol/inbound/document/")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "webapp", "--data-dir", str(data), "scrada", "pull"],
-        env=relais_env(RELAIS_VAULT_PASSPHRASE=PASSPHRASE),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while len(delivered_files(root) if root.exists() else {}) < 30:
-        assert process.poll() is None, "the pull ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_pull_after(data, root, 30)
     killed_at = len(watched.confirmed)
     assert 0 < killed_at < DOCUMENTS, "killed in the middle of the drain"
     watched.clear_injected()

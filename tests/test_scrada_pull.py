@@ -93,6 +93,24 @@ def delivered_files(root: Path) -> dict[str, bytes]:
     return {name: data for name, data in files(root).items() if not name.startswith(("_", "."))}
 
 
+def kill_pull_after(data: Path, root: Path, files: int) -> None:
+    """`relais scrada pull` in a child process, killed with -9 once `files` documents are there."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webapp", "--data-dir", str(data), "scrada", "pull"],
+        env=relais_env(RELAIS_VAULT_PASSPHRASE=PASSPHRASE),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while len(delivered_files(root) if root.exists() else {}) < files:
+        assert process.poll() is None, "the pull ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 @pytest.fixture
 def fast_waits(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     """The pull's client with instant backoff and rate waits (the policy itself is unchanged)."""
@@ -454,20 +472,7 @@ def test_kill_9_in_the_middle_then_pull_again(simulator: ScradaSimulator, tmp_pa
     data = _prepared(tmp_path, simulator)
     root = tmp_path / "compta"
     simulator.delay_next(1000, 0.05, path_contains="/document/")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "webapp", "--data-dir", str(data), "scrada", "pull"],
-        env=relais_env(RELAIS_VAULT_PASSPHRASE=PASSPHRASE),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while len(delivered_files(root) if root.exists() else {}) < 4:
-        assert process.poll() is None, "the pull ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_pull_after(data, root, 4)
     simulator.clear_injected()
     services = open_services(resolve_data_dir(data), vault_backend="file")
     try:

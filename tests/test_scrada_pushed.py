@@ -8,10 +8,7 @@ real folders, the real command line killed with SIGKILL.
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -20,13 +17,13 @@ from pathlib import Path
 import coda
 import pytest
 
-from tests.conftest import REPO, relais_env
 from tests.imap_server import ImapAccount, ImapServer, start_dovecot
 from tests.test_scrada_pull import (
     PASSPHRASE,
     _prepared,
     configure,
     delivered_files,
+    kill_pull_after,
     open_services_at,
     run_pull,
 )
@@ -241,20 +238,7 @@ def test_kill_9_while_taking_the_mailbox_then_every_document_once(
         imap.append(mail((f"r{n}.xml", receipt(documented, shop, n)), message_id=f"<{n}@s.test>"))
         for n in range(count)
     ]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "webapp", "--data-dir", str(data), "scrada", "pull"],
-        env=relais_env(RELAIS_VAULT_PASSPHRASE=PASSPHRASE),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while len(delivered_files(root) if root.exists() else {}) < 8:
-        assert process.poll() is None, "the pull ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.002)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_pull_after(data, root, 8)
     flagged = sum(DONE_KEYWORD in imap.flags(uid) for uid in uids)
     assert flagged < count, "killed before every message was flagged"
     with open_services_at(data) as services:
