@@ -21,7 +21,7 @@ from webapp import history
 from webapp import maintenance as _maintenance  # noqa: F401  (registers the processes)
 from webapp.config import resolve_data_dir
 from webapp.jobs import JobRunner
-from webapp.server import PortUnavailable, bind_socket
+from webapp.sockets import PortUnavailable, bind_socket
 from webapp.store import Store
 
 StartServer = Callable[..., RelaisServer]

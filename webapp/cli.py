@@ -19,6 +19,7 @@ import click
 from webapp import buildinfo, history, i18n, logs, settings
 from webapp.config import DEFAULT_HOST, DEFAULT_PORT, DataDir, is_frozen, resolve_data_dir
 from webapp.i18n import _
+from webapp.sockets import PortUnavailable
 
 EXIT_OK, EXIT_ITEMS_FAILED, EXIT_BAD_INPUT, EXIT_CREDENTIALS = 0, 1, 2, 3
 
@@ -234,7 +235,7 @@ def _run_server(
 
             webbrowser.open(exc.url)
         sys.exit(EXIT_BAD_INPUT)
-    except server.PortUnavailable as exc:
+    except PortUnavailable as exc:
         fail(_("The port is already in use: {detail}", detail=str(exc)))
     except KeyboardInterrupt:
         # Ctrl+C (or Ctrl+Break on Windows) before uvicorn took over the signals: a clean stop.

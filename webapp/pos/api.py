@@ -228,7 +228,7 @@ def attach(
     settings apply to a whole server and the UI stays plain HTTP on 127.0.0.1."""
     from webapp.files import atomic_write_text
     from webapp.security import is_loopback
-    from webapp.server import bind_socket, url_for
+    from webapp.sockets import bind_socket, url_for
 
     sock = bind_socket(listen[0], listen[1], fallback=False)
     port = sock.getsockname()[1]

@@ -143,7 +143,7 @@ def attach(
     Plain HTTP shares the main uvicorn server, routed by port. With a certificate the listener
     gets a uvicorn server of its own in a thread: uvicorn's TLS settings apply to a whole server,
     and the UI stays plain HTTP on 127.0.0.1 (as the POS listener does)."""
-    from webapp.server import bind_socket, url_for
+    from webapp.sockets import bind_socket, url_for
 
     sock = bind_socket(listen[0], listen[1], fallback=False)
     port = sock.getsockname()[1]
