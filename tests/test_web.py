@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.conftest import Client
-from webapp import history
+from webapp import history, job_list
 from webapp.services import Services
 
 PAGES = {
@@ -267,7 +267,7 @@ def test_pausing_the_scheduler_is_kept_across_restarts(client: Client, services:
     services.runner.shutdown()
     from webapp.jobs import JobRunner
 
-    again = JobRunner(services.store, services.data_dir)
+    again = JobRunner(services.store, services.data_dir, job_list.registry())
     again.start_scheduler()
     try:
         assert again.paused

@@ -56,14 +56,6 @@ class JobSpec:
     default_trigger: tuple[str, str]
 
 
-REGISTRY: dict[str, JobSpec] = {}
-
-
-def register(spec: JobSpec) -> JobSpec:
-    REGISTRY[spec.name] = spec
-    return spec
-
-
 class RunContext:
     """What a job function gets: the store, its run id, progress and item recording."""
 
@@ -157,13 +149,13 @@ class JobRunner:
         self,
         store: Store,
         data_dir: DataDir,
-        registry: dict[str, JobSpec] | None = None,
+        registry: dict[str, JobSpec],
         vault: Vault | None = None,
     ):
         self.store = store
         self.data_dir = data_dir
         self.vault = vault
-        self.registry = REGISTRY if registry is None else registry
+        self.registry = registry
         self.stop_event = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._threads: set[threading.Thread] = set()

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from webapp import history, settings
 from webapp.i18n import N_
-from webapp.jobs import JobSpec, RunContext, Summary, register
+from webapp.jobs import JobSpec, RunContext, Summary
 
 BACKUP_PREFIX = "relais-"
 
@@ -60,21 +60,17 @@ def backup_database(context: RunContext) -> Summary:
     )
 
 
-register(
-    JobSpec(
-        name="history_purge",
-        title=N_("History purge"),
-        description=N_("Deletes history entries older than the retention period."),
-        func=purge_history,
-        default_trigger=("cron", "30 3 * * *"),
-    )
+HISTORY_PURGE = JobSpec(
+    name="history_purge",
+    title=N_("History purge"),
+    description=N_("Deletes history entries older than the retention period."),
+    func=purge_history,
+    default_trigger=("cron", "30 3 * * *"),
 )
-register(
-    JobSpec(
-        name="database_backup",
-        title=N_("Database backup"),
-        description=N_("Writes a consistent copy of the database in the data folder."),
-        func=backup_database,
-        default_trigger=("cron", "0 2 * * *"),
-    )
+DATABASE_BACKUP = JobSpec(
+    name="database_backup",
+    title=N_("Database backup"),
+    description=N_("Writes a consistent copy of the database in the data folder."),
+    func=backup_database,
+    default_trigger=("cron", "0 2 * * *"),
 )

@@ -6,17 +6,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from webapp import (
-    maintenance,  # noqa: F401  (registers the platform's processes)
-    settings,
-    updates,  # noqa: F401  (registers the update check)
-)
+from webapp import job_list, settings
 from webapp.backoffice.uploads import ImportTasks
 from webapp.config import DataDir
-from webapp.econnector import purge  # noqa: F401  (registers the connectors' history purge)
 from webapp.jobs import JobRunner
-from webapp.pos import changes  # noqa: F401  (registers export_caisseauto)
-from webapp.scrada import pull  # noqa: F401  (registers the Scrada pull)
 from webapp.secrets import Vault
 from webapp.store import Store
 
@@ -61,7 +54,7 @@ def open_services(data_dir: DataDir, *, vault_backend: str = "auto") -> Services
         # A USB stick moves between computers: its secrets travel in the encrypted file with it.
         vault_backend = "file"
     vault = Vault(data_dir.path, service=f"relais-{install_id}", backend=vault_backend)
-    runner = JobRunner(store, data_dir, vault=vault)
+    runner = JobRunner(store, data_dir, job_list.registry(), vault=vault)
     # Any process (a CLI command as well as `serve`) ends what killed processes left "running".
     runner.release_stale_claims()
     return Services(

@@ -55,7 +55,7 @@ from webapp import buildinfo, settings
 from webapp.config import is_frozen, program_dir
 from webapp.files import replace_file
 from webapp.i18n import N_, UserError
-from webapp.jobs import JobSpec, RunContext, Summary, register
+from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.store import Store
 
 log = logging.getLogger(__name__)
@@ -807,17 +807,15 @@ def _update_job(context: RunContext) -> Summary:
     return Summary(messages[outcome], {"version": version})
 
 
-register(
-    JobSpec(
-        name="update_check",
-        title=N_("Update check"),
-        description=N_(
-            "Looks for a new version on the update feed, verifies its signature and downloads it;"
-            " it is installed at the next start."
-        ),
-        func=_update_job,
-        default_trigger=("interval", "360"),
-    )
+UPDATE_CHECK = JobSpec(
+    name="update_check",
+    title=N_("Update check"),
+    description=N_(
+        "Looks for a new version on the update feed, verifies its signature and downloads it;"
+        " it is installed at the next start."
+    ),
+    func=_update_job,
+    default_trigger=("interval", "360"),
 )
 
 

@@ -3,7 +3,7 @@ history retention setting), as the seed's history screen says (ECN-8)."""
 
 from __future__ import annotations
 
-from webapp import history, jobs, settings
+from webapp import history, settings
 from webapp.i18n import N_
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.store import Store
@@ -37,12 +37,10 @@ def purge_job(context: RunContext) -> Summary:
     )
 
 
-jobs.register(
-    JobSpec(
-        name=JOB_NAME,
-        title=N_("Connector history purge"),
-        description=N_("Deletes the connectors' receptions older than the history retention."),
-        func=purge_job,
-        default_trigger=("cron", "45 3 * * *"),
-    )
+CONNECTOR_HISTORY_PURGE = JobSpec(
+    name=JOB_NAME,
+    title=N_("Connector history purge"),
+    description=N_("Deletes the connectors' receptions older than the history retention."),
+    func=purge_job,
+    default_trigger=("cron", "45 3 * * *"),
 )

@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from webapp import jobs
 from webapp.i18n import N_
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.pos import protocol
@@ -455,16 +454,14 @@ def export_job(context: RunContext) -> Summary:
     return Summary(N_("{count} package(s) built."), {"count": len(built)})
 
 
-jobs.register(
-    JobSpec(
-        name=JOB_NAME,
-        title=N_("Cash register packages"),
-        description=N_(
-            "Builds for each active cash register the package of what changed in the back office"
-            " since the last package it acknowledged: articles, prices, customers, users, payment"
-            " methods and its settings."
-        ),
-        func=export_job,
-        default_trigger=("interval", "5"),
-    )
+PACKAGE_EXPORT = JobSpec(
+    name=JOB_NAME,
+    title=N_("Cash register packages"),
+    description=N_(
+        "Builds for each active cash register the package of what changed in the back office"
+        " since the last package it acknowledged: articles, prices, customers, users, payment"
+        " methods and its settings."
+    ),
+    func=export_job,
+    default_trigger=("interval", "5"),
 )

@@ -26,7 +26,7 @@ from webapp import settings
 from webapp.config import DataDir
 from webapp.files import atomic_write_bytes, remove_stale_temporary_files
 from webapp.i18n import N_, UserError
-from webapp.jobs import JobSpec, RunContext, Summary, register
+from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.store import Store
 
 log = logging.getLogger(__name__)
@@ -231,14 +231,12 @@ def purge_job(context: RunContext) -> Summary:
     )
 
 
-register(
-    JobSpec(
-        name=PURGE_JOB,
-        title=N_("Scrada archive purge"),
-        description=N_(
-            "Deletes the archived copies of delivered Scrada documents older than their retention."
-        ),
-        func=purge_job,
-        default_trigger=("cron", "45 3 * * *"),
-    )
+ARCHIVE_PURGE = JobSpec(
+    name=PURGE_JOB,
+    title=N_("Scrada archive purge"),
+    description=N_(
+        "Deletes the archived copies of delivered Scrada documents older than their retention."
+    ),
+    func=purge_job,
+    default_trigger=("cron", "45 3 * * *"),
 )

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from webapp import history, jobs
+from webapp import history
 from webapp.i18n import N_, UserError
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.scrada import config as scrada_config
@@ -340,15 +340,13 @@ history.KIND_LABELS.update(
     folder=N_("drop folder"),
 )
 
-jobs.register(
-    JobSpec(
-        name=JOB_NAME,
-        title=N_("Scrada pull"),
-        description=N_(
-            "Fetches the daily receipts (UBL) and cash books (CODA) of the client companies from"
-            " Scrada and writes them into the accounting folders."
-        ),
-        func=pull_job,
-        default_trigger=("interval", "60"),
-    )
+PULL = JobSpec(
+    name=JOB_NAME,
+    title=N_("Scrada pull"),
+    description=N_(
+        "Fetches the daily receipts (UBL) and cash books (CODA) of the client companies from"
+        " Scrada and writes them into the accounting folders."
+    ),
+    func=pull_job,
+    default_trigger=("interval", "60"),
 )
