@@ -11,17 +11,34 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
 from webapp.files import replace_file
 from webapp.store.migrations import apply_migrations, latest_version
 
-__all__ = ["Store", "latest_version"]
+__all__ = ["Store", "latest_version", "one", "rows"]
 
 ProgressCallback = Callable[[int, int], None]
+
+
+def rows(db: Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Every row of a query as a dict (column name → value), on a reader or the writer."""
+    cursor = db.execute(sql, list(params))
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def one(db: Database, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    """The first row of a query as a dict, or None."""
+    cursor = db.execute(sql, list(params))
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([column[0] for column in cursor.description], row, strict=True))
 
 
 def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
