@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import REPO, add_error_item, relais, relais_env
-from webapp import history
+from webapp import clock, history
 from webapp.cli import main
 from webapp.secrets import Vault
 from webapp.store import Store
@@ -163,7 +163,7 @@ def test_backup_while_another_process_writes_is_consistent(tmp_path: Path) -> No
             db.execute(
                 "INSERT INTO run_items (run_id, job_name, created_at, kind, status, message)"
                 " VALUES (?, 'database_backup', ?, 'filler', 'skipped', ?)",
-                [run_id, history.now_iso(), f"{index:05d}" + "x" * 1500],
+                [run_id, clock.now_iso(), f"{index:05d}" + "x" * 1500],
             )
             db.execute("UPDATE runs SET count_skipped = count_skipped + 1 WHERE id = ?", [run_id])
     stop = threading.Event()

@@ -17,8 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, RelaisServer, csrf_token, relais, relais_env
-from webapp import history
-from webapp import maintenance as _maintenance  # noqa: F401  (registers the processes)
+from webapp import clock, history
 from webapp.config import resolve_data_dir
 from webapp.jobs import JobRunner
 from webapp.sockets import PortUnavailable, bind_socket
@@ -420,7 +419,7 @@ def test_restart_after_a_crash_interrupts_the_stale_run(
         with store.write() as db:
             db.execute(
                 "UPDATE jobs SET running_since = ?, running_run_id = ? WHERE name = ?",
-                [history.now_iso(), stale, "database_backup"],
+                [clock.now_iso(), stale, "database_backup"],
             )
     finally:
         store.close()

@@ -21,7 +21,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from webapp import buildinfo, history, i18n, updates
+from webapp import buildinfo, clock, history, i18n, updates
 from webapp.config import resource_root
 from webapp.i18n import _
 from webapp.security import (
@@ -62,11 +62,7 @@ def local_time(value: str | datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str
     """UTC ISO text from the database to the user's local time."""
     if not value:
         return ""
-    moment = (
-        value
-        if isinstance(value, datetime)
-        else datetime.fromisoformat(value.replace("Z", "+00:00"))
-    )
+    moment = value if isinstance(value, datetime) else clock.parse_iso(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     if i18n.current_language() == "en" and fmt == "%d/%m/%Y %H:%M":

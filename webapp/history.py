@@ -10,11 +10,13 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
+from webapp import clock
+from webapp.clock import now_iso
 from webapp.i18n import N_, UserError, gettext
 from webapp.liveness import pid_alive
 from webapp.store import Store
@@ -59,10 +61,6 @@ def kind_label(kind: str) -> str:
 
 class HistoryError(UserError):
     """Refused operation on the history."""
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _dumps(params: dict[str, Any] | None) -> str | None:
@@ -246,10 +244,10 @@ class ItemFilter:
         args: list[Any] = []
         if self.date_from:
             clauses.append("created_at >= ?")
-            args.append(_utc_day_start(self.date_from))
+            args.append(clock.local_day_start_iso(self.date_from))
         if self.date_to:
             clauses.append("created_at < ?")
-            args.append(_utc_day_start(self.date_to + timedelta(days=1)))
+            args.append(clock.local_day_start_iso(self.date_to + timedelta(days=1)))
         if self.job_name:
             clauses.append("job_name = ?")
             args.append(self.job_name)
@@ -262,11 +260,6 @@ class ItemFilter:
             clauses.append("status = ?")
             args.append(self.status)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
-
-
-def _utc_day_start(day: date) -> str:
-    local_midnight = datetime(day.year, day.month, day.day).astimezone()
-    return local_midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -324,8 +317,7 @@ def resolve_item(store: Store, item_id: int, justification: str, who: str) -> di
 
 
 def cutoff_for(months: int, today: datetime | None = None) -> str:
-    moment = (today or datetime.now(UTC)) - timedelta(days=round(30.44 * months))
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return clock.months_ago_iso(months, today)
 
 
 def purge(

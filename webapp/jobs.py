@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from webapp import history, settings
+from webapp import clock, history, settings
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
 from webapp.liveness import pid_alive
@@ -196,7 +196,7 @@ class JobRunner:
                 db.execute(
                     "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status ="
                     " 'running' AND id = (SELECT running_run_id FROM jobs WHERE name = ?)",
-                    [history.now_iso(), name],
+                    [clock.now_iso(), name],
                 )
                 db.execute(
                     "UPDATE jobs SET running_run_id = NULL, running_since = NULL, running_pid = NULL"
@@ -264,14 +264,14 @@ class JobRunner:
                 db.execute(
                     "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?"
                     " AND status = 'running'",
-                    [history.now_iso(), row["running_run_id"]],
+                    [clock.now_iso(), row["running_run_id"]],
                 )
         log.warning("process %s: claim of dead process %s released", name, row["running_pid"])
         return True
 
     def _claim(self, name: str, origin: str) -> int | None:
         self.spec(name)
-        started = history.now_iso()
+        started = clock.now_iso()
         with self.store.write() as db:
             claimed = db.execute(
                 "UPDATE jobs SET running_since = ?, running_pid = ?"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from webapp import history, settings
+from webapp import clock, history, settings
 from webapp.i18n import N_
 from webapp.jobs import JobSpec, RunContext, Summary
 
@@ -37,7 +35,7 @@ def purge_history(context: RunContext) -> Summary:
 
 def backup_database(context: RunContext) -> Summary:
     folder = context.data_dir.backups
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.file_stamp()
     target = folder / f"{BACKUP_PREFIX}{stamp}.sqlite"
     label = N_("Copying the database")
     context.store.backup(target, progress=lambda done, total: context.progress(done, total, label))

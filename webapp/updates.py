@@ -42,7 +42,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -51,7 +51,8 @@ import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from webapp import buildinfo, settings
+from webapp import buildinfo, clock, settings
+from webapp.clock import now_iso
 from webapp.config import is_frozen, program_dir
 from webapp.files import replace_file
 from webapp.i18n import N_, UserError
@@ -224,7 +225,7 @@ def parse_manifest(
 
 def _check_expiry(expires: Any, now: datetime) -> None:
     try:
-        moment = datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
+        moment = clock.parse_iso(str(expires))
         if moment.tzinfo is None:
             raise ValueError("naive")
     except ValueError:
@@ -273,7 +274,7 @@ def check(
         feed_url,
         platform or buildinfo.platform_id(),
         current or buildinfo.current().version,
-        now=datetime.now(UTC),
+        now=clock.utc_now(),
     )
 
 
@@ -307,13 +308,9 @@ def state(root: Path | None = None) -> dict[str, Any]:
 
 def _record(root: Path | None, **changes: Any) -> dict[str, Any]:
     current = state(root)
-    current.update(changes, updated_at=_now())
+    current.update(changes, updated_at=now_iso())
     _write_json(update_dir(root) / "state.json", current)
     return current
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def staged(root: Path | None = None) -> dict[str, Any]:
@@ -380,7 +377,7 @@ def download(offer: Offer, root: Path | None = None) -> Path:
             "sha256": offer.package.sha256,
             "size": size,
             "url": offer.package.url,
-            "staged_at": _now(),
+            "staged_at": now_iso(),
         },
     )
     log.info("update %s downloaded and verified; installed at the next start", offer.version)
@@ -684,7 +681,7 @@ def install_here(root: Path) -> Installed | None:
         root,
         installed=version,
         previous=build.version,
-        installed_at=_now(),
+        installed_at=now_iso(),
         last_error=None,
         last_error_params=None,
     )
@@ -710,7 +707,7 @@ def rollback_here(root: Path) -> str:
     _move_all(names, root, swap)
     _move_all(names, previous, root)
     shutil.rmtree(previous, ignore_errors=True)
-    _record(root, installed=version, rolled_back_at=_now())
+    _record(root, installed=version, rolled_back_at=now_iso())
     return version
 
 
@@ -767,7 +764,9 @@ def auto_check(store: Store, *, force: bool = False) -> tuple[str, Offer | None]
         return "off", None
     require_installable()
     offer = check(str(settings.get(store, "update_feed_url")))
-    settings.write_value(store, LAST_CHECK_KEY, {"at": _now(), "version": offer and offer.version})
+    settings.write_value(
+        store, LAST_CHECK_KEY, {"at": now_iso(), "version": offer and offer.version}
+    )
     if offer is None:
         return "up_to_date", None
     if not force and offer.version in state().get("failed_versions", []):
@@ -867,7 +866,7 @@ def manifest_bytes(
     *,
     valid_for: timedelta = MANIFEST_VALIDITY,
 ) -> bytes:
-    released = datetime.now(UTC)
+    released = clock.utc_now()
     return json.dumps(
         {
             "product": PRODUCT,

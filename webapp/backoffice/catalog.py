@@ -33,8 +33,8 @@ from webapp.backoffice.listing import (
     to_decimal,
     window,
 )
+from webapp.clock import now_iso
 from webapp.csvio import ValueProblem
-from webapp.history import now_iso
 from webapp.i18n import N_
 from webapp.store import Store
 

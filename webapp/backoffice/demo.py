@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from webapp.backoffice.documents import (
     check_document,
     create_document,
 )
+from webapp.clock import now_iso
 from webapp.store import Store
 
 log = logging.getLogger(__name__)
@@ -236,10 +237,6 @@ USERS = (
 
 
 # --- Writing --------------------------------------------------------------------------------
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _id(db: Database, table: str, column: str, value: Any) -> int:
@@ -466,7 +463,7 @@ def _already_there(db: Database) -> bool:
 def seed_backoffice_demo(store: Store, today: date | None = None) -> bool:
     """Fill an empty back office with the estate; returns False (and does nothing) otherwise."""
     today = today or date.today()
-    now = _now()
+    now = now_iso()
     with store.write() as db:
         if _already_there(db):
             return False

@@ -26,12 +26,13 @@ import contextlib
 import contextvars
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlite_utils import Database
 
+from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
 
 KINDS = ("order", "delivery", "ticket")
@@ -577,10 +578,6 @@ def _next_number(db: Database, company_id: int, kind: str) -> str:
     return format_number(str(row["prefix"]), int(row["value"]))
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _insert_header(db: Database, data: DocumentInput, checked: CheckedDocument, number: str) -> int:
     row = _one(
         db,
@@ -602,7 +599,7 @@ def _insert_header(db: Database, data: DocumentInput, checked: CheckedDocument, 
             float(checked.total_incl_vat),
             checked.source,
             checked.external_ref,
-            _now(),
+            now_iso(),
         ],
     )
     assert row is not None  # RETURNING always yields the inserted row

@@ -11,11 +11,12 @@ from __future__ import annotations
 import sqlite3
 import unicodedata
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from webapp.backoffice.columns import Column, parse_vat_number
+from webapp.clock import now_iso
 from webapp.csvio import CsvFormat, ValueProblem, normalise_header
 from webapp.i18n import N_
 
@@ -34,10 +35,6 @@ class RowProblem(Exception):
     @classmethod
     def from_value(cls, column: str, problem: ValueProblem) -> RowProblem:
         return cls(column, problem.message, **problem.params)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def fold(text: str) -> str:

@@ -28,8 +28,8 @@ from webapp.backoffice.listing import (
     text_param,
     window,
 )
+from webapp.clock import now_iso
 from webapp.csvio import ValueProblem
-from webapp.history import now_iso
 from webapp.i18n import N_, current_language
 from webapp.store import Store
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from webapp.clock import now_iso
 from webapp.csvio import CsvOptions
 from webapp.i18n import N_, UserError
 from webapp.store import Store
@@ -76,10 +76,6 @@ CHOICES = {
     "reception_update": ("manual", "startup"),
     "mode": ("csv",),
 }
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _row(row: Any) -> Connector:
@@ -163,12 +159,12 @@ def save(store: Store, connector: Connector, *, code: str | None = None) -> Conn
         values[name] = int(values[name])
     with store.write() as db:
         if existing is None:
-            values.update(created_at=_now(), updated_at=_now())
+            values.update(created_at=now_iso(), updated_at=now_iso())
             names = ", ".join(values)
             marks = ", ".join("?" for _ in values)
             db.execute(f"INSERT INTO connectors ({names}) VALUES ({marks})", list(values.values()))
         else:
-            values["updated_at"] = _now()
+            values["updated_at"] = now_iso()
             sets = ", ".join(f"{name} = ?" for name in values)
             db.execute(
                 f"UPDATE connectors SET {sets} WHERE id = ?", [*values.values(), existing.id]

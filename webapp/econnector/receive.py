@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -26,6 +25,7 @@ from sqlite_utils import Database
 from webapp import history
 from webapp.backoffice import documents
 from webapp.backoffice.importer import RowError, map_header, parse_values
+from webapp.clock import now_iso
 from webapp.csvio import CsvError, CsvReader
 from webapp.econnector.columns import DOCUMENTS
 from webapp.econnector.connectors import Connector
@@ -381,7 +381,7 @@ def integrate(
     except documents.DocumentError as exc:
         raise NotIntegrated([exc.translated()]) from exc
     result.number = created.number
-    now = _now()
+    now = now_iso()
     db.execute(
         "INSERT INTO connector_documents (connector_id, doc_ref, document_id, file, integrated_at)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -533,7 +533,7 @@ def _new_customer(
         "SELECT 1 FROM parties WHERE kind = 'customer' AND code = ?", [ref]
     ).fetchone()
     code = ref if ref and not taken and len(ref) <= 50 else _next_code(db)
-    now = _now()
+    now = now_iso()
     cursor = db.execute(
         "INSERT INTO parties (kind, code, family_id, last_name, first_name, company, email,"
         " address, postcode, city, country, created_at, updated_at)"
@@ -562,10 +562,6 @@ def _next_code(db: Database) -> str:
         " AND code GLOB 'W[0-9]*'"
     ).fetchone()
     return f"W{(row[0] or 0) + 1:06d}"
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _event(
@@ -603,7 +599,7 @@ def _event(
             message,
             json.dumps(params, ensure_ascii=False, default=str) if params else None,
             run_id,
-            _now(),
+            now_iso(),
         ],
     )
 
@@ -733,7 +729,7 @@ def _one_party(
     db.execute("SAVEPOINT party")
     try:
         party_id, status = integrate_party(
-            db, connector, party, None if link == "new" else link, _now()
+            db, connector, party, None if link == "new" else link, now_iso()
         )
         result.customer_status = status
         if report.analyse_only:
@@ -780,7 +776,7 @@ def _party_event(
             message,
             json.dumps(params, ensure_ascii=False) if reasons else None,
             run_id,
-            _now(),
+            now_iso(),
         ],
     )
     if run_id is not None:

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from webapp import history
+from webapp import clock, history
 from webapp.csvio import CsvWriter, WriteFormat
 from webapp.econnector.columns import ARTICLES_SENT, CONTACTS_SENT, CUSTOMERS_SENT
 from webapp.econnector.connectors import Connector, check_folder
@@ -142,7 +141,7 @@ def send(
     if overrides:
         connector = replace(connector, **overrides)
     folder = Path(check_folder(export_dir or connector.export_dir, "export_dir"))
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    stamp = clock.file_stamp()
     fmt = WriteFormat.from_options(connector.csv_options())
     report = SendReport(connector.code)
     report.run_id = history.start_run(store, JOB_NAME, origin)
@@ -174,7 +173,7 @@ def send(
 def _record(
     store: Store, connector: Connector, run_id: int, kind: str, target: Path, rows: int
 ) -> None:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = clock.now_iso()
     params = {"file": target.name, "rows": rows}
     with store.write() as db:
         db.execute(

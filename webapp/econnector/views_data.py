@@ -14,10 +14,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from webapp import clock
 from webapp.csvio import CsvError
 from webapp.econnector import receive as receiving
 from webapp.econnector.connectors import Connector, ConnectorError, get
@@ -434,7 +435,7 @@ def resolve_event(store: Store, event_id: int, justification: str, who: str) -> 
         raise ConnectorError(
             N_("A justification is required to mark an error as resolved."), field="justification"
         )
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = clock.now_iso()
     with store.write() as db:
         row = db.execute(
             "SELECT status, resolved_at FROM connector_events WHERE id = ?", [event_id]

@@ -20,12 +20,12 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlite_utils import Database
 
+from webapp.clock import now_iso
 from webapp.i18n import N_
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.pos import protocol
@@ -256,10 +256,6 @@ def _present(
 
 
 # --- Building --------------------------------------------------------------------------------
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _one(db: Database, sql: str, params: Sequence[Any]) -> Any:

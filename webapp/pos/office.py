@@ -13,11 +13,11 @@ import secrets
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
 
+from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
 from webapp.pos import changes, protocol
 from webapp.store import Store
@@ -42,10 +42,6 @@ class Register:
     def source(self) -> str:
         """The ``source`` of the documents made from this register's tickets."""
         return f"pos:{self.number}"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def query_rows(db: Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

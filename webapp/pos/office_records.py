@@ -20,13 +20,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from webapp.backoffice import documents
+from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
 from webapp.pos import protocol, ticket_rules
 from webapp.pos.office import (
     REGISTER_SQL,
     Register,
     RegisterError,
-    now_iso,
     query_one,
     query_rows,
     register_of,

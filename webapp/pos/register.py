@@ -19,10 +19,10 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from webapp import history, settings
+from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
 from webapp.pos import protocol
 from webapp.pos.register_client import (
@@ -59,10 +59,6 @@ class RegisterError(UserError):
 
 class PackageRefused(OfficeError):
     """A package this register cannot apply (rolled back; the round stops there)."""
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- configuration -------------------------------------------------------------------------------

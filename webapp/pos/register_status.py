@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from webapp import settings
+from webapp import clock, settings
 from webapp.i18n import translate_stored
 from webapp.pos.register import LAST_CONTACT, LAST_ERROR, load_config
 from webapp.store import Store
@@ -14,8 +13,8 @@ from webapp.store import Store
 def _age_seconds(moment: str | None) -> int | None:
     if not moment:
         return None
-    then = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    return max(0, int((datetime.now(UTC) - then).total_seconds()))
+    then = clock.parse_iso(moment)
+    return max(0, int((clock.utc_now() - then).total_seconds()))
 
 
 def status(store: Store, rejected_limit: int = 50) -> dict[str, Any]:

@@ -15,12 +15,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from webapp.backoffice.listing import fts_match
+from webapp.clock import now_iso
 from webapp.i18n import N_
 from webapp.pos import protocol, ticket_rules
 from webapp.pos.register import (
     CUSTOMER_FIELDS,
     enqueue,
-    now_iso,
     require_config,
     upsert_customer,
 )

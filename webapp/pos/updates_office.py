@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
-from webapp import settings
+from webapp import clock, settings
 from webapp.i18n import N_, UserError
 from webapp.pos import protocol
 from webapp.secrets import Vault, VaultError
@@ -126,7 +125,7 @@ def publish_update(
     """Sign and publish an update package; returns its number (served by ``/updates``)."""
     check_content(kind, version, content)
     private = signing_key(store, vault)
-    created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created_at = clock.now_iso()
     with store.write() as db:
         number = int(
             db.execute("SELECT coalesce(max(number), 0) + 1 FROM pos_updates").fetchone()[0]

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from webapp import history, settings
+from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
 from webapp.pos import protocol
 from webapp.pos.register import (
@@ -27,7 +28,6 @@ from webapp.pos.register import (
     UPDATE_KEY,
     RegisterConfig,
     apply_rows,
-    now_iso,
     require_config,
     write_settings,
 )

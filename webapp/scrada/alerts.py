@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from webapp.clock import now_iso
 from webapp.i18n import N_, UserError, current_language, gettext
 from webapp.scrada import records
 from webapp.store import Store
@@ -113,7 +114,7 @@ def raise_lines_missing(db: Database, notice: LinesMissing) -> int:
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, company_id, journal_id)"
         " WHERE cleared_at IS NULL DO UPDATE SET since = excluded.since,"
         " raised_at = excluded.raised_at",
-        [LINES_MISSING, notice.company_id, notice.journal_id, notice.since.isoformat(), _now()],
+        [LINES_MISSING, notice.company_id, notice.journal_id, notice.since.isoformat(), now_iso()],
     )
     row = db.execute(
         "SELECT id FROM scrada_alerts WHERE kind = ? AND company_id = ? AND journal_id = ?"
@@ -131,7 +132,7 @@ def clear_for_receipt(db: Database, company_id: str, book_id: str, document_date
         "  WHERE company_number != '' AND company_number ="
         "  (SELECT company_number FROM scrada_companies WHERE id = ?)))"
         " AND (journal_id IN ('', ?) OR ? = ?)",
-        [_now(), document_date, company_id, company_id, book_id, book_id, records.WEBHOOK_BOOK],
+        [now_iso(), document_date, company_id, company_id, book_id, book_id, records.WEBHOOK_BOOK],
     )
     return int(cursor.rowcount)
 
@@ -156,7 +157,3 @@ def open_alerts(store: Store) -> list[Alert]:
         Alert(row[0], row[1], row[2], row[3], row[4], row[5], date.fromisoformat(row[6]), row[7])
         for row in rows
     ]
-
-
-def _now() -> str:
-    return records.now_iso()

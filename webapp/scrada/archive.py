@@ -19,10 +19,10 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from webapp import settings
+from webapp import clock, settings
 from webapp.config import DataDir
 from webapp.files import atomic_write_bytes, remove_stale_temporary_files
 from webapp.i18n import N_, UserError
@@ -163,7 +163,7 @@ def _copies(root: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _referenced_since(store: Store, cutoff: datetime) -> set[str]:
-    stamp = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")  # the format of delivered_at
+    stamp = clock.to_iso(cutoff)
     with store.read() as db:
         rows = db.execute(
             "SELECT DISTINCT sha256 FROM scrada_deliveries"
@@ -183,7 +183,7 @@ def purge(
 ) -> PurgeReport:
     """Remove each copy that no delivery within the last `months` refers to and that was not
     stored or touched within them either (a delivery under way touches its copy first)."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=round(30.44 * months))
+    cutoff = clock.months_ago(months, now)
     wanted = _referenced_since(store, cutoff)
     root = folder(where)
     remove_stale_temporary_files(root / TEMPORARY)

@@ -35,10 +35,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from webapp.clock import now_iso
 from webapp.i18n import N_, gettext
 from webapp.scrada import formats
 from webapp.scrada.identify import normalise_iban, pretty_iban
-from webapp.scrada.records import now_iso
 from webapp.store import Store
 
 GAP_ONE = N_("statement {number} of {account} missing between {before} and {after}")

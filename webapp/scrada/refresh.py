@@ -10,12 +10,13 @@ for filing statements that name no company number. `compare_balance`: a cash boo
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlite_utils import Database
 
+from webapp import clock
 from webapp.scrada import continuity, records, source_state
 from webapp.scrada.client import NotOffered, ScradaClient
 from webapp.scrada.identify import set_book_iban
@@ -36,8 +37,8 @@ def in_scrada(company: records.Company) -> bool:
 def older_than(stamp: str | None, age: timedelta) -> bool:
     if not stamp:
         return True
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return datetime.now(UTC) - moment > age
+    moment = clock.parse_iso(stamp)
+    return clock.utc_now() - moment > age
 
 
 def partner_companies(client: ScradaClient, store: Store, select_new: bool) -> str | None:
@@ -108,7 +109,7 @@ def refresh_books(client: ScradaClient, store: Store, company: records.Company) 
         )
         db.execute(
             "UPDATE scrada_companies SET refreshed_at = ? WHERE id = ?",
-            [records.now_iso(), company.id],
+            [clock.now_iso(), company.id],
         )
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
-from webapp.scrada.records import now_iso
+from webapp import clock
+from webapp.clock import now_iso
 
 RETRY_NOT_OFFERED = timedelta(hours=24)
 OFFERED = "offered"
@@ -53,8 +54,8 @@ def is_due(db: Database, key: SourceKey, now: datetime | None = None) -> bool:
     ).fetchone()
     if row is None or row[0] != NOT_OFFERED:
         return True
-    checked = datetime.fromisoformat(str(row[1]).replace("Z", "+00:00"))
-    return (now or datetime.now(UTC)) - checked >= RETRY_NOT_OFFERED
+    checked = clock.parse_iso(str(row[1]))
+    return (now or clock.utc_now()) - checked >= RETRY_NOT_OFFERED
 
 
 def mark(

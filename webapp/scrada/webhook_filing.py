@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webapp import history
+from webapp import clock, history
 from webapp.i18n import N_
 from webapp.scrada import alerts, formats, identify, records
 from webapp.scrada import config as scrada_config
@@ -191,5 +191,5 @@ def remember(store: Store, event: Event, filed_under: str | None, path: str | No
         db.execute(
             "INSERT OR IGNORE INTO scrada_webhook_events (event_id, topic, company_id,"
             " delivery_id, received_at, filed_under) VALUES (?, ?, ?, ?, ?, ?)",
-            [event.id, event.topic, event.header_company, path, records.now_iso(), filed_under],
+            [event.id, event.topic, event.header_company, path, clock.now_iso(), filed_under],
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from litestar.params import Body, FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Template
 
+from webapp import clock
 from webapp.backoffice.columns import KINDS
 from webapp.backoffice.exporter import export_csv
 from webapp.backoffice.uploads import ImportTask, UploadTooLarge
@@ -123,7 +123,7 @@ def export_download(services: ServicesDep, kind: FromPath[str]) -> File:
         raise NotFoundException()
     folder = services.data_dir.path / "exports"
     _remove_old_exports(folder)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.file_stamp()
     name = f"{kind}-{stamp}.csv"
     export_csv(services.store, kind, folder / name)
     return File(path=folder / name, filename=name, media_type="text/csv; charset=utf-8")
