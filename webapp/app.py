@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from webapp import buildinfo, clock, history, i18n, updates
+from webapp import buildinfo, formatting, history, i18n, updates
 from webapp.config import resource_root
 from webapp.i18n import _
 from webapp.security import (
@@ -58,18 +57,6 @@ def language_middleware_factory(services: Services) -> Any:
     return factory
 
 
-def local_time(value: str | datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """UTC ISO text from the database to the user's local time."""
-    if not value:
-        return ""
-    moment = value if isinstance(value, datetime) else clock.parse_iso(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if i18n.current_language() == "en" and fmt == "%d/%m/%Y %H:%M":
-        fmt = "%Y-%m-%d %H:%M"
-    return moment.astimezone().strftime(fmt)
-
-
 def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None:
     env = engine.engine
 
@@ -92,7 +79,7 @@ def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None
         staged_update=lambda: updates.staged().get("version"),
         services=services,
     )
-    env.filters["local_time"] = local_time
+    env.filters.update(formatting.FILTERS)
 
 
 def html_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -1,0 +1,106 @@
+"""How values read to a person: amounts, quantities, dates and times in the reader's language.
+
+One place for display formats, registered once as Jinja filters in ``webapp.app``
+(``money``, ``amount``, ``quantity``, ``day``, ``local_time``, ``amount_input``). Controllers
+pass raw values (numbers, ISO text) to templates; the templates format them with these filters.
+Nothing here is for files or wire formats: those keep a fixed, language-free notation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from babel.numbers import format_decimal
+
+from webapp import clock
+from webapp.i18n import current_language
+
+Number = float | int | Decimal | str | None
+
+DEFAULT_TIME_FORMAT = "%d/%m/%Y %H:%M"
+
+
+def _locale() -> str:
+    return "fr_BE" if current_language() == "fr" else "en_GB"
+
+
+def _decimal(value: Number) -> Decimal | None:
+    """A number, or the text of one ("19.00" read from a file); None when it is neither."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def amount(value: Number, minimum: int = 2, maximum: int = 4) -> str:
+    """12.5 -> "12,50" in French, "12.50" in English; extra decimals only when they are there.
+
+    Text that is not a number is shown as it is: a file's total may be anything.
+    """
+    number = _decimal(value)
+    if number is None:
+        return "" if value is None else str(value)
+    pattern = "#,##0." + "0" * minimum + "#" * (maximum - minimum)
+    return format_decimal(number, format=pattern, locale=_locale())
+
+
+def money(value: Number) -> str:
+    """A sum of money: always two decimals ("1 234,50" in French, "1,234.50" in English)."""
+    return amount(value, 2, 2)
+
+
+def quantity(value: Number) -> str:
+    """A quantity or a rate: up to three decimals, none when it is whole ("2", "0,5")."""
+    number = _decimal(value)
+    if number is None:
+        return "" if value is None else str(value)
+    return format_decimal(number, format="#,##0.###", locale=_locale())
+
+
+def amount_input(value: Number) -> str:
+    """An amount as it goes back into a form field: no grouping, the language's decimal mark."""
+    number = _decimal(value)
+    if number is None:
+        return ""
+    text = f"{number:.4f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    text = f"{whole}.{decimals.ljust(2, '0')}"
+    return text.replace(".", ",") if current_language() == "fr" else text
+
+
+def day(value: str | date | None) -> str:
+    """A date (ISO text from the database) as the reader writes dates: 31/01/2026 in French,
+    2026-01-31 in English."""
+    if not value:
+        return ""
+    text = value.isoformat() if isinstance(value, date) else value
+    iso = text[:10]
+    if current_language() == "fr" and len(iso) == 10:
+        return f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}"
+    return iso
+
+
+def local_time(value: str | datetime | None, fmt: str = DEFAULT_TIME_FORMAT) -> str:
+    """UTC ISO text from the database in the user's local time; ISO order in English."""
+    if not value:
+        return ""
+    moment = value if isinstance(value, datetime) else clock.parse_iso(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if current_language() == "en" and fmt == DEFAULT_TIME_FORMAT:
+        fmt = "%Y-%m-%d %H:%M"
+    return moment.astimezone().strftime(fmt)
+
+
+FILTERS: dict[str, Any] = {
+    "money": money,
+    "amount": amount,
+    "quantity": quantity,
+    "amount_input": amount_input,
+    "day": day,
+    "local_time": local_time,
+}
