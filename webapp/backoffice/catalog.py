@@ -19,7 +19,6 @@ from webapp.backoffice.listing import (
     ListQuery,
     Page,
     Sort,
-    amount_input,
     fetch_page,
     flag_filter,
     fts_match,
@@ -35,6 +34,7 @@ from webapp.backoffice.listing import (
 )
 from webapp.clock import now_iso
 from webapp.csvio import ValueProblem
+from webapp.formatting import amount_input
 from webapp.i18n import N_
 from webapp.store import Store
 

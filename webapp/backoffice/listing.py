@@ -14,9 +14,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from babel.numbers import format_decimal
-
-from webapp.i18n import N_, UserError, current_language
+from webapp import formatting
+from webapp.i18n import N_, UserError
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
@@ -256,42 +255,9 @@ def to_decimal(value: float | int | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def _locale() -> str:
-    return "fr_BE" if current_language() == "fr" else "en_GB"
-
-
 def format_amount(value: float | Decimal | None, minimum: int = 2, maximum: int = 4) -> str:
-    """12.5 -> "12,50" in French, "12.50" in English; extra decimals only when they are there."""
-    if value is None:
-        return ""
-    pattern = "#,##0." + "0" * minimum + "#" * (maximum - minimum)
-    return format_decimal(Decimal(str(value)), format=pattern, locale=_locale())
-
-
-def format_quantity(value: float | Decimal | None) -> str:
-    if value is None:
-        return ""
-    return format_decimal(Decimal(str(value)), format="#,##0.###", locale=_locale())
-
-
-def amount_input(value: float | Decimal | None) -> str:
-    """An amount as it goes back into a form field: no grouping, the language's decimal mark."""
-    if value is None:
-        return ""
-    text = f"{Decimal(str(value)):.4f}".rstrip("0")
-    whole, _, decimals = text.partition(".")
-    text = f"{whole}.{decimals.ljust(2, '0')}"
-    return text.replace(".", ",") if current_language() == "fr" else text
-
-
-def format_date(value: str | None) -> str:
-    """An ISO date from the database as the reader writes dates."""
-    if not value:
-        return ""
-    day = value[:10]
-    if current_language() == "fr" and len(day) == 10:
-        return f"{day[8:10]}/{day[5:7]}/{day[0:4]}"
-    return day
+    """Kept for the connector views until they use the ``amount`` filter of webapp.formatting."""
+    return formatting.amount(value, minimum, maximum)
 
 
 def parse_flag(value: Any) -> int:

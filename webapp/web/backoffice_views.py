@@ -16,12 +16,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from webapp.backoffice import catalog, document_list, parties
-from webapp.backoffice.listing import (
-    FormError,
-    format_amount,
-    format_date,
-    format_quantity,
-)
+from webapp.backoffice.listing import FormError
 from webapp.i18n import N_
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep
@@ -34,9 +29,6 @@ def _context(section: str, **extra: Any) -> dict[str, Any]:
     return {
         "active": "backoffice",
         "section": section,
-        "amount": format_amount,
-        "quantity": format_quantity,
-        "day": format_date,
         "document_kinds": document_list.KINDS,
         "document_status": document_list.status_label,
         "party_paths": PARTY_PATHS,
