@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, RawBody
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from webapp.backoffice.listing import format_amount, format_quantity
+from webapp.formatting import money
 from webapp.i18n import _
 from webapp.numbers import NumberProblem, parse_decimal
 from webapp.pos import (
@@ -49,8 +49,8 @@ class CartLine:
     code: str
     quantity: str
     label: str = ""
-    unit_price: str = ""
-    total: str = ""
+    unit_price: Decimal | None = None
+    total: Decimal | None = None
     error: str = ""
 
 
@@ -86,8 +86,8 @@ def _cart(services: Services, codes: list[str], quantities: list[str]) -> Cart:
                 line.error = exc.translated()
             else:
                 line.label = parsed.label
-                line.unit_price = format_amount(parsed.unit_price_incl_vat, 2, 2)
-                line.total = format_amount(parsed.total, 2, 2)
+                line.unit_price = parsed.unit_price_incl_vat
+                line.total = parsed.total
                 line.quantity = selling.wire(parsed.quantity)
                 cart.total += parsed.total
                 cart.vat += parsed.vat
@@ -117,15 +117,11 @@ def _sell_context(
     return {
         "active": "pos",
         "cart": cart,
-        "total": format_amount(cart.total, 2, 2),
-        "vat": format_amount(cart.vat, 2, 2),
-        "excl_vat": format_amount(cart.total - cart.vat, 2, 2),
         "methods": register_lists.payment_methods(services.store),
         "users": [user for user in register_lists.list_users(services.store) if user["active"]],
         "payment": first(data.get("payment")),
         "user": first(data.get("user")),
         "config": register.load_config(services.store),
-        "format_quantity": format_quantity,
         **extra,
     }
 
@@ -138,7 +134,7 @@ def sell_page(request: HTMXRequest, services: ServicesDep) -> Template:
 @get("/pos/sell/search", name="pos_sell_search", sync_to_thread=False)
 def sell_search(services: ServicesDep, scan: FromQuery[str] = "") -> Template:
     articles = selling.search_articles(services.store, scan[:200])
-    context = {"articles": articles, "q": scan, "format_amount": format_amount}
+    context = {"articles": articles, "q": scan}
     return Template("_pos_sell_results.html", context=context)
 
 
@@ -181,7 +177,7 @@ def sell_checkout(services: ServicesDep, data: FormData) -> Template:
     message = _(
         "Ticket {number} recorded: {total}.",
         number=recorded.number,
-        total=format_amount(Decimal(recorded.total), 2, 2),
+        total=money(Decimal(recorded.total)),
     )
     context = _sell_context(services, Cart(), {"user": data.get("user")}, saved=message)
     return Template("_pos_sell_cart.html", context=context)
