@@ -25,26 +25,18 @@ from webapp import clock, history, settings
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
 from webapp.liveness import pid_alive
+from webapp.run_context import RunContext, RunStopped, Summary, record_outcome
 from webapp.secrets import Vault
 from webapp.store import Store
 
 log = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL_S = 0.25
+# Job functions import these from here, as they always did.
+__all__ = ["JobError", "JobRunner", "JobSpec", "RunContext", "RunStopped", "Summary"]
 
 
 class JobError(UserError):
     """Refused request about a process."""
-
-
-class RunStopped(Exception):
-    """Raised inside a job by :meth:`RunContext.check_stop` when the program is closing."""
-
-
-@dataclass(frozen=True)
-class Summary:
-    message: str
-    params: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,68 +46,6 @@ class JobSpec:
     description: str
     func: Callable[[RunContext], Summary | None]
     default_trigger: tuple[str, str]
-
-
-class RunContext:
-    """What a job function gets: the store, its run id, progress and item recording."""
-
-    def __init__(
-        self,
-        store: Store,
-        data_dir: DataDir,
-        job_name: str,
-        run_id: int,
-        stop: threading.Event,
-        vault: Vault | None = None,
-    ):
-        self.store = store
-        self.vault = vault
-        self.data_dir = data_dir
-        self.job_name = job_name
-        self.run_id = run_id
-        self._stop = stop
-        self._last_progress = 0.0
-
-    @property
-    def should_stop(self) -> bool:
-        return self._stop.is_set()
-
-    def check_stop(self) -> None:
-        """Long jobs call this between items: Relais is closing, so end the run here."""
-        if self._stop.is_set():
-            raise RunStopped()
-
-    def wait(self, seconds: float) -> None:
-        """Sleep that ends early, with RunStopped, when Relais is closing."""
-        if self._stop.wait(seconds):
-            raise RunStopped()
-
-    def progress(self, done: int, total: int | None = None, label: str | None = None) -> None:
-        """Record progress; throttled so a tight loop does not flood the writer."""
-        moment = time.monotonic()
-        finished = total is not None and done >= total
-        if finished or moment - self._last_progress >= PROGRESS_INTERVAL_S:
-            self._last_progress = moment
-            history.set_progress(self.store, self.run_id, done, total, label)
-
-    def item(
-        self,
-        kind: str,
-        status: str,
-        reference: str | None = None,
-        message: str | None = None,
-        **params: Any,
-    ) -> int:
-        return history.add_item(
-            self.store,
-            self.run_id,
-            self.job_name,
-            kind=kind,
-            status=status,
-            reference=reference,
-            message=message,
-            params=params or None,
-        )
 
 
 def validate_trigger(kind: str, value: str) -> tuple[str, str]:
@@ -330,32 +260,7 @@ class JobRunner:
             self.store, self.data_dir, name, run_id, self.stop_event, vault=self.vault
         )
         try:
-            summary = spec.func(context)
-            run = history.get_run(self.store, run_id) or {}
-            status = "warning" if run.get("count_errors") else "success"
-            history.finish_run(
-                self.store,
-                run_id,
-                status,
-                summary.message if summary else None,
-                summary.params if summary else None,
-            )
-        except RunStopped:
-            history.finish_run(
-                self.store, run_id, "interrupted", N_("Stopped because Relais was closing.")
-            )
-        except UserError as exc:  # a failure the user can act on: keep its own words
-            log.warning("process %s stopped (run %s): %s", name, run_id, exc.translated())
-            history.finish_run(self.store, run_id, "failed", exc.message, exc.params)
-        except Exception as exc:
-            log.exception("process %s failed (run %s)", name, run_id)
-            history.finish_run(
-                self.store,
-                run_id,
-                "failed",
-                N_("The process failed: {error}"),
-                {"error": str(exc) or type(exc).__name__},
-            )
+            record_outcome(context, lambda: spec.func(context))
         finally:
             with self.store.write() as db:
                 db.execute(
