@@ -1,7 +1,8 @@
-"""Every scheduled process Relais has, in one explicit list.
+"""Every scheduled process and every task Relais has, in two explicit lists.
 
-Each area defines its :class:`~webapp.jobs.JobSpec` beside the function it runs; nothing registers
-itself on import, so what the scheduler knows is exactly what is written here."""
+Each area defines its :class:`~webapp.jobs.JobSpec` or :class:`~webapp.tasks.TaskSpec` beside the
+function it runs; nothing registers itself on import, so what the scheduler and the task runner
+know is exactly what is written here."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from webapp.jobs import JobSpec
 from webapp.pos import changes as pos_packages
 from webapp.scrada import archive as scrada_archive
 from webapp.scrada import pull as scrada_pull
+from webapp.tasks import TaskSpec
 
 JOBS: tuple[JobSpec, ...] = (
     scrada_pull.PULL,
@@ -26,3 +28,12 @@ JOBS: tuple[JobSpec, ...] = (
 def registry() -> dict[str, JobSpec]:
     """The processes by name, in the order the Processes page lists them."""
     return {spec.name: spec for spec in JOBS}
+
+
+# Work started from a page (webapp/tasks.py): runs in the database like the jobs, never scheduled.
+TASKS: tuple[TaskSpec, ...] = ()
+
+
+def task_registry() -> dict[str, TaskSpec]:
+    """The tasks by name (their runs' job_name)."""
+    return {spec.name: spec for spec in TASKS}

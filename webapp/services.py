@@ -12,6 +12,7 @@ from webapp.config import DataDir
 from webapp.jobs import JobRunner
 from webapp.secrets import Vault
 from webapp.store import Store
+from webapp.tasks import TaskRunner
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Services:
     vault: Vault
     install_id: str
     imports: ImportTasks
+    tasks: TaskRunner
     default_language: str = "fr"
     # Background workers started beside the server (the register's synchroniser): stopped first.
     stoppers: list[Callable[[], None]] = field(default_factory=list)
@@ -44,6 +46,7 @@ class Services:
         while self.stoppers:
             self.stoppers.pop()()
         self.runner.shutdown()
+        self.tasks.shutdown()
         self.store.close()
 
 
@@ -64,5 +67,9 @@ def open_services(data_dir: DataDir, *, vault_backend: str = "auto") -> Services
         vault=vault,
         install_id=install_id,
         imports=ImportTasks(store, data_dir.path / "imports"),
+        # Same stop signal as the jobs: closing Relais asks both to end their runs.
+        tasks=TaskRunner(
+            store, data_dir, job_list.task_registry(), vault=vault, stop_event=runner.stop_event
+        ),
         default_language=str(settings.get(store, "language")),
     )

@@ -87,7 +87,7 @@ def _run_or_404(services: Services, run_id: int) -> dict[str, Any]:
 
 
 def _title(services: Services, job_name: str) -> str:
-    spec = services.runner.registry.get(job_name)
+    spec = services.runner.registry.get(job_name) or services.tasks.specs.get(job_name)
     return _(spec.title) if spec else job_name
 
 
