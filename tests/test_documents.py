@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from webapp.backoffice.document_totals import compute_line
 from webapp.backoffice.documents import (
     DocumentError,
     DocumentInput,
@@ -19,7 +20,6 @@ from webapp.backoffice.documents import (
     LineInput,
     PaymentInput,
     TotalMismatch,
-    compute_line,
     create_document,
     delete_document,
     find_document,
