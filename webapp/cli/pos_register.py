@@ -1,6 +1,6 @@
 """`relais pos join|sync|sell|tickets|users|outbox|update ...`: the register side of `relais pos`.
 
-Added to the `pos` group of webapp/pos/commands.py (which imports this module at its end).
+Added to the `pos` group (and its `update` group) by webapp/cli/root.py.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from webapp.cli import (
+from webapp.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_CREDENTIALS,
     EXIT_ITEMS_FAILED,
@@ -20,7 +20,6 @@ from webapp.cli import (
     json_option,
 )
 from webapp.i18n import _
-from webapp.pos.commands import pos
 
 
 def _services(state: CliState, as_json: bool, *, vault: bool) -> Any:
@@ -60,7 +59,7 @@ def _office_failure(exc: Exception, as_json: bool) -> None:
     raise exc
 
 
-@pos.command("join")
+@click.command("join")
 @click.option(
     "--server", required=True, help="The office's POS address, e.g. http://10.0.0.2:8766."
 )
@@ -100,7 +99,7 @@ def pos_join(state: CliState, server: str, number: int, token: str, as_json: boo
     )
 
 
-@pos.command("sync")
+@click.command("sync")
 @json_option
 @click.pass_obj
 def pos_sync(state: CliState, as_json: bool) -> None:
@@ -138,7 +137,7 @@ def _parse_items(items: tuple[str, ...], as_json: bool) -> list[dict[str, str]]:
     return lines
 
 
-@pos.command("sell")
+@click.command("sell")
 @click.argument("items", nargs=-1, required=True)
 @click.option("--payment", help="Payment method code (default: cash).")
 @click.option("--user", help="The seller's code.")
@@ -172,7 +171,7 @@ def pos_sell(
     emit(as_json, data, _("Ticket {number}: {total}", number=recorded.number, total=recorded.total))
 
 
-@pos.command("tickets")
+@click.command("tickets")
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
 @json_option
 @click.pass_obj
@@ -193,7 +192,7 @@ def pos_tickets(state: CliState, limit: int, as_json: bool) -> None:
     emit(as_json, rows, text)
 
 
-@pos.command("users")
+@click.command("users")
 @json_option
 @click.pass_obj
 def pos_users(state: CliState, as_json: bool) -> None:
@@ -204,7 +203,7 @@ def pos_users(state: CliState, as_json: bool) -> None:
     emit(as_json, rows, "\n".join(f"{row['code']:<12} {row['name']}" for row in rows))
 
 
-@pos.command("outbox")
+@click.command("outbox")
 @json_option
 @click.pass_obj
 def pos_outbox(state: CliState, as_json: bool) -> None:
@@ -222,23 +221,7 @@ def pos_outbox(state: CliState, as_json: bool) -> None:
     emit(as_json, status, text)
 
 
-def _update_group() -> click.Group:
-    """The office side may already have a `pos update` group: add to it rather than replace it."""
-    existing = pos.commands.get("update")
-    if isinstance(existing, click.Group):
-        return existing
-
-    @pos.group("update")
-    def update() -> None:
-        """Update packages (POS-6)."""
-
-    return update
-
-
-update_group = _update_group()
-
-
-@update_group.command("confirm")
+@click.command("confirm")
 @click.argument("number", type=int)
 @json_option
 @click.pass_obj
@@ -256,7 +239,7 @@ def pos_update_confirm(state: CliState, number: int, as_json: bool) -> None:
         sys.exit(EXIT_ITEMS_FAILED)
 
 
-@update_group.command("mode")
+@click.command("mode")
 @click.argument("mode", type=click.Choice(["always", "once", "never"]))
 @json_option
 @click.pass_obj
@@ -268,7 +251,7 @@ def pos_update_mode(state: CliState, mode: str, as_json: bool) -> None:
     emit(as_json, {"ok": True, "mode": mode}, _("Update confirmation mode: {mode}", mode=mode))
 
 
-@update_group.command("received")
+@click.command("received")
 @json_option
 @click.pass_obj
 def pos_update_received(state: CliState, as_json: bool) -> None:
@@ -281,3 +264,7 @@ def pos_update_received(state: CliState, as_json: bool) -> None:
         for row in rows
     )
     emit(as_json, rows, text)
+
+
+COMMANDS = (pos_join, pos_sync, pos_sell, pos_tickets, pos_users, pos_outbox)
+UPDATE_COMMANDS = (pos_update_confirm, pos_update_mode, pos_update_received)

@@ -1,4 +1,5 @@
-"""`relais scrada redeliver`: write again the delivered files that left their folders."""
+"""`relais scrada redeliver`: write again the delivered files that left their folders (added to
+the `scrada` group by webapp/cli/root.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,12 @@ import sys
 
 import click
 
-from webapp.cli import EXIT_BAD_INPUT, EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
+from webapp.cli.common import EXIT_BAD_INPUT, EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
 from webapp.i18n import _
-from webapp.scrada.commands import scrada
 from webapp.scrada.redeliver import BOOK_KINDS
 
 
-@scrada.command("redeliver")
+@click.command("redeliver")
 @click.option(
     "--from", "date_from", required=True, help="First document date (YYYY-MM-DD or DD/MM/YYYY)."
 )

@@ -1,5 +1,5 @@
 """`relais pos ...`: the cash registers from the command line (office commands here; the register's
-commands are added to the same group by webapp/pos/register_commands.py)."""
+commands, in webapp/cli/pos_register.py, are added to the same group by webapp/cli/root.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from webapp import history, i18n
-from webapp.cli import (
+from webapp.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_CREDENTIALS,
     EXIT_ITEMS_FAILED,
@@ -197,10 +197,3 @@ def update_publish(state: CliState, kind: str, version: str, file: Path, as_json
         {"ok": True, "number": number, "kind": kind, "version": version},
         _("Update {number} published.", number=number),
     )
-
-
-try:  # the register's commands (join, sync, sell, tickets, users) join this group
-    from webapp.pos import register_commands  # noqa: F401
-except ModuleNotFoundError as missing:  # not written yet; any other import error shows
-    if missing.name != "webapp.pos.register_commands":
-        raise

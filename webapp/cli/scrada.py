@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from webapp import history, i18n
-from webapp.cli import (
+from webapp.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_CREDENTIALS,
     EXIT_ITEMS_FAILED,
@@ -17,8 +17,8 @@ from webapp.cli import (
     fail,
     json_option,
 )
+from webapp.cli.scrada_sources import source_options, sources_change
 from webapp.i18n import _
-from webapp.scrada.source_commands import source_options, sources_change
 
 
 @click.group()
@@ -253,6 +253,3 @@ def scrada_select(
             as_json=as_json,
         )
     emit(as_json, {"ok": True, "selected": not off}, _("Saved."))
-
-
-from webapp.scrada import redeliver_commands  # noqa: E402, F401  (registers `scrada redeliver`)

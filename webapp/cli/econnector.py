@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from webapp.cli import EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
+from webapp.cli.common import EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
 from webapp.i18n import _
 
 

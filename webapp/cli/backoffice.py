@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from webapp.backoffice.columns import KINDS
-from webapp.cli import EXIT_BAD_INPUT, EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
+from webapp.cli.common import EXIT_BAD_INPUT, EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
 from webapp.csvio import CsvError, CsvOptions
 from webapp.i18n import _, gettext
 
