@@ -18,7 +18,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 from keyring.backends.Windows import WinVaultKeyring
 
-from webapp import secrets
+from webapp import vault_keyring
 from webapp.secrets import (
     BACKEND_ENV,
     PASSPHRASE_ENV,
@@ -568,7 +568,7 @@ def test_chainer_needs_every_backend_acceptable(use_keyring: None) -> None:
 
 
 def test_hanging_keyring_times_out(use_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(secrets, "PROBE_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(vault_keyring, "PROBE_TIMEOUT_SECONDS", 0.2)
     keyring.set_keyring(HangingKeyring())
     try:
         assert keyring_usable() is False

@@ -95,7 +95,7 @@ def test_an_old_vault_that_cannot_be_rewritten_still_opens(
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise PermissionError(13, "read-only folder")
 
-    monkeypatch.setattr("webapp.secrets.atomic_write_bytes", refuse)
+    monkeypatch.setattr("webapp.vault_file.atomic_write_bytes", refuse)
     vault = Vault(tmp_path, SERVICE, backend="file")
     vault.unlock(PASSPHRASE)
     assert vault.get("a") == "b"
