@@ -1,0 +1,225 @@
+"""Checking an import's rows: the header mapped to the kind's columns, each value parsed, a key
+given twice in one file found. What is wrong is a RowError (line, column, msgid); the writing of
+the good rows is the importer's (webapp/backoffice/importer.py).
+
+The e-connecteur reads its files with the same rules (map_header, parse_values).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from webapp.backoffice.columns import Column, Kind, value_parser
+from webapp.csvio import CsvReader, ValueProblem
+from webapp.i18n import N_, UserError, gettext
+
+
+class ImportProblem(UserError):
+    """The import cannot start: unknown kind, missing or doubled columns."""
+
+    def __init__(self, message: str, *, line: int | None = None, **params: Any) -> None:
+        if line is not None:
+            params["line"] = line
+        super().__init__(message, **params)
+        self.line = line
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str | None
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def translated(self) -> str:
+        text = gettext(self.message, **self.params)
+        if self.column:
+            return gettext(
+                "line {line}, column {column}: {problem}",
+                line=self.line,
+                column=self.column,
+                problem=text,
+            )
+        return gettext("line {line}: {problem}", line=self.line, problem=text)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "message": self.translated()}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    index: int
+    column: Column
+    parse: Callable[[str], Any]
+
+
+def _no_extra(_header: str) -> Column | None:
+    return None
+
+
+def map_header(
+    kind: Kind, reader: CsvReader, extra: Callable[[str], Column | None] = _no_extra
+) -> list[Field]:
+    """The columns of `reader` that `kind` knows (or `extra` adds), with their parsers;
+    ImportProblem if one is doubled or a required one missing."""
+    by_alias: dict[str, Column] = {}
+    for defined in kind.columns:
+        for name in (defined.name, *defined.aliases):
+            by_alias.setdefault(name, defined)
+    fields: list[Field] = []
+    seen: dict[str, int] = {}
+    for index, header in enumerate(reader.header):
+        column = by_alias.get(header) or extra(header)
+        if column is None:
+            continue
+        if column.name in seen:
+            raise ImportProblem(
+                "The columns {first} and {second} both give {column}: keep only one.",
+                line=reader.header_line,
+                first=reader.raw_header[seen[column.name]],
+                second=reader.raw_header[index],
+                column=column.name,
+            )
+        seen[column.name] = index
+        fields.append(Field(column.name, index, column, value_parser(column, reader.format)))
+    missing = [
+        column.name for column in kind.columns if column.required and column.name not in seen
+    ]
+    if missing:
+        raise ImportProblem(
+            "Required columns are missing from the header (line {line}): {columns}. The header"
+            " names: {found}.",
+            line=reader.header_line,
+            columns=", ".join(missing),
+            found=", ".join(name for name in reader.raw_header if name) or "-",
+        )
+    return fields
+
+
+def ignored_columns(reader: CsvReader, fields: list[Field]) -> list[str]:
+    used = {item.index for item in fields}
+    return [name for index, name in enumerate(reader.raw_header) if index not in used and name]
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, Any]
+    problems: list[RowError]
+
+
+def check_width(line: int, values: list[str], width: int) -> list[RowError]:
+    if len(values) > width and any(value.strip() for value in values[width:]):
+        return [
+            RowError(
+                line,
+                None,
+                N_(
+                    "{count} values where the header has {width} columns (a separator inside"
+                    " a value must be put between quotes)"
+                ),
+                {"count": len(values), "width": width},
+            )
+        ]
+    if len(values) < width:
+        return [
+            RowError(
+                line,
+                None,
+                N_("{count} values where the header has {width} columns"),
+                {"count": len(values), "width": width},
+            )
+        ]
+    return []
+
+
+def parse_values(
+    line: int, raw_values: list[str], fields: list[Field], values: dict[str, Any]
+) -> list[RowError]:
+    problems: list[RowError] = []
+    for item in fields:
+        raw = raw_values[item.index]
+        if not raw or raw.isspace():
+            if item.column.not_empty:
+                problems.append(RowError(line, item.name, N_("is empty"), {}))
+            values[item.name] = None
+            continue
+        try:
+            values[item.name] = item.parse(raw)
+        except ValueProblem as problem:
+            problems.append(RowError(line, item.name, problem.message, problem.params))
+    return problems
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+class KeyTracker:
+    """Finds a key given twice in one file, without holding every key in Python's memory.
+
+    Keys go to a temporary table a batch at a time; only a batch that collides with an earlier
+    one is checked row by row to name the lines. Case is ignored as SQLite's NOCASE does (ASCII).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, kind: Kind) -> None:
+        self.conn = conn
+        self.key = kind.key
+        conn.execute("DROP TABLE IF EXISTS temp.import_keys")
+        conn.execute(
+            "CREATE TEMP TABLE import_keys (key TEXT PRIMARY KEY COLLATE NOCASE, line INTEGER)"
+        )
+
+    def _key(self, row: Row) -> str | None:
+        parts = [row.values.get(name) for name in self.key]
+        if any(part is None for part in parts):
+            return None
+        return "\x1f".join(str(part) for part in parts)
+
+    def check(self, rows: list[Row]) -> None:
+        batch: dict[str, Row] = {}
+        for row in rows:
+            key = self._key(row)
+            if key is None:
+                continue
+            folded = key.translate(_ASCII_LOWER)
+            if folded in batch:
+                self._duplicate(row, key, batch[folded].line)
+            else:
+                batch[folded] = row
+        entries = [(self._key(row), row.line) for row in batch.values()]
+        self.conn.execute("SAVEPOINT import_keys")
+        try:
+            self.conn.executemany("INSERT INTO temp.import_keys VALUES (?, ?)", entries)
+        except sqlite3.IntegrityError:
+            self.conn.execute("ROLLBACK TO import_keys")
+            self._one_by_one(list(batch.values()))
+        self.conn.execute("RELEASE import_keys")
+
+    def _one_by_one(self, rows: list[Row]) -> None:
+        for row in rows:
+            key = self._key(row)
+            try:
+                self.conn.execute("INSERT INTO temp.import_keys VALUES (?, ?)", (key, row.line))
+            except sqlite3.IntegrityError:
+                first = self.conn.execute(
+                    "SELECT line FROM temp.import_keys WHERE key = ?", (key,)
+                ).fetchone()
+                self._duplicate(row, str(key), int(first[0]))
+
+    def _duplicate(self, row: Row, key: str, first: int) -> None:
+        value = key.replace("\x1f", " / ")
+        row.problems.append(
+            RowError(
+                row.line,
+                self.key[0],
+                N_("{value} is already on line {first} of this file"),
+                {"value": value, "first": first},
+            )
+        )
+
+    def close(self) -> None:
+        self.conn.execute("DROP TABLE IF EXISTS temp.import_keys")
