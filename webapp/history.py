@@ -89,6 +89,7 @@ def add_item(
     reference: str | None = None,
     message: str | None = None,
     params: dict[str, Any] | None = None,
+    subject: str | None = None,
 ) -> int:
     with store.write() as db:
         return insert_item(
@@ -100,6 +101,7 @@ def add_item(
             reference=reference,
             message=message,
             params=params,
+            subject=subject,
         )
 
 
@@ -113,14 +115,19 @@ def insert_item(
     reference: str | None = None,
     message: str | None = None,
     params: dict[str, Any] | None = None,
+    subject: str | None = None,
 ) -> int:
-    """add_item inside a caller's transaction: the item commits with the work it describes."""
+    """add_item inside a caller's transaction: the item commits with the work it describes.
+
+    `subject` is what the item is about (a connector's code): that thing's own history page lists
+    the platform's items filtered on it.
+    """
     if status not in ITEM_STATUSES:
         raise ValueError(f"unknown item status {status!r}")
     cursor = db.execute(
         "INSERT INTO run_items (run_id, job_name, created_at, kind, status, reference, message,"
-        " params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, job_name, now_iso(), kind, status, reference, message, _dumps(params)],
+        " params, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, job_name, now_iso(), kind, status, reference, message, _dumps(params), subject],
     )
     column = _COUNTER[status]
     db.execute(f"UPDATE runs SET {column} = {column} + 1 WHERE id = ?", [run_id])
@@ -238,6 +245,7 @@ class ItemFilter:
     job_name: str | None = None
     kind: str | None = None
     status: str | None = None  # an item status, or "unresolved"
+    subject: str | None = None  # one thing's items (a connector's code)
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -254,6 +262,9 @@ class ItemFilter:
         if self.kind:
             clauses.append("kind = ?")
             args.append(self.kind)
+        if self.subject:
+            clauses.append("subject = ?")
+            args.append(self.subject)
         if self.status == "unresolved":
             clauses.append("status = 'error' AND resolved_at IS NULL")
         elif self.status:
@@ -294,6 +305,27 @@ def count_unresolved(store: Store) -> int:
             " WHERE status = 'error' AND resolved_at IS NULL"
         ).fetchone()
     return int(row[0])
+
+
+def count_unresolved_for(store: Store, subject: str) -> int:
+    """The unresolved errors about one thing (a connector's sync row)."""
+    with store.read() as db:
+        row = db.execute(
+            "SELECT count(*) FROM run_items WHERE subject = ? AND status = 'error'"
+            " AND resolved_at IS NULL",
+            [subject],
+        ).fetchone()
+    return int(row[0])
+
+
+def last_item_at(store: Store, subject: str, status: str) -> str | None:
+    """When the last item of that status about one thing was recorded (its last reception)."""
+    with store.read() as db:
+        row = db.execute(
+            "SELECT max(created_at) FROM run_items WHERE subject = ? AND status = ?",
+            [subject, status],
+        ).fetchone()
+    return str(row[0]) if row[0] else None
 
 
 def resolve_item(store: Store, item_id: int, justification: str, who: str) -> dict[str, Any]:

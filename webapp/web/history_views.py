@@ -117,7 +117,10 @@ def resolve(
         status = 422
         item = _item_or_404(services, item_id)
     context = {"item": item, "error": error, "editing": True, "jobs": services.runner.registry}
-    return Template("_history_row.html", context=context, status_code=status)
+    # A page that shows the item its own way (a connector's history) aims at its resolution only.
+    only_resolution = request.headers.get("hx-target") == f"resolution-{item_id}"
+    template = "_history_resolution.html" if only_resolution else "_history_row.html"
+    return Template(template, context=context, status_code=status)
 
 
 def _local_user() -> str:
