@@ -41,6 +41,21 @@ settings.load_profile(os.environ.get("RELAIS_FUZZ_PROFILE", "short"))
 expect.set_options(timeout=20_000)
 
 
+# Markers by fixture, so that a new test is marked by what it uses (`make test-fast` leaves these out):
+# a real chromium driven by Playwright, or a PyInstaller bundle / wheel built for the test.
+BROWSER_FIXTURES = frozenset({"browser"})
+BUNDLE_FIXTURES = frozenset({"built", "onefile_v2", "wheel", "installed"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & BUNDLE_FIXTURES:
+            item.add_marker(pytest.mark.bundle)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the developer's real keyring or data folder from a test."""
