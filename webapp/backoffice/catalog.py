@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from webapp.backoffice.columns import parse_barcode
+from webapp.backoffice.column_values import parse_barcode
 from webapp.backoffice.listing import (
     Errors,
     ListQuery,

@@ -6,7 +6,7 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from webapp.backoffice.columns import parse_vat_number
+from webapp.backoffice.column_values import parse_vat_number
 from webapp.backoffice.handler_base import Handler
 from webapp.backoffice.handler_rows import BATCH, RowProblem, upsert_sql
 from webapp.clock import now_iso

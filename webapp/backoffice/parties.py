@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.backoffice.columns import parse_email, parse_vat_number
+from webapp.backoffice.column_values import parse_email, parse_vat_number
 from webapp.backoffice.listing import (
     Errors,
     ListQuery,

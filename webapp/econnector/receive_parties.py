@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from webapp.backoffice.columns import parse_vat_number
+from webapp.backoffice.column_values import parse_vat_number
 from webapp.backoffice.importer import map_header, parse_values
 from webapp.csvio import CsvReader, ValueProblem
 from webapp.econnector.columns import PARTIES
