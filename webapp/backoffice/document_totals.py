@@ -48,6 +48,11 @@ def sum_money(amounts: Iterable[Decimal]) -> Decimal:
     return sum(amounts, Decimal("0.00"))
 
 
+def price_excl_vat(price_incl_vat: Decimal, vat_rate: Decimal) -> Decimal:
+    """A unit price including VAT as the price excluding VAT that is stored (4 places)."""
+    return (price_incl_vat / (1 + vat_rate / HUNDRED)).quantize(PRICE_STEP, rounding=ROUND_HALF_UP)
+
+
 def compute_line(
     quantity: Decimal, unit_price: Decimal, vat_rate: Decimal, *, prices_include_vat: bool
 ) -> LineTotals:
@@ -56,7 +61,7 @@ def compute_line(
     if prices_include_vat:
         total_incl = round_money(quantity * unit_price)
         total_excl = round_money(total_incl / factor)
-        price_excl = (unit_price / factor).quantize(PRICE_STEP, rounding=ROUND_HALF_UP)
+        price_excl = price_excl_vat(unit_price, vat_rate)
     else:
         total_excl = round_money(quantity * unit_price)
         total_incl = round_money(total_excl * factor)
