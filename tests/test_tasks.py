@@ -48,6 +48,17 @@ def refuse(context: RunContext, params: dict[str, Any]) -> Summary:
     )
 
 
+def count_in_one_transaction(context: RunContext, params: dict[str, Any]) -> Summary:
+    """As an import does: all its work in one write transaction, progress made inside it."""
+    with context.store.write() as db:
+        db.execute("INSERT INTO settings (key, value) VALUES ('test_task', '1')")
+        context.progress(7, 10, N_("rows"))
+        while not RELEASE.wait(0.02):
+            context.check_stop()
+    context.progress(10, 10, N_("rows"))
+    return Summary(N_("released"))
+
+
 def crash(context: RunContext, params: dict[str, Any]) -> Summary:
     raise RuntimeError("disk on fire")
 
@@ -59,6 +70,7 @@ SPECS = {
         TaskSpec("test_wait", N_("Wait"), wait_for_release),
         TaskSpec("test_refuse", N_("Refuse"), refuse),
         TaskSpec("test_crash", N_("Crash"), crash),
+        TaskSpec("test_transaction", N_("Transaction"), count_in_one_transaction),
     )
 }
 
@@ -193,6 +205,26 @@ def test_a_reload_finds_the_task_by_its_run_id(client: Client, tasks: TaskRunner
     html = client.get(f"/runs/{run_id}/progress").text
     assert 'data-status="success"' in html and "released" in html
     assert client.get(f"/runs/{run_id}").status_code == 200
+
+
+def test_progress_inside_a_write_transaction_is_shown_live(
+    client: Client, services: Services, tasks: TaskRunner
+) -> None:
+    """The writer is held until the end: the page reads the progress from the runner meanwhile."""
+    services.tasks = tasks  # the app's /runs/{id}/progress asks the runner of these tasks
+    run_id = tasks.start("test_transaction", {})
+    deadline = time.monotonic() + 20
+    while (task := tasks.get(run_id)) is not None and task.run["progress_done"] != 7:
+        assert time.monotonic() < deadline, "the progress never showed"
+        time.sleep(0.02)
+    stored = history.get_run(services.store, run_id)
+    assert stored is not None and stored["progress_done"] == 0, "nothing written before the end"
+    html = client.get(f"/runs/{run_id}/progress").text
+    assert 'value="7"' in html and "7 / 10" in html
+    RELEASE.set()
+    run = finished(tasks, run_id)
+    assert (run["status"], run["progress_done"], run["progress_total"]) == ("success", 10, 10)
+    assert tasks._live == {}, "nothing is left in memory"
 
 
 def test_an_unknown_run_id_is_404(client: Client, tasks: TaskRunner) -> None:

@@ -6,6 +6,10 @@ the same way (:func:`~webapp.run_context.record_outcome`), shown by the same ``_
 Nothing is kept in memory but the threads: a page reloaded finds its task by run id, the command
 line sees it in the history, and a task left by a killed process is interrupted like a job's run.
 
+One thing is kept in memory, and only while a task runs: the progress it makes inside a write
+transaction (an import's all-or-nothing pass holds the one writer until it commits), which cannot
+reach the database before the end; the pages of this process read it from the runner.
+
 What a task was asked (its params) and what it leaves for its page (its result) are kept together
 in ``runs.result`` as ``{"params": ..., "result": ...}``: ``runs.params`` holds the params of the
 run's message, as for every run.
@@ -71,6 +75,31 @@ class TaskRun:
         return self.status == "running"
 
 
+Progress = tuple[int, int | None, str | None]
+
+
+class TaskContext(RunContext):
+    """A task's RunContext: progress made while the writer is busy is handed to the runner."""
+
+    def __init__(self, runner: TaskRunner, spec: TaskSpec, run_id: int) -> None:
+        super().__init__(
+            runner.store, runner.data_dir, spec.name, run_id, runner.stop_event, runner.vault
+        )
+        self._runner = runner
+
+    def progress(self, done: int, total: int | None = None, label: str | None = None) -> None:
+        if _writing(self.store):
+            self._runner._set_live(self.run_id, (done, total, label))
+            return
+        self._runner._set_live(self.run_id, None)
+        super().progress(done, total, label)
+
+
+def _writing(store: Store) -> bool:
+    # Store has no public accessor for this yet: its one writer connection is in a transaction.
+    return bool(store._writer.in_transaction)
+
+
 class TaskRunner:
     """Starts, runs and finds the tasks of one data folder."""
 
@@ -88,6 +117,7 @@ class TaskRunner:
         self.vault = vault
         self.stop_event = stop_event or threading.Event()
         self._threads: set[threading.Thread] = set()
+        self._live: dict[int, Progress] = {}
         self._lock = threading.Lock()
 
     def spec(self, name: str) -> TaskSpec:
@@ -169,20 +199,36 @@ class TaskRunner:
         return int(row[0]) if row else None
 
     def _execute(self, spec: TaskSpec, run_id: int, params: dict[str, Any]) -> None:
-        context = RunContext(
-            self.store, self.data_dir, spec.name, run_id, self.stop_event, vault=self.vault
-        )
+        context = TaskContext(self, spec, run_id)
         try:
             record_outcome(context, lambda: spec.func(context, params))
         finally:
+            self._set_live(run_id, None)
             with self._lock:
                 self._threads.discard(threading.current_thread())
+
+    def _set_live(self, run_id: int, progress: Progress | None) -> None:
+        with self._lock:
+            if progress is None:
+                self._live.pop(run_id, None)
+            else:
+                self._live[run_id] = progress
+
+    def with_live_progress(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The run row with the progress its task made and could not write yet, if any."""
+        with self._lock:
+            live = self._live.get(run["id"]) if run["status"] == "running" else None
+        if live is None:
+            return run
+        done, total, label = live
+        return {**run, "progress_done": done, "progress_total": total, "progress_label": label}
 
     def get(self, run_id: int) -> TaskRun | None:
         """The task's run, or None if there is no such run or it is not one of these tasks."""
         run = history.get_run(self.store, run_id)
         if run is None or run["job_name"] not in self.specs:
             return None
+        run = self.with_live_progress(run)
         stored = json.loads(run.get("result") or "{}")
         return TaskRun(
             id=run_id,

@@ -105,7 +105,7 @@ def run_detail(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int
 
 @get("/runs/{run_id:int}/progress", name="run_progress", sync_to_thread=False)
 def run_progress(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int]) -> Template:
-    run = _run_or_404(services, run_id)
+    run = services.tasks.with_live_progress(_run_or_404(services, run_id))
     return Template(
         "_progress.html", context={"run": run, "title": _title(services, run["job_name"])}
     )
