@@ -3,17 +3,22 @@ live progress, refusals, and the export download. The same importer as the comma
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
+import httpx
+
 from tests.conftest import Client
 from tests.test_backoffice_import import ARTICLES, BAD_ARTICLES
+from webapp import clock, history
 from webapp.services import Services
 
 
 def upload(
     client: Client, kind: str, text: str, filename: str = "articles.csv", **fields: str
-) -> str:
+) -> int:
+    """Upload a file: its analysis starts; the run id is in the answer and in the address bar."""
     response = client.post(
         "/backoffice/import",
         data={"kind": kind, **fields},
@@ -21,15 +26,28 @@ def upload(
         headers={"x-csrftoken": client.token(), "HX-Request": "true"},
     )
     assert response.status_code == 200, response.text
-    match = re.search(r'id="import-([\w-]+)"', response.text)
-    assert match, response.text
-    return match.group(1)
+    run_id = step_id(response.text)
+    assert response.headers["hx-push-url"] == f"/backoffice/import/{run_id}"
+    return run_id
 
 
-def wait_for(client: Client, token: str, *states: str) -> str:
+def step_id(html: str) -> int:
+    match = re.search(r'id="import-(\d+)"', html)
+    assert match, html
+    return int(match.group(1))
+
+
+def confirm(client: Client, run_id: int) -> httpx.Response:
+    return client.post(
+        f"/backoffice/import/{run_id}/confirm",
+        headers={"x-csrftoken": client.token(), "HX-Request": "true"},
+    )
+
+
+def wait_for(client: Client, run_id: int | str, *states: str) -> str:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        html = client.get(f"/backoffice/import/{token}", headers={"HX-Request": "true"}).text
+        html = client.get(f"/backoffice/import/{run_id}", headers={"HX-Request": "true"}).text
         state = re.search(r'data-state="(\w+)"', html)
         assert state, html
         if state.group(1) in states:
@@ -51,45 +69,112 @@ def test_the_page_lists_kinds_and_columns(client: Client) -> None:
 
 
 def test_analyse_then_import(client: Client, services: Services) -> None:
-    token = upload(client, "articles", ARTICLES)
-    html = wait_for(client, token, "analysed")
+    analysis = upload(client, "articles", ARTICLES)
+    html = wait_for(client, analysis, "analysed")
     assert 'data-created="3"' in html
     assert article_count(services) == 0, "the analysis writes nothing"
-    confirmed = client.post(
-        f"/backoffice/import/{token}/confirm",
-        headers={"x-csrftoken": client.token(), "HX-Request": "true"},
-    )
+    confirmed = confirm(client, analysis)
     assert confirmed.status_code == 200
-    html = wait_for(client, token, "imported")
-    assert 'data-created="3"' in html and "/runs/" in html
+    integration = step_id(confirmed.text)
+    assert integration != analysis, "the integration is a run of its own"
+    assert confirmed.headers["hx-push-url"] == f"/backoffice/import/{integration}"
+    html = wait_for(client, integration, "imported")
+    assert 'data-created="3"' in html and f"/runs/{integration}" in html
     assert article_count(services) == 3
     assert not list((services.data_dir.path / "imports").glob("upload-*")), "upload removed"
 
 
-def test_bad_rows_block_the_import_unless_asked(client: Client, services: Services) -> None:
-    token = upload(client, "articles", BAD_ARTICLES)
-    html = wait_for(client, token, "analysed")
-    assert "dix" in html and "/confirm" not in html
-    refused = client.post(
-        f"/backoffice/import/{token}/confirm",
-        headers={"x-csrftoken": client.token(), "HX-Request": "true"},
-    )
-    assert 'data-state="analysed"' in refused.text
-    assert article_count(services) == 0
-    token = upload(client, "articles", BAD_ARTICLES, skip_bad="1")
-    assert "/confirm" in wait_for(client, token, "analysed")
-    client.post(
-        f"/backoffice/import/{token}/confirm",
-        headers={"x-csrftoken": client.token(), "HX-Request": "true"},
-    )
-    wait_for(client, token, "imported")
+def test_each_step_is_one_run_of_the_history(client: Client, services: Services) -> None:
+    analysis = upload(client, "articles", ARTICLES, filename="vins.csv")
+    wait_for(client, analysis, "analysed")
+    integration = step_id(confirm(client, analysis).text)
+    wait_for(client, integration, "imported")
+    runs = history.recent_runs(services.store, limit=10)
+    assert [(run["id"], run["job_name"]) for run in runs] == [
+        (integration, "backoffice_import"),
+        (analysis, "backoffice_analysis"),
+    ], "the import's own run is the task's run: one run per step"
+    imported = runs[0]
+    assert imported["status"] == "success" and imported["subject"] == "articles"
+    assert imported["params"]["file"] == "vins.csv", "the history names the user's file"
+    assert imported["progress_done"] == imported["progress_total"] == 3
+    items = history.run_items(services.store, integration)
+    assert [item["status"] for item in items] == ["done"]
+
+
+def test_a_reload_shows_the_same_step(client: Client, services: Services) -> None:
+    analysis = upload(client, "articles", ARTICLES)
+    wait_for(client, analysis, "analysed")
+    client.cookies.clear()
+    page = client.get(f"/backoffice/import/{analysis}")
+    assert page.status_code == 200
+    assert "<html" in page.text and 'id="import-form"' in page.text, "the whole page"
+    assert f'id="import-{analysis}"' in page.text and 'data-state="analysed"' in page.text
+    assert f"/backoffice/import/{analysis}/confirm" in page.text
+    integration = step_id(confirm(client, analysis).text)
+    wait_for(client, integration, "imported")
+    again = client.get(f"/backoffice/import/{analysis}").text
+    assert 'data-state="analysed"' in again
+    assert step_id(confirm(client, analysis).text) == integration, "integrated once"
     assert article_count(services) == 3
 
 
+def test_bad_rows_block_the_import_unless_asked(client: Client, services: Services) -> None:
+    analysis = upload(client, "articles", BAD_ARTICLES)
+    html = wait_for(client, analysis, "analysed")
+    assert "dix" in html and "/confirm" not in html
+    refused = confirm(client, analysis)
+    assert 'data-state="analysed"' in refused.text and step_id(refused.text) == analysis
+    assert article_count(services) == 0
+    analysis = upload(client, "articles", BAD_ARTICLES, skip_bad="1")
+    assert "/confirm" in wait_for(client, analysis, "analysed")
+    integration = step_id(confirm(client, analysis).text)
+    html = wait_for(client, integration, "imported")
+    assert "dix" in html, "the refused rows are listed with the outcome"
+    assert article_count(services) == 3
+    run = history.get_run(services.store, integration)
+    assert run is not None and run["status"] == "warning" and run["count_errors"] > 0
+
+
 def test_an_unreadable_file_is_refused_with_its_reason(client: Client) -> None:
-    token = upload(client, "articles", "code;label\nA;B\n")
-    html = wait_for(client, token, "refused")
-    assert "vat_rate" in html
+    analysis = upload(client, "articles", "code;label\nA;B\n")
+    html = wait_for(client, analysis, "refused")
+    assert "vat_rate" in html and 'role="alert"' in html and "/confirm" not in html
+
+
+def test_an_upload_gone_is_refused_and_recorded(client: Client, services: Services) -> None:
+    analysis = upload(client, "articles", ARTICLES)
+    wait_for(client, analysis, "analysed")
+    for kept in (services.data_dir.path / "imports").glob("upload-*"):
+        kept.unlink()  # what the cleanup of a day-old upload does
+    integration = step_id(confirm(client, analysis).text)
+    html = wait_for(client, integration, "refused")
+    run = history.get_run(services.store, integration)
+    assert run is not None and run["status"] == "failed"
+    assert run["message"] == "The file is no longer kept: analyse it again."
+    assert 'role="alert"' in html
+    assert article_count(services) == 0
+
+
+def test_a_second_analysis_of_a_kind_under_way_is_refused(
+    client: Client, services: Services
+) -> None:
+    with services.store.write() as db:  # an analysis of articles under way in this process
+        db.execute(
+            "INSERT INTO runs (job_name, origin, status, started_at, owner_pid, subject)"
+            " VALUES ('backoffice_analysis', 'manual', 'running', ?, ?, 'articles')",
+            [clock.now_iso(), os.getpid()],
+        )
+    response = client.post(
+        "/backoffice/import",
+        data={"kind": "articles"},
+        files={"file": ("a.csv", ARTICLES.encode(), "text/csv")},
+        headers={"x-csrftoken": client.token(), "HX-Request": "true"},
+    )
+    assert response.status_code == 422 and 'role="alert"' in response.text
+    assert not list((services.data_dir.path / "imports").glob("upload-*")), "nothing kept"
+    other = upload(client, "customers", "code;name\nC1;Dupont\n", filename="clients.csv")
+    assert wait_for(client, other, "analysed", "refused")
 
 
 def test_missing_kind_or_file_is_422(client: Client) -> None:
@@ -114,13 +199,9 @@ def test_upload_without_csrf_is_refused(client: Client, services: Services) -> N
 
 
 def test_export_download(client: Client) -> None:
-    token = upload(client, "articles", ARTICLES)
-    wait_for(client, token, "analysed")
-    client.post(
-        f"/backoffice/import/{token}/confirm",
-        headers={"x-csrftoken": client.token(), "HX-Request": "true"},
-    )
-    wait_for(client, token, "imported")
+    analysis = upload(client, "articles", ARTICLES)
+    wait_for(client, analysis, "analysed")
+    wait_for(client, step_id(confirm(client, analysis).text), "imported")
     response = client.get("/backoffice/export/articles")
     assert response.status_code == 200
     assert "attachment" in response.headers["content-disposition"]
@@ -129,5 +210,11 @@ def test_export_download(client: Client) -> None:
     assert client.get("/backoffice/export/planets").status_code == 404
 
 
-def test_unknown_task_is_404(client: Client) -> None:
-    assert client.get("/backoffice/import/nope", headers={"HX-Request": "true"}).status_code == 404
+def test_unknown_step_is_404(client: Client, services: Services) -> None:
+    htmx = {"HX-Request": "true"}
+    assert client.get("/backoffice/import/nope", headers=htmx).status_code == 404
+    assert client.get("/backoffice/import/999999", headers=htmx).status_code == 404
+    assert confirm(client, 999999).status_code == 404
+    backup = history.start_run(services.store, "database_backup", "schedule")
+    assert client.get(f"/backoffice/import/{backup}").status_code == 404, "not an import's run"
+    assert confirm(client, backup).status_code == 404

@@ -7,6 +7,7 @@ know is exactly what is written here."""
 from __future__ import annotations
 
 from webapp import maintenance, updates
+from webapp.backoffice import uploads
 from webapp.econnector import purge as connector_purge
 from webapp.jobs import JobSpec
 from webapp.pos import changes as pos_packages
@@ -31,7 +32,10 @@ def registry() -> dict[str, JobSpec]:
 
 
 # Work started from a page (webapp/tasks.py): runs in the database like the jobs, never scheduled.
-TASKS: tuple[TaskSpec, ...] = ()
+TASKS: tuple[TaskSpec, ...] = (
+    uploads.ANALYSIS,
+    uploads.INTEGRATION,
+)
 
 
 def task_registry() -> dict[str, TaskSpec]:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from webapp import job_list, settings
-from webapp.backoffice.uploads import ImportTasks
 from webapp.config import DataDir
 from webapp.jobs import JobRunner
 from webapp.secrets import Vault
@@ -22,7 +21,6 @@ class Services:
     runner: JobRunner
     vault: Vault
     install_id: str
-    imports: ImportTasks
     tasks: TaskRunner
     default_language: str = "fr"
     # Background workers started beside the server (the register's synchroniser): stopped first.
@@ -66,7 +64,6 @@ def open_services(data_dir: DataDir, *, vault_backend: str = "auto") -> Services
         runner=runner,
         vault=vault,
         install_id=install_id,
-        imports=ImportTasks(store, data_dir.path / "imports"),
         # Same stop signal as the jobs: closing Relais asks both to end their runs.
         tasks=TaskRunner(
             store, data_dir, job_list.task_registry(), vault=vault, stop_event=runner.stop_event

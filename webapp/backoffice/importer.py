@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 JOB_NAME = "backoffice_import"
 MAX_ERRORS_KEPT = 1000
 MAX_ERRORS_IN_HISTORY = 100
+MAX_ERRORS_IN_RESULT = 200  # what the import page lists; the count says how many more
 PROGRESS_EVERY = 2000
 
 history.KIND_LABELS["import"] = N_("import")
@@ -73,6 +74,26 @@ class ImportReport:
     @property
     def imported(self) -> int:
         return self.created + self.updated
+
+    def to_result(self) -> dict[str, Any]:
+        """What a browser import's run keeps for its page: messages as msgids, as in the history."""
+        data = self.as_dict()
+        data["skip_bad"] = self.skip_bad
+        data["errors"] = [
+            {"line": e.line, "column": e.column, "message": e.message, "params": e.params}
+            for e in self.errors[:MAX_ERRORS_IN_RESULT]
+        ]
+        return data
+
+    @classmethod
+    def from_result(cls, data: dict[str, Any]) -> ImportReport:
+        report = cls(data["kind"], data["file"], dry_run=data["dry_run"])
+        for name in ("skip_bad", "format", "rows", "created", "updated", "rejected"):
+            setattr(report, name, data.get(name, getattr(report, name)))
+        report.errors = [RowError(**error) for error in data["errors"]]
+        report.errors_total, report.committed = data["errors_total"], data["committed"]
+        report.ignored_columns, report.run_id = data["ignored_columns"], data["run_id"]
+        return report
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -1,165 +1,83 @@
 """Imports started from the browser: the file is kept in the data folder, analysed (a dry run of
-the real import), then integrated on request, each step in a background thread with live progress.
+the real import), then integrated on request. Each step is a task (webapp/tasks.py), so a run in
+the database: the page finds it again by its run id, the history and the command line show it.
 
-The tasks live in memory: a restart forgets them (and `cleanup` removes their files), which is
-what a user expects of an analysis left on screen.
+The analysis's run keeps what the page shows (the report, its refused rows); the integration's
+names the analysis and the kept upload, and is the `backoffice_import` run of the history.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import secrets
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from webapp.backoffice.importer import ImportProblem, ImportReport, import_csv, record_refusal
+from webapp.backoffice.importer import (
+    JOB_NAME,
+    ImportProblem,
+    ImportReport,
+    import_csv,
+    outcome,
+    record_refusal,
+)
 from webapp.csvio import MAX_FILE_BYTES, CsvError, CsvOptions
-from webapp.i18n import UserError
+from webapp.i18n import N_, UserError
+from webapp.jobs import RunContext, Summary
 from webapp.store import Store
-
-log = logging.getLogger(__name__)
+from webapp.tasks import TaskBusy, TaskRun, TaskRunner, TaskSpec
 
 CHUNK = 1024 * 1024
 KEEP_SECONDS = 24 * 3600
+ANALYSIS_TASK = "backoffice_analysis"
+INTEGRATION_TASK = JOB_NAME  # the same runs as `relais backoffice import`
 
 
 class UploadTooLarge(UserError):
     """The uploaded file is over the size limit."""
 
 
-@dataclass
-class ImportTask:
-    token: str
-    kind: str
-    path: Path
-    filename: str
-    options: CsvOptions
-    skip_bad: bool
-    total_rows: int
-    state: str = "analysing"  # analysing, analysed, importing, imported, refused
-    done_rows: int = 0
-    report: ImportReport | None = None
-    error: UserError | None = None
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def running(self) -> bool:
-        return self.state in ("analysing", "importing")
-
-    @property
-    def can_import(self) -> bool:
-        report = self.report
-        if self.state != "analysed" or report is None:
-            return False
-        return report.errors_total == 0 or (self.skip_bad and report.imported > 0)
+class UploadGone(UserError):
+    """The kept upload was removed (a day old, or already integrated)."""
 
 
-class ImportTasks:
-    """The browser's imports of one data folder."""
+class ImportRefused(UserError):
+    """The integration went through the file but wrote nothing (bad rows)."""
 
-    def __init__(self, store: Store, folder: Path) -> None:
-        self.store = store
-        self.folder = folder
-        self._tasks: dict[str, ImportTask] = {}
-        self._lock = threading.Lock()
 
-    def save_upload(self, source: IO[bytes], filename: str, limit: int = MAX_FILE_BYTES) -> Path:
-        """Copy the upload into the data folder in chunks, refusing it past `limit` bytes."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.cleanup()
-        target = self.folder / f"upload-{secrets.token_hex(8)}.csv"
-        written = 0
-        with target.open("wb") as handle:
-            while chunk := source.read(CHUNK):
-                written += len(chunk)
-                if written > limit:
-                    handle.close()
-                    target.unlink(missing_ok=True)
-                    raise UploadTooLarge(
-                        "The file {file} is too large: the limit is {limit} MB.",
-                        file=filename,
-                        limit=limit // (1024 * 1024),
-                    )
-                handle.write(chunk)
-        return target
+def save_upload(
+    folder: Path, source: IO[bytes], filename: str, limit: int = MAX_FILE_BYTES
+) -> Path:
+    """Copy the upload into `folder` in chunks, refusing it past `limit` bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cleanup(folder)
+    target = folder / f"upload-{secrets.token_hex(8)}.csv"
+    written = 0
+    with target.open("wb") as handle:
+        while chunk := source.read(CHUNK):
+            written += len(chunk)
+            if written > limit:
+                handle.close()
+                target.unlink(missing_ok=True)
+                raise UploadTooLarge(
+                    "The file {file} is too large: the limit is {limit} MB.",
+                    file=filename,
+                    limit=limit // (1024 * 1024),
+                )
+            handle.write(chunk)
+    return target
 
-    def start(
-        self, kind: str, path: Path, filename: str, options: CsvOptions, skip_bad: bool
-    ) -> ImportTask:
-        task = ImportTask(
-            token=secrets.token_urlsafe(12),
-            kind=kind,
-            path=path,
-            filename=filename,
-            options=options,
-            skip_bad=skip_bad,
-            total_rows=_count_lines(path),
-        )
-        with self._lock:
-            self._tasks[task.token] = task
-        self._spawn(task, dry_run=True)
-        return task
 
-    def confirm(self, token: str) -> ImportTask | None:
-        task = self.get(token)
-        if task is None or not task.can_import:
-            return task
-        task.state, task.done_rows = "importing", 0
-        self._spawn(task, dry_run=False)
-        return task
-
-    def get(self, token: str) -> ImportTask | None:
-        with self._lock:
-            return self._tasks.get(token)
-
-    def _spawn(self, task: ImportTask, *, dry_run: bool) -> None:
-        thread = threading.Thread(
-            target=self._run, args=(task, dry_run), name=f"import-{task.token}", daemon=True
-        )
-        thread.start()
-
-    def _run(self, task: ImportTask, dry_run: bool) -> None:
-        def progress(rows: int) -> None:
-            task.done_rows = rows
-
-        try:
-            task.report = import_csv(
-                self.store,
-                task.kind,
-                task.path,
-                task.options,
-                skip_bad=task.skip_bad,
-                dry_run=dry_run,
-                progress=progress,
-                origin="manual",
-            )
-            task.state = "analysed" if dry_run else "imported"
-        except (CsvError, ImportProblem) as exc:
-            task.error, task.state = exc, "refused"
-            if not dry_run:
-                record_refusal(self.store, task.kind, Path(task.filename), exc, "manual")
-        except Exception as exc:
-            log.exception("import of %s failed", task.filename)
-            task.error = UserError(
-                "The import stopped on an unexpected error: {detail}", detail=str(exc)
-            )
-            task.state = "refused"
-        if task.state in ("imported", "refused"):
-            with contextlib.suppress(OSError):
-                task.path.unlink()
-
-    def cleanup(self) -> None:
-        """Uploads older than a day, left by a closed page or a restart, are deleted."""
-        limit = time.time() - KEEP_SECONDS
-        for path in _uploads(self.folder):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < limit:
-                    path.unlink()
+def cleanup(folder: Path) -> None:
+    """Uploads older than a day, left by a closed page or a restart, are deleted."""
+    limit = time.time() - KEEP_SECONDS
+    for path in _uploads(folder):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < limit:
+                path.unlink()
 
 
 def _uploads(folder: Path) -> Iterator[Path]:
@@ -173,3 +91,200 @@ def _count_lines(path: Path) -> int:
         while chunk := handle.read(CHUNK):
             lines += chunk.count(b"\n")
     return max(lines - 1, 0)
+
+
+# -- the two tasks -----------------------------------------------------------------------------
+
+
+def upload_folder(data_path: Path) -> Path:
+    """Where uploads wait between their analysis and their integration."""
+    return data_path / "imports"
+
+
+def _import(
+    context: RunContext, params: dict[str, Any], upload: Path, *, dry_run: bool
+) -> ImportReport:
+    total = _count_lines(upload)
+    label = N_("Analysing…") if dry_run else N_("Importing…")
+    context.progress(0, total, label)
+
+    def progress(rows: int) -> None:
+        context.check_stop()  # Relais closing: the import's transaction is rolled back
+        context.progress(rows, total, label)
+
+    report = import_csv(
+        context.store,
+        params["kind"],
+        upload,
+        CsvOptions(**params["options"]),
+        skip_bad=bool(params["skip_bad"]),
+        dry_run=dry_run,
+        progress=progress,
+        run=context,
+        file_name=params["file"],
+    )
+    context.progress(report.rows, report.rows, label)  # the writer is free: this one is stored
+    return report
+
+
+def analyse(context: RunContext, params: dict[str, Any]) -> Summary:
+    """The dry run: the report is the run's result; the upload stays for the integration."""
+    upload = upload_folder(context.data_dir.path) / params["upload"]
+    try:
+        report = _import(context, params, upload, dry_run=True)
+    except Exception:
+        upload.unlink(missing_ok=True)  # a refused file will not be integrated
+        raise
+    context.save_result(report.to_result())
+    counts = {"rows": report.rows, "created": report.created, "updated": report.updated}
+    return Summary(
+        N_("Analysis: {rows} rows, {created} to create, {updated} to update, {rejected} bad."),
+        {**counts, "rejected": report.rejected},
+    )
+
+
+def integrate(context: RunContext, params: dict[str, Any]) -> Summary:
+    """The import itself, recorded into this run; the upload is removed whatever happens."""
+    upload = upload_folder(context.data_dir.path) / params["upload"]
+    try:
+        if not upload.is_file():
+            raise UploadGone(N_("The file is no longer kept: analyse it again."))
+        try:
+            report = _import(context, params, upload, dry_run=False)
+        except (CsvError, ImportProblem) as exc:
+            record_refusal(
+                context.store,
+                params["kind"],
+                Path(params["file"]),
+                exc,
+                "manual",
+                run_id=context.run_id,
+            )
+            raise
+    finally:
+        upload.unlink(missing_ok=True)
+    context.save_result(report.to_result())
+    _status, message, message_params = outcome(report)
+    if not report.committed:
+        raise ImportRefused(message, **message_params)
+    return Summary(message, message_params)
+
+
+ANALYSIS = TaskSpec(ANALYSIS_TASK, N_("Analysis of a CSV file"), analyse)
+INTEGRATION = TaskSpec(INTEGRATION_TASK, N_("Import a CSV file"), integrate)
+
+
+# -- what the page asks ------------------------------------------------------------------------
+
+
+def start_analysis(
+    tasks: TaskRunner,
+    upload: Path,
+    *,
+    kind: str,
+    filename: str,
+    options: CsvOptions,
+    skip_bad: bool,
+) -> int:
+    """The analysis's run id; TaskBusy (the upload removed) if one of this kind is under way."""
+    params = {
+        "kind": kind,
+        "upload": upload.name,
+        "file": filename,
+        "options": {
+            "encoding": options.encoding,
+            "delimiter": options.delimiter,
+            "decimal": options.decimal,
+            "date_format": options.date_format,
+        },
+        "skip_bad": skip_bad,
+    }
+    try:
+        return tasks.start(ANALYSIS_TASK, params, subject=kind)
+    except TaskBusy:
+        upload.unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class ImportStep:
+    """One step of a browser import (its analysis or its integration), as its page shows it."""
+
+    task: TaskRun
+    report: ImportReport | None
+
+    @property
+    def id(self) -> int:
+        return self.task.id
+
+    @property
+    def analysis(self) -> bool:
+        return self.task.name == ANALYSIS_TASK
+
+    @property
+    def kind(self) -> str:
+        return str(self.task.params.get("kind", ""))
+
+    @property
+    def filename(self) -> str:
+        return str(self.task.params.get("file", ""))
+
+    @property
+    def running(self) -> bool:
+        return self.task.running
+
+    @property
+    def state(self) -> str:
+        """analysing, analysed, importing, imported, refused (or interrupted)."""
+        if self.running:
+            return "analysing" if self.analysis else "importing"
+        if self.report is not None:
+            return "analysed" if self.analysis else "imported"
+        return "refused" if self.task.status == "failed" else self.task.status
+
+    @property
+    def can_import(self) -> bool:
+        report = self.report
+        if self.state != "analysed" or report is None:
+            return False
+        return report.errors_total == 0 or (report.skip_bad and report.imported > 0)
+
+
+def import_step(tasks: TaskRunner, run_id: int) -> ImportStep | None:
+    task = tasks.get(run_id)
+    if task is None or task.name not in (ANALYSIS_TASK, INTEGRATION_TASK) or not task.params:
+        return None  # not a browser import (a `relais backoffice import` has no page)
+    report = ImportReport.from_result(task.result) if task.result else None
+    return ImportStep(task, report)
+
+
+def integration_of(store: Store, analysis_id: int) -> int | None:
+    """The integration started from this analysis, if any: an analysis is integrated once."""
+    with store.read() as db:
+        row = db.execute(
+            "SELECT id FROM runs WHERE job_name = ? AND json_extract(result, '$.params.analysis')"
+            " = ? ORDER BY id DESC LIMIT 1",
+            [INTEGRATION_TASK, analysis_id],
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
+def confirm(tasks: TaskRunner, analysis: ImportStep) -> int:
+    """Start the integration of an analysed file; the run id to show next.
+
+    The analysis itself when it cannot be integrated, the integration already started from it if
+    there is one; TaskBusy if another integration of this kind is under way.
+    """
+    started = integration_of(tasks.store, analysis.id)
+    if started is not None:
+        return started
+    if not analysis.can_import:
+        return analysis.id
+    params = {**analysis.task.params, "analysis": analysis.id}
+    try:
+        return tasks.start(INTEGRATION_TASK, params, subject=analysis.kind)
+    except TaskBusy:
+        started = integration_of(tasks.store, analysis.id)  # a double click started it
+        if started is None:
+            raise
+        return started

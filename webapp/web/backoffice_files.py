@@ -1,5 +1,7 @@
 """Back-office CSV files in the browser: import in two steps (analysis, then integration) with live
-progress, and export of every kind as a download. The same importer and exporter as the CLI."""
+progress, and export of every kind as a download. The same importer and exporter as the CLI.
+
+Each step is a task (webapp/backoffice/uploads.py): its page is /backoffice/import/{run id}."""
 
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Template
 
 from webapp import clock
+from webapp.backoffice import uploads
 from webapp.backoffice.columns import KINDS
 from webapp.backoffice.exporter import export_csv
-from webapp.backoffice.uploads import ImportTask, UploadTooLarge
+from webapp.backoffice.uploads import UploadTooLarge
 from webapp.csvio import MAX_FILE_BYTES, CsvError, CsvOptions
 from webapp.i18n import _
 from webapp.services import Services
+from webapp.tasks import TaskBusy
 from webapp.web.common import ServicesDep, page
 
 UPLOAD_LIMIT = 256 * 1024 * 1024
@@ -46,7 +50,7 @@ def _context(**extra: Any) -> dict[str, Any]:
 
 @get("/backoffice/files", name="backoffice_files", sync_to_thread=False)
 def files_page(request: HTMXRequest) -> Template:
-    return page(request, "backoffice_files.html", _context(task=None, form={}))
+    return page(request, "backoffice_files.html", _context(step=None, form={}))
 
 
 def _options(form: ImportForm) -> CsvOptions:
@@ -55,6 +59,26 @@ def _options(form: ImportForm) -> CsvOptions:
         delimiter=form.delimiter or None,
         decimal=form.decimal or None,
         date_format=form.date_format or None,
+    )
+
+
+def _start(services: Services, data: ImportForm) -> int:
+    """The analysis's run id; CsvError, UploadTooLarge or TaskBusy when it cannot start."""
+    options = _options(data).checked()
+    assert data.file is not None
+    path = uploads.save_upload(
+        uploads.upload_folder(services.data_dir.path),
+        data.file.file,
+        data.file.filename,
+        min(MAX_FILE_BYTES, UPLOAD_LIMIT),
+    )
+    return uploads.start_analysis(
+        services.tasks,
+        path,
+        kind=data.kind,
+        filename=data.file.filename,
+        options=options,
+        skip_bad=bool(data.skip_bad),
     )
 
 
@@ -77,44 +101,55 @@ def import_start(
         error = _("Choose a CSV file.")
     if error is None:
         try:
-            options = _options(data).checked()
-            assert data.file is not None
-            path = services.imports.save_upload(
-                data.file.file, data.file.filename, min(MAX_FILE_BYTES, UPLOAD_LIMIT)
-            )
-            task = services.imports.start(
-                data.kind, path, data.file.filename, options, bool(data.skip_bad)
-            )
-        except (CsvError, UploadTooLarge) as exc:
+            run_id = _start(services, data)
+        except (CsvError, UploadTooLarge, TaskBusy) as exc:
             error = exc.translated()
     if error is not None:
         return Template(
             "_import_form.html", context=_context(error=error, form=form), status_code=422
         )
-    return Template("_import_task.html", context=_context(task=task))
+    return _step_partial(services, run_id)
 
 
-def _task(services: Services, token: str) -> ImportTask:
-    task = services.imports.get(token)
-    if task is None:
+def _step(services: Services, run_id: int) -> uploads.ImportStep:
+    step = uploads.import_step(services.tasks, run_id)
+    if step is None:
         raise NotFoundException()
-    return task
+    return step
 
 
-@get("/backoffice/import/{token:str}", name="backoffice_import_task", sync_to_thread=False)
-def import_status(request: HTMXRequest, services: ServicesDep, token: FromPath[str]) -> Template:
-    task = _task(services, token)
-    return page(
-        request, "backoffice_files.html", _context(task=task, form={}), partial="_import_task.html"
+def _step_partial(
+    services: Services, run_id: int, error: str | None = None, status_code: int = 200
+) -> Template:
+    """One step of the import; the address bar follows it, so a reload shows it again."""
+    return Template(
+        "_import_run.html",
+        context=_context(step=_step(services, run_id), error=error),
+        status_code=status_code,
+        headers={"HX-Push-Url": f"/backoffice/import/{run_id}"},
     )
 
 
+@get("/backoffice/import/{run_id:int}", name="backoffice_import_task", sync_to_thread=False)
+def import_status(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int]) -> Template:
+    step = _step(services, run_id)
+    context = _context(step=step, form={"kind": step.kind})
+    return page(request, "backoffice_files.html", context, partial="_import_run.html")
+
+
 @post(
-    "/backoffice/import/{token:str}/confirm", name="backoffice_import_confirm", sync_to_thread=False
+    "/backoffice/import/{run_id:int}/confirm",
+    name="backoffice_import_confirm",
+    sync_to_thread=True,
 )
-def import_confirm(services: ServicesDep, token: FromPath[str]) -> Template:
-    task = services.imports.confirm(token) or _task(services, token)
-    return Template("_import_task.html", context=_context(task=task))
+def import_confirm(services: ServicesDep, run_id: FromPath[int]) -> Template:
+    analysis = _step(services, run_id)
+    if not analysis.analysis:
+        return _step_partial(services, run_id)
+    try:
+        return _step_partial(services, uploads.confirm(services.tasks, analysis))
+    except TaskBusy as busy:
+        return _step_partial(services, run_id, error=busy.translated(), status_code=422)
 
 
 @get("/backoffice/export/{kind:str}", name="backoffice_export", sync_to_thread=True)
