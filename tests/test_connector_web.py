@@ -101,8 +101,10 @@ def web(shop: dict[str, Any]) -> connectors.Connector:
     return connector
 
 
-def post(client: Client, url: str, data: dict[str, Any], *, htmx: bool = True) -> Any:
-    headers = {"x-csrftoken": client.token()}
+def post(
+    client: Client, url: str, data: dict[str, Any], *, htmx: bool = True, **extra: str
+) -> Any:
+    headers = {"x-csrftoken": client.token(), **extra}
     if htmx:
         headers["HX-Request"] = "true"
     return client.post(url, data=data, headers=headers, follow_redirects=False)
@@ -507,23 +509,32 @@ def test_history_tabs_and_resolution(
     assert "D2" in errors and "NOPE" in errors
     old = client.get("/connectors/WEB/history?tab=error&date_from=2020-01-01&date_to=2020-02-01")
     assert "D2" not in old.text
-    event_id = count(services, "SELECT id FROM connector_events WHERE status = 'error'")
-    refused = post(client, f"/connectors/events/{event_id}/resolve", {"justification": " "})
-    assert refused.status_code == 422
-    assert (
-        count(services, "SELECT count(*) FROM connector_events WHERE resolved_at IS NOT NULL") == 0
+    item_id = count(
+        services, "SELECT id FROM run_items WHERE subject = 'WEB' AND status = 'error'"
     )
+    assert f'id="resolution-{item_id}"' in errors
+    assert f'hx-post="/history/items/{item_id}/resolve"' in errors
+    assert 'data-errors="1"' in client.get("/connectors/WEB/state").text
+    aimed = {"HX-Target": f"resolution-{item_id}"}
+    refused = post(client, f"/history/items/{item_id}/resolve", {"justification": " "}, **aimed)
+    assert refused.status_code == 422 and 'role="alert"' in refused.text
+    assert "<tr" not in refused.text, "only the resolution cell comes back"
+    assert count(services, "SELECT count(*) FROM run_items WHERE resolved_at IS NOT NULL") == 0
     done = post(
         client,
-        f"/connectors/events/{event_id}/resolve",
+        f"/history/items/{item_id}/resolve",
         {"justification": "Ressaisi à la main", "who": "anne"},
+        **aimed,
     )
     assert done.status_code == 200 and "Ressaisi à la main" in done.text
     with services.store.read() as db:
         row = db.execute(
-            "SELECT resolved_by, resolution FROM connector_events WHERE id = ?", [event_id]
+            "SELECT resolved_by, resolution FROM run_items WHERE id = ?", [item_id]
         ).fetchone()
     assert tuple(row) == ("anne", "Ressaisi à la main")
+    # Resolved once, resolved everywhere: the platform history and the connector's page agree.
+    assert "Ressaisi à la main" in client.get("/history?status=error").text
+    assert "Ressaisi à la main" in client.get("/connectors/WEB/history?tab=error").text
     assert 'data-errors="0"' in client.get("/connectors/WEB/state").text
 
 

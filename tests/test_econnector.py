@@ -566,7 +566,7 @@ def test_customers_and_suppliers_received(shop: Any) -> None:
     assert count(services, "SELECT count(*) FROM parties WHERE last_name = 'André'") == 1
 
 
-def test_receptions_older_than_the_retention_are_purged(shop: Any) -> None:
+def test_receptions_older_than_the_retention_go_with_the_platform_history(shop: Any) -> None:
     services, connector, inbox, _outbox = shop
     drop(
         inbox, "a.csv", [line("O1", "ANDPA", "André", 1, "P-VR1", "1", "15", "15", first="Patrick")]
@@ -574,13 +574,21 @@ def test_receptions_older_than_the_retention_are_purged(shop: Any) -> None:
     receive(services.store, connector)
     send(services.store, connector)
     with services.store.write() as db:
-        db.execute("UPDATE connector_events SET created_at = '2020-01-01T00:00:00Z'")
-    run_id = services.runner.run("connector_history_purge")
+        db.execute(
+            "UPDATE run_items SET created_at = '2020-01-01T00:00:00Z' WHERE subject = ?"
+            " AND status = 'received'",
+            [connector.code],
+        )
+    assert "connector_history_purge" not in services.runner.registry
+    services.runner.run("history_purge")
     with services.store.read() as db:
-        left = [tuple(row) for row in db.execute("SELECT direction FROM connector_events")]
-        message = db.execute("SELECT message FROM runs WHERE id = ?", [run_id]).fetchone()[0]
-    assert left and all(direction == "send" for (direction,) in left), "sends are kept"
-    assert "receptions" in message
+        left = [
+            row[0]
+            for row in db.execute(
+                "SELECT status FROM run_items WHERE subject = ?", [connector.code]
+            )
+        ]
+    assert left and all(status == "sent" for status in left), "recent sends are kept"
 
 
 def test_the_specification_example_integrates(shop: Any, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from webapp import maintenance, updates
 from webapp.backoffice import uploads
-from webapp.econnector import purge as connector_purge
 from webapp.jobs import JobSpec
 from webapp.pos import changes as pos_packages
 from webapp.scrada import archive as scrada_archive
@@ -19,7 +18,6 @@ JOBS: tuple[JobSpec, ...] = (
     scrada_pull.PULL,
     scrada_archive.ARCHIVE_PURGE,
     pos_packages.PACKAGE_EXPORT,
-    connector_purge.CONNECTOR_HISTORY_PURGE,
     maintenance.HISTORY_PURGE,
     maintenance.DATABASE_BACKUP,
     updates.UPDATE_CHECK,

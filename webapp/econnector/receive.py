@@ -10,7 +10,6 @@ still being written (modified in the last seconds) is left for the next scan.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from webapp.backoffice import documents
 from webapp.backoffice.importer import RowError, map_header, parse_values
 from webapp.clock import now_iso
 from webapp.csvio import CsvError, CsvReader
+from webapp.econnector import records
 from webapp.econnector.columns import DOCUMENTS
 from webapp.econnector.connectors import Connector
 from webapp.econnector.mappings import Resolver
@@ -57,8 +57,6 @@ CUSTOMER_FIELDS = (
     "country",
 )
 DOCUMENT_FIELDS = ("doc_date", "payment_method", "total_incl_vat", *CUSTOMER_FIELDS)
-
-history.KIND_LABELS.setdefault("document", N_("document"))
 
 
 class _Rollback(Exception):
@@ -361,7 +359,16 @@ def integrate(
     party_id = _customer(db, connector, resolver, document, country or "", choices, result)
     if result.customer_status in ("new", "homonym"):
         # The history's "Client" row: a customer created by this reception.
-        _event(db, connector, "done", "customer", document, run_id, party_id=party_id)
+        _event(
+            db,
+            connector,
+            "received",
+            "customer",
+            document,
+            run_id,
+            party_id=party_id,
+            message=N_("{ref}: {name}"),
+        )
     data = documents.DocumentInput(
         kind=connector.doc_type,
         doc_date=document.header["doc_date"],
@@ -390,24 +397,14 @@ def integrate(
     _event(
         db,
         connector,
-        "done",
+        "received",
         "document",
         document,
         run_id,
         number=created.number,
         party_id=party_id,
+        message=N_("{ref} integrated as {number}"),
     )
-    if run_id is not None:
-        history.insert_item(
-            db,
-            run_id,
-            JOB_NAME,
-            kind="document",
-            status="received",
-            reference=f"{connector.code}:{document.doc_ref}",
-            message=N_("{ref} integrated as {number}"),
-            params={"ref": document.doc_ref, "number": created.number},
-        )
     return result
 
 
@@ -572,35 +569,40 @@ def _event(
     document: SourceDocument,
     run_id: int | None,
     *,
+    message: str,
     number: str | None = None,
     party_id: int | None = None,
-    message: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> None:
+    """What the connector's history shows of a document (or of the customer it created)."""
+    if run_id is None:
+        return
     party = None
     if party_id is not None:
         row = db.execute("SELECT code FROM parties WHERE id = ?", [party_id]).fetchone()
         party = str(row[0]) if row else None
-    db.execute(
-        "INSERT INTO connector_events (connector_id, direction, data_kind, status, file, doc_ref,"
-        " document_number, party_code, external_party, name, amount, message, params, run_id,"
-        " created_at) VALUES (?, 'reception', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            connector.id,
-            data_kind,
-            status,
-            document.file,
-            document.doc_ref,
-            number,
-            party,
-            document.header.get("customer_ref"),
-            document.customer_name,
-            str(document.header.get("total_incl_vat") or ""),
-            message,
-            json.dumps(params, ensure_ascii=False, default=str) if params else None,
-            run_id,
-            now_iso(),
-        ],
+    doc_date = document.header.get("doc_date")
+    records.record(
+        db,
+        run_id,
+        JOB_NAME,
+        connector.code,
+        kind=data_kind,
+        status=status,
+        key=document.doc_ref,
+        message=message,
+        params={
+            "ref": document.doc_ref,
+            "file": document.file,
+            "doc_ref": document.doc_ref,
+            "doc_date": str(doc_date) if doc_date else None,
+            "number": number,
+            "party_code": party,
+            "external_party": document.header.get("customer_ref"),
+            "name": document.customer_name,
+            "amount": str(document.header.get("total_incl_vat") or ""),
+            **(params or {}),
+        },
     )
 
 
@@ -735,12 +737,12 @@ def _one_party(
         if report.analyse_only:
             result.status = "will_integrate"
         else:
-            _party_event(db, connector, party, kind, "done", party_id, report.run_id)
+            _party_event(db, connector, party, kind, party_id, report.run_id)
     except PartyRefused as refused:
         db.execute("ROLLBACK TO party")
         result.status, result.reasons = "not_integrated", refused.reasons
         if not report.analyse_only:
-            _party_event(db, connector, party, kind, "error", None, report.run_id, refused.reasons)
+            _party_event(db, connector, party, kind, None, report.run_id, refused.reasons)
     db.execute("RELEASE party")
     return result
 
@@ -750,46 +752,34 @@ def _party_event(
     connector: Connector,
     party: SourceParty,
     kind: str,
-    status: str,
     party_id: int | None,
     run_id: int | None,
     reasons: list[str] | None = None,
 ) -> None:
+    if run_id is None:
+        return
     code = None
     if party_id is not None:
         row = db.execute("SELECT code FROM parties WHERE id = ?", [party_id]).fetchone()
         code = str(row[0]) if row else None
-    params = {"ref": party.ref, "reasons": "; ".join(reasons or [])}
-    message = N_("{ref} not integrated: {reasons}") if reasons else None
-    db.execute(
-        "INSERT INTO connector_events (connector_id, direction, data_kind, status, file,"
-        " party_code, external_party, name, message, params, run_id, created_at)"
-        " VALUES (?, 'reception', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            connector.id,
-            kind,
-            status,
-            party.file,
-            code,
-            party.ref,
-            party.name,
-            message,
-            json.dumps(params, ensure_ascii=False) if reasons else None,
-            run_id,
-            now_iso(),
-        ],
+    records.record(
+        db,
+        run_id,
+        JOB_NAME,
+        connector.code,
+        kind=kind,
+        status="error" if reasons else "received",
+        key=party.ref,
+        message=N_("{ref} not integrated: {reasons}") if reasons else N_("{ref}: {name}"),
+        params={
+            "ref": party.ref,
+            "reasons": "; ".join(reasons or []),
+            "name": party.name,
+            "file": party.file,
+            "party_code": code,
+            "external_party": party.ref,
+        },
     )
-    if run_id is not None:
-        history.insert_item(
-            db,
-            run_id,
-            JOB_NAME,
-            kind=kind,
-            status="received" if status == "done" else "error",
-            reference=f"{connector.code}:{party.ref}",
-            message=message or N_("{ref}: {name}"),
-            params={**params, "name": party.name},
-        )
 
 
 def _one(
@@ -822,20 +812,9 @@ def _record_refusal(
     reasons: list[str],
     run_id: int | None,
 ) -> None:
-    params = {"ref": document.doc_ref, "reasons": "; ".join(reasons)}
     message = N_("{ref} not integrated: {reasons}")
+    params = {"reasons": "; ".join(reasons)}
     _event(db, connector, "error", "document", document, run_id, message=message, params=params)
-    if run_id is not None:
-        history.insert_item(
-            db,
-            run_id,
-            JOB_NAME,
-            kind="document",
-            status="error",
-            reference=f"{connector.code}:{document.doc_ref}",
-            message=message,
-            params=params,
-        )
 
 
 def _refused(document: SourceDocument, reasons: list[str], db: Database) -> DocumentResult:
@@ -860,16 +839,18 @@ def _file_error(
     log.warning("connector %s: %s refused: %s", connector.code, path.name, error.translated())
     if run_id is None:
         return
-    history.add_item(
-        store,
-        run_id,
-        JOB_NAME,
-        kind="file",
-        status="error",
-        reference=f"{connector.code}:{path.name}",
-        message=error.message,
-        params=error.params,
-    )
+    with store.write() as db:
+        records.record(
+            db,
+            run_id,
+            JOB_NAME,
+            connector.code,
+            kind="file",
+            status="error",
+            key=path.name,
+            message=error.message,
+            params={**error.params, "file": path.name},
+        )
 
 
 def _to_bak(path: Path) -> None:

@@ -4,7 +4,6 @@ each setting can be overridden for one send."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,6 +12,7 @@ from typing import Any
 
 from webapp import clock, history
 from webapp.csvio import CsvWriter, WriteFormat
+from webapp.econnector import records
 from webapp.econnector.columns import ARTICLES_SENT, CONTACTS_SENT, CUSTOMERS_SENT
 from webapp.econnector.connectors import Connector, check_folder
 from webapp.i18n import N_
@@ -173,29 +173,15 @@ def send(
 def _record(
     store: Store, connector: Connector, run_id: int, kind: str, target: Path, rows: int
 ) -> None:
-    now = clock.now_iso()
-    params = {"file": target.name, "rows": rows}
     with store.write() as db:
-        db.execute(
-            "INSERT INTO connector_events (connector_id, direction, data_kind, status, file,"
-            " message, params, run_id, created_at) VALUES (?, 'send', ?, 'done', ?, ?, ?, ?, ?)",
-            [
-                connector.id,
-                kind,
-                target.name,
-                N_("{file}: {rows} rows"),
-                json.dumps(params),
-                run_id,
-                now,
-            ],
-        )
-        history.insert_item(
+        records.record(
             db,
             run_id,
             JOB_NAME,
-            kind="file",
+            connector.code,
+            kind=kind,
             status="sent",
-            reference=target.name,
+            key=target.name,
             message=N_("{file}: {rows} rows"),
-            params=params,
+            params={"file": target.name, "rows": rows},
         )

@@ -14,11 +14,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from webapp import clock
+from webapp import history
 from webapp.csvio import CsvError
 from webapp.econnector import receive as receiving
 from webapp.econnector.connectors import Connector, ConnectorError, get
@@ -156,20 +155,11 @@ def sync_state(store: Store, connector: Connector) -> SyncState:
         if documents >= COUNT_LIMIT:
             break
         documents += count_documents(path, connector, COUNT_LIMIT - documents)
-    with store.read() as db:
-        errors = db.execute(
-            "SELECT count(*) FROM connector_events WHERE connector_id = ? AND status = 'error'"
-            " AND resolved_at IS NULL",
-            [connector.id],
-        ).fetchone()[0]
-        last = {
-            row[0]: row[1]
-            for row in db.execute(
-                "SELECT direction, max(created_at) FROM connector_events WHERE connector_id = ?"
-                " AND status = 'done' GROUP BY direction",
-                [connector.id],
-            )
-        }
+    errors = history.count_unresolved_for(store, connector.code)
+    last = {
+        "reception": history.last_item_at(store, connector.code, "received"),
+        "send": history.last_item_at(store, connector.code, "sent"),
+    }
     return SyncState(
         connector,
         folder_ok,
@@ -375,84 +365,6 @@ def unknown_codes(store: Store, entries: list[tuple[str, str]]) -> set[int]:
             if row is None:
                 bad.add(index)
     return bad
-
-
-# -- history -----------------------------------------------------------------------------------
-
-TABS = ("reception", "send", "error")
-
-
-def default_period(today: date | None = None) -> tuple[date, date]:
-    day = today or datetime.now().date()
-    return day - timedelta(days=61), day
-
-
-def events(
-    store: Store, connector: Connector, tab: str, date_from: date, date_to: date, limit: int = 500
-) -> list[dict[str, Any]]:
-    where = ["e.connector_id = ?", "e.created_at >= ?", "e.created_at < ?"]
-    params: list[Any] = [
-        connector.id,
-        date_from.isoformat(),
-        (date_to + timedelta(days=1)).isoformat(),
-    ]
-    if tab == "error":
-        where.append("e.status = 'error'")
-    else:
-        where += ["e.status = 'done'", "e.direction = ?"]
-        params.append(tab)
-    with store.read() as db:
-        rows = db.execute(
-            "SELECT e.*, d.doc_date FROM connector_events e"
-            " LEFT JOIN connector_documents c ON c.connector_id = e.connector_id"
-            " AND c.doc_ref = e.doc_ref LEFT JOIN documents d ON d.id = c.document_id"
-            f" WHERE {' AND '.join(where)} ORDER BY e.created_at DESC, e.id DESC LIMIT ?",
-            [*params, limit],
-        ).fetchall()
-    return [_event(row) for row in rows]
-
-
-def _event(row: Any) -> dict[str, Any]:
-    import json
-
-    values = dict(row)
-    values["params"] = json.loads(values["params"]) if values.get("params") else None
-    return values
-
-
-def get_event(store: Store, event_id: int) -> dict[str, Any] | None:
-    with store.read() as db:
-        row = db.execute(
-            "SELECT e.*, NULL AS doc_date FROM connector_events e WHERE e.id = ?", [event_id]
-        ).fetchone()
-    return _event(row) if row else None
-
-
-def resolve_event(store: Store, event_id: int, justification: str, who: str) -> dict[str, Any]:
-    """Mark an error resolved by hand; refused without a written justification."""
-    text = (justification or "").strip()
-    if len(text) < 3:
-        raise ConnectorError(
-            N_("A justification is required to mark an error as resolved."), field="justification"
-        )
-    now = clock.now_iso()
-    with store.write() as db:
-        row = db.execute(
-            "SELECT status, resolved_at FROM connector_events WHERE id = ?", [event_id]
-        )
-        found = row.fetchone()
-        if found is None or found[0] != "error":
-            raise ConnectorError(N_("Only errors can be marked as resolved."))
-        if found[1]:
-            raise ConnectorError(N_("This error is already resolved."))
-        db.execute(
-            "UPDATE connector_events SET resolved_at = ?, resolved_by = ?, resolution = ?"
-            " WHERE id = ?",
-            [now, who, text[:2000], event_id],
-        )
-    event = get_event(store, event_id)
-    assert event is not None
-    return event
 
 
 # -- receptions started from the browser ---------------------------------------------------------

@@ -7,7 +7,6 @@ listed and added per connector.
 
 from __future__ import annotations
 
-import getpass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +19,7 @@ from litestar.response import Template
 
 from webapp import i18n
 from webapp.econnector import connectors as connector_store
-from webapp.econnector import spec, views_data
+from webapp.econnector import records, spec, views_data
 from webapp.econnector.connectors import Connector, ConnectorError
 from webapp.econnector.mappings import set_mapping
 from webapp.i18n import N_, gettext
@@ -288,11 +287,11 @@ def _day(value: str | None, default: date) -> date:
 def history_page(request: HTMXRequest, services: ServicesDep, code: FromPath[str]) -> Template:
     connector = _connector(services, code)
     params = request.query_params
-    tab = str(params.get("tab")) if params.get("tab") in views_data.TABS else "reception"
-    start, end = views_data.default_period()
+    tab = str(params.get("tab")) if params.get("tab") in records.TABS else "reception"
+    start, end = records.default_period()
     date_from = _day(params.get("date_from"), start)
     date_to = _day(params.get("date_to"), end)
-    rows = views_data.events(services.store, connector, tab, date_from, date_to)
+    rows = records.items(services.store, connector.code, tab, date_from, date_to)
     query = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
     context = _base(
         "sync",
@@ -307,38 +306,6 @@ def history_page(request: HTMXRequest, services: ServicesDep, code: FromPath[str
         money=money,
     )
     return page(request, "connector_history.html", context, partial="_connector_history.html")
-
-
-def _local_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "?"
-
-
-@post("/connectors/events/{event_id:int}/resolve", name="connector_resolve", sync_to_thread=True)
-def resolve(services: ServicesDep, event_id: FromPath[int], data: FormData) -> Template:
-    event = views_data.get_event(services.store, event_id)
-    if event is None:
-        raise NotFoundException()
-    try:
-        event = views_data.resolve_event(
-            services.store,
-            event_id,
-            first(data.get("justification")),
-            first(data.get("who")) or _local_user(),
-        )
-    except ConnectorError as exc:
-        context = {
-            "row": event,
-            "tab": "error",
-            "error": exc.translated(),
-            "data_kinds": DATA_KINDS,
-            "money": money,
-        }
-        return Template("_connector_event.html", context=context, status_code=422)
-    context = {"row": event, "tab": "error", "data_kinds": DATA_KINDS, "money": money}
-    return Template("_connector_event.html", context=context)
 
 
 # File specification -----------------------------------------------------------------------------
@@ -394,7 +361,6 @@ ROUTES = [
     codes_add,
     codes_delete,
     history_page,
-    resolve,
     spec_page,
     spec_markdown,
     spec_html,

@@ -1,0 +1,68 @@
+"""The e-connecteur's exchanges in the platform history (ECN-8): one item per document, party or
+file sent, about its connector (`subject` = the connector's code), and the connector's history page
+read back from there, by tab."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from webapp import history
+from webapp.i18n import N_
+from webapp.store import Store
+
+for _kind, _label in (
+    ("document", N_("document")),
+    ("customer", N_("Customer")),
+    ("supplier", N_("Supplier")),
+    ("articles", N_("Articles")),
+    ("customers", N_("Customers")),
+    ("contacts", N_("Contacts")),
+):
+    history.KIND_LABELS.setdefault(_kind, _label)
+
+# The page's tabs and the item status each lists.
+TABS = {"reception": "received", "send": "sent", "error": "error"}
+
+
+def record(
+    db: Database,
+    run_id: int,
+    job_name: str,
+    code: str,
+    *,
+    kind: str,
+    status: str,
+    key: str,
+    message: str,
+    params: dict[str, Any],
+) -> int:
+    """One exchange, in the caller's transaction: reference `CODE:key`, subject the connector."""
+    return history.insert_item(
+        db,
+        run_id,
+        job_name,
+        kind=kind,
+        status=status,
+        reference=f"{code}:{key}",
+        message=message,
+        params={name: value for name, value in params.items() if value not in (None, "")},
+        subject=code,
+    )
+
+
+def default_period(today: date | None = None) -> tuple[date, date]:
+    day = today or datetime.now().date()
+    return day - timedelta(days=61), day
+
+
+def items(
+    store: Store, code: str, tab: str, date_from: date, date_to: date, limit: int = 500
+) -> list[dict[str, Any]]:
+    """The tab's items about the connector, newest first."""
+    filters = history.ItemFilter(
+        date_from=date_from, date_to=date_to, status=TABS[tab], subject=code
+    )
+    return history.query_items(store, filters, 1, limit).items
