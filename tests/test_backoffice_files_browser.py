@@ -1,8 +1,10 @@
 """The import page in a real browser: a multipart upload through htmx under the CSP, the analysis
-with its bad rows, the confirmation, and the live progress until the import is done."""
+with its bad rows, the confirmation, and the live progress until the import is done. Each step is
+a run whose id the address bar carries: a reload shows the same step."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +42,22 @@ def test_import_in_two_steps(
     form.get_by_role("button", name="Analyser le fichier").click()
     expect(task).to_have_attribute("data-state", "analysed")
     expect(task).to_contain_text("windows-1252")
+    analysis = task.get_attribute("data-run")
+    expect(page).to_have_url(re.compile(f"/backoffice/import/{analysis}$"))
+
+    page.reload()  # the same analysis, found by its run id, still ready to import
+    task = page.locator("#import-task .import-task")
+    expect(task).to_have_attribute("data-run", str(analysis))
+    expect(task).to_have_attribute("data-state", "analysed")
     task.get_by_role("button", name="Importer 3 lignes").click()
+    expect(task).to_have_attribute("data-state", "imported")
+    integration = task.get_attribute("data-run")
+    assert integration != analysis, "the integration is a run of its own"
+    expect(page).to_have_url(re.compile(f"/backoffice/import/{integration}$"))
+    page.reload()
     expect(page.locator("#import-task .import-task")).to_have_attribute("data-state", "imported")
+    page.locator("#import-task").get_by_role("link", name="Détails dans l’historique").click()
+    expect(page).to_have_url(re.compile(f"/runs/{integration}$"))
 
     page.goto(server.url + "/articles?q=bourgogne")
     expect(page.locator("#article-results")).to_contain_text("VR1")
