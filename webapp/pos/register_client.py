@@ -1,8 +1,8 @@
 """The register's HTTP client for the office's POS listener (docs/pos.md, /api/pos/v1).
 
-Every call has a timeout; network faults, timeouts and 5xx answers are retried a few times with
-exponential backoff and full jitter (the synchroniser adds its own, longer backoff between
-rounds); 401 stops at once with :class:`OfficeRefused`.
+Every call has a timeout; network faults, timeouts, 5xx answers and 429s are retried under the
+program's one policy (:mod:`webapp.http_retry`; the synchroniser adds its own, longer backoff
+between rounds); 401 stops at once with :class:`OfficeRefused`.
 """
 
 from __future__ import annotations
@@ -11,15 +11,20 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from webapp.http_retry import Retrying, RetryPolicy, http_client
 from webapp.i18n import N_, UserError, gettext
 from webapp.pos import protocol
 
 log = logging.getLogger(__name__)
+
+# A few quick tries within one call: the synchroniser's own backoff covers the longer outages.
+DEFAULT_RETRY = RetryPolicy(
+    attempts=3, base_seconds=0.5, cap_seconds=5.0, rate_limit_waits=2, max_rate_wait=30.0
+)
 
 
 class OfficeError(UserError):
@@ -34,11 +39,10 @@ class OfficeUnreachable(OfficeError):
     """No answer (or only 5xx answers) after the retries."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 3
-    base_seconds: float = 0.5
-    cap_seconds: float = 5.0
+def _unreachable(path: str, attempts: int, reason: str) -> OfficeUnreachable:
+    return OfficeUnreachable(
+        N_("The office does not answer ({reason})."), reason=f"{path}: {gettext(reason)}"
+    )
 
 
 class OfficeClient:
@@ -52,14 +56,13 @@ class OfficeClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self._rng = rng or random.Random()
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + protocol.API,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            follow_redirects=False,
+        self.retry = retry or DEFAULT_RETRY
+        self._retrying = Retrying(self.retry, give_up=_unreachable, sleep=sleep, rng=rng, log=log)
+        self._http = http_client(
+            base_url.rstrip("/") + protocol.API,
+            {"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=timeout,
+            connect=5.0,
         )
 
     def close(self) -> None:
@@ -111,39 +114,16 @@ class OfficeClient:
         params: dict[str, str] | None = None,
         json: Any = None,
     ) -> httpx.Response:
-        failures = 0
-        while True:
-            try:
-                response = self._http.request(method, path, params=params, json=json)
-            except httpx.TimeoutException as exc:
-                failures = self._after_failure(failures, path, N_("no answer in time"), exc)
-                continue
-            except httpx.TransportError as exc:
-                failures = self._after_failure(failures, path, N_("cannot connect"), exc)
-                continue
-            if response.status_code >= 500:
-                failures = self._after_failure(failures, path, f"HTTP {response.status_code}", None)
-                continue
-            if response.status_code in (401, 403):
-                raise OfficeRefused(N_("The office refused the token."))
-            if response.status_code >= 400:
-                raise OfficeError(
-                    N_("The office refused {path}: {detail}"),
-                    path=path,
-                    detail=_error_text(response),
-                )
-            return response
-
-    def _after_failure(self, failures: int, path: str, reason: str, exc: Exception | None) -> int:
-        failures += 1
-        log.info("office %s: %s (attempt %d)", path, reason, failures, exc_info=exc)
-        if failures >= self.retry.attempts:
-            raise OfficeUnreachable(
-                N_("The office does not answer ({reason})."), reason=f"{path}: {gettext(reason)}"
+        response = self._retrying.send(
+            lambda: self._http.request(method, path, params=params, json=json), path
+        )
+        if response.status_code in (401, 403):
+            raise OfficeRefused(N_("The office refused the token."))
+        if response.status_code >= 400:
+            raise OfficeError(
+                N_("The office refused {path}: {detail}"), path=path, detail=_error_text(response)
             )
-        ceiling = min(self.retry.cap_seconds, self.retry.base_seconds * 2 ** (failures - 1))
-        self._sleep(self._rng.uniform(0, ceiling))
-        return failures
+        return response
 
 
 def _parse(response: httpx.Response, what: str) -> Any:

@@ -2,8 +2,9 @@
 
 The client paces itself with the `x-ratelimit-*` headers so it never trips Scrada's bucket (60
 requests a minute, 10 back every 10 s), waits for `x-ratelimit-reset` on a 429, stops at once on
-401, and retries 5xx answers and network faults with exponential backoff and full jitter, a bounded
-number of times. Every call has a timeout.
+401, and retries 5xx answers and network faults under the program's one policy
+(:mod:`webapp.http_retry`: exponential backoff with full jitter, a bounded number of times). Every
+call has a timeout.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from webapp.http_retry import Retrying, http_client
+from webapp.http_retry import RetryPolicy as RetryPolicy  # the callers import it from here
 from webapp.i18n import N_, UserError
 from webapp.scrada.config import Credentials
 
@@ -51,14 +54,7 @@ class NotOffered(ScradaError):
 _NOT_OFFERED = frozenset({404, 405, 501})
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    base_seconds: float = 0.5
-    cap_seconds: float = 30.0
-    rate_limit_waits: int = 10
-    max_rate_wait: float = 60.0
-    default_rate_wait: float = 10.0
+DEFAULT_RETRY = RetryPolicy(attempts=5, base_seconds=0.5, cap_seconds=30.0, rate_limit_waits=10)
 
 
 @dataclass(frozen=True)
@@ -83,24 +79,32 @@ class ScradaClient:
         language: str = "FR",
         rng: random.Random | None = None,
     ) -> None:
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or DEFAULT_RETRY
         self._sleep = sleep
         self._clock = clock
-        self._rng = rng or random.Random()
+        self._retrying = Retrying(
+            self.retry,
+            give_up=_unavailable,
+            sleep=self._wait,
+            rng=rng,
+            rate_wait=lambda _response: self._rate_wait(),
+            log=log,
+            level=logging.WARNING,
+        )
         self._remaining: int | None = None
         self._reset: float | None = None
         self.requests_made = 0
         self.waited_seconds = 0.0
-        self._http = httpx.Client(
-            base_url=base_url if base_url.endswith("/") else base_url + "/",
-            headers={
+        self._http = http_client(
+            base_url if base_url.endswith("/") else base_url + "/",
+            {
                 "X-API-KEY": credentials.api_key,
                 "X-PASSWORD": credentials.password,
                 "Language": language,
                 "Accept": "application/json",
             },
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=False,
+            timeout=timeout,
+            connect=10.0,
         )
 
     def close(self) -> None:
@@ -204,57 +208,33 @@ class ScradaClient:
         """`assumed`: a listing of the partner feed, whose absence (404/405/501) is NotOffered
         rather than an error, and is not retried (a missing route does not come back in 2 s)."""
         headers = {"Accept": accept} if accept else None
-        failures = rate_waits = 0
-        while True:
+
+        def call() -> httpx.Response:
             self._pace()
             try:
                 response = self._http.request(method, path, params=params, headers=headers)
-            except httpx.TimeoutException as exc:
-                failures = self._after_failure(failures, path, N_("no answer in time"), exc)
-                continue
-            except httpx.TransportError as exc:
-                failures = self._after_failure(failures, path, N_("cannot connect"), exc)
-                continue
             finally:
                 self.requests_made += 1
             self._remember_rate(response)
-            status = response.status_code
-            if assumed and status in _NOT_OFFERED:
+            if assumed and response.status_code in _NOT_OFFERED:
                 raise NotOffered(
                     N_("This Scrada account does not offer {path} (HTTP {status})."),
                     path=path,
-                    status=status,
-                )
-            if status == 429 and rate_waits < self.retry.rate_limit_waits:
-                rate_waits += 1
-                self._wait(self._rate_wait())
-                continue
-            if status >= 500 or status == 429:
-                failures = self._after_failure(failures, path, f"HTTP {status}", None)
-                continue
-            if status in (401, 403):
-                raise CredentialsRejected(REFUSED, detail=_error_text(response))
-            if status == 404:
-                raise NotFound(N_("Scrada does not know {path}."), path=path)
-            if status >= 400:
-                raise ScradaError(
-                    N_("Scrada refused {path}: {detail}"), path=path, detail=_error_text(response)
+                    status=response.status_code,
                 )
             return response
 
-    def _after_failure(self, failures: int, path: str, reason: str, exc: Exception | None) -> int:
-        failures += 1
-        log.warning("scrada %s: %s (attempt %d)", path, reason, failures, exc_info=exc)
-        if failures >= self.retry.attempts:
-            raise ScradaUnavailable(
-                N_("Scrada did not answer properly for {path} after {attempts} tries: {reason}."),
-                path=path,
-                attempts=failures,
-                reason=reason,
+        response = self._retrying.send(call, path)
+        status = response.status_code
+        if status in (401, 403):
+            raise CredentialsRejected(REFUSED, detail=_error_text(response))
+        if status == 404:
+            raise NotFound(N_("Scrada does not know {path}."), path=path)
+        if status >= 400:
+            raise ScradaError(
+                N_("Scrada refused {path}: {detail}"), path=path, detail=_error_text(response)
             )
-        ceiling = min(self.retry.cap_seconds, self.retry.base_seconds * 2 ** (failures - 1))
-        self._wait(self._rng.uniform(0, ceiling))
-        return failures
+        return response
 
     def _remember_rate(self, response: httpx.Response) -> None:
         remaining = response.headers.get("x-ratelimit-remaining")
@@ -285,6 +265,15 @@ class ScradaClient:
         if seconds > 0:
             self.waited_seconds += seconds
             self._sleep(seconds)
+
+
+def _unavailable(path: str, attempts: int, reason: str) -> ScradaUnavailable:
+    return ScradaUnavailable(
+        N_("Scrada did not answer properly for {path} after {attempts} tries: {reason}."),
+        path=path,
+        attempts=attempts,
+        reason=reason,
+    )
 
 
 def _list(body: Any) -> list[dict[str, Any]]:
