@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp.backoffice.column_values import parse_email, parse_vat_number
+from webapp.backoffice.form_fields import check_code_format, parsed_field
 from webapp.backoffice.listing import (
     Errors,
     ListQuery,
@@ -29,7 +30,6 @@ from webapp.backoffice.listing import (
     window,
 )
 from webapp.clock import now_iso
-from webapp.csvio import ValueProblem
 from webapp.i18n import N_, current_language
 from webapp.store import Store
 
@@ -69,8 +69,6 @@ TEXT_FIELDS = {
     "city": 100,
     "vat_number": 30,
 }
-CODE_MAX = 40
-_CODE = re.compile(r"[^\s;\"'<>\\]+")
 _PHONE = re.compile(r"[0-9+()./ -]+")
 DOCUMENTS_SHOWN = 20
 
@@ -244,13 +242,9 @@ def update_party(store: Store, kind: str, party_id: int, data: Mapping[str, Any]
 
 
 def _check_code(db: Any, kind: str, code: str, errors: Errors) -> str:
-    if not code:
-        errors.add("code", N_("The code is required."))
-    elif len(code) > CODE_MAX:
-        errors.add("code", N_("At most {max} characters."), max=CODE_MAX)
-    elif not _CODE.fullmatch(code):
-        errors.add("code", N_("A code cannot hold spaces, quotes, ; < > or \\."))
-    elif db.execute("SELECT 1 FROM parties WHERE kind = ? AND code = ?", [kind, code]).fetchone():
+    if not check_code_format(code, errors):
+        return code
+    if db.execute("SELECT 1 FROM parties WHERE kind = ? AND code = ?", [kind, code]).fetchone():
         message = (
             N_("A customer with the code {code} already exists.")
             if kind == "customer"
@@ -286,11 +280,8 @@ def _check(db: Any, kind: str, values: Mapping[str, str], errors: Errors) -> dic
 def _parsed(parse: Callable[[str], str], raw: str, name: str, errors: Errors) -> str:
     if not raw:
         return ""
-    try:
-        return parse(raw)
-    except ValueProblem as problem:
-        errors.add(name, problem.message, **problem.params)
-        return raw
+    value = parsed_field(parse, raw, name, errors)
+    return raw if value is None else value
 
 
 def _country(db: Any, value: str, errors: Errors) -> str | None:
