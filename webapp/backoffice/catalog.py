@@ -7,13 +7,12 @@ Prices are REAL rounded to 4 decimals in the database and Decimal everywhere els
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from webapp.backoffice.column_values import parse_barcode
+from webapp.backoffice.article_checks import ArticleChange, check_article, check_new_code
 from webapp.backoffice.listing import (
     Errors,
     ListQuery,
@@ -25,7 +24,6 @@ from webapp.backoffice.listing import (
     id_filter,
     order_by,
     paged,
-    parse_amount,
     parse_flag,
     parse_query,
     text_param,
@@ -33,10 +31,8 @@ from webapp.backoffice.listing import (
     window,
 )
 from webapp.clock import now_iso
-from webapp.csvio import ValueProblem
 from webapp.formatting import amount_input
-from webapp.i18n import N_
-from webapp.store import Store
+from webapp.store import Store, one, rows
 
 ARTICLE_SORTS = {
     "code": Sort("a.code ASC", "a.code DESC"),
@@ -59,9 +55,6 @@ _FILTER_SQL = {
     "export": "a.export = ?",
     "active": "a.active = ?",
 }
-CODE_MAX, LABEL_MAX, TAGS_MAX = 40, 200, 500
-_CODE = re.compile(r"[^\s;\"'<>\\]+")
-_TAG = re.compile(r"[\w.+-]+")
 
 
 @dataclass
@@ -82,19 +75,16 @@ class Reference:
 
 def reference(store: Store) -> Reference:
     with store.read() as db:
-
-        def rows(sql: str) -> list[dict[str, Any]]:
-            return [dict(row) for row in db.execute(sql).fetchall()]
-
         return Reference(
-            families=rows("SELECT id, code, label FROM article_families ORDER BY label, id"),
-            units=rows("SELECT id, code, label, decimals FROM units ORDER BY label, id"),
+            families=rows(db, "SELECT id, code, label FROM article_families ORDER BY label, id"),
+            units=rows(db, "SELECT id, code, label, decimals FROM units ORDER BY label, id"),
             vat_rates=rows(
-                "SELECT id, code, label, rate FROM vat_rates ORDER BY country, rate, id"
+                db, "SELECT id, code, label, rate FROM vat_rates ORDER BY country, rate, id"
             ),
             price_categories=rows(
+                db,
                 "SELECT id, code, label, is_default FROM price_categories"
-                " ORDER BY is_default DESC, label, id"
+                " ORDER BY is_default DESC, label, id",
             ),
         )
 
@@ -151,7 +141,8 @@ def incl_vat(price: Decimal | None, rate: float | None) -> Decimal | None:
 def get_article(store: Store, article_id: int) -> dict[str, Any] | None:
     """One article with its family, unit and VAT, a price per price category, stock per warehouse."""
     with store.read() as db:
-        row = db.execute(
+        article = one(
+            db,
             "SELECT a.*, f.code AS family_code, f.label AS family, u.code AS unit,"
             " u.label AS unit_label, u.decimals AS unit_decimals, v.code AS vat_code,"
             " v.label AS vat_label, v.rate AS vat_rate"
@@ -159,24 +150,25 @@ def get_article(store: Store, article_id: int) -> dict[str, Any] | None:
             " LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN vat_rates v ON v.id = a.vat_rate_id"
             " WHERE a.id = ?",
             [article_id],
-        ).fetchone()
-        if row is None:
+        )
+        if article is None:
             return None
-        article = dict(row)
-        prices = db.execute(
+        prices = rows(
+            db,
             "SELECT c.id, c.code, c.label, c.is_default, p.price_excl_vat AS price"
             " FROM price_categories c LEFT JOIN article_prices p"
             " ON p.price_category_id = c.id AND p.article_id = ?"
             " ORDER BY c.is_default DESC, c.label, c.id",
             [article_id],
-        ).fetchall()
-        stock = db.execute(
+        )
+        stock = rows(
+            db,
             "SELECT w.code, w.name, s.quantity FROM stock s JOIN warehouses w ON w.id = s.warehouse_id"
             " WHERE s.article_id = ? ORDER BY w.is_default DESC, w.name",
             [article_id],
-        ).fetchall()
-    article["prices"] = [_price_row(dict(price), article["vat_rate"]) for price in prices]
-    article["stock"] = [{**dict(line), "quantity": to_decimal(line["quantity"])} for line in stock]
+        )
+    article["prices"] = [_price_row(price, article["vat_rate"]) for price in prices]
+    article["stock"] = [{**line, "quantity": to_decimal(line["quantity"])} for line in stock]
     return article
 
 
@@ -236,47 +228,21 @@ def form_values(data: Mapping[str, Any], ref: Reference) -> dict[str, str]:
     return values
 
 
-@dataclass
-class ArticleChange:
-    """A checked article, ready to be written."""
-
-    label: str
-    family_id: int | None
-    unit_id: int
-    vat_rate_id: int
-    barcode: str | None
-    tags: str
-    export: int
-    active: int
-    prices: dict[int, Decimal | None]
-
-
 def create_article(store: Store, data: Mapping[str, Any]) -> int:
     """Check and insert a new article with its prices; raises FormError with every problem found."""
     ref = reference(store)
     values = form_values(data, ref)
     with store.write() as db:
         errors = Errors()
-        code = _check_code(db, values["code"], errors)
-        change = _check(db, values, ref, errors)
+        code = check_new_code(db, values["code"], errors)
+        change = check_article(db, values, ref.price_categories, errors)
         errors.raise_if_any()
         moment = now_iso()
+        columns = ["code", *ArticleChange.COLUMNS, "created_at", "updated_at"]
         cursor = db.execute(
-            "INSERT INTO articles (code, label, family_id, unit_id, vat_rate_id, barcode, export,"
-            " tags, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                code,
-                change.label,
-                change.family_id,
-                change.unit_id,
-                change.vat_rate_id,
-                change.barcode,
-                change.export,
-                change.tags,
-                change.active,
-                moment,
-                moment,
-            ],
+            f"INSERT INTO articles ({', '.join(columns)})"
+            f" VALUES ({', '.join('?' for _ in columns)})",
+            [code, *change.column_values(), moment, moment],
         )
         article_id = int(cursor.lastrowid or 0)
         _write_prices(db, article_id, change.prices)
@@ -291,120 +257,15 @@ def update_article(store: Store, article_id: int, data: Mapping[str, Any]) -> bo
         if db.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone() is None:
             return False
         errors = Errors()
-        change = _check(db, values, ref, errors)
+        change = check_article(db, values, ref.price_categories, errors)
         errors.raise_if_any()
+        assignments = ", ".join(f"{column} = ?" for column in ArticleChange.COLUMNS)
         db.execute(
-            "UPDATE articles SET label = ?, family_id = ?, unit_id = ?, vat_rate_id = ?,"
-            " barcode = ?, export = ?, tags = ?, active = ?, updated_at = ? WHERE id = ?",
-            [
-                change.label,
-                change.family_id,
-                change.unit_id,
-                change.vat_rate_id,
-                change.barcode,
-                change.export,
-                change.tags,
-                change.active,
-                now_iso(),
-                article_id,
-            ],
+            f"UPDATE articles SET {assignments}, updated_at = ? WHERE id = ?",
+            [*change.column_values(), now_iso(), article_id],
         )
         _write_prices(db, article_id, change.prices)
     return True
-
-
-def _check_code(db: Any, code: str, errors: Errors) -> str:
-    if not code:
-        errors.add("code", N_("The code is required."))
-    elif len(code) > CODE_MAX:
-        errors.add("code", N_("At most {max} characters."), max=CODE_MAX)
-    elif not _CODE.fullmatch(code):
-        errors.add("code", N_("A code cannot hold spaces, quotes, ; < > or \\."))
-    elif db.execute("SELECT 1 FROM articles WHERE code = ?", [code]).fetchone():
-        errors.add("code", N_("An article with the code {code} already exists."), code=code)
-    return code
-
-
-def _check(db: Any, values: Mapping[str, str], ref: Reference, errors: Errors) -> ArticleChange:
-    label = " ".join(values["label"].split())
-    if not label:
-        errors.add("label", N_("The label is required."))
-    elif len(label) > LABEL_MAX:
-        errors.add("label", N_("At most {max} characters."), max=LABEL_MAX)
-    family_id = _existing(db, "article_families", values["family"], "family", errors, False)
-    unit_id = _existing(db, "units", values["unit"], "unit", errors, True)
-    vat_rate_id = _existing(db, "vat_rates", values["vat"], "vat", errors, True)
-    barcode = _barcode(values["barcode"], errors)
-    prices = {
-        int(category["id"]): parse_amount(
-            values[f"price_{category['id']}"], errors, f"price_{category['id']}"
-        )
-        for category in ref.price_categories
-    }
-    return ArticleChange(
-        label=label,
-        family_id=family_id,
-        unit_id=unit_id or 0,
-        vat_rate_id=vat_rate_id or 0,
-        barcode=barcode,
-        tags=_tags(values["tags"], errors),
-        export=1 if values["export"] else 0,
-        active=1 if values["active"] else 0,
-        prices=prices,
-    )
-
-
-_UNKNOWN = {
-    "family": N_("This family does not exist (any more): choose another one."),
-    "unit": N_("This unit does not exist (any more): choose another one."),
-    "vat": N_("This VAT rate does not exist (any more): choose another one."),
-}
-_REQUIRED = {
-    "unit": N_("Choose a unit."),
-    "vat": N_("Choose a VAT rate."),
-}
-
-
-def _existing(
-    db: Any, table: str, value: str, name: str, errors: Errors, required: bool
-) -> int | None:
-    """The id of a row chosen in a select, if it exists."""
-    if not value:
-        if required:
-            errors.add(name, _REQUIRED[name])
-        return None
-    if not value.isdigit() or len(value) > 18:
-        errors.add(name, _UNKNOWN[name])
-        return None
-    if db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [int(value)]).fetchone() is None:
-        errors.add(name, _UNKNOWN[name])
-        return None
-    return int(value)
-
-
-def _barcode(text: str, errors: Errors) -> str | None:
-    """The same rule as the CSV import: EAN/GTIN check digits are checked."""
-    if not text:
-        return None
-    try:
-        return parse_barcode(text)
-    except ValueProblem as problem:
-        errors.add("barcode", problem.message, **problem.params)
-        return None
-
-
-def _tags(text: str, errors: Errors) -> str:
-    """Free tags: lower case, separated by single spaces (commas accepted), each once."""
-    tags: list[str] = []
-    for tag in re.split(r"[\s,;]+", text.lower()):
-        if tag and tag not in tags:
-            tags.append(tag)
-    joined = " ".join(tags)
-    if any(not _TAG.fullmatch(tag) for tag in tags):
-        errors.add("tags", N_("Tags hold letters, digits, dots and dashes, separated by spaces."))
-    elif len(joined) > TAGS_MAX:
-        errors.add("tags", N_("At most {max} characters."), max=TAGS_MAX)
-    return joined
 
 
 def _write_prices(db: Any, article_id: int, prices: Mapping[int, Decimal | None]) -> None:
