@@ -52,7 +52,8 @@ def _number(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value)).normalize()
 
 
-def _rows(store: Store, sql: str, params: list[Any] | None = None) -> Iterator[tuple[Any, ...]]:
+def _streamed(store: Store, sql: str, params: list[Any] | None = None) -> Iterator[tuple[Any, ...]]:
+    """The rows as tuples, a batch at a time: an export of 200,000 rows is never held whole."""
     with store.read() as db:
         cursor = db.conn.execute(sql, params or [])
         while batch := cursor.fetchmany(FETCH):
@@ -91,7 +92,7 @@ def _articles(store: Store) -> tuple[list[str], Iterator[list[Any]]]:
     )
 
     def rows() -> Iterator[list[Any]]:
-        for row in _rows(store, sql, [default, warehouse]):
+        for row in _streamed(store, sql, [default, warehouse]):
             values = list(row)
             values[3] = _number(values[3])
             values[4] = _price(values[4])
@@ -113,7 +114,7 @@ def _parties(kind: str) -> Callable[[Store], tuple[list[str], Iterator[list[Any]
         )
 
         def rows() -> Iterator[list[Any]]:
-            for row in _rows(store, sql, [kind]):
+            for row in _streamed(store, sql, [kind]):
                 values = list(row)
                 values[12] = _date(values[12])
                 yield values
@@ -134,7 +135,7 @@ def _simple(
 ) -> Callable[[Store], tuple[list[str], Iterator[list[Any]]]]:
     def export(store: Store) -> tuple[list[str], Iterator[list[Any]]]:
         def rows() -> Iterator[list[Any]]:
-            for row in _rows(store, sql):
+            for row in _streamed(store, sql):
                 values = list(row)
                 if convert:
                     convert(values)
