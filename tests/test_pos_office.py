@@ -709,6 +709,23 @@ def test_office_page_adds_a_register_and_shows_the_token_once(
     assert refused.status_code == 422 and 'role="alert"' in refused.text
     unknown = client.post_form("/pos/office/registers", {"number": "4", "company": "NOPE"})
     assert unknown.status_code == 422 and "NOPE" in unknown.text
+    too_long = client.post_form("/pos/office/registers", {"number": "5", "label": "x" * 101})
+    assert too_long.status_code == 422 and 'role="alert"' in too_long.text
+    numbers = [row["number"] for row in office.list_registers(services.store)]
+    assert numbers == [3], "nothing was added"
+
+
+def test_register_name_length_is_checked_by_the_service_and_the_cli(
+    tmp_path: Path, services: Services
+) -> None:
+    with pytest.raises(office.RegisterError):
+        office.add_register(services.store, 6, label="x" * (office.REGISTER_LABEL_MAX + 1))
+    data = tmp_path / "office"
+    refused = relais("pos", "register", "add", "6", "--label", "x" * 101, data_dir=data)
+    assert refused.returncode == 2
+    assert (
+        relais("pos", "register", "add", "6", "--label", "x" * 100, data_dir=data).returncode == 0
+    )
 
 
 def test_office_page_builds_packages_and_lists_rejections(

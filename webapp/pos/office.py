@@ -86,6 +86,12 @@ def _company_id(db: Database, code: str | None) -> int:
     return int(row["id"])
 
 
+REGISTER_NUMBER_MAX = 999_999
+REGISTER_NUMBER_RULE = N_("The register number must be a whole number from 1 to 999999.")
+REGISTER_LABEL_MAX = 100
+REGISTER_LABEL_RULE = N_("A register's name has at most {max} characters.")
+
+
 def _default_warehouse(db: Database) -> int | None:
     row = query_one(db, "SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1")
     return None if row is None else int(row["id"])
@@ -98,8 +104,10 @@ def add_register(
 
     The token is returned once; only its SHA-256 is kept, and the register's older tokens are
     revoked."""
-    if not isinstance(number, int) or not 0 < number < 1_000_000:
-        raise RegisterError(N_("The register number must be a whole number from 1 to 999999."))
+    if not isinstance(number, int) or not 0 < number <= REGISTER_NUMBER_MAX:
+        raise RegisterError(REGISTER_NUMBER_RULE)
+    if label is not None and len(label.strip()) > REGISTER_LABEL_MAX:
+        raise RegisterError(REGISTER_LABEL_RULE, max=REGISTER_LABEL_MAX)
     token = secrets.token_urlsafe(32)
     with store.write() as db:
         existing = query_one(
