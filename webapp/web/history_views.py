@@ -6,7 +6,6 @@ import csv
 import getpass
 import io
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 from litestar import Response, get, post
@@ -19,31 +18,10 @@ from webapp import history
 from webapp.history import HistoryError, ItemFilter
 from webapp.i18n import _
 from webapp.services import Services
-from webapp.web.common import FormData, ServicesDep, first, page
+from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.forms import HistoryQuery, ResolveForm
 
 PER_PAGE = 50
-
-
-def _date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _filters(params: dict[str, Any]) -> ItemFilter:
-    status = params.get("status") or None
-    if status not in (*history.ITEM_STATUSES, "unresolved", None):
-        status = None
-    return ItemFilter(
-        date_from=_date(params.get("date_from")),
-        date_to=_date(params.get("date_to")),
-        job_name=params.get("job") or None,
-        kind=params.get("kind") or None,
-        status=status,
-    )
 
 
 def _query_string(filters: ItemFilter, page_number: int) -> str:
@@ -62,12 +40,8 @@ def _query_string(filters: ItemFilter, page_number: int) -> str:
 
 @get("/history", name="history", sync_to_thread=False)
 def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
-    params = dict(request.query_params)
-    filters = _filters(params)
-    try:
-        number = max(1, int(params.get("page") or 1))
-    except ValueError:
-        number = 1
+    query = HistoryQuery.parse(request.query_params)
+    filters, number = query.filters, query.page
     result = history.query_items(services.store, filters, number, PER_PAGE)
     context = {
         "active": "history",
@@ -106,10 +80,9 @@ def resolve_form(services: ServicesDep, item_id: FromPath[int]) -> Template:
 def resolve(
     request: HTMXRequest, services: ServicesDep, item_id: FromPath[int], data: FormData
 ) -> Template:
-    justification = first(data.get("justification"))
-    who = first(data.get("who")) or _local_user()
+    form = ResolveForm.parse(data, default_who=_local_user())
     try:
-        item = history.resolve_item(services.store, item_id, justification, who)
+        item = history.resolve_item(services.store, item_id, form.justification, form.who)
         error = None
         status = 200
     except HistoryError as exc:
@@ -141,7 +114,7 @@ def csv_safe(value: Any) -> str:
 
 @get("/history/export.csv", name="history_export", sync_to_thread=True)
 def export_csv(request: HTMXRequest, services: ServicesDep) -> Response[Any]:
-    filters = _filters(dict(request.query_params))
+    filters = HistoryQuery.parse(request.query_params).filters
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import MediaType, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from webapp import history, i18n
+from webapp import history
 from webapp.scrada import alerts
-from webapp.web.common import FormData, ServicesDep, first, page
+from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.forms import LanguageForm
 
 
 @get("/", name="dashboard", sync_to_thread=False)
@@ -31,21 +31,15 @@ def dashboard(request: HTMXRequest, services: ServicesDep) -> Template:
 
 @post("/language", name="language", sync_to_thread=False, status_code=303)
 def switch_language(request: HTMXRequest, services: ServicesDep, data: FormData) -> Redirect:
-    code = first(data.get("language"))
-    if code not in i18n.LANGUAGES:
-        code = i18n.DEFAULT_LANGUAGE
-    target = first(data.get("next")) or "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
-        target = "/"  # only our own pages: no open redirect
+    form = LanguageForm.parse(data)
     cookie = Cookie(
         key=services.language_cookie,
-        value=code,
+        value=form.language,
         max_age=365 * 24 * 3600,
         httponly=True,
         samesite="strict",
     )
-    return Redirect(target, cookies=[cookie], status_code=303)
+    return Redirect(form.target, cookies=[cookie], status_code=303)
 
 
 @get("/healthz", name="health", sync_to_thread=False, media_type=MediaType.JSON)

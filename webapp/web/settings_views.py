@@ -13,7 +13,14 @@ from webapp.i18n import _
 from webapp.secrets import VaultError
 from webapp.services import Services
 from webapp.settings import SettingError
-from webapp.web.common import FormData, ServicesDep, first, page
+from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.forms import (
+    FormError,
+    PassphraseForm,
+    SettingsForm,
+    VaultCreateForm,
+    first_error,
+)
 
 
 def _context(services: Services, **extra: Any) -> dict[str, Any]:
@@ -35,12 +42,11 @@ def settings_page(request: HTMXRequest, services: ServicesDep) -> Template:
 
 @post("/settings/general", name="settings_save", sync_to_thread=True)
 def settings_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> Template:
+    form = SettingsForm.parse(data, settings.SETTINGS)
     errors: dict[str, str] = {}
-    for key in settings.SETTINGS:
-        if key not in data:
-            continue
+    for key, text in form.values.items():
         try:
-            value = settings.put(services.store, key, first(data[key]))
+            value = settings.put(services.store, key, text)
         except SettingError as exc:
             errors[key] = exc.translated()
             continue
@@ -48,7 +54,7 @@ def settings_save(request: HTMXRequest, services: ServicesDep, data: FormData) -
             services.default_language = value
     context = _context(services, errors=errors, saved=not errors)
     if errors:
-        context["values"].update({key: first(data.get(key)) for key in errors})
+        context["values"].update({key: form.values[key] for key in errors})
     return page(
         request,
         "settings.html",
@@ -69,11 +75,12 @@ def _vault_result(
 
 @post("/settings/vault/create", name="vault_create", sync_to_thread=True)
 def vault_create(request: HTMXRequest, services: ServicesDep, data: FormData) -> Template:
-    passphrase, confirmation = first(data.get("passphrase")), first(data.get("confirmation"))
-    if passphrase != confirmation:
-        return _vault_result(request, services, _("The two passphrases differ."), None)
     try:
-        services.vault.create(passphrase)
+        form = VaultCreateForm.parse(data)
+    except FormError as exc:
+        return _vault_result(request, services, first_error(exc), None)
+    try:
+        services.vault.create(form.passphrase)
     except VaultError as exc:
         return _vault_result(request, services, exc.translated(), None)
     return _vault_result(request, services, None, _("The vault is created and unlocked."))
@@ -82,7 +89,7 @@ def vault_create(request: HTMXRequest, services: ServicesDep, data: FormData) ->
 @post("/settings/vault/unlock", name="vault_unlock", sync_to_thread=True)
 def vault_unlock(request: HTMXRequest, services: ServicesDep, data: FormData) -> Template:
     try:
-        services.vault.unlock(first(data.get("passphrase")))
+        services.vault.unlock(PassphraseForm.parse(data).passphrase)
     except VaultError as exc:
         return _vault_result(request, services, exc.translated(), None)
     return _vault_result(request, services, None, _("The vault is unlocked."))
