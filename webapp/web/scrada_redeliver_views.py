@@ -15,11 +15,11 @@ from litestar import post
 from litestar.response import Template
 
 from webapp import history
-from webapp.i18n import UserError
 from webapp.jobs import RunStopped
 from webapp.scrada import records, redeliver
 from webapp.services import Services
-from webapp.web.common import FormData, ServicesDep, first
+from webapp.web.common import FormData, ServicesDep
+from webapp.web.forms import FormError, RedeliverForm, texts
 
 log = logging.getLogger(__name__)
 _FIELD_OF = {"No such company: {company}.": "company", "Unknown kind of book: {kind}.": "book"}
@@ -50,39 +50,7 @@ def redeliver_context(services: Services, **extra: Any) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class _Request:
-    date_from: date
-    date_to: date
-    company_id: str | None
-    book_kind: str | None
-
-
-class Refused(UserError):
-    """A refusal of redeliver.py, with the form field it belongs under (None: above the form)."""
-
-    def __init__(self, exc: UserError, field: str | None) -> None:
-        super().__init__(exc.message, **exc.params)
-        self.field = field
-
-
-def _parsed(data: dict[str, Any]) -> _Request:
-    """The form's values, or Refused naming the field refused."""
-    days = {}
-    for name in ("date_from", "date_to"):
-        try:
-            days[name] = redeliver.parse_day(first(data.get(name)))
-        except redeliver.BadRequest as exc:
-            raise Refused(exc, name) from exc
-    try:
-        redeliver.check_dates(days["date_from"], days["date_to"])
-    except redeliver.BadRequest as exc:
-        raise Refused(exc, "date_to") from exc
-    book = first(data.get("book")) or None
-    return _Request(days["date_from"], days["date_to"], first(data.get("company")) or None, book)
-
-
-def _start(services: Services, request: _Request) -> tuple[int, bool]:
+def _start(services: Services, request: RedeliverForm) -> tuple[int, bool]:
     """The run of the redelivery started now, or of the one still under way (False)."""
     key = str(services.data_dir.path)
     with _lock:
@@ -112,7 +80,7 @@ def _start(services: Services, request: _Request) -> tuple[int, bool]:
 
 
 def _run(
-    services: Services, request: _Request, root: Path, run_id: int, stop: threading.Event
+    services: Services, request: RedeliverForm, root: Path, run_id: int, stop: threading.Event
 ) -> None:
     def check_stop() -> None:
         if stop.is_set():
@@ -144,11 +112,16 @@ def _stop(stop: threading.Event, thread: threading.Thread) -> None:
 
 @post("/scrada/redeliver", name="scrada_redeliver", sync_to_thread=True)
 def start_redeliver(services: ServicesDep, data: FormData) -> Template:
-    values = {name: first(data.get(name)) for name in ("date_from", "date_to", "company", "book")}
+    values = texts(data, ("date_from", "date_to", "company", "book"))
     try:
-        run_id, started = _start(services, _parsed(data))
-    except (Refused, redeliver.BadRequest) as exc:
-        field = exc.field if isinstance(exc, Refused) else _FIELD_OF.get(exc.message)
+        run_id, started = _start(services, RedeliverForm.parse(data))
+    except FormError as exc:
+        context = redeliver_context(
+            services, redeliver_values=values, redeliver_errors=exc.translated()
+        )
+        return Template("_scrada_redeliver.html", context=context, status_code=422)
+    except redeliver.BadRequest as exc:
+        field = _FIELD_OF.get(exc.message)
         context = redeliver_context(
             services,
             redeliver_values=values,

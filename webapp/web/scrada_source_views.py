@@ -12,19 +12,10 @@ from webapp.scrada import config as scrada_config
 from webapp.scrada import verify
 from webapp.scrada.mail_settings import DEFAULT_PORTS
 from webapp.scrada.mailbox import VerifyResult
-from webapp.scrada.source_settings import MAILBOX_DEFAULTS, SourcesChange, SourceSettingsError
+from webapp.scrada.source_settings import MAILBOX_DEFAULTS, SourceSettingsError
 from webapp.services import Services
-from webapp.web.common import FormData, ServicesDep, first
-
-FORM_FIELDS = {
-    "mailbox_host": "host",
-    "mailbox_port": "port",
-    "mailbox_security": "security",
-    "mailbox_user": "user",
-    "mailbox_folder": "folder",
-    "mailbox_done": "done_action",
-    "mailbox_done_folder": "done_folder",
-}
+from webapp.web import forms
+from webapp.web.common import FormData, ServicesDep
 
 
 def mailbox_context(services: Services, form: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -32,12 +23,13 @@ def mailbox_context(services: Services, form: dict[str, Any] | None = None) -> d
     saved = scrada_config.load(services.store).mailbox
     values = {**MAILBOX_DEFAULTS, **(saved or {})}
     shown = {
-        name: values[key] if values[key] is not None else "" for name, key in FORM_FIELDS.items()
+        name: values[key] if values[key] is not None else ""
+        for name, key in forms.MAILBOX_FIELDS.items()
     }
     if values["port"] == DEFAULT_PORTS.get(str(values["security"])):
         shown["mailbox_port"] = ""  # "automatic": a change of security brings its own port
     if form is not None:
-        shown.update({name: first(form.get(name)) for name in FORM_FIELDS})
+        shown.update(forms.texts(form, forms.MAILBOX_FIELDS))
     vault = services.vault
     password_set = bool(vault.get(scrada_config.SECRET_MAILBOX)) if vault.is_unlocked else None
     return {
@@ -48,25 +40,9 @@ def mailbox_context(services: Services, form: dict[str, Any] | None = None) -> d
     }
 
 
-def _change(data: dict[str, Any]) -> SourcesChange:
-    if first(data.get("action")) == "remove":
-        return SourcesChange(no_mailbox=True)
-    given: dict[str, str | None] = {key: first(data.get(name)) for name, key in FORM_FIELDS.items()}
-    given["port"] = given["port"] or None  # empty: the security's usual port
-    password = data.get("mailbox_password")
-    return SourcesChange(
-        mailbox=given, mailbox_password=(first(password) and _raw(password)) or None
-    )
-
-
-def _raw(value: Any) -> str:
-    """The password as typed (a space at either end is part of it)."""
-    return str(value[0] if isinstance(value, list) else value)
-
-
 @post("/scrada/mailbox", name="scrada_mailbox", sync_to_thread=True)
 def save_mailbox(services: ServicesDep, data: FormData) -> Template:
-    change = scrada_config.ConfigChange(sources=_change(data))
+    change = scrada_config.ConfigChange(sources=forms.mailbox_change(data))
     try:
         scrada_config.apply(services.store, services.vault, change, services.data_dir)
     except (scrada_config.ConfigError, SourceSettingsError) as exc:

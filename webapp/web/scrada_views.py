@@ -19,10 +19,11 @@ from webapp.scrada import config as scrada_config
 from webapp.scrada import records, verify
 from webapp.scrada.delivery import JOB_NAME
 from webapp.scrada.paths import FIELD_HELP, TemplateError, example_paths
-from webapp.scrada.source_settings import MissingDropFolder, SourcesChange, SourceSettingsError
+from webapp.scrada.source_settings import MissingDropFolder, SourceSettingsError
 from webapp.services import Services
-from webapp.web import scrada_overview_views, scrada_redeliver_views, scrada_source_views
-from webapp.web.common import FormData, ServicesDep, first, page
+from webapp.web import forms, scrada_overview_views, scrada_redeliver_views, scrada_source_views
+from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.forms import SelectionForm
 
 LOG_COLUMNS = (
     "run_id",
@@ -100,21 +101,7 @@ def scrada_page(request: HTMXRequest, services: ServicesDep) -> Template:
 
 @post("/scrada/settings", name="scrada_settings", sync_to_thread=True)
 def scrada_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> Template:
-    change = scrada_config.ConfigChange(
-        api_url=first(data.get("api_url")),
-        company_ids=[first(data.get("company_ids"))],
-        root=first(data.get("root")),
-        template=first(data.get("template")),
-        scope=first(data.get("scope")) or "all",
-        new_companies=first(data.get("new_companies")) == "on",
-        api_key=first(data.get("api_key")) or None,
-        password=first(data.get("password")) or None,
-        webhook_secret=first(data.get("webhook_secret")) or None,
-        sources=SourcesChange(
-            drop_folder=first(data.get("drop_folder")),
-            create_drop_folder=first(data.get("create_drop_folder")) == "on",
-        ),
-    )
+    change = forms.scrada_settings(data)
     try:
         scrada_config.apply(services.store, services.vault, change, services.data_dir)
     except (scrada_config.ConfigError, TemplateError, SourceSettingsError) as exc:
@@ -124,7 +111,7 @@ def scrada_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> 
             services,
             error=None if field else exc.translated(),
             errors=errors,
-            form=data,
+            form=forms.texts(data, forms.SCRADA_SETTINGS_SHOWN),
             offer_create=isinstance(exc, MissingDropFolder),
         )
         return Template("_scrada_settings.html", context=context, status_code=422)
@@ -162,7 +149,7 @@ def scrada_pull_now(services: ServicesDep) -> Template:
 def select_company(
     request: HTMXRequest, services: ServicesDep, company_id: FromPath[str], data: FormData
 ) -> Template:
-    records.set_selected(services.store, company_id, first(data.get("selected")) == "on", None)
+    records.set_selected(services.store, company_id, SelectionForm.parse(data).selected, None)
     return page(request, "scrada.html", _context(services), partial="_scrada_companies.html")
 
 
@@ -170,8 +157,8 @@ def select_company(
 def select_book(
     request: HTMXRequest, services: ServicesDep, company_id: FromPath[str], data: FormData
 ) -> Template:
-    book = (first(data.get("kind")), first(data.get("book")))
-    records.set_selected(services.store, company_id, first(data.get("selected")) == "on", book)
+    form = SelectionForm.parse(data)
+    records.set_selected(services.store, company_id, form.selected, (form.kind, form.book))
     return page(request, "scrada.html", _context(services), partial="_scrada_companies.html")
 
 
