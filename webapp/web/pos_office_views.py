@@ -13,7 +13,8 @@ from litestar.response import Redirect, Template
 from webapp import history, settings
 from webapp.pos import changes, office, office_records, protocol
 from webapp.services import Services
-from webapp.web.common import FormData, ServicesDep, first, page
+from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.forms import FormError, RegisterForm, first_error, texts
 
 REJECTED_SHOWN = 100
 
@@ -59,12 +60,16 @@ def pos_export_now(services: ServicesDep) -> Template:
 
 @post("/pos/office/registers", name="pos_add_register", sync_to_thread=True)
 def pos_add_register(services: ServicesDep, data: FormData) -> Template:
-    form = {key: first(data.get(key)) for key in ("number", "label", "company")}
+    form = texts(data, ("number", "label", "company"))
     context: dict[str, Any] = {"form": form, "companies": _companies(services)}
-    number = int(form["number"]) if form["number"].isdigit() else 0  # 0 is refused below
+    try:
+        parsed = RegisterForm.parse(data)
+    except FormError as exc:
+        context["error"] = first_error(exc)
+        return Template("_pos_register_form.html", context=context, status_code=422)
     try:
         register, token = office.add_register(
-            services.store, number, form["company"] or None, form["label"] or None
+            services.store, parsed.number, parsed.company, parsed.label
         )
     except office.RegisterError as exc:
         context["error"] = exc.translated()

@@ -28,17 +28,10 @@ from webapp.pos.register_client import OfficeError
 from webapp.secrets import VaultError
 from webapp.security import is_loopback
 from webapp.services import Services
-from webapp.web.common import FormData, ServicesDep, first, page
+from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.forms import CartForm, ModeForm
 
 MAX_CART_LINES = 200
-
-
-def _values(data: dict[str, Any], name: str) -> list[str]:
-    value = data.get(name)
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    return [str(item).strip() for item in items]
 
 
 # -- the cart (kept in the form itself: nothing is stored until "Encaisser") ----------------------
@@ -64,12 +57,12 @@ class Cart:
     def valid(self) -> bool:
         return bool(self.lines) and not any(line.error for line in self.lines)
 
-    def request(self, data: dict[str, Any]) -> dict[str, Any]:
+    def request(self, form: CartForm) -> dict[str, Any]:
         """The ticket request the cart stands for (the same one the local API takes)."""
         return {
             "lines": [{"article": line.code, "quantity": line.quantity} for line in self.lines],
-            "payments": [{"method": first(data.get("payment"))}] if data.get("payment") else None,
-            "user": first(data.get("user")) or None,
+            "payments": [{"method": form.payment}] if form.payment else None,
+            "user": form.user or None,
         }
 
 
@@ -111,16 +104,15 @@ def _add(codes: list[str], quantities: list[str], code: str) -> None:
 
 
 def _sell_context(
-    services: Services, cart: Cart, data: dict[str, Any] | None = None, **extra: Any
+    services: Services, cart: Cart, form: CartForm | None = None, **extra: Any
 ) -> dict[str, Any]:
-    data = data or {}
     return {
         "active": "pos",
         "cart": cart,
         "methods": register_lists.payment_methods(services.store),
         "users": [user for user in register_lists.list_users(services.store) if user["active"]],
-        "payment": first(data.get("payment")),
-        "user": first(data.get("user")),
+        "payment": form.payment if form else "",
+        "user": form.user if form else "",
         "config": register.load_config(services.store),
         **extra,
     }
@@ -140,13 +132,11 @@ def sell_search(services: ServicesDep, scan: FromQuery[str] = "") -> Template:
 
 @post("/pos/sell/cart", name="pos_sell_cart", sync_to_thread=True)
 def sell_cart(services: ServicesDep, data: FormData) -> Template:
-    codes, quantities = _values(data, "code"), _values(data, "qty")
-    quantities += ["1"] * (len(codes) - len(quantities))
+    form = CartForm.parse(data)
+    codes, quantities, scanned = list(form.codes), list(form.quantities), form.scanned
     error = ""
-    remove = first(data.get("remove"))
-    if remove.isdigit() and int(remove) < len(codes):
-        del codes[int(remove)], quantities[int(remove)]
-    scanned = first(data.get("scan")) or first(data.get("add"))
+    if form.remove is not None:
+        del codes[form.remove], quantities[form.remove]
     if scanned:
         with services.store.read() as db:
             article = selling.find_article(db, scanned)
@@ -158,19 +148,18 @@ def sell_cart(services: ServicesDep, data: FormData) -> Template:
         else:
             _add(codes, quantities, article.code)
     cart = _cart(services, codes, quantities)
-    context = _sell_context(services, cart, data, error=error, clear_scan=bool(scanned))
+    context = _sell_context(services, cart, form, error=error, clear_scan=bool(scanned))
     return Template("_pos_sell_cart.html", context=context)
 
 
 @post("/pos/sell/checkout", name="pos_sell_checkout", sync_to_thread=True)
 def sell_checkout(services: ServicesDep, data: FormData) -> Template:
-    codes, quantities = _values(data, "code"), _values(data, "qty")
-    quantities += ["1"] * (len(codes) - len(quantities))
-    cart = _cart(services, codes, quantities)
+    form = CartForm.parse(data)
+    cart = _cart(services, list(form.codes), list(form.quantities))
     try:
-        recorded = selling.record_ticket(services.store, cart.request(data))
+        recorded = selling.record_ticket(services.store, cart.request(form))
     except (selling.TicketError, register.RegisterError) as exc:
-        context = _sell_context(services, cart, data, error=exc.translated())
+        context = _sell_context(services, cart, form, error=exc.translated())
         return Template("_pos_sell_cart.html", context=context, status_code=422)
     if register.RUNNING is not None:
         register.RUNNING.wake()
@@ -179,7 +168,8 @@ def sell_checkout(services: ServicesDep, data: FormData) -> Template:
         number=recorded.number,
         total=money(Decimal(recorded.total)),
     )
-    context = _sell_context(services, Cart(), {"user": data.get("user")}, saved=message)
+    kept = CartForm((), (), None, "", "", form.user)  # the next ticket: same seller
+    context = _sell_context(services, Cart(), kept, saved=message)
     return Template("_pos_sell_cart.html", context=context)
 
 
@@ -243,7 +233,7 @@ def update_confirm(services: ServicesDep, number: FromPath[int]) -> Template:
 @post("/pos/register/update-mode", name="pos_update_mode", sync_to_thread=True)
 def update_mode(services: ServicesDep, data: FormData) -> Template:
     try:
-        updates_register.set_mode(services.store, first(data.get("mode")))
+        updates_register.set_mode(services.store, ModeForm.parse(data).mode)
     except updates_register.UpdateError as exc:
         context = _register_context(services, update_error=exc.translated())
         return Template("_pos_register_updates.html", context=context, status_code=422)
