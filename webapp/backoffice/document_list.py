@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from webapp.backoffice.document_types import DOCUMENT_AMOUNTS, LINE_AMOUNTS
 from webapp.backoffice.listing import (
     ListQuery,
     Page,
@@ -24,7 +25,7 @@ from webapp.backoffice.listing import (
     window,
 )
 from webapp.i18n import N_, gettext
-from webapp.store import Store
+from webapp.store import Store, one, rows
 
 KINDS = {"order": N_("Order"), "delivery": N_("Delivery")}
 STATUSES = {"open": N_("open"), "closed": N_("closed"), "cancelled": N_("cancelled")}
@@ -51,7 +52,6 @@ _FILTER_SQL = {
     "customer": "d.party_id IN"
     " (SELECT id FROM parties WHERE kind IN ('customer', 'supplier') AND code = ?)",
 }
-_AMOUNTS = ("total_excl_vat", "total_vat", "total_incl_vat")
 
 
 def status_label(status: str) -> str:
@@ -82,7 +82,7 @@ def document_list_sql(query: ListQuery) -> tuple[str, list[Any]]:
     return paged(ids, select, order), [*args, *window(query)]
 
 
-def _amounts(row: dict[str, Any], names: tuple[str, ...] = _AMOUNTS) -> dict[str, Any]:
+def _amounts(row: dict[str, Any], names: tuple[str, ...] = DOCUMENT_AMOUNTS) -> dict[str, Any]:
     for name in names:
         row[name] = to_decimal(row[name])
     return row
@@ -99,7 +99,8 @@ def list_documents(store: Store, query: ListQuery) -> Page:
 def get_document(store: Store, document_id: int) -> dict[str, Any] | None:
     """One document with its company, site, customer, carrier, lines, payments and balance."""
     with store.read() as db:
-        row = db.execute(
+        row = one(
+            db,
             "SELECT d.*, c.name AS company_name, s.name AS site_name, w.name AS warehouse_name,"
             " k.name AS carrier_name, p.kind AS party_kind, p.code AS party_code,"
             " p.last_name, p.first_name, p.company"
@@ -108,29 +109,25 @@ def get_document(store: Store, document_id: int) -> dict[str, Any] | None:
             " LEFT JOIN carriers k ON k.id = d.carrier_id LEFT JOIN parties p ON p.id = d.party_id"
             " WHERE d.id = ?",
             [document_id],
-        ).fetchone()
+        )
         if row is None:
             return None
-        lines = db.execute(
+        lines = rows(
+            db,
             "SELECT l.*, a.code AS article_code FROM document_lines l"
             " LEFT JOIN articles a ON a.id = l.article_id WHERE l.document_id = ? ORDER BY l.line_no",
             [document_id],
-        ).fetchall()
-        payments = db.execute(
+        )
+        payments = rows(
+            db,
             "SELECT pay.amount, pay.paid_on, m.code AS method_code, m.label AS method"
             " FROM document_payments pay JOIN payment_methods m ON m.id = pay.payment_method_id"
             " WHERE pay.document_id = ? ORDER BY pay.paid_on, pay.id",
             [document_id],
-        ).fetchall()
-    document = _amounts(dict(row))
-    document["lines"] = [
-        _amounts(
-            dict(line),
-            ("quantity", "unit_price_excl_vat", "vat_rate", "total_excl_vat", "total_incl_vat"),
         )
-        for line in lines
-    ]
-    document["payments"] = [_amounts(dict(payment), ("amount",)) for payment in payments]
+    document = _amounts(row)
+    document["lines"] = [_amounts(line, LINE_AMOUNTS) for line in lines]
+    document["payments"] = [_amounts(payment, ("amount",)) for payment in payments]
     paid = sum((payment["amount"] for payment in document["payments"]), Decimal("0"))
     document["paid"] = paid
     document["balance"] = (document["total_incl_vat"] or Decimal("0")) - paid

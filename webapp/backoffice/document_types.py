@@ -10,6 +10,9 @@ from decimal import Decimal
 from webapp.i18n import N_, UserError
 
 KINDS = ("order", "delivery", "ticket")
+# The stored columns that hold amounts (REAL in the database, Decimal once read).
+DOCUMENT_AMOUNTS = ("total_excl_vat", "total_vat", "total_incl_vat")
+LINE_AMOUNTS = ("quantity", "unit_price_excl_vat", "vat_rate", "total_excl_vat", "total_incl_vat")
 
 
 class DocumentError(UserError):

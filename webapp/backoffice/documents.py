@@ -42,7 +42,9 @@ from webapp.backoffice.document_numbers import (
 from webapp.backoffice.document_payments import delete_payments, insert_payments, payments_of
 from webapp.backoffice.document_totals import to_decimal
 from webapp.backoffice.document_types import (
+    DOCUMENT_AMOUNTS,
     KINDS,
+    LINE_AMOUNTS,
     CreatedDocument,
     Document,
     DocumentError,
@@ -207,16 +209,16 @@ def _lines_of(db: Database, document_id: int) -> tuple[DocumentLine, ...]:
         " ORDER BY line_no",
         [document_id],
     )
-    money = ("quantity", "unit_price_excl_vat", "vat_rate", "total_excl_vat", "total_incl_vat")
     return tuple(
-        DocumentLine(**{**row, **{key: to_decimal(row[key]) for key in money}}) for row in found
+        DocumentLine(**{**row, **{key: to_decimal(row[key]) for key in LINE_AMOUNTS}})
+        for row in found
     )
 
 
 def _document(db: Database, row: dict[str, Any] | None) -> Document | None:
     if row is None:
         return None
-    money = {key: to_decimal(row[key]) for key in ("total_excl_vat", "total_vat", "total_incl_vat")}
+    money = {key: to_decimal(row[key]) for key in DOCUMENT_AMOUNTS}
     return Document(
         **{**row, **money, "doc_date": date.fromisoformat(row["doc_date"])},
         lines=_lines_of(db, row["id"]),
