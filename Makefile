@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DATA ?= var/demo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench install chromium xvfb dovecot i18n bundle clean fuzz
+.PHONY: run test test-fast lint bench install chromium xvfb dovecot i18n bundle clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ lint: $(STAMP)
 
 test: $(STAMP) chromium xvfb dovecot lint bundle
 	$(VENV)/bin/pytest
+
+## Every test but the browser, bundle and slow ones (markers in pyproject.toml): under two minutes.
+test-fast: $(STAMP) xvfb dovecot
+	$(VENV)/bin/pytest -m "not browser and not bundle and not slow"
 
 ## Property-based fuzzing (tests/test_fuzz_*.py) with 100,000 inputs per property; Hypothesis
 ## prints each one's count of inputs. `make test` runs the same suites with a few hundred each.
