@@ -31,7 +31,7 @@ from webapp.backoffice.listing import (
 )
 from webapp.clock import now_iso
 from webapp.i18n import N_, current_language
-from webapp.store import Store
+from webapp.store import Store, one, rows
 
 KINDS = ("customer", "supplier")
 PARTY_SORTS = {
@@ -90,14 +90,13 @@ class Reference:
 def reference(store: Store, kind: str) -> Reference:
     name = "name_fr" if current_language() == "fr" else "name_en"
     with store.read() as db:
-        families = db.execute(
+        families = rows(
+            db,
             "SELECT id, code, label FROM party_families WHERE kind = ? ORDER BY label, id",
             [check_kind(kind)],
-        ).fetchall()
-        countries = db.execute(
-            f"SELECT code, {name} AS name FROM countries ORDER BY {name}"
-        ).fetchall()
-    return Reference([dict(row) for row in families], [dict(row) for row in countries])
+        )
+        countries = rows(db, f"SELECT code, {name} AS name FROM countries ORDER BY {name}")
+    return Reference(families, countries)
 
 
 def parse_party_query(params: Mapping[str, Any]) -> ListQuery:
@@ -155,27 +154,25 @@ def get_party(store: Store, kind: str, party_id: int) -> dict[str, Any] | None:
     """One customer or supplier with its family, country, contacts and latest documents."""
     country = "name_fr" if current_language() == "fr" else "name_en"
     with store.read() as db:
-        row = db.execute(
+        party = one(
+            db,
             f"SELECT p.*, f.code AS family_code, f.label AS family, c.{country} AS country_name"
             " FROM parties p LEFT JOIN party_families f ON f.id = p.family_id"
             " LEFT JOIN countries c ON c.code = p.country WHERE p.id = ? AND p.kind = ?",
             [party_id, check_kind(kind)],
-        ).fetchone()
-        if row is None:
+        )
+        if party is None:
             return None
-        party = dict(row)
-        party["contacts"] = [
-            dict(contact)
-            for contact in db.execute(
-                "SELECT * FROM contacts WHERE party_id = ? ORDER BY contact_no", [party_id]
-            ).fetchall()
-        ]
-        documents = db.execute(
+        party["contacts"] = rows(
+            db, "SELECT * FROM contacts WHERE party_id = ? ORDER BY contact_no", [party_id]
+        )
+        documents = rows(
+            db,
             "SELECT id, kind, number, doc_date, status, total_excl_vat, total_incl_vat"
             " FROM documents WHERE party_id = ? ORDER BY doc_date DESC, id DESC LIMIT ?",
             [party_id, DOCUMENTS_SHOWN + 1],
-        ).fetchall()
-    party["documents"] = [dict(document) for document in documents[:DOCUMENTS_SHOWN]]
+        )
+    party["documents"] = documents[:DOCUMENTS_SHOWN]
     party["more_documents"] = len(documents) > DOCUMENTS_SHOWN
     party["display_name"] = display_name(party)
     return party
