@@ -20,7 +20,6 @@ from tests.conftest import Client
 from webapp.backoffice.importer import import_csv
 from webapp.econnector import connectors, mappings
 from webapp.econnector.receive import receive
-from webapp.econnector.views_data import TASKS
 from webapp.services import Services
 
 HEADER = (
@@ -101,9 +100,7 @@ def web(shop: dict[str, Any]) -> connectors.Connector:
     return connector
 
 
-def post(
-    client: Client, url: str, data: dict[str, Any], *, htmx: bool = True, **extra: str
-) -> Any:
+def post(client: Client, url: str, data: dict[str, Any], *, htmx: bool = True, **extra: str) -> Any:
     headers = {"x-csrftoken": client.token(), **extra}
     if htmx:
         headers["HX-Request"] = "true"
@@ -351,15 +348,22 @@ def test_startup_banner_on_the_dashboard(
 # Reception in two steps --------------------------------------------------------------------------
 
 
-def wait_state(client: Client, token: str, *states: str) -> str:
+def wait_state(client: Client, run_id: int, *states: str) -> str:
+    """The reception's page, read again (as a reload would) until its step is in `states`."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        task = TASKS.get(token)
-        assert task is not None
-        if task.state in states:
-            return client.get(f"/connectors/reception/{token}").text
+        page = client.get(f"/connectors/reception/{run_id}").text
+        state = re.search(r'id="connector-reception"[^>]*data-state="(\w+)"', page)
+        if state and state.group(1) in states:
+            return page
         time.sleep(0.05)
-    raise AssertionError(f"the reception stayed {TASKS.get(token)}")
+    raise AssertionError(f"the reception {run_id} stayed {state and state.group(1)}")
+
+
+def run_of(response: Any) -> int:
+    """The run a reception's answer shows: the address bar follows it."""
+    url = response.headers.get("location") or response.headers["hx-push-url"]
+    return int(url.rsplit("/", 1)[1])
 
 
 def test_reception_with_correspondences_and_homonyms(
@@ -381,8 +385,8 @@ def test_reception_with_correspondences_and_homonyms(
     )
     response = post(client, "/connectors/WEB/receive", {}, htmx=False)
     assert response.status_code == 303
-    token = response.headers["location"].rsplit("/", 1)[1]
-    page = wait_state(client, token, "analysed", "failed")
+    analysis = run_of(response)
+    page = wait_state(client, analysis, "analysed", "failed")
     assert 'data-state="analysed"' in page
     assert 'data-kind="vat" data-external="V2 - 20 %"' in page
     assert 'data-article="NOPE"' in page
@@ -391,7 +395,7 @@ def test_reception_with_correspondences_and_homonyms(
     assert 'data-doc="D2" data-status="not_integrated"' in page
     assert count(services, "SELECT count(*) FROM documents") == 0  # the analysis wrote nothing
 
-    url = f"/connectors/reception/{token}"
+    url = f"/connectors/reception/{analysis}"
     bad = post(client, f"{url}/codes", {"kind": "vat", "external": "V2 - 20 %", "internal": "XX"})
     assert bad.status_code == 422 and "aria-invalid" in bad.text
     assert count(services, "SELECT count(*) FROM connector_codes") == 0
@@ -399,15 +403,18 @@ def test_reception_with_correspondences_and_homonyms(
         client, f"{url}/codes", {"kind": "vat", "external": "V2 - 20 %", "internal": "FR20"}
     )
     assert good.status_code == 200
-    page = wait_state(client, token, "analysed", "failed")
+    analysis = run_of(good)  # the analysis ran again, as a new run
+    page = wait_state(client, analysis, "analysed", "failed")
     assert 'data-doc="D2" data-status="will_integrate"' in page
     assert 'data-kind="vat"' not in page
 
+    url = f"/connectors/reception/{analysis}"
     refused = post(client, f"{url}/integrate", {"link:W-77": "SOMEONE"})
     assert refused.status_code == 422
     response = post(client, f"{url}/integrate", {"link:W-77": "ANDPA"})
     assert response.status_code == 200
-    page = wait_state(client, token, "integrated", "failed")
+    integration = run_of(response)
+    page = wait_state(client, integration, "integrated", "failed")
     assert 'data-integrated="2"' in page and 'data-refused="1"' in page
     assert 'data-file="orders.csv" data-file-state="kept"' in page
 
@@ -424,6 +431,7 @@ def test_reception_with_correspondences_and_homonyms(
 
 def test_unknown_reception_is_404(client: Client) -> None:
     assert client.get("/connectors/reception/nope").status_code == 404
+    assert client.get("/connectors/reception/99999").status_code == 404
     assert post(client, "/connectors/NOPE/receive", {}).status_code == 404
 
 
@@ -509,9 +517,7 @@ def test_history_tabs_and_resolution(
     assert "D2" in errors and "NOPE" in errors
     old = client.get("/connectors/WEB/history?tab=error&date_from=2020-01-01&date_to=2020-02-01")
     assert "D2" not in old.text
-    item_id = count(
-        services, "SELECT id FROM run_items WHERE subject = 'WEB' AND status = 'error'"
-    )
+    item_id = count(services, "SELECT id FROM run_items WHERE subject = 'WEB' AND status = 'error'")
     assert f'id="resolution-{item_id}"' in errors
     assert f'hx-post="/history/items/{item_id}/resolve"' in errors
     assert 'data-errors="1"' in client.get("/connectors/WEB/state").text
@@ -700,20 +706,25 @@ def test_one_integration_at_a_time_and_unknown_things(
     client: Client, shop: dict[str, Any], web: connectors.Connector
 ) -> None:
     drop(shop["inbox"], "a.csv", [doc_line("D1", "ANDPA", "André", "Patrick", "")])
-    tokens = []
-    for _ in range(2):
-        response = post(client, "/connectors/WEB/receive", {}, htmx=False)
-        tokens.append(response.headers["location"].rsplit("/", 1)[1])
-        wait_state(client, tokens[-1], "analysed")
-    first_task = TASKS.get(tokens[0])
-    assert first_task is not None
-    first_task.state = "integrating"  # as if its thread were still writing
+    response = post(client, "/connectors/WEB/receive", {}, htmx=False)
+    analysis = run_of(response)
+    wait_state(client, analysis, "analysed")
+    services = shop["services"]
+    with services.store.write() as db:  # an integration of WEB under way in this process
+        busy = db.execute(
+            "INSERT INTO runs (job_name, status, started_at, owner_pid, subject)"
+            " VALUES ('connector_receive', 'running', '2026-01-01T00:00:00Z', ?, 'WEB')",
+            [os.getpid()],
+        ).lastrowid
     try:
-        response = post(client, f"/connectors/reception/{tokens[1]}/integrate", {})
+        response = post(client, f"/connectors/reception/{analysis}/integrate", {})
         assert response.status_code == 422 and "déjà en cours" in response.text
-        assert count(shop["services"], "SELECT count(*) FROM documents") == 0
+        assert count(services, "SELECT count(*) FROM documents") == 0
     finally:
-        first_task.state = "analysed"
+        with services.store.write() as db:
+            db.execute("DELETE FROM runs WHERE id = ?", [busy])
+    response = post(client, f"/connectors/reception/{analysis}/integrate", {})
+    assert 'data-integrated="1"' in wait_state(client, run_of(response), "integrated")
     for url in (
         "/connectors/NOPE/edit",
         "/connectors/NOPE/history",
@@ -725,10 +736,25 @@ def test_one_integration_at_a_time_and_unknown_things(
         assert client.get(url).status_code == 404, url
 
 
-def test_a_reception_forgotten_by_a_restart_stops_its_polling(client: Client) -> None:
-    response = client.get("/connectors/reception/forgotten", headers={"HX-Request": "true"})
-    assert response.status_code == 200 and 'data-state="gone"' in response.text
-    assert "hx-trigger" not in response.text
+def test_a_reception_survives_a_reload_and_a_killed_one_stops_its_polling(
+    client: Client, shop: dict[str, Any], web: connectors.Connector
+) -> None:
+    drop(shop["inbox"], "a.csv", [doc_line("D1", "ANDPA", "André", "Patrick", "")])
+    analysis = run_of(post(client, "/connectors/WEB/receive", {}, htmx=False))
+    wait_state(client, analysis, "analysed")
+    # Another process (the command line, a restarted Relais) reads the same run and its result.
+    task = shop["services"].tasks.get(analysis)
+    assert task is not None and task.subject == "WEB"
+    assert [doc["doc_ref"] for doc in task.result["report"]["documents"]] == ["D1"]
+    assert 'data-doc="D1"' in client.get(f"/connectors/reception/{analysis}").text
+    with shop["services"].store.write() as db:  # as if its process had been killed
+        db.execute(
+            "UPDATE runs SET status = 'interrupted', result = ?,"
+            " message = 'The program stopped while this run was under way.' WHERE id = ?",
+            ['{"params": {"connector": "WEB"}}', analysis],
+        )
+    page = client.get(f"/connectors/reception/{analysis}", headers={"HX-Request": "true"}).text
+    assert 'data-state="failed"' in page and "every 1s" not in page
 
 
 def test_volume_tiers(shop: dict[str, Any], web: connectors.Connector) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from webapp import maintenance, updates
 from webapp.backoffice import uploads
+from webapp.econnector import reception as connector_reception
 from webapp.jobs import JobSpec
 from webapp.pos import changes as pos_packages
 from webapp.scrada import archive as scrada_archive
@@ -33,6 +34,8 @@ def registry() -> dict[str, JobSpec]:
 TASKS: tuple[TaskSpec, ...] = (
     uploads.ANALYSIS,
     uploads.INTEGRATION,
+    connector_reception.ANALYSIS,
+    connector_reception.INTEGRATION,
 )
 
 

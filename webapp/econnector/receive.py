@@ -618,21 +618,30 @@ def receive(
     progress: Callable[[int], None] | None = None,
     settle: float = SETTLE_SECONDS,
     origin: str = "command",
+    run_id: int | None = None,
 ) -> ReceiveReport:
-    """Analyse (everything rolled back) or integrate the files waiting in the import folder."""
+    """Analyse (everything rolled back) or integrate the files waiting in the import folder.
+
+    An integration records into `run_id` when given (a task's run, ended by the task runner), or
+    into a run of its own, about the connector, ended here.
+    """
     choices = choices or Choices()
     report = ReceiveReport(connector.code, analyse_only)
     folder = Path(connector.import_dir)
     ready, waiting = ready_files(folder, settle) if folder.is_dir() else ([], [])
     report.waiting = [path.name for path in waiting]
-    if not analyse_only:
-        report.run_id = history.start_run(store, JOB_NAME, origin)
+    own_run = not analyse_only and run_id is None
+    if own_run:
+        run_id = history.start_run(store, JOB_NAME, origin)
+        with store.write() as db:
+            db.execute("UPDATE runs SET subject = ? WHERE id = ?", [connector.code, run_id])
+    report.run_id = None if analyse_only else run_id
     try:
         with documents.remembered_lookups():
             for path in ready:
                 _file(store, connector, path, choices, report, progress)
     finally:
-        if report.run_id is not None:
+        if own_run:
             _finish(store, report)
     return report
 
@@ -862,23 +871,24 @@ def _to_bak(path: Path) -> None:
     path.rename(target)
 
 
+def summary(report: ReceiveReport) -> tuple[str, dict[str, Any]]:
+    """The run's closing message and its params."""
+    return N_(
+        "{connector}: {integrated} documents integrated, {refused} not integrated,"
+        " {already} already there."
+    ), {
+        "connector": report.connector,
+        "integrated": report.count("integrated"),
+        "refused": report.count("not_integrated"),
+        "already": report.count("already"),
+    }
+
+
 def _finish(store: Store, report: ReceiveReport) -> None:
     assert report.run_id is not None
     failed = report.count("not_integrated") or any("error" in entry for entry in report.files)
-    history.finish_run(
-        store,
-        report.run_id,
-        "warning" if failed else "success",
-        N_(
-            "{connector}: {integrated} documents integrated, {refused} not integrated, {already} already there."
-        ),
-        {
-            "connector": report.connector,
-            "integrated": report.count("integrated"),
-            "refused": report.count("not_integrated"),
-            "already": report.count("already"),
-        },
-    )
+    message, params = summary(report)
+    history.finish_run(store, report.run_id, "warning" if failed else "success", message, params)
 
 
 def integrated_documents(store: Store, connector: Connector) -> list[dict[str, Any]]:

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from webapp import history
 from webapp.csvio import CsvError
 from webapp.econnector import receive as receiving
-from webapp.econnector.connectors import Connector, ConnectorError, get
+from webapp.econnector.connectors import Connector, ConnectorError
 from webapp.i18n import N_, UserError
 from webapp.store import Store
 
@@ -365,160 +362,3 @@ def unknown_codes(store: Store, entries: list[tuple[str, str]]) -> set[int]:
             if row is None:
                 bad.add(index)
     return bad
-
-
-# -- receptions started from the browser ---------------------------------------------------------
-
-
-@dataclass
-class ReceptionTask:
-    token: str
-    connector: str
-    state: str = "analysing"  # analysing, analysed, integrating, integrated, failed
-    report: receiving.ReceiveReport | None = None
-    analysis: receiving.ReceiveReport | None = None
-    done: int = 0
-    total: int = 0
-    customer_refs: dict[str, str] = field(default_factory=dict)  # doc_ref → customer_ref
-    links: dict[str, str] = field(default_factory=dict)  # the user's choices
-    error: str | None = None
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def running(self) -> bool:
-        return self.state in ("analysing", "integrating")
-
-    def homonyms(self) -> list[dict[str, Any]]:
-        """One choice per outside customer whose documents found homonyms."""
-        report = self.analysis
-        choices: dict[str, dict[str, Any]] = {}
-        for result in report.documents if report else []:
-            ref = self.customer_refs.get(result.doc_ref, "")
-            if not ref or not result.candidates or result.status == "already":
-                continue
-            entry = choices.setdefault(
-                ref,
-                {
-                    "ref": ref,
-                    "customer": result.customer,
-                    "candidates": result.candidates,
-                    "documents": [],
-                    "choice": self.links.get(ref, "new"),
-                },
-            )
-            entry["documents"].append(result.doc_ref)
-        return list(choices.values())
-
-    def new_customers(self) -> list[dict[str, str]]:
-        report = self.analysis
-        seen: dict[str, dict[str, str]] = {}
-        for result in report.documents if report else []:
-            ref = self.customer_refs.get(result.doc_ref, "")
-            if (
-                result.status == "will_integrate"
-                and result.customer_status == "new"
-                and not result.candidates
-                and ref not in seen
-            ):
-                seen[ref] = {"ref": ref, "customer": result.customer}
-        return list(seen.values())
-
-
-class ReceptionTasks:
-    """The receptions started from the browser, by token."""
-
-    def __init__(self) -> None:
-        self._tasks: dict[str, ReceptionTask] = {}
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> ReceptionTask | None:
-        with self._lock:
-            return self._tasks.get(token)
-
-    def analyse(self, store: Store, code: str, task: ReceptionTask | None = None) -> ReceptionTask:
-        """Start (or re-run, after correspondences were given) the analysis."""
-        if task is None:
-            task = ReceptionTask(secrets.token_urlsafe(12), code)
-            with self._lock:
-                self._forget_old()
-                self._tasks[task.token] = task
-        elif task.running:
-            return task  # a second click: the running step goes on
-        task.state, task.done, task.error = "analysing", 0, None
-        self._spawn(store, task, analyse_only=True)
-        return task
-
-    def busy(self, code: str) -> bool:
-        """Whether an integration of this connector is running (one at a time)."""
-        with self._lock:
-            return any(
-                task.connector == code and task.state == "integrating"
-                for task in self._tasks.values()
-            )
-
-    def integrate(self, store: Store, task: ReceptionTask, links: dict[str, str]) -> ReceptionTask:
-        if task.state != "analysed" or self.busy(task.connector):
-            return task
-        task.links = links
-        task.state, task.done = "integrating", 0
-        task.total = len(task.analysis.documents) if task.analysis else 0
-        self._spawn(store, task, analyse_only=False)
-        return task
-
-    def _spawn(self, store: Store, task: ReceptionTask, *, analyse_only: bool) -> None:
-        thread = threading.Thread(
-            target=self._run,
-            args=(store, task, analyse_only),
-            name=f"reception-{task.token}",
-            daemon=True,
-        )
-        thread.start()
-
-    def _run(self, store: Store, task: ReceptionTask, analyse_only: bool) -> None:
-        def progress(done: int) -> None:
-            task.done = done
-
-        try:
-            connector = get(store, task.connector)
-            choices = receiving.Choices(links=dict(task.links))
-            report = receiving.receive(
-                store,
-                connector,
-                analyse_only=analyse_only,
-                choices=choices,
-                progress=progress,
-                origin="manual",
-            )
-            if analyse_only:
-                task.customer_refs = _customer_refs(connector, report)
-                task.analysis = report
-                task.state = "analysed"
-            else:
-                task.report = report
-                task.state = "integrated"
-        except UserError as exc:
-            task.error, task.state = exc.translated(), "failed"
-        except Exception as exc:
-            log.exception("reception of %s failed", task.connector)
-            task.error, task.state = str(exc), "failed"
-
-    def _forget_old(self) -> None:
-        limit = time.monotonic() - KEEP_SECONDS
-        for token in [t for t, task in self._tasks.items() if task.started < limit]:
-            del self._tasks[token]
-
-
-def _customer_refs(connector: Connector, report: receiving.ReceiveReport) -> dict[str, str]:
-    """doc_ref → the outside customer code, read again from the analysed files."""
-    refs: dict[str, str] = {}
-    folder = Path(connector.import_dir)
-    for entry in report.files:
-        if entry.get("error"):
-            continue
-        with contextlib.suppress(CsvError, UserError, OSError):
-            for document in receiving.read_documents(folder / entry["name"], connector):
-                refs[document.doc_ref] = str(document.header.get("customer_ref") or "")
-    return refs
-
-
-TASKS = ReceptionTasks()

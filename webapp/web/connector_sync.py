@@ -1,8 +1,8 @@
 """The e-connecteur's synchronisation (ECN-5 to ECN-7): the sync screen, the reception in two steps
 (analysis, then integration, each with live progress) and the send with its summary.
 
-The work is done by `econnector.receive` and `econnector.send`; receptions run in a background
-thread (`views_data.TASKS`) that the page polls every second.
+The work is done by `econnector.receive` and `econnector.send`; each step of a reception is a task
+(`econnector.reception`), a run whose page, /connectors/reception/{run id}, polls it every second.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from litestar.response import Redirect, Template
 
 from webapp.backoffice.listing import format_amount
 from webapp.econnector import connectors as connector_store
+from webapp.econnector import reception, views_data
 from webapp.econnector import send as sending
-from webapp.econnector import views_data
 from webapp.econnector.connectors import Connector, ConnectorError, replace
 from webapp.econnector.mappings import set_mapping
-from webapp.econnector.views_data import TASKS, ReceptionTask
 from webapp.i18n import N_, gettext
 from webapp.services import Services
+from webapp.tasks import TaskBusy
 from webapp.web.common import FormData, ServicesDep, first, page
 from webapp.web.connector_views import summary_helpers
 
@@ -87,11 +87,11 @@ def banner(services: ServicesDep) -> Template:
 # Reception -------------------------------------------------------------------------------------
 
 
-def _task(token: str) -> ReceptionTask:
-    task = TASKS.get(token)
-    if task is None:
+def _step(services: Services, run_id: int) -> reception.ReceptionStep:
+    found = reception.step(services.tasks, run_id)
+    if found is None:
         raise NotFoundException()
-    return task
+    return found
 
 
 def money(value: str | None) -> str:
@@ -102,11 +102,11 @@ def money(value: str | None) -> str:
         return value or ""
 
 
-def _reception_context(services: Services, task: ReceptionTask, **extra: Any) -> dict[str, Any]:
+def _reception_context(services: Services, run_id: int, **extra: Any) -> dict[str, Any]:
     return {
         "active": "connectors",
         "section": "sync",
-        "task": task,
+        "task": _step(services, run_id),
         "code_kinds": CODE_KINDS,
         "status_labels": STATUS_LABELS,
         "customer_labels": CUSTOMER_LABELS,
@@ -117,41 +117,52 @@ def _reception_context(services: Services, task: ReceptionTask, **extra: Any) ->
     }
 
 
+def _reception(
+    request: HTMXRequest, services: Services, run_id: int, status_code: int = 200, **extra: Any
+) -> Template:
+    """One step of the reception; the address bar follows it, so a reload shows it again."""
+    template = "_connector_reception.html" if request.htmx else "connector_reception.html"
+    return Template(
+        template,
+        context=_reception_context(services, run_id, **extra),
+        status_code=status_code,
+        headers={"HX-Push-Url": f"/connectors/reception/{run_id}"},
+    )
+
+
 @post("/connectors/{code:str}/receive", name="connector_receive", sync_to_thread=True)
 def receive_start(
     request: HTMXRequest, services: ServicesDep, code: FromPath[str]
 ) -> Response[Any]:
     """ "Réceptionner": the analysis starts; its page follows it."""
     connector = _connector(services, code)
-    task = TASKS.analyse(services.store, connector.code)
-    target = f"/connectors/reception/{task.token}"
+    run_id = reception.start_analysis(services.tasks, connector.code)
+    target = f"/connectors/reception/{run_id}"
     if request.htmx:
         return Response(content="", headers={"HX-Redirect": target})
     return Redirect(target, status_code=303)
 
 
-@get("/connectors/reception/{token:str}", name="connector_reception", sync_to_thread=False)
-def reception_page(request: HTMXRequest, services: ServicesDep, token: FromPath[str]) -> Template:
-    if request.htmx and TASKS.get(token) is None:
-        # Relais was restarted under the page: say so, and stop its polling.
-        return Template("_connector_reception_gone.html", context={})
-    task = _task(token)
+@get("/connectors/reception/{run_id:int}", name="connector_reception", sync_to_thread=False)
+def reception_page(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int]) -> Template:
     return page(
         request,
         "connector_reception.html",
-        _reception_context(services, task),
+        _reception_context(services, run_id),
         partial="_connector_reception.html",
     )
 
 
 @post(
-    "/connectors/reception/{token:str}/codes", name="connector_reception_codes", sync_to_thread=True
+    "/connectors/reception/{run_id:int}/codes",
+    name="connector_reception_codes",
+    sync_to_thread=True,
 )
 def reception_codes(
-    request: HTMXRequest, services: ServicesDep, token: FromPath[str], data: FormData
+    request: HTMXRequest, services: ServicesDep, run_id: FromPath[int], data: FormData
 ) -> Template:
     """The correspondences asked for by the analysis, saved; then the analysis runs again."""
-    task = _task(token)
+    task = _step(services, run_id)
     connector = _connector(services, task.connector)
     kinds, externals, internals = (
         _list(data.get(name)) for name in ("kind", "external", "internal")
@@ -164,7 +175,6 @@ def reception_codes(
     bad = views_data.unknown_codes(
         services.store, [(kind, internal) for kind, _, internal in entries]
     )
-    template = "_connector_reception.html" if request.htmx else "connector_reception.html"
     if bad or not entries:
         errors = {
             f"{entries[i][0]}:{entries[i][1]}": gettext(
@@ -173,12 +183,13 @@ def reception_codes(
             for i in bad
         }
         given = {f"{kind}:{external}": internal for kind, external, internal in entries}
-        context = _reception_context(services, task, code_errors=errors, given=given)
-        return Template(template, context=context, status_code=422)
+        return _reception(
+            request, services, run_id, status_code=422, code_errors=errors, given=given
+        )
     for kind, external, internal in entries:
         set_mapping(services.store, connector, kind, external, internal)
-    TASKS.analyse(services.store, task.connector, task)
-    return Template(template, context=_reception_context(services, task))
+    again = reception.start_analysis(services.tasks, connector.code, task.links)
+    return _reception(request, services, again)
 
 
 def _list(value: Any) -> list[str]:
@@ -189,32 +200,33 @@ def _list(value: Any) -> list[str]:
 
 
 @post(
-    "/connectors/reception/{token:str}/analyse",
+    "/connectors/reception/{run_id:int}/analyse",
     name="connector_reception_analyse",
     sync_to_thread=True,
 )
 def reception_analyse(
-    request: HTMXRequest, services: ServicesDep, token: FromPath[str]
+    request: HTMXRequest, services: ServicesDep, run_id: FromPath[int]
 ) -> Template:
     """Analyse again (after giving correspondences elsewhere, or new files)."""
-    task = _task(token)
-    if not task.running:
-        TASKS.analyse(services.store, task.connector, task)
-    template = "_connector_reception.html" if request.htmx else "connector_reception.html"
-    return Template(template, context=_reception_context(services, task))
+    task = _step(services, run_id)
+    if task.running:
+        return _reception(request, services, run_id)
+    again = reception.start_analysis(services.tasks, task.connector, task.links)
+    return _reception(request, services, again)
 
 
 @post(
-    "/connectors/reception/{token:str}/integrate",
+    "/connectors/reception/{run_id:int}/integrate",
     name="connector_reception_integrate",
     sync_to_thread=True,
 )
 def reception_integrate(
-    request: HTMXRequest, services: ServicesDep, token: FromPath[str], data: FormData
+    request: HTMXRequest, services: ServicesDep, run_id: FromPath[int], data: FormData
 ) -> Template:
     """ "Intégrer": the user's choice for each homonym, then the integration."""
-    task = _task(token)
-    template = "_connector_reception.html" if request.htmx else "connector_reception.html"
+    task = _step(services, run_id)
+    if task.state != "analysed":  # a second click, or an integration's page: it shows what runs
+        return _reception(request, services, run_id)
     links: dict[str, str] = {}
     errors: dict[str, str] = {}
     for entry in task.homonyms():
@@ -223,19 +235,15 @@ def reception_integrate(
             errors[entry["ref"]] = gettext("Choose one of the customers found.")
         links[entry["ref"]] = choice
     if errors:
-        task.links = links
-        context = _reception_context(services, task, link_errors=errors)
-        return Template(template, context=context, status_code=422)
-    if task.state != "analysed":  # a second click: the page follows what runs
-        return Template(template, context=_reception_context(services, task))
-    if TASKS.busy(task.connector):
+        return _reception(request, services, run_id, status_code=422, link_errors=errors)
+    try:
+        started = reception.start_integration(services.tasks, task, links)
+    except TaskBusy:
         busy = gettext(
             "A reception of {code} is already running: wait for its end.", code=task.connector
         )
-        context = _reception_context(services, task, busy=busy)
-        return Template(template, context=context, status_code=422)
-    TASKS.integrate(services.store, task, links)
-    return Template(template, context=_reception_context(services, task))
+        return _reception(request, services, run_id, status_code=422, busy=busy)
+    return _reception(request, services, started)
 
 
 # Send ------------------------------------------------------------------------------------------
