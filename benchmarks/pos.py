@@ -109,7 +109,7 @@ def _serve_office(services: Any) -> tuple[Any, Any, str]:
     import uvicorn
 
     from webapp.pos.api import PosApp
-    from webapp.server import bind_socket
+    from webapp.sockets import bind_socket
 
     sock = bind_socket("127.0.0.1", 0, fallback=False)
     config = uvicorn.Config(PosApp(services), log_config=None, access_log=False, lifespan="off")
@@ -133,7 +133,7 @@ def drain_benchmark(tickets: int = 5_000, batch: int = 500) -> None:
     import httpx
 
     from webapp.config import resolve_data_dir
-    from webapp.pos import office, protocol, register, selling
+    from webapp.pos import office, outbox, protocol, register_config, selling, synchroniser
     from webapp.pos.register_client import OfficeClient
     from webapp.services import open_services
 
@@ -147,20 +147,20 @@ def drain_benchmark(tickets: int = 5_000, batch: int = 500) -> None:
         server, thread, url = _serve_office(office_services)
         till = open_services(resolve_data_dir(Path(folder) / "register"), vault_backend="file")
         till.vault.create("benchmark passphrase")
-        register.join(till.store, till.vault, url, 1, token)
-        register.sync_once(till.store, till.vault, with_updates=False)
+        register_config.join(till.store, till.vault, url, 1, token)
+        synchroniser.sync_once(till.store, till.vault, with_updates=False)
         started = time.perf_counter()
         for n in range(tickets):
             lines = [{"article": f"ART{n % 10:07d}", "quantity": str(1 + n % 3)}]
             selling.record_ticket(till.store, {"lines": lines})
         record_s = time.perf_counter() - started
         batches = [
-            [register.wire_record(row, 1) for row in register.queued(till.store, batch, after)]
+            [outbox.wire_record(row, 1) for row in outbox.queued(till.store, batch, after)]
             for after in range(0, tickets, batch)
         ]
         with OfficeClient(url, token, timeout=120) as client:
             started = time.perf_counter()
-            pushed = register.push_outbox(till.store, client, 1, batch)
+            pushed = outbox.push_outbox(till.store, client, 1, batch)
             drain_s = time.perf_counter() - started
         headers = {"Authorization": f"Bearer {token}"}
         started = time.perf_counter()

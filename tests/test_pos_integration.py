@@ -17,8 +17,8 @@ from tests.conftest import REPO, relais, relais_env
 from tests.test_pos_register import PASSPHRASE, seed_office
 from webapp.config import resolve_data_dir
 from webapp.pos import selling
-from webapp.server import bind_socket
 from webapp.services import open_services
+from webapp.sockets import bind_socket
 from webapp.store import Store
 
 TICKETS = 400
@@ -77,10 +77,10 @@ def test_office_killed_in_the_middle_of_a_push(tmp_path: Path, relais_server: An
     office.stop()
     register = open_services(resolve_data_dir(register_dir), vault_backend="file")
     try:
-        for number in range(TICKETS):
+        for count in range(TICKETS):
             selling.record_ticket(
                 register.store,
-                {"lines": [{"article": "VR1", "quantity": str(1 + number % 3)}], "user": "MARIE"},
+                {"lines": [{"article": "VR1", "quantity": str(1 + count % 3)}], "user": "MARIE"},
             )
     finally:
         register.close()

@@ -27,8 +27,10 @@ from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_r
     sync,
     tokens,
 )
-from webapp.pos import register, register_lists, selling
-from webapp.pos.register_client import OfficeClient, OfficeUnreachable, RetryPolicy
+from webapp.http_retry import RetryPolicy
+from webapp.pos import register_lists, selling
+from webapp.pos.outbox import push_outbox
+from webapp.pos.register_client import OfficeClient, OfficeUnreachable
 from webapp.services import Services
 from webapp.store import Store
 
@@ -103,7 +105,7 @@ def test_a_push_without_an_answer_keeps_the_records_queued(
     retry = RetryPolicy(attempts=2, base_seconds=0.01, cap_seconds=0.01)
     client = OfficeClient(faulty_office.url, "token", timeout=1, retry=retry)
     with client, pytest.raises(OfficeUnreachable):
-        register.push_outbox(joined.store, client, 3)
+        push_outbox(joined.store, client, 3)
     assert faulty_office.requests == 2, "the push was tried, and tried again"
     assert [row["state"] for row in outbox(joined.store).values()] == ["queued"] * 3
     assert {ticket["state"] for ticket in register_lists.list_tickets(joined.store)} == {"queued"}
@@ -158,7 +160,7 @@ def test_an_answer_with_an_unknown_status_keeps_the_record_queued(
         def push(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return [{"id": records[0]["id"], "status": "maybe"}]
 
-    pushed = register.push_outbox(joined.store, Unsure(), 3)  # type: ignore[arg-type]
+    pushed = push_outbox(joined.store, Unsure(), 3)  # type: ignore[arg-type]
     assert (pushed.sent, pushed.rejected) == (0, [])
     assert [row["state"] for row in outbox(joined.store).values()] == ["queued", "queued"]
     assert outbox(joined.store)[ids[0]]["last_error"] == NO_ANSWER

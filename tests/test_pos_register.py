@@ -21,22 +21,28 @@ import uvicorn
 from tests.conftest import TEST_PORT, Client, relais
 from webapp.app import create_app
 from webapp.config import resolve_data_dir
+from webapp.http_retry import RetryPolicy
 from webapp.pos import (
     changes,
+    mirror,
     office,
     office_records,
+    outbox,
+    package_import,
     protocol,
     register,
+    register_config,
     register_lists,
     register_status,
     selling,
+    synchroniser,
     updates_office,
     updates_register,
 )
 from webapp.pos.api import PosApp
-from webapp.pos.register_client import OfficeClient, OfficeRefused, OfficeUnreachable, RetryPolicy
-from webapp.server import bind_socket
+from webapp.pos.register_client import OfficeClient, OfficeRefused, OfficeUnreachable
 from webapp.services import Services, open_services
+from webapp.sockets import bind_socket
 from webapp.store import Store
 
 PASSPHRASE = "register-tests-passphrase"
@@ -167,7 +173,7 @@ def fast_client(url: str, secret: str) -> OfficeClient:
 def joined(
     register_services: Services, office_listener: Listener, tokens: dict[int, str]
 ) -> Services:
-    register.join(
+    register_config.join(
         register_services.store,
         register_services.vault,
         office_listener.url,
@@ -178,8 +184,8 @@ def joined(
     return register_services
 
 
-def sync(services: Services) -> register.SyncResult:
-    return register.sync_once(services.store, services.vault, fast_client)
+def sync(services: Services) -> synchroniser.SyncResult:
+    return synchroniser.sync_once(services.store, services.vault, fast_client)
 
 
 def rows(store: Store, sql: str, args: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -221,20 +227,20 @@ def test_join_refused_and_unreachable(
 ) -> None:
     store, vault = register_services.store, register_services.vault
     with pytest.raises(OfficeRefused):
-        register.join(store, vault, office_listener.url, 3, "not-the-token", fast_client)
-    with pytest.raises(register.RegisterError):
-        register.join(store, vault, office_listener.url, 3, tokens[4], fast_client)
+        register_config.join(store, vault, office_listener.url, 3, "not-the-token", fast_client)
+    with pytest.raises(register_config.RegisterError):
+        register_config.join(store, vault, office_listener.url, 3, tokens[4], fast_client)
     office_listener.stop()
     with pytest.raises(OfficeUnreachable):
-        register.join(store, vault, office_listener.url, 3, tokens[3], fast_client)
-    assert register.load_config(store) is None
-    assert vault.get(register.TOKEN_SECRET) is None
+        register_config.join(store, vault, office_listener.url, 3, tokens[3], fast_client)
+    assert register_config.load_config(store) is None
+    assert vault.get(register_config.TOKEN_SECRET) is None
 
 
 def test_first_full_import_then_differential(joined: Services, office_services: Services) -> None:
     store = joined.store
-    assert register.role(store) == "register"
-    config = register.require_config(store)
+    assert register_config.role(store) == "register"
+    config = register_config.require_config(store)
     assert config.update_key == updates_office.public_key(office_services.store)
 
     result = sync(joined)
@@ -317,9 +323,9 @@ def test_a_package_that_does_not_fit_is_rolled_back_and_reported(
             " sha256, created_at) VALUES (?, 2, 0, 0, 0, ?, ?, ?, ?)",
             [reg.id, zlib.compress(raw), len(raw), protocol.sha256(raw), NOW],
         )
-    with pytest.raises(register.PackageRefused):
+    with pytest.raises(package_import.PackageRefused):
         sync(joined)
-    assert register.last_applied(joined.store) == 1
+    assert package_import.last_applied(joined.store) == 1
     assert not rows(joined.store, "SELECT 1 FROM payment_methods WHERE code = 'GIFT'")
     error = register_status.status(joined.store)["last_error"]
     assert error is not None and "2" in error["message"]
@@ -335,11 +341,11 @@ def test_applying_a_package_twice_changes_nothing(
     assert package is not None
     before = dump(store)
     with store.write() as db:  # the rows again, as a second delivery of the same package would
-        register.apply_rows(db, package, 3)
+        mirror.apply_rows(db, package, 3)
     assert dump(store) == before
-    assert register.apply_package(store, package, 3) is False  # already recorded: skipped
+    assert mirror.apply_package(store, package, 3) is False  # already recorded: skipped
     again = dict(package, number=99)
-    assert register.apply_package(store, again, 3) is True
+    assert mirror.apply_package(store, again, 3) is True
     assert dump(store) == before
 
 
@@ -366,7 +372,7 @@ def test_user_filtering_keeps_only_this_registers_users(register_services: Servi
         },
         "deletes": {},
     }
-    assert register.apply_package(store, package, 3)
+    assert mirror.apply_package(store, package, 3)
     assert [u["code"] for u in register_lists.list_users(store)] == ["A", "C"]
     assert rows(store, "SELECT number, ticket_prefix FROM pos_registers ORDER BY number") == [
         {"number": 3, "ticket_prefix": "C3-"},
@@ -413,7 +419,7 @@ def test_a_rejected_record_is_set_aside_and_does_not_block(
     store = joined.store
     first = selling.record_ticket(store, {"lines": [{"article": "VR1", "quantity": "1"}]})
     with store.write() as db:  # a poisoned record: an article the office has never heard of
-        poisoned = register.enqueue(
+        poisoned = outbox.enqueue(
             db,
             3,
             "ticket",
@@ -484,12 +490,12 @@ def test_a_replayed_batch_creates_nothing_twice(
     store = joined.store
     for quantity in ("1", "2"):
         selling.record_ticket(store, {"lines": [{"article": "VR1", "quantity": quantity}]})
-    batch = [register.wire_record(row, 3) for row in register.queued(store, 10)]
+    batch = [outbox.wire_record(row, 3) for row in outbox.queued(store, 10)]
     with fast_client(office_listener.url, tokens[3]) as client:
         # The office applied it, but the answer was lost on the way: the records stay queued.
         assert [r["status"] for r in client.push(batch)] == ["applied", "applied"]
-        assert register.queued(store, 10)
-        result = register.push_outbox(store, client, 3)
+        assert outbox.queued(store, 10)
+        result = outbox.push_outbox(store, client, 3)
         assert result.sent == 2
         assert [r["status"] for r in client.push(batch)] == ["already_applied"] * 2
     assert len(office_tickets(office_services.store)) == 2
@@ -499,8 +505,8 @@ def test_push_in_small_batches_keeps_the_order(joined: Services, office_services
     sync(joined)
     for _ in range(7):
         selling.record_ticket(joined.store, {"lines": [{"article": "FRO", "quantity": "0.25"}]})
-    with register.open_client(joined.store, joined.vault, fast_client) as client:
-        result = register.push_outbox(joined.store, client, 3, batch_size=3)
+    with register_config.open_client(joined.store, joined.vault, fast_client) as client:
+        result = outbox.push_outbox(joined.store, client, 3, batch_size=3)
     assert (result.sent, result.batches) == (7, 3)
     numbers = [row["number"] for row in office_tickets(office_services.store)]
     assert numbers == [f"C3-{n:06d}" for n in range(1, 8)]
@@ -509,12 +515,12 @@ def test_push_in_small_batches_keeps_the_order(joined: Services, office_services
 def test_synchroniser_backoff_grows_with_jitter_and_resets(register_services: Services) -> None:
     import random
 
-    sync_thread = register.Synchroniser(
+    sync_thread = synchroniser.Synchroniser(
         register_services.store, register_services.vault, interval=30, rng=random.Random(1)
     )
     delays = [sync_thread.next_delay(False) for _ in range(8)]
     assert all(15 <= d <= 30 for d in delays[:1])
-    assert delays[3] >= 120 and max(delays) <= register.BACKOFF_CAP
+    assert delays[3] >= 120 and max(delays) <= synchroniser.BACKOFF_CAP
     assert sync_thread.next_delay(True) == 30 and sync_thread.failures == 0
 
 
@@ -701,7 +707,7 @@ def test_register_dashboard_sync_and_updates(
     store = joined.store
     selling.record_ticket(store, {"lines": [{"article": "VR1", "quantity": "1"}]})
     with store.write() as db:
-        register.enqueue(db, 3, "ticket", {"number": "", "lines": []})
+        outbox.enqueue(db, 3, "ticket", {"number": "", "lines": []})
     page_html = ui.get("/pos/register").text
     assert 'id="register-queued">2<' in page_html and "Synchroniser maintenant" in page_html
     publish(office_services, "settings", {"backups_kept": 12})
@@ -738,7 +744,7 @@ def states(store: Store) -> dict[int, str]:
 
 def test_updates_always_mode_waits_for_each(joined: Services, office_services: Services) -> None:
     first = publish(office_services, "settings", {"history_retention_months": 6})
-    second = publish(office_services, "settings", {register.SYNC_INTERVAL: 60})
+    second = publish(office_services, "settings", {register_config.SYNC_INTERVAL: 60})
     result = sync(joined)
     assert result.updates == {"received": 2, "applied": 0, "pending": 2, "refused": 0}
     assert states(joined.store) == {first: "pending", second: "pending"}
@@ -746,7 +752,7 @@ def test_updates_always_mode_waits_for_each(joined: Services, office_services: S
     assert states(joined.store) == {first: "pending", second: "applied"}
     from webapp import settings
 
-    assert settings.read_value(joined.store, register.SYNC_INTERVAL) == 60
+    assert settings.read_value(joined.store, register_config.SYNC_INTERVAL) == 60
     assert settings.get(joined.store, "history_retention_months") == 2
     updates_register.confirm(joined.store, first)
     assert settings.get(joined.store, "history_retention_months") == 6
@@ -841,8 +847,8 @@ def test_update_and_outbox_commands(joined: Services, office_services: Services)
     assert json.loads(moded.stdout) == {"ok": True, "mode": "once"}
     assert updates_register.mode(joined.store) == "once"
     selling.record_ticket(joined.store, {"lines": [{"article": "VR1", "quantity": "1"}]})
-    outbox = json.loads(relais("pos", "outbox", "--json", data_dir=folder).stdout)
-    assert (outbox["queued"], outbox["register"], outbox["rejected"]) == (1, 3, [])
+    queue = json.loads(relais("pos", "outbox", "--json", data_dir=folder).stdout)
+    assert (queue["queued"], queue["register"], queue["rejected"]) == (1, 3, [])
 
 
 # -- the real programs ------------------------------------------------------------------------------
@@ -991,7 +997,7 @@ def test_sell_and_sync_in_a_browser(
     folder = tmp_path / "till"
     till = open_services(resolve_data_dir(folder))
     till.vault.create(PASSPHRASE)
-    register.join(till.store, till.vault, office_listener.url, 3, tokens[3], fast_client)
+    register_config.join(till.store, till.vault, office_listener.url, 3, tokens[3], fast_client)
     till.close()
     server = relais_server(
         "--role", "register", data_dir=folder, RELAIS_VAULT_PASSPHRASE=PASSPHRASE

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapp.pos.register import require_config
+from webapp.pos.register_config import require_config
 from webapp.store import Store
 
 

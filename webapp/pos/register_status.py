@@ -6,7 +6,7 @@ from typing import Any
 
 from webapp import clock, settings
 from webapp.i18n import translate_stored
-from webapp.pos.register import LAST_CONTACT, LAST_ERROR, load_config
+from webapp.pos.register_config import LAST_CONTACT, LAST_ERROR, load_config
 from webapp.store import Store
 
 

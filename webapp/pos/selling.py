@@ -18,12 +18,9 @@ from webapp.backoffice.listing import fts_match
 from webapp.clock import now_iso
 from webapp.i18n import N_
 from webapp.pos import protocol, ticket_rules
-from webapp.pos.register import (
-    CUSTOMER_FIELDS,
-    enqueue,
-    require_config,
-    upsert_customer,
-)
+from webapp.pos.mirror import CUSTOMER_FIELDS, upsert_customer
+from webapp.pos.outbox import enqueue
+from webapp.pos.register_config import require_config
 from webapp.store import Store
 
 CENT = ticket_rules.CENT

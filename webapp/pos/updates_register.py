@@ -23,15 +23,15 @@ from webapp import history, settings
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
 from webapp.pos import protocol
-from webapp.pos.register import (
+from webapp.pos.mirror import apply_rows
+from webapp.pos.register_client import OfficeClient
+from webapp.pos.register_config import (
     SYNC_INTERVAL,
     UPDATE_KEY,
     RegisterConfig,
-    apply_rows,
     require_config,
     write_settings,
 )
-from webapp.pos.register_client import OfficeClient
 from webapp.store import Store
 
 MODE = "pos.update_mode"

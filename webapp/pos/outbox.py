@@ -1,0 +1,109 @@
+"""A register's outbox (POS-4, table ``MICPTRACK``): records made here, sent to the office.
+
+:func:`enqueue` writes a record in the caller's transaction (the ticket, customer or setting change
+that made it is in the same one). :func:`push_outbox` sends the queued records in their order, in
+batches; a rejected record is set aside with its reason and never blocks the ones after it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from webapp.clock import now_iso
+from webapp.pos import protocol
+from webapp.pos.register_client import OfficeClient
+from webapp.store import Store
+
+
+def enqueue(db: Any, register: int, kind: str, payload: Mapping[str, Any], record: str = "") -> str:
+    """Write one outbox record in the caller's transaction; its id is made here, before any send."""
+    if kind not in protocol.RECORD_KINDS:
+        raise ValueError(kind)
+    record = record or protocol.record_id(register)
+    db.execute(
+        "INSERT INTO MICPTRACK (id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+        [record, kind, json.dumps(payload, ensure_ascii=False, sort_keys=True), now_iso()],
+    )
+    return record
+
+
+def queued(store: Store, limit: int, after_seq: int = 0) -> list[dict[str, Any]]:
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT seq, id, kind, payload, created_at FROM MICPTRACK"
+            " WHERE state = 'queued' AND seq > ? ORDER BY seq LIMIT ?",
+            [after_seq, limit],
+        ).fetchall()
+    return [dict(row) for row in rows]
+
+
+def wire_record(row: Mapping[str, Any], register: int) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "register": register,
+        "seq": int(row["seq"]),
+        "kind": row["kind"],
+        "created_at": row["created_at"],
+        "payload": json.loads(row["payload"]),
+    }
+
+
+@dataclass
+class PushResult:
+    sent: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    batches: int = 0
+
+
+def push_outbox(
+    store: Store, client: OfficeClient, register: int, batch_size: int = protocol.MAX_BATCH
+) -> PushResult:
+    """Send the queued records in order, batch by batch, until none is left."""
+    result = PushResult()
+    size = max(1, min(batch_size, protocol.MAX_BATCH))
+    after = 0
+    while True:
+        rows = queued(store, size, after)
+        if not rows:
+            return result
+        answers = client.push([wire_record(row, register) for row in rows])
+        result.batches += 1
+        _record_answers(store, rows, answers, result)
+        after = int(rows[-1]["seq"])
+
+
+def _record_answers(
+    store: Store,
+    rows: list[dict[str, Any]],
+    answers: list[dict[str, Any]],
+    result: PushResult,
+) -> None:
+    by_id = {str(answer.get("id")): answer for answer in answers}
+    moment = now_iso()
+    with store.write() as db:
+        for row in rows:
+            answer = by_id.get(row["id"])
+            status = answer.get("status") if answer else None
+            if status in ("applied", "already_applied"):
+                db.execute(
+                    "UPDATE MICPTRACK SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+                    " last_error = NULL WHERE id = ? AND state = 'queued'",
+                    [moment, row["id"]],
+                )
+                result.sent += 1
+            elif status == "rejected":
+                reason = str((answer or {}).get("reason") or "rejected")
+                db.execute(
+                    "UPDATE MICPTRACK SET state = 'rejected', last_error = ?,"
+                    " attempts = attempts + 1 WHERE id = ? AND state = 'queued'",
+                    [reason, row["id"]],
+                )
+                result.rejected.append({"id": row["id"], "kind": row["kind"], "reason": reason})
+            else:  # no answer for it: it stays queued and goes again next round
+                db.execute(
+                    "UPDATE MICPTRACK SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                    ["no answer from the office for this record", row["id"]],
+                )
