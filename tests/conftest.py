@@ -10,6 +10,8 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import CodeType
+from typing import Any
 
 import httpx
 import pytest
@@ -41,10 +43,13 @@ settings.load_profile(os.environ.get("RELAIS_FUZZ_PROFILE", "short"))
 expect.set_options(timeout=20_000)
 
 
-# Markers by fixture, so that a new test is marked by what it uses (`make test-fast` leaves these out):
-# a real chromium driven by Playwright, or a PyInstaller bundle / wheel built for the test.
+# Markers by what a test uses, so that a new test is marked too (`make test-fast` leaves these out):
+# a real chromium driven by Playwright, a PyInstaller bundle or wheel built for the test, or child
+# processes and servers (a `relais` child spends about 2 s importing before it does anything).
 BROWSER_FIXTURES = frozenset({"browser"})
 BUNDLE_FIXTURES = frozenset({"built", "onefile_v2", "wheel", "installed"})
+SLOW_FIXTURES = frozenset({"relais_server", "imap_server", "x_display"})
+CHILD_PROCESS_HELPERS = frozenset({"relais", "RelaisServer"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -54,6 +59,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if used & BUNDLE_FIXTURES:
             item.add_marker(pytest.mark.bundle)
+        function = getattr(item, "function", None)
+        if used & SLOW_FIXTURES or (function and _starts_relais(function.__code__, function)):
+            item.add_marker(pytest.mark.slow)
+
+
+def _starts_relais(code: CodeType, function: Any, seen: set[CodeType] | None = None) -> bool:
+    """Whether this code calls `relais()` or `RelaisServer`, itself or through a helper of tests/."""
+    seen = set() if seen is None else seen
+    if code in seen:
+        return False
+    seen.add(code)
+    names = getattr(sys.modules.get(function.__module__), "__dict__", {})
+    for name in code.co_names:
+        found = names.get(name)
+        if name in CHILD_PROCESS_HELPERS and getattr(found, "__module__", "") == __name__:
+            return True
+        helper = getattr(found, "__code__", None)
+        if helper and found.__module__.startswith("tests") and _starts_relais(helper, found, seen):
+            return True
+    nested = (const for const in code.co_consts if isinstance(const, CodeType))
+    return any(_starts_relais(inner, function, seen) for inner in nested)
 
 
 @pytest.fixture(autouse=True)
