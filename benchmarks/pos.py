@@ -72,7 +72,7 @@ def _stored_size(store: Any, register_id: int, number: int) -> int:
 
 
 def catalogue_benchmark(articles: int = 100_000, changed_percent: float = 1.0) -> None:
-    from webapp.pos import changes, office
+    from webapp.pos import office, packages
     from webapp.store import Store
 
     with tempfile.TemporaryDirectory() as folder:
@@ -80,13 +80,13 @@ def catalogue_benchmark(articles: int = 100_000, changed_percent: float = 1.0) -
         _fill(store, articles)
         register, _token = office.add_register(store, 1)
         started = time.perf_counter()
-        full = changes.build_package(store, register.id)
+        full = packages.build_package(store, register.id)
         full_s = time.perf_counter() - started
         assert full is not None
         office.acknowledge(store, register, full.number)
         changed = _change(store, articles, changed_percent)
         started = time.perf_counter()
-        diff = changes.build_package(store, register.id)
+        diff = packages.build_package(store, register.id)
         diff_s = time.perf_counter() - started
         assert diff is not None
         full_z = _stored_size(store, register.id, full.number)

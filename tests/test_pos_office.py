@@ -19,7 +19,7 @@ from tests.conftest import Client, relais
 from webapp import history, settings
 from webapp.backoffice import documents
 from webapp.config import resolve_data_dir
-from webapp.pos import changes, office, office_records, protocol, updates_office
+from webapp.pos import office, office_records, packages, protocol, updates_office
 from webapp.services import Services, open_services
 from webapp.store import Store
 
@@ -103,7 +103,7 @@ def test_first_package_is_full_with_the_documented_shapes(
     shop: tuple[Services, office.Register],
 ) -> None:
     services, register = shop
-    built = changes.build_package(services.store, register.id)
+    built = packages.build_package(services.store, register.id)
     assert built is not None and built.full and built.number == 1 and built.from_seq == 0
     body = package(services.store, register, 1)
     assert body["full"] is True and body["register"] == 3 and body["number"] == 1
@@ -159,16 +159,16 @@ def test_first_package_is_full_with_the_documented_shapes(
 
 def test_nothing_is_built_when_nothing_changed(shop: tuple[Services, office.Register]) -> None:
     services, register = shop
-    assert changes.build_package(services.store, register.id) is not None
-    assert changes.build_package(services.store, register.id) is None
+    assert packages.build_package(services.store, register.id) is not None
+    assert packages.build_package(services.store, register.id) is None
     # Seeing a register (its token's last_seen_at) is not a change either.
-    assert changes.build_package(services.store, register.id) is None
+    assert packages.build_package(services.store, register.id) is None
 
 
 def test_differential_package_after_edits(shop: tuple[Services, office.Register]) -> None:
     services, register = shop
     store = services.store
-    first = changes.build_package(store, register.id)
+    first = packages.build_package(store, register.id)
     assert first is not None
     assert office.acknowledge(store, register, 1)
     execute(store, "UPDATE articles SET label = 'Vin rouge 2024' WHERE code = 'VR1'")
@@ -189,7 +189,7 @@ def test_differential_package_after_edits(shop: tuple[Services, office.Register]
     execute(store, "UPDATE payment_methods SET code = 'CB' WHERE code = 'CARD'")
     execute(store, "DELETE FROM pos_users WHERE code = 'PAUL'")
     execute(store, "UPDATE pos_registers SET label = 'Other' WHERE number = 4")
-    second = changes.build_package(store, register.id)
+    second = packages.build_package(store, register.id)
     assert second is not None and not second.full
     assert second.from_seq == first.to_seq and second.number == 2
     body = package(store, register, 2)
@@ -215,19 +215,19 @@ def test_differential_package_after_edits(shop: tuple[Services, office.Register]
 def test_unacknowledged_package_makes_a_superset(shop: tuple[Services, office.Register]) -> None:
     services, register = shop
     store = services.store
-    changes.build_package(store, register.id)
+    packages.build_package(store, register.id)
     office.acknowledge(store, register, 1)
     execute(store, "UPDATE articles SET label = 'A' WHERE code = 'VR1'")
-    second = changes.build_package(store, register.id)
+    second = packages.build_package(store, register.id)
     execute(store, "UPDATE articles SET label = 'B' WHERE code = 'VB1'")
-    third = changes.build_package(store, register.id)
+    third = packages.build_package(store, register.id)
     assert second is not None and third is not None
     assert third.from_seq == second.from_seq, "from the last acknowledged, not the last built"
     codes = [row["code"] for row in package(store, register, 3)["upserts"]["articles"]]
     assert codes == ["VB1", "VR1"]
     office.acknowledge(store, register, 3)
     execute(store, "UPDATE articles SET label = 'C' WHERE code = 'VB1'")
-    fourth = changes.build_package(store, register.id)
+    fourth = packages.build_package(store, register.id)
     assert fourth is not None and fourth.from_seq == third.to_seq
     codes = [row["code"] for row in package(store, register, 4)["upserts"]["articles"]]
     assert codes == ["VB1"]
@@ -241,13 +241,13 @@ def test_deleted_then_recreated_travels_as_an_upsert(
 ) -> None:
     services, register = shop
     store = services.store
-    changes.build_package(store, register.id)
+    packages.build_package(store, register.id)
     office.acknowledge(store, register, 1)
     execute(store, "DELETE FROM articles WHERE code = 'VB1'")
     add_article(store, "VB1", "7")
     add_article(store, "NEW", "1")
     execute(store, "DELETE FROM articles WHERE code = 'NEW'")
-    built = changes.build_package(store, register.id)
+    built = packages.build_package(store, register.id)
     assert built is not None
     body = package(store, register, built.number)
     assert [row["code"] for row in body["upserts"]["articles"]] == ["VB1"]
@@ -264,7 +264,7 @@ def test_register_starting_from_nothing_gets_a_full_package(
     assert office.list_packages(store, register, 0) == listed, "not built twice"
     office.acknowledge(store, register, 1)
     execute(store, "UPDATE articles SET label = 'A' WHERE code = 'VR1'")
-    changes.build_package(store, register.id)
+    packages.build_package(store, register.id)
     assert [p["number"] for p in office.list_packages(store, register, 1)] == [2]
     # The register lost its data and asks from 0: a new full package, and only from there.
     again = office.list_packages(store, register, 0)
@@ -277,10 +277,10 @@ def test_export_job_builds_for_every_active_register(
 ) -> None:
     services, _register = shop
     execute(services.store, "UPDATE pos_registers SET active = 0 WHERE number = 4")
-    run_id = services.runner.run(changes.JOB_NAME, origin="command")
+    run_id = services.runner.run(packages.JOB_NAME, origin="command")
     run = history.get_run(services.store, run_id)
     assert run is not None and run["status"] == "success" and run["params"] == {"count": 1}
-    assert services.runner.run(changes.JOB_NAME, origin="command")
+    assert services.runner.run(packages.JOB_NAME, origin="command")
     rows = {row["number"]: row for row in office.list_registers(services.store)}
     assert rows[3]["last_built"] == 1 and rows[4]["last_built"] is None
 
@@ -467,7 +467,7 @@ def test_customer_and_setting_records(shop: tuple[Services, office.Register]) ->
     assert tuple(row) == ("Lille", "FR")
     assert office_records.register_settings(store, 3) == {"printer": "EPSON"}
     # The customer made on the register goes to the other registers with the next package.
-    changes.build_package(store, register.id)
+    packages.build_package(store, register.id)
     assert "C900" in by_code(package(store, register, 1)["upserts"]["customers"])
 
 

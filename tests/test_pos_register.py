@@ -23,12 +23,12 @@ from webapp.app import create_app
 from webapp.config import resolve_data_dir
 from webapp.http_retry import RetryPolicy
 from webapp.pos import (
-    changes,
     mirror,
     office,
     office_records,
     outbox,
     package_import,
+    packages,
     protocol,
     register,
     register_config,
@@ -280,7 +280,7 @@ def test_first_full_import_then_differential(joined: Services, office_services: 
             " (SELECT id FROM pos_registers WHERE number = 3)"
         )
         db.execute("UPDATE parties SET city = 'Lille' WHERE code = 'C001'")
-    changes.build_all(office_store)
+    packages.build_all(office_store)
     result = sync(joined)
     assert result.imported.applied == [2]
     package = office.package_json(office_store, office.get_register(office_store, 3), 2)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from webapp import maintenance, updates
 from webapp.backoffice import uploads
 from webapp.econnector import reception as connector_reception
 from webapp.jobs import JobSpec
-from webapp.pos import changes as pos_packages
+from webapp.pos import packages as pos_packages
 from webapp.scrada import archive as scrada_archive
 from webapp.scrada import pull as scrada_pull
 from webapp.tasks import TaskSpec

@@ -112,7 +112,7 @@ def register_list(state: CliState, as_json: bool) -> None:
 def pos_export(state: CliState, as_json: bool) -> None:
     """Build the registers' packages now (the export_caisseauto process) and wait."""
     from webapp.jobs import JobError
-    from webapp.pos.changes import JOB_NAME
+    from webapp.pos.packages import JOB_NAME
 
     services = state.services()
     try:

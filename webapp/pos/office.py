@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import changes, protocol
+from webapp.pos import packages, protocol
 from webapp.store import Store
 
 
@@ -247,7 +247,7 @@ def _from_scratch(store: Store, register: Register) -> list[dict[str, Any]]:
         full = max((row["number"] for row in rows if row["full"]), default=0)
         if full > acked:  # a full package it has not taken yet: start there
             return [_package_info(row) for row in rows if row["number"] >= full]
-        changes.build_package(store, register.id, force_full=True)
+        packages.build_package(store, register.id, force_full=True)
     return []
 
 

@@ -11,7 +11,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from webapp import history, settings
-from webapp.pos import changes, office, office_records, protocol
+from webapp.pos import office, office_records, protocol
+from webapp.pos import packages as changes
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import FormError, RegisterForm, first_error, texts

@@ -1,4 +1,4 @@
-"""Office: packages of reference data for the registers, read from the change log (POS-2).
+"""Office: the packages of reference data built for the registers from the change log (POS-2).
 
 ``change_log`` is filled by triggers in the same transaction as each change (0009_pos.sql). A
 register's next package holds the rows changed since the ``to_seq`` of the last package it
@@ -10,7 +10,8 @@ upsert, and a renamed code as a delete of the old code plus an upsert of the new
 A package is read in one snapshot (a read transaction), so its rows are exactly the state at its
 ``to_seq``. The JSON is written piece by piece into a zlib stream and a SHA-256: even a full
 package of 100,000 articles is never held twice in memory, and only the changed keys are read
-for a differential one (``DISTINCT key`` over the log range, then the rows in chunks by code).
+for a differential one (``DISTINCT key`` over the log range, then the rows in chunks by code:
+:mod:`webapp.pos.package_rows`).
 """
 
 from __future__ import annotations
@@ -18,75 +19,21 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlite_utils import Database
 
+from webapp import settings
 from webapp.clock import now_iso
 from webapp.i18n import N_
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.pos import protocol
-from webapp.store import Store
+from webapp.pos.package_rows import SOURCES, all_rows, changed_keys, present
+from webapp.store import Store, one, rows
 
 JOB_NAME = "export_caisseauto"
-CHUNK = 500
-PRICE_STEP = Decimal("0.0001")
-
-# Each entity's rows in their wire shape (docs/pos.md). ``{where}`` is filled with a filter on the
-# key; the key column is the first one. Prices are those of the default price category.
-_ARTICLES = (
-    "SELECT a.code, a.label, a.barcode, u.code AS unit, v.code AS vat_code, v.rate AS vat_rate,"
-    " p.price_excl_vat, f.code AS family, a.active FROM articles a"
-    " JOIN units u ON u.id = a.unit_id JOIN vat_rates v ON v.id = a.vat_rate_id"
-    " LEFT JOIN article_families f ON f.id = a.family_id"
-    " LEFT JOIN article_prices p ON p.article_id = a.id AND p.price_category_id ="
-    " (SELECT id FROM price_categories ORDER BY is_default DESC, id LIMIT 1)"
-    " WHERE {where} ORDER BY a.code"
-)
-_CUSTOMERS = (
-    "SELECT p.code, p.last_name, p.first_name, p.company, p.email, p.phone, p.address,"
-    " p.postcode, p.city, p.country, p.vat_number FROM parties p"
-    " WHERE p.kind = 'customer' AND {where} ORDER BY p.code"
-)
-_USERS = (
-    "SELECT u.code, u.name, u.active,"
-    " (SELECT json_group_array(r.number) FROM (SELECT r.number FROM pos_user_registers ur"
-    " JOIN pos_registers r ON r.id = ur.register_id WHERE ur.user_id = u.id ORDER BY r.number) r)"
-    " AS registers FROM pos_users u WHERE {where} ORDER BY u.code"
-)
-_PAYMENT_METHODS = (
-    "SELECT m.code, m.label, m.is_cash, m.active FROM payment_methods m"
-    " WHERE {where} ORDER BY m.code"
-)
-_VAT_RATES = (
-    "SELECT v.code, v.label, v.rate, v.country FROM vat_rates v WHERE {where} ORDER BY v.code"
-)
-_UNITS = "SELECT n.code, n.label, n.decimals FROM units n WHERE {where} ORDER BY n.code"
-_REGISTERS = (
-    "SELECT CAST(r.number AS TEXT) AS number, r.label, r.ticket_prefix, r.active"
-    " FROM pos_registers r WHERE r.id = :register_id AND {where}"
-)
-
-
-@dataclass(frozen=True)
-class EntitySource:
-    name: str
-    sql: str
-    key_column: str
-
-
-SOURCES = (
-    EntitySource("articles", _ARTICLES, "a.code"),
-    EntitySource("customers", _CUSTOMERS, "p.code"),
-    EntitySource("users", _USERS, "u.code"),
-    EntitySource("payment_methods", _PAYMENT_METHODS, "m.code"),
-    EntitySource("vat_rates", _VAT_RATES, "v.code"),
-    EntitySource("units", _UNITS, "n.code"),
-    EntitySource("registers", _REGISTERS, "CAST(r.number AS TEXT)"),
-)
 
 
 @dataclass(frozen=True)
@@ -100,76 +47,6 @@ class BuiltPackage:
     sha256: str
     upserts: int
     deletes: int
-
-
-# --- Shapes ----------------------------------------------------------------------------------
-
-
-def _decimal_text(value: Any) -> str:
-    """A rate or a count without exponent or trailing zeros: 20, 5.5."""
-    number = Decimal(str(value)).normalize()
-    return protocol.amount(
-        number.quantize(Decimal(1)) if number == number.to_integral() else number
-    )
-
-
-def _price(value: Any) -> str | None:
-    if value is None:
-        return None
-    return protocol.amount(Decimal(str(value)).quantize(PRICE_STEP))
-
-
-def _shape(entity: str, row: dict[str, Any]) -> dict[str, Any]:
-    if entity == "articles":
-        row["vat_rate"] = _decimal_text(row["vat_rate"])
-        row["price_excl_vat"] = _price(row["price_excl_vat"])
-        row["active"] = bool(row["active"])
-    elif entity == "users":
-        row["active"] = bool(row["active"])
-        row["registers"] = json.loads(row["registers"] or "[]")
-    elif entity == "payment_methods":
-        row["is_cash"] = bool(row["is_cash"])
-        row["active"] = bool(row["active"])
-    elif entity == "vat_rates":
-        row["rate"] = _decimal_text(row["rate"])
-    elif entity == "registers":
-        row["number"] = int(row["number"])
-        row["active"] = bool(row["active"])
-    return row
-
-
-def _rows(db: Database, sql: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    cursor = db.execute(sql, params)
-    names = [column[0] for column in cursor.description]
-    while batch := cursor.fetchmany(CHUNK):
-        for row in batch:
-            yield dict(zip(names, row, strict=True))
-
-
-def _all_rows(db: Database, source: EntitySource, register_id: int) -> Iterator[dict[str, Any]]:
-    sql = source.sql.format(where="1 = 1")
-    for row in _rows(db, sql, {"register_id": register_id}):
-        yield _shape(source.name, row)
-
-
-def _changed_keys(db: Database, entity: str, from_seq: int, to_seq: int) -> list[str]:
-    cursor = db.execute(
-        "SELECT DISTINCT key FROM change_log WHERE entity = ? AND seq > ? AND seq <= ?",
-        [entity, from_seq, to_seq],
-    )
-    return [str(row[0]) for row in cursor.fetchall()]
-
-
-def _rows_for_keys(
-    db: Database, source: EntitySource, keys: Sequence[str], register_id: int
-) -> Iterator[dict[str, Any]]:
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        names = {f"k{index}": key for index, key in enumerate(chunk)}
-        where = f"{source.key_column} IN ({', '.join(':' + name for name in names)})"
-        params = {"register_id": register_id, **names}
-        for row in _rows(db, source.sql.format(where=where), params):
-            yield _shape(source.name, row)
 
 
 # --- Writing the JSON ------------------------------------------------------------------------
@@ -227,68 +104,49 @@ def _write_body(
     sink.write(',"upserts":{')
     for index, source in enumerate(SOURCES):
         if full:
-            rows: Iterable[dict[str, Any]] = _all_rows(db, source, register_id)
+            found: Iterable[dict[str, Any]] = all_rows(db, source, register_id)
         else:
-            keys = _changed_keys(db, source.name, *span)
-            rows = _present(db, source, keys, register_id, deletes)
-        counts.upserts += _write_list(sink, source.name, rows, index == 0)
+            keys = changed_keys(db, source.name, *span)
+            found = present(db, source, keys, register_id, deletes)
+        counts.upserts += _write_list(sink, source.name, found, index == 0)
     sink.write('},"deletes":{')
     for index, name in enumerate(protocol.DELETABLE):
         counts.deletes += _write_list(sink, name, deletes[name], index == 0)
     sink.write("}}")
 
 
-def _present(
-    db: Database,
-    source: EntitySource,
-    keys: list[str],
-    register_id: int,
-    deletes: dict[str, list[str]],
-) -> Iterator[dict[str, Any]]:
-    """The rows of ``keys`` that exist; the others become deletes (of the entities that have them)."""
-    missing = {key.casefold(): key for key in keys}
-    for row in _rows_for_keys(db, source, keys, register_id):
-        key = str(row["number"] if source.name == "registers" else row["code"])
-        missing.pop(key.casefold(), None)
-        yield row
-    if source.name in deletes:
-        deletes[source.name].extend(sorted(missing.values()))
-
-
 # --- Building --------------------------------------------------------------------------------
 
 
-def _one(db: Database, sql: str, params: Sequence[Any]) -> Any:
-    row = db.execute(sql, list(params)).fetchone()
-    return None if row is None else row[0]
-
-
 def last_seq(db: Database) -> int:
-    return int(_one(db, "SELECT max(seq) FROM change_log", []) or 0)
+    row = one(db, "SELECT coalesce(max(seq), 0) AS seq FROM change_log")
+    return int(row["seq"]) if row else 0
 
 
 def _register_number(db: Database, register_id: int) -> int:
-    number = _one(db, "SELECT number FROM pos_registers WHERE id = ?", [register_id])
-    if number is None:
+    row = one(db, "SELECT number FROM pos_registers WHERE id = ?", [register_id])
+    if row is None:
         raise ValueError(f"register {register_id} does not exist")
-    return int(number)
+    return int(row["number"])
 
 
 def _last_acked_seq(db: Database, register_id: int) -> int | None:
-    return _one(  # type: ignore[no-any-return]
+    row = one(
         db,
         "SELECT to_seq FROM pos_packages WHERE register_id = ? AND acked_at IS NOT NULL"
         " ORDER BY number DESC LIMIT 1",
         [register_id],
     )
+    return None if row is None else int(row["to_seq"])
 
 
 def _last_built_seq(db: Database, register_id: int) -> int | None:
-    return _one(  # type: ignore[no-any-return]
+    row = one(
         db,
         "SELECT to_seq FROM pos_packages WHERE register_id = ? ORDER BY number DESC LIMIT 1",
         [register_id],
     )
+    return None if row is None else int(row["to_seq"])
 
 
 @dataclass(frozen=True)
@@ -305,13 +163,12 @@ class _Draft:
 
 
 def _next_number(db: Database, register_id: int) -> int:
-    return int(
-        _one(
-            db,
-            "SELECT coalesce(max(number), 0) + 1 FROM pos_packages WHERE register_id = ?",
-            [register_id],
-        )
+    row = one(
+        db,
+        "SELECT coalesce(max(number), 0) + 1 AS next FROM pos_packages WHERE register_id = ?",
+        [register_id],
     )
+    return int(row["next"]) if row else 1
 
 
 def _draft(db: Database, register_id: int, force_full: bool) -> _Draft:
@@ -402,9 +259,7 @@ def active_registers(store: Store, company_id: int | None = None) -> list[dict[s
         sql += " AND r.company_id = ?"
         params.append(company_id)
     with store.read() as db:
-        cursor = db.execute(sql + " ORDER BY c.code, r.number", params)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return rows(db, sql + " ORDER BY c.code, r.number", params)
 
 
 def build_all(store: Store, context: RunContext | None = None) -> list[BuiltPackage]:
@@ -440,10 +295,7 @@ def build_all(store: Store, context: RunContext | None = None) -> list[BuiltPack
 
 
 def export_job(context: RunContext) -> Summary:
-    from webapp import settings
-    from webapp.pos.protocol import ROLE_SETTING
-
-    if settings.read_value(context.store, ROLE_SETTING, "office") == "register":
+    if settings.read_value(context.store, protocol.ROLE_SETTING, "office") == "register":
         # A register holds copies of the office's data: it builds no packages of its own.
         return Summary(N_("This data folder is a cash register: no package to build."))
     built = build_all(context.store, context)
