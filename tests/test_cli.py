@@ -91,6 +91,22 @@ def test_the_click_tree_has_every_documented_command() -> None:
         ("scrada", "pull"),
         ("scrada", "status"),
         ("scrada", "select"),
+        ("scrada", "redeliver"),
+        ("tray",),
+        ("update", "check"),
+        ("update", "apply"),
+        ("update", "rollback"),
+        ("update", "status"),
+        ("connector", "add"),
+        ("connector", "receive"),
+        ("connector", "send"),
+        ("pos", "register", "add"),
+        ("pos", "export"),
+        ("pos", "join"),
+        ("pos", "sync"),
+        ("pos", "sell"),
+        ("pos", "update", "publish"),
+        ("pos", "update", "confirm"),
     }
     assert expected <= set(COMMAND_PATHS)
 
