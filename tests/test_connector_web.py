@@ -758,9 +758,9 @@ def test_a_reception_survives_a_reload_and_a_killed_one_stops_its_polling(
 
 
 def test_volume_tiers(shop: dict[str, Any], web: connectors.Connector) -> None:
-    from webapp.econnector import views_data
+    from webapp.econnector import inbox
 
-    assert [views_data.tier(n) for n in (0, 100, 101, 500, 999, 1000, 5000)] == [
+    assert [inbox.tier(n) for n in (0, 100, 101, 500, 999, 1000, 5000)] == [
         "100 documents",
         "100 documents",
         "500 documents",
@@ -771,8 +771,8 @@ def test_volume_tiers(shop: dict[str, Any], web: connectors.Connector) -> None:
     ]
     lines = [doc_line(f"D{n}", "X", "Neuf", "Jean", "") for n in range(1200)]
     drop(shop["inbox"], "big.csv", lines)
-    state = views_data.sync_state(shop["services"].store, web)
-    assert state.documents == views_data.COUNT_LIMIT and state.tier == "> 1000 documents"
+    state = inbox.sync_state(shop["services"].store, web)
+    assert state.documents == inbox.COUNT_LIMIT and state.tier == "> 1000 documents"
 
 
 def test_every_screen_answers_in_english_too(

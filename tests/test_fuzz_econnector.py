@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.test_fuzz_csv import _NUMBER, csv_files
 from webapp.econnector.columns import DOCUMENTS, PARTIES
 from webapp.econnector.connectors import Connector
-from webapp.econnector.receive import file_kind, read_documents
+from webapp.econnector.inbox import file_kind, read_documents
 from webapp.econnector.receive_parties import read_parties
 from webapp.i18n import UserError
 

@@ -202,3 +202,73 @@ def delete(store: Store, code: str) -> None:
         )
     with store.write() as db:
         db.execute("DELETE FROM connectors WHERE id = ?", [connector.id])
+
+
+# -- the rows a connector points to -----------------------------------------------------------
+
+
+def reference(store: Store) -> dict[str, list[dict[str, Any]]]:
+    """What the wizard's selects offer."""
+    queries = {
+        "price_categories": "SELECT id, code, label, is_default FROM price_categories ORDER BY code",
+        "units": "SELECT id, code, label FROM units ORDER BY code",
+        "warehouses": "SELECT id, code, name AS label, is_default FROM warehouses ORDER BY code",
+        "companies": "SELECT id, code, name AS label, is_default FROM companies ORDER BY code",
+        "sites": "SELECT s.id, s.code, s.name AS label, s.company_id, c.code AS company"
+        " FROM sites s JOIN companies c ON c.id = s.company_id ORDER BY c.code, s.code",
+        "carriers": "SELECT id, code, name AS label FROM carriers ORDER BY code",
+        "customer_families": "SELECT id, code, label FROM party_families WHERE kind = 'customer'"
+        " ORDER BY code",
+        "supplier_families": "SELECT id, code, label FROM party_families WHERE kind = 'supplier'"
+        " ORDER BY code",
+        "vat_rates": "SELECT code, label FROM vat_rates ORDER BY rate DESC, code",
+        "countries": "SELECT code, name_fr AS label FROM countries ORDER BY code",
+    }
+    with store.read() as db:
+        return {name: [dict(row) for row in db.execute(sql)] for name, sql in queries.items()}
+
+
+REFERENCE_FIELDS = {
+    "price_category_id": "price_categories",
+    "unit_id": "units",
+    "warehouse_id": "warehouses",
+    "company_id": "companies",
+    "site_id": "sites",
+    "carrier_id": "carriers",
+    "customer_family_id": "customer_families",
+    "supplier_family_id": "supplier_families",
+}
+
+
+def check_references(store: Store, connector: Connector) -> None:
+    """The chosen rows exist (and the site belongs to the company); ConnectorError names the field."""
+    ref = reference(store)
+    for name, table in REFERENCE_FIELDS.items():
+        value = getattr(connector, name)
+        if value is not None and value not in {row["id"] for row in ref[table]}:
+            raise ConnectorError(N_("Choose a value from the list."), field=name)
+    if connector.site_id is not None and connector.company_id is not None:
+        site = next(row for row in ref["sites"] if row["id"] == connector.site_id)
+        if site["company_id"] != connector.company_id:
+            raise ConnectorError(
+                N_("The site {site} belongs to another company."),
+                field="site_id",
+                site=site["code"],
+            )
+
+
+def defaults(store: Store) -> dict[str, int | None]:
+    """A new connector starts on the default company, its first site and the default warehouse."""
+    ref = reference(store)
+
+    def default(rows: list[dict[str, Any]]) -> int | None:
+        chosen = [row for row in rows if row.get("is_default")] or rows
+        return int(chosen[0]["id"]) if chosen else None
+
+    company = default(ref["companies"])
+    sites = [row for row in ref["sites"] if row["company_id"] == company]
+    return {
+        "company_id": company,
+        "site_id": int(sites[0]["id"]) if sites else None,
+        "warehouse_id": default(ref["warehouses"]),
+    }

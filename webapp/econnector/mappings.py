@@ -8,6 +8,7 @@ its own correspondence unless mapped otherwise.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
@@ -209,3 +210,180 @@ class Resolver:
             [code or value, value, value, value],
         ).fetchone()
         return str(row[0]) if row else None
+
+
+# -- the correspondence screens ----------------------------------------------------------------
+
+
+def article_codes(store: Store, article_id: int) -> list[dict[str, Any]]:
+    """The article's outside codes per connector: each correspondence, or one empty line."""
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT c.code, c.partner, m.external_code, m.variant_code FROM connectors c"
+            " LEFT JOIN connector_articles m ON m.connector_id = c.id AND m.article_id = ?"
+            " ORDER BY c.code, m.external_code, m.variant_code",
+            [article_id],
+        ).fetchall()
+    return [
+        {
+            "connector": code,
+            "partner": partner,
+            "external": external or "",
+            "variant": variant or "",
+            "old_external": external or "",
+            "old_variant": variant or "",
+        }
+        for code, partner, external, variant in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ArticleCode:
+    """One line of a correspondence form: the article, its new codes and the codes it had."""
+
+    article: str
+    external: str
+    variant: str = ""
+    old_external: str = ""
+    old_variant: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return (self.external.strip(), self.variant.strip()) != (
+            self.old_external.strip(),
+            self.old_variant.strip(),
+        )
+
+
+def set_article_codes(store: Store, connector: Connector, lines: list[ArticleCode]) -> int:
+    """Save the changed lines in one transaction (codes may be swapped between articles).
+
+    An empty outside code removes the line's correspondence. Raises ConnectorError, with nothing
+    saved, when an outside code is already another article's; returns the lines changed.
+    """
+    changed = [line for line in lines if line.changed]
+    if not changed:
+        return 0
+    with store.write() as db:
+        ids: dict[str, int] = {}
+        for line in changed:
+            row = db.execute("SELECT id FROM articles WHERE code = ?", [line.article]).fetchone()
+            if row is None:
+                raise ConnectorError(N_("No article has the code {code}."), code=line.article)
+            ids[line.article] = int(row[0])
+            if line.old_external.strip():
+                db.execute(
+                    "DELETE FROM connector_articles WHERE connector_id = ? AND external_code = ?"
+                    " AND variant_code = ? AND article_id = ?",
+                    [connector.id, line.old_external.strip(), line.old_variant.strip(), row[0]],
+                )
+        for line in changed:
+            external, variant = line.external.strip(), line.variant.strip()
+            if not external:
+                continue
+            other = db.execute(
+                "SELECT a.code FROM connector_articles m JOIN articles a ON a.id = m.article_id"
+                " WHERE m.connector_id = ? AND m.external_code = ? AND m.variant_code = ?",
+                [connector.id, external, variant],
+            ).fetchone()
+            if other is not None:
+                raise ConnectorError(
+                    N_("The outside code {external} is already given to the article {code}."),
+                    field=line.article,
+                    external=external,
+                    code=other[0],
+                )
+            db.execute(
+                "INSERT INTO connector_articles (connector_id, external_code, variant_code,"
+                " article_id) VALUES (?, ?, ?, ?)",
+                [connector.id, external, variant, ids[line.article]],
+            )
+    return len(changed)
+
+
+def articles_for_mapping(
+    store: Store, connector: Connector, show: str, tags: str, limit: int = 500
+) -> list[dict[str, Any]]:
+    """The mass-edit screen's rows: articles available for export, or matching the tags."""
+    where: list[str] = ["a.active = 1"]
+    params: list[Any] = [connector.id]
+    if show == "export":
+        where.append("a.export = 1")
+    for tag in tags.lower().split() if show == "filter" else []:
+        where.append("(' ' || a.tags || ' ') LIKE ?")
+        params.append(f"% {tag} %")
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT a.id, a.code, a.label, a.tags, (SELECT external_code FROM connector_articles m"
+            " WHERE m.article_id = a.id AND m.connector_id = ? ORDER BY 1 LIMIT 1) AS external,"
+            " (SELECT variant_code FROM connector_articles m WHERE m.article_id = a.id"
+            f" AND m.connector_id = ?1 ORDER BY external_code LIMIT 1) AS variant FROM articles a"
+            f" WHERE {' AND '.join(where)} ORDER BY a.code LIMIT ?",
+            [*params, limit + 1],
+        ).fetchall()
+    return [
+        {
+            **dict(row),
+            "external": row["external"] or "",
+            "variant": row["variant"] or "",
+            "old_external": row["external"] or "",
+            "old_variant": row["variant"] or "",
+        }
+        for row in rows
+    ]
+
+
+def customer_links(store: Store, connector: Connector) -> list[dict[str, Any]]:
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT m.external_ref, p.id, p.code, p.last_name, p.first_name, p.company,"
+            " p.postcode, p.city FROM connector_customers m JOIN parties p ON p.id = m.party_id"
+            " WHERE m.connector_id = ? ORDER BY m.external_ref",
+            [connector.id],
+        ).fetchall()
+    return [dict(row) for row in rows]
+
+
+def unlink_customers(store: Store, connector: Connector, externals: list[str]) -> int:
+    with store.write() as db:
+        removed = 0
+        for external in externals:
+            removed += db.execute(
+                "DELETE FROM connector_customers WHERE connector_id = ? AND external_ref = ?",
+                [connector.id, external],
+            ).rowcount
+    return removed
+
+
+def code_links(store: Store, connector: Connector) -> list[dict[str, Any]]:
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT kind, external, internal FROM connector_codes WHERE connector_id = ?"
+            " ORDER BY kind, external",
+            [connector.id],
+        ).fetchall()
+    return [dict(row) for row in rows]
+
+
+def delete_code(store: Store, connector: Connector, kind: str, external: str) -> None:
+    with store.write() as db:
+        db.execute(
+            "DELETE FROM connector_codes WHERE connector_id = ? AND kind = ? AND external = ?",
+            [connector.id, kind, external],
+        )
+
+
+def unknown_codes(store: Store, entries: list[tuple[str, str]]) -> set[int]:
+    """Indexes of the (kind, internal code) pairs that name no VAT rate, unit or country."""
+    tables = {"vat": "vat_rates", "unit": "units", "country": "countries"}
+    bad = set()
+    with store.read() as db:
+        for index, (kind, internal) in enumerate(entries):
+            table = tables.get(kind)
+            if table is None or not internal.strip():
+                bad.add(index)
+                continue
+            row = db.execute(f"SELECT 1 FROM {table} WHERE code = ?", [internal.strip()]).fetchone()
+            if row is None:
+                bad.add(index)
+    return bad

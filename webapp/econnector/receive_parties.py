@@ -13,11 +13,15 @@ from sqlite_utils import Database
 
 from webapp.backoffice.column_values import parse_vat_number
 from webapp.backoffice.importer import map_header, parse_values
+from webapp.clock import now_iso
 from webapp.csvio import CsvReader, ValueProblem
+from webapp.econnector import records
 from webapp.econnector.columns import PARTIES
 from webapp.econnector.connectors import Connector
 from webapp.econnector.mappings import Resolver
-from webapp.i18n import gettext
+from webapp.econnector.records import RECEIVE_JOB
+from webapp.econnector.report import Choices, DocumentResult, ReceiveReport
+from webapp.i18n import N_, gettext
 
 FIELDS = ("last_name", "first_name", "company", "email", "phone", "address", "postcode", "city")
 
@@ -164,3 +168,68 @@ def _next_code(db: Database, kind: str) -> str:
     ).fetchone():
         number += 1
     return f"{prefix}{number:06d}"
+
+
+# -- one row, in a reception -------------------------------------------------------------------
+
+
+def integrate_one_party(
+    db: Database, connector: Connector, party: SourceParty, choices: Choices, report: ReceiveReport
+) -> DocumentResult:
+    kind = str(party.values.get("kind") or "customer")
+    result = DocumentResult(
+        party.ref, party.file, "integrated", party.name, "mapped", "", data_kind=kind
+    )
+    link = choices.links.get(party.ref) or ("*" if choices.link_homonyms else None)
+    db.execute("SAVEPOINT party")
+    try:
+        party_id, status = integrate_party(
+            db, connector, party, None if link == "new" else link, now_iso()
+        )
+        result.customer_status = status
+        if report.analyse_only:
+            result.status = "will_integrate"
+        else:
+            record_party(db, connector, party, kind, party_id, report.run_id)
+    except PartyRefused as refused:
+        db.execute("ROLLBACK TO party")
+        result.status, result.reasons = "not_integrated", refused.reasons
+        if not report.analyse_only:
+            record_party(db, connector, party, kind, None, report.run_id, refused.reasons)
+    db.execute("RELEASE party")
+    return result
+
+
+def record_party(
+    db: Database,
+    connector: Connector,
+    party: SourceParty,
+    kind: str,
+    party_id: int | None,
+    run_id: int | None,
+    reasons: list[str] | None = None,
+) -> None:
+    if run_id is None:
+        return
+    code = None
+    if party_id is not None:
+        row = db.execute("SELECT code FROM parties WHERE id = ?", [party_id]).fetchone()
+        code = str(row[0]) if row else None
+    records.record(
+        db,
+        run_id,
+        RECEIVE_JOB,
+        connector.code,
+        kind=kind,
+        status="error" if reasons else "received",
+        key=party.ref,
+        message=N_("{ref} not integrated: {reasons}") if reasons else N_("{ref}: {name}"),
+        params={
+            "ref": party.ref,
+            "reasons": "; ".join(reasons or []),
+            "name": party.name,
+            "file": party.file,
+            "party_code": code,
+            "external_party": party.ref,
+        },
+    )

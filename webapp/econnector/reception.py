@@ -14,6 +14,8 @@ from typing import Any
 from webapp.csvio import CsvError
 from webapp.econnector import receive as receiving
 from webapp.econnector.connectors import Connector, get
+from webapp.econnector.inbox import read_documents
+from webapp.econnector.report import Choices, ReceiveReport, summary
 from webapp.i18n import N_, UserError, translate_stored
 from webapp.run_context import RunContext, Summary
 from webapp.tasks import TaskBusy, TaskRun, TaskRunner, TaskSpec
@@ -29,7 +31,7 @@ def analyse(context: RunContext, params: dict[str, Any]) -> Summary:
         context.store,
         connector,
         analyse_only=True,
-        choices=receiving.Choices(links=dict(params.get("links") or {})),
+        choices=Choices(links=dict(params.get("links") or {})),
         progress=lambda done: context.progress(done, None, N_("Analysing the files…")),
     )
     context.save_result(
@@ -52,12 +54,12 @@ def integrate(context: RunContext, params: dict[str, Any]) -> Summary:
     report = receiving.receive(
         context.store,
         connector,
-        choices=receiving.Choices(links=dict(params.get("links") or {})),
+        choices=Choices(links=dict(params.get("links") or {})),
         progress=lambda done: context.progress(done, total, N_("Integrating the documents…")),
         run_id=context.run_id,
     )
     context.save_result({"report": report.as_dict()})
-    message, summary_params = receiving.summary(report)
+    message, summary_params = summary(report)
     return Summary(message, summary_params)
 
 
@@ -65,7 +67,7 @@ ANALYSIS = TaskSpec(ANALYSIS_TASK, N_("Analysis of a connector's reception"), an
 INTEGRATION = TaskSpec(INTEGRATION_TASK, N_("Connector reception"), integrate)
 
 
-def _customer_refs(connector: Connector, report: receiving.ReceiveReport) -> dict[str, str]:
+def _customer_refs(connector: Connector, report: ReceiveReport) -> dict[str, str]:
     """doc_ref → the outside customer code, read again from the analysed files."""
     refs: dict[str, str] = {}
     folder = Path(connector.import_dir)
@@ -73,7 +75,7 @@ def _customer_refs(connector: Connector, report: receiving.ReceiveReport) -> dic
         if entry.get("error"):
             continue
         with contextlib.suppress(CsvError, UserError, OSError):
-            for document in receiving.read_documents(folder / entry["name"], connector):
+            for document in read_documents(folder / entry["name"], connector):
                 refs[document.doc_ref] = str(document.header.get("customer_ref") or "")
     return refs
 

@@ -23,6 +23,8 @@ for _kind, _label in (
 ):
     history.KIND_LABELS.setdefault(_kind, _label)
 
+RECEIVE_JOB = "connector_receive"
+
 # The page's tabs and the item status each lists.
 TABS = {"reception": "received", "send": "sent", "error": "error"}
 

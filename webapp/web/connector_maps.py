@@ -19,7 +19,7 @@ from litestar.response import Template
 
 from webapp import i18n
 from webapp.econnector import connectors as connector_store
-from webapp.econnector import records, spec, views_data
+from webapp.econnector import mappings, records, spec
 from webapp.econnector.connectors import Connector, ConnectorError
 from webapp.econnector.mappings import set_mapping
 from webapp.i18n import N_, gettext
@@ -68,9 +68,7 @@ def _articles_context(
     services: Services, code: str, show: str, tags: str, **extra: Any
 ) -> dict[str, Any]:
     items, connector = _chosen(services, code)
-    rows = (
-        views_data.articles_for_mapping(services.store, connector, show, tags) if connector else []
-    )
+    rows = mappings.articles_for_mapping(services.store, connector, show, tags) if connector else []
     return _base(
         "articles",
         connectors=items,
@@ -102,7 +100,7 @@ def articles_save(request: HTMXRequest, services: ServicesDep, data: FormData) -
     lines = _lines(data, "article")
     template = "_connector_articles.html" if request.htmx else "connector_articles.html"
     try:
-        changed = views_data.set_article_codes(services.store, connector, lines)
+        changed = mappings.set_article_codes(services.store, connector, lines)
     except ConnectorError as exc:
         given = {line.article: (line.external, line.variant) for line in lines}
         errors = {exc.field or "": exc.translated()}
@@ -114,12 +112,12 @@ def articles_save(request: HTMXRequest, services: ServicesDep, data: FormData) -
     return Template(template, context=context)
 
 
-def _lines(data: dict[str, Any], key: str, article: str = "") -> list[views_data.ArticleCode]:
+def _lines(data: dict[str, Any], key: str, article: str = "") -> list[mappings.ArticleCode]:
     """The form's lines: `key` names the column that varies (article, or connector)."""
     names = ("external", "variant", "old_external", "old_variant")
     keys, *columns = (_list(data.get(name)) for name in (key, *names))
     return [
-        views_data.ArticleCode(
+        mappings.ArticleCode(
             article or keys[index],
             *(column[index] if index < len(column) else "" for column in columns),
         )
@@ -151,7 +149,7 @@ def article_block(services: ServicesDep, article_id: FromPath[int]) -> Template:
     article = _article(services, article_id)
     context = {
         "article": article,
-        "rows": views_data.article_codes(services.store, article_id),
+        "rows": mappings.article_codes(services.store, article_id),
         "error": None,
     }
     return Template("_connector_article_block.html", context=context)
@@ -168,17 +166,17 @@ def article_block_save(
     article = _article(services, article_id)
     lines = _lines(data, "connector", article["code"])
     codes = _list(data.get("connector"))
-    by_connector: dict[str, list[views_data.ArticleCode]] = {}
+    by_connector: dict[str, list[mappings.ArticleCode]] = {}
     for code, line in zip(codes, lines, strict=False):
         by_connector.setdefault(code, []).append(line)
     error = None
     try:
         for code, connector_lines in by_connector.items():
             connector = _connector(services, code)
-            views_data.set_article_codes(services.store, connector, connector_lines)
+            mappings.set_article_codes(services.store, connector, connector_lines)
     except ConnectorError as exc:
         error = exc.translated()
-    rows = views_data.article_codes(services.store, article_id)
+    rows = mappings.article_codes(services.store, article_id)
     if error:  # the user's values stay in the form
         rows = [
             {**row, "external": line.external, "variant": line.variant}
@@ -195,7 +193,7 @@ def article_block_save(
 
 def _customers_context(services: Services, code: str, **extra: Any) -> dict[str, Any]:
     items, connector = _chosen(services, code)
-    rows = views_data.customer_links(services.store, connector) if connector else []
+    rows = mappings.customer_links(services.store, connector) if connector else []
     return _base("sync", connectors=items, connector=connector, rows=rows, **extra)
 
 
@@ -215,7 +213,7 @@ def customers_unlink(request: HTMXRequest, services: ServicesDep, data: FormData
             services, connector.code, error=gettext("Tick the customers to unlink.")
         )
         return Template(template, context=context, status_code=422)
-    removed = views_data.unlink_customers(services.store, connector, refs)
+    removed = mappings.unlink_customers(services.store, connector, refs)
     return Template(
         template, context=_customers_context(services, connector.code, unlinked=removed)
     )
@@ -226,14 +224,14 @@ def customers_unlink(request: HTMXRequest, services: ServicesDep, data: FormData
 
 def _codes_context(services: Services, code: str, **extra: Any) -> dict[str, Any]:
     items, connector = _chosen(services, code)
-    rows = views_data.code_links(services.store, connector) if connector else []
+    rows = mappings.code_links(services.store, connector) if connector else []
     return _base(
         "sync",
         connectors=items,
         connector=connector,
         rows=rows,
         code_kinds=CODE_KINDS,
-        ref=views_data.reference(services.store),
+        ref=connector_store.reference(services.store),
         **{"form": {}, "errors": {}, **extra},
     )
 
@@ -266,7 +264,7 @@ def codes_add(request: HTMXRequest, services: ServicesDep, data: FormData) -> Te
 @post("/connectors/codes/delete", name="connector_codes_delete", sync_to_thread=True)
 def codes_delete(request: HTMXRequest, services: ServicesDep, data: FormData) -> Template:
     connector = _connector(services, first(data.get("connector")))
-    views_data.delete_code(
+    mappings.delete_code(
         services.store, connector, first(data.get("kind")), first(data.get("external"))
     )
     template = "_connector_codes.html" if request.htmx else "connector_codes.html"

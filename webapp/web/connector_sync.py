@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 
 from webapp.backoffice.listing import format_amount
 from webapp.econnector import connectors as connector_store
-from webapp.econnector import reception, views_data
+from webapp.econnector import inbox, mappings, reception
 from webapp.econnector import send as sending
 from webapp.econnector.connectors import Connector, ConnectorError, replace
 from webapp.econnector.mappings import set_mapping
@@ -58,7 +58,7 @@ def _sync_context(services: Services, **extra: Any) -> dict[str, Any]:
     return {
         "active": "connectors",
         "section": "sync",
-        "states": [views_data.sync_state(services.store, item) for item in items],
+        "states": [inbox.sync_state(services.store, item) for item in items],
         **summary_helpers(),
         **extra,
     }
@@ -73,14 +73,14 @@ def sync_page(request: HTMXRequest, services: ServicesDep) -> Template:
 @get("/connectors/{code:str}/state", name="connector_state", sync_to_thread=True)
 def sync_row(services: ServicesDep, code: FromPath[str]) -> Template:
     """The refresh button: the connector's import folder scanned again."""
-    state = views_data.sync_state(services.store, _connector(services, code))
+    state = inbox.sync_state(services.store, _connector(services, code))
     return Template("_connector_sync_row.html", context={"state": state, **summary_helpers()})
 
 
 @get("/connectors/banner", name="connector_banner", sync_to_thread=False)
 def banner(services: ServicesDep) -> Template:
     """The dashboard's warning: connectors received at start-up have data waiting."""
-    waiting = views_data.startup_waiting(services.store)
+    waiting = inbox.startup_waiting(services.store)
     return Template("_connector_banner.html", context={"waiting": waiting})
 
 
@@ -110,7 +110,7 @@ def _reception_context(services: Services, run_id: int, **extra: Any) -> dict[st
         "code_kinds": CODE_KINDS,
         "status_labels": STATUS_LABELS,
         "customer_labels": CUSTOMER_LABELS,
-        "ref": views_data.reference(services.store),
+        "ref": connector_store.reference(services.store),
         "code_errors": {},
         "money": money,
         **extra,
@@ -172,7 +172,7 @@ def reception_codes(
         for kind, external, internal in zip(kinds, externals, internals, strict=False)
         if kind in CODE_KINDS
     ]
-    bad = views_data.unknown_codes(
+    bad = mappings.unknown_codes(
         services.store, [(kind, internal) for kind, _, internal in entries]
     )
     if bad or not entries:
@@ -268,7 +268,7 @@ def _send_context(services: Services, connector: Connector, **extra: Any) -> dic
         "section": "sync",
         "connector": connector,
         "form": {**form_of(connector), **extra.pop("form", {})},
-        "ref": views_data.reference(services.store),
+        "ref": connector_store.reference(services.store),
         "errors": {},
         "counts": _counts(services, connector),
         **summary_helpers(),
@@ -313,7 +313,7 @@ def _overrides(services: Services, connector: Connector, data: dict[str, Any]) -
         raise ConnectorError(
             N_("Give the family of the customers to send."), field="customer_filter"
         )
-    views_data.check_references(services.store, candidate)
+    connector_store.check_references(services.store, candidate)
     return candidate
 
 

@@ -18,7 +18,6 @@ from litestar.response import Redirect, Template
 
 from webapp.csvio import DATE_FORMATS, DECIMAL_MARKS, CsvError, CsvOptions
 from webapp.econnector import connectors as connector_store
-from webapp.econnector import views_data
 from webapp.econnector.connectors import Connector, ConnectorError
 from webapp.i18n import N_, gettext
 from webapp.services import Services
@@ -64,7 +63,7 @@ STEP_TITLES = {
     3: N_("Set the receptions"),
 }
 FLAGS = ("hidden", "send_contacts", "generate_payment")
-IDS = tuple(views_data.REFERENCE_FIELDS)
+IDS = tuple(connector_store.REFERENCE_FIELDS)
 STEP_OF = {name: step for step, names in STEPS.items() for name in names}
 CSV_CHOICES = {
     "csv_encoding": (("utf-8", "UTF-8"), ("windows-1252", "Windows-1252"), ("latin-1", "Latin-1")),
@@ -220,7 +219,7 @@ def check_steps(services: Services, form: dict[str, str], upto: int, original: s
     checked = connector_store.validate(
         services.store, connector, existing_id=existing.id if existing else None
     )
-    views_data.check_references(services.store, checked)
+    connector_store.check_references(services.store, checked)
     return checked
 
 
@@ -242,7 +241,7 @@ def _wizard_context(
         "original": original,
         "errors": errors or {},
         "error": error,
-        "ref": views_data.reference(services.store),
+        "ref": connector_store.reference(services.store),
         "csv_choices": CSV_CHOICES,
         "flags": FLAGS,
     }
@@ -250,7 +249,7 @@ def _wizard_context(
 
 @get("/connectors/new", name="connector_new", sync_to_thread=False)
 def connector_new(services: ServicesDep) -> Template:
-    start = views_data.defaults(services.store)
+    start = connector_store.defaults(services.store)
     blank = Connector(
         code="",
         partner="",
