@@ -716,3 +716,40 @@ def test_a_fully_integrated_file_becomes_a_numbered_bak_when_the_name_was_seen(
         assert ref in (inbox / f"orders.{number}.bak").read_text(encoding="utf-8")
     assert (inbox / "orders.bak").read_text(encoding="utf-8") == "received last week\n"
     assert not (inbox / "orders.csv").exists()
+
+
+def test_the_service_refuses_what_the_wizard_refuses(shop: Any) -> None:
+    """A site of another company: refused when saved, and by a reception if it changed since."""
+    services, connector, inbox, _outbox = shop
+    with services.store.write() as db:
+        first = db.execute(
+            "INSERT INTO companies (code, name) VALUES ('C1', 'Un') RETURNING id"
+        ).fetchone()[0]
+        second = db.execute(
+            "INSERT INTO companies (code, name) VALUES ('C2', 'Deux') RETURNING id"
+        ).fetchone()[0]
+        site = db.execute(
+            "INSERT INTO sites (company_id, code, name) VALUES (?, 'S1', 'Lens') RETURNING id",
+            [first],
+        ).fetchone()[0]
+    wrong = connectors.replace(connector, company_id=second, site_id=site)
+    with pytest.raises(connectors.ConnectorError) as refused:
+        connectors.save(services.store, wrong, code=connector.code)
+    assert refused.value.field == "site_id"
+    with pytest.raises(connectors.ConnectorError) as refused:
+        connectors.save(services.store, connectors.replace(connector, carrier_id=999), code="WEB")
+    assert refused.value.field == "carrier_id"
+    saved = connectors.save(
+        services.store, connectors.replace(connector, company_id=first, site_id=site), code="WEB"
+    )
+    with services.store.write() as db:  # the site moves to the other company afterwards
+        db.execute("UPDATE sites SET company_id = ? WHERE id = ?", [second, site])
+    path = drop(
+        inbox, "a.csv", [line("O1", "ANDPA", "André", 1, "P-VR1", "1", "15", "15", first="Patrick")]
+    )
+    for analyse_only in (True, False):
+        with pytest.raises(connectors.ConnectorError) as refused:
+            receive(services.store, saved, analyse_only=analyse_only)
+        assert refused.value.field == "site_id"
+    assert count(services, "SELECT count(*) FROM documents") == 0
+    assert path.exists(), "the file waits for the connector to be corrected"

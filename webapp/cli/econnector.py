@@ -183,15 +183,20 @@ def receive_command(
     state: CliState, code: str, analyse_only: bool, link_homonyms: bool, as_json: bool
 ) -> None:
     """Receive the files waiting in the import folder (exit 1 if a document was not integrated)."""
+    from webapp.econnector.connectors import ConnectorError
     from webapp.econnector.receive import Choices, receive
 
     item = _get(state, code, as_json)
-    report = receive(
-        state.services().store,
-        item,
-        analyse_only=analyse_only,
-        choices=Choices(link_homonyms=link_homonyms),
-    )
+    try:
+        report = receive(
+            state.services().store,
+            item,
+            analyse_only=analyse_only,
+            choices=Choices(link_homonyms=link_homonyms),
+        )
+    except ConnectorError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        fail(exc.translated() + where, as_json=as_json)
     data = report.as_dict()
     lines = [
         f"{r.doc_ref:<20} {r.status:<15} {r.customer:<24} {r.total:>10} {'; '.join(r.reasons)}"

@@ -143,6 +143,7 @@ def validate(store: Store, connector: Connector, *, existing_id: int | None = No
             N_("Give the family of the customers to send."), field="customer_filter"
         )
     connector.csv_options().checked()
+    check_references(store, connector)
     return replace(
         connector,
         import_dir=check_folder(connector.import_dir, "import_dir"),

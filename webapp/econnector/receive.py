@@ -21,7 +21,7 @@ from webapp import history
 from webapp.backoffice import documents
 from webapp.csvio import CsvError
 from webapp.econnector import records
-from webapp.econnector.connectors import Connector
+from webapp.econnector.connectors import Connector, check_references
 from webapp.econnector.inbox import SETTLE_SECONDS, file_kind, read_documents, ready_files, to_bak
 from webapp.econnector.integration import integrate_one
 from webapp.econnector.receive_parties import integrate_one_party, read_parties
@@ -58,6 +58,8 @@ def receive(
     An integration records into `run_id` when given (a task's run, ended by the task runner), or
     into a run of its own, about the connector, ended here.
     """
+    # The rows the connector points to may have gone since it was saved: refused as the wizard would.
+    check_references(store, connector)
     choices = choices or Choices()
     report = ReceiveReport(connector.code, analyse_only)
     folder = Path(connector.import_dir)

@@ -219,7 +219,6 @@ def check_steps(services: Services, form: dict[str, str], upto: int, original: s
     checked = connector_store.validate(
         services.store, connector, existing_id=existing.id if existing else None
     )
-    connector_store.check_references(services.store, checked)
     return checked
 
 
