@@ -25,7 +25,7 @@ from webapp.econnector.mappings import set_mapping
 from webapp.i18n import N_, gettext
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, first, page
-from webapp.web.connector_sync import CODE_KINDS, money
+from webapp.web.connector_sync import CODE_KINDS
 
 SHOW = {
     "export": N_("Show the articles available for export"),
@@ -301,7 +301,6 @@ def history_page(request: HTMXRequest, services: ServicesDep, code: FromPath[str
         date_to=date_to,
         tab_query=urlencode(query),
         data_kinds=DATA_KINDS,
-        money=money,
     )
     return page(request, "connector_history.html", context, partial="_connector_history.html")
 

@@ -7,7 +7,6 @@ The work is done by `econnector.receive` and `econnector.send`; each step of a r
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from litestar import Response, get, post
@@ -16,7 +15,6 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from webapp.backoffice.listing import format_amount
 from webapp.econnector import connectors as connector_store
 from webapp.econnector import inbox, mappings, reception
 from webapp.econnector import send as sending
@@ -94,14 +92,6 @@ def _step(services: Services, run_id: int) -> reception.ReceptionStep:
     return found
 
 
-def money(value: str | None) -> str:
-    """A total read from a file ("19.00") as the reader writes amounts."""
-    try:
-        return format_amount(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        return value or ""
-
-
 def _reception_context(services: Services, run_id: int, **extra: Any) -> dict[str, Any]:
     return {
         "active": "connectors",
@@ -112,7 +102,6 @@ def _reception_context(services: Services, run_id: int, **extra: Any) -> dict[st
         "customer_labels": CUSTOMER_LABELS,
         "ref": connector_store.reference(services.store),
         "code_errors": {},
-        "money": money,
         **extra,
     }
 
