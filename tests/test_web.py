@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import Client
 from webapp import history, job_list
+from webapp.backoffice import uploads
 from webapp.services import Services
 
 PAGES = {
@@ -291,3 +292,28 @@ def test_resolve_form_is_loaded_on_demand(client: Client, services: Services) ->
         client.get("/history/items/99999/resolve", headers={"accept": "text/html"}).status_code
         == 404
     )
+
+
+def test_a_task_run_shows_its_title(client: Client, services: Services) -> None:
+    """A browser import's analysis is a task, not a scheduled job: still named by its title."""
+    run_id = services.tasks.claim(uploads.ANALYSIS_TASK, {}, subject="ventes.csv", origin="manual")
+    history.add_item(
+        services.store,
+        run_id,
+        uploads.ANALYSIS_TASK,
+        kind="file",
+        status="error",
+        reference="ventes.csv",
+    )
+    history.finish_run(services.store, run_id, "failed")
+    client.post(
+        "/language", data={"language": "en", "next": "/"}, headers={"x-csrftoken": client.token()}
+    )
+    dashboard = client.get("/").text
+    assert "<td>Analysis of a CSV file</td>" in dashboard
+    assert uploads.ANALYSIS_TASK not in dashboard
+    listing = client.get("/history").text
+    assert f'value="{uploads.ANALYSIS_TASK}" >Analysis of a CSV file</option>' in listing
+    assert "<td>Analysis of a CSV file</td>" in listing
+    export = client.get("/history/export.csv").content.decode("utf-8")
+    assert ";Analysis of a CSV file;" in export and uploads.ANALYSIS_TASK not in export

@@ -61,7 +61,7 @@ def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None
     env = engine.engine
 
     def job_title(name: str) -> str:
-        spec = services.runner.registry.get(name)
+        spec = services.run_kinds().get(name)
         return i18n.gettext(spec.title) if spec else name
 
     env.globals.update(

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from webapp import job_list, settings
 from webapp.config import DataDir
-from webapp.jobs import JobRunner
+from webapp.jobs import JobRunner, JobSpec
 from webapp.secrets import Vault
 from webapp.store import Store
-from webapp.tasks import TaskRunner
+from webapp.tasks import TaskRunner, TaskSpec
 
 
 @dataclass
@@ -39,6 +39,10 @@ class Services:
     @property
     def language_cookie(self) -> str:
         return f"relais_lang_{self.cookie_suffix}"
+
+    def run_kinds(self) -> dict[str, JobSpec | TaskSpec]:
+        """Every kind of run this program records, by `runs.job_name`: jobs first, then tasks."""
+        return {**self.runner.registry, **self.tasks.specs}
 
     def close(self) -> None:
         while self.stoppers:

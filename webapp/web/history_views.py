@@ -47,7 +47,7 @@ def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
         "active": "history",
         "page": result,
         "filters": filters,
-        "jobs": services.runner.registry,
+        "jobs": services.run_kinds(),
         "kinds": sorted(history.KIND_LABELS, key=history.kind_label),
         "statuses": [*history.ITEM_STATUSES, "unresolved"],
         "previous_qs": _query_string(filters, number - 1),
@@ -71,7 +71,7 @@ def resolve_form(services: ServicesDep, item_id: FromPath[int]) -> Template:
     context = {
         "item": _item_or_404(services, item_id),
         "editing": True,
-        "jobs": services.runner.registry,
+        "jobs": services.run_kinds(),
     }
     return Template("_history_row.html", context=context)
 
@@ -89,7 +89,7 @@ def resolve(
         error = exc.translated()
         status = 422
         item = _item_or_404(services, item_id)
-    context = {"item": item, "error": error, "editing": True, "jobs": services.runner.registry}
+    context = {"item": item, "error": error, "editing": True, "jobs": services.run_kinds()}
     # A page that shows the item its own way (a connector's history) aims at its resolution only.
     only_resolution = request.headers.get("hx-target") == f"resolution-{item_id}"
     template = "_history_resolution.html" if only_resolution else "_history_row.html"
@@ -132,11 +132,12 @@ def export_csv(request: HTMXRequest, services: ServicesDep) -> Response[Any]:
                 _("Justification"),
             ]
         )
+        kinds = services.run_kinds()
         number = 1
         while True:
             result = history.query_items(services.store, filters, number, 1000)
             for item in result.items:
-                spec = services.runner.registry.get(item["job_name"])
+                spec = kinds.get(item["job_name"])
                 writer.writerow(
                     [
                         csv_safe(v)
