@@ -238,3 +238,37 @@ def test_connector_events_stay_visible_and_resolvable_after_the_migration(tmp_pa
         counts = db.execute("SELECT count_received, count_errors FROM runs WHERE id = 1").fetchone()
     assert tuple(counts) == (2, 1), "the run counts the customer item it gained"
     store.close()
+
+
+def test_the_command_line_resolves_a_connector_error_with_the_name_typed(tmp_path: Path) -> None:
+    from tests.conftest import relais
+    from webapp.config import resolve_data_dir
+
+    data = tmp_path / "data"
+    database = resolve_data_dir(data).database
+    database.parent.mkdir(parents=True, exist_ok=True)
+    version_15(database)
+    store = Store(database)
+    span = date(2026, 10, 1), date(2026, 11, 30)
+    error = next(
+        row for row in records.items(store, "SHOP", "error", *span) if not row["resolved_at"]
+    )
+    store.close()
+    done = relais(
+        "history",
+        "resolve",
+        str(error["id"]),
+        "--justification",
+        "Ressaisi",
+        "--by",
+        "anne",
+        data_dir=data,
+    )
+    assert done.returncode == 0, done.stderr
+    store = Store(database)
+    resolved = next(
+        row for row in records.items(store, "SHOP", "error", *span) if row["id"] == error["id"]
+    )
+    assert (resolved["resolved_by"], resolved["resolution"]) == ("anne", "Ressaisi")
+    assert history.count_unresolved_for(store, "SHOP") == 1
+    store.close()
