@@ -186,3 +186,17 @@ def test_backup_is_a_consistent_copy_while_writing(tmp_path: Path) -> None:
     assert progress and progress[-1][0] == progress[-1][1]
     assert not list((tmp_path / "copy").glob(".*tmp"))
     store.close()
+
+
+def test_in_transaction_is_true_only_inside_a_write(tmp_path: Path) -> None:
+    store = Store(tmp_path / "relais.sqlite")
+    assert not store.in_transaction
+    with store.write() as db:
+        db.execute("INSERT INTO settings (key, value) VALUES ('x', '1')")
+        assert store.in_transaction
+    assert not store.in_transaction
+    with pytest.raises(RuntimeError), store.write():
+        assert store.in_transaction
+        raise RuntimeError("boom")
+    assert not store.in_transaction
+    store.close()

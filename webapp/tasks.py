@@ -96,8 +96,8 @@ class TaskContext(RunContext):
 
 
 def _writing(store: Store) -> bool:
-    # Store has no public accessor for this yet: its one writer connection is in a transaction.
-    return bool(store._writer.in_transaction)
+    # Progress written now would wait for (and be rolled back with) the open transaction.
+    return store.in_transaction
 
 
 class TaskRunner:

@@ -75,6 +75,11 @@ class Store:
             row = db.execute("SELECT max(version) FROM schema_migrations").fetchone()
         return int(row[0] or 0)
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the one writer connection is inside a write() block right now."""
+        return bool(self._writer.in_transaction)
+
     @contextlib.contextmanager
     def write(self) -> Iterator[Database]:
         """One transaction on the single writer connection; rolled back if the block raises."""
