@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from webapp.backoffice.columns import KINDS, value_parser
+from webapp.backoffice.column_values import value_parser
+from webapp.backoffice.columns import KINDS
 from webapp.backoffice.importer import ImportProblem, import_csv
 from webapp.csvio import CsvError, CsvOptions, CsvReader, ValueProblem, parse_decimal
 from webapp.numbers import MAX_INTEGER_DIGITS

@@ -9,11 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.backoffice.column_values import value_parser
 from webapp.i18n import N_
-
-# The importer reads each column through the parser of its type: it is named here with the columns.
-__all__ = ["KINDS", "Column", "Kind", "value_parser"]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,4 @@
-"""Which handler checks and writes each kind of import row (see handler_base.py).
-
-``BATCH``, ``Handler`` and ``RowProblem`` are named here too because the importer reaches them
-through this module.
-"""
+"""Which handler checks and writes each kind of import row (see handler_base.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +9,7 @@ from webapp.backoffice.handler_base import Handler
 from webapp.backoffice.handler_parties import ContactHandler, PartyHandler
 from webapp.backoffice.handler_references import UnitHandler, VatRateHandler
 from webapp.backoffice.handler_registers import RegisterHandler, UserHandler
-from webapp.backoffice.handler_rows import BATCH, RowProblem
 from webapp.csvio import CsvFormat
-
-__all__ = ["BATCH", "Handler", "RowProblem", "make"]
 
 
 def make(kind: str, conn: sqlite3.Connection, fmt: CsvFormat) -> Handler:

@@ -22,6 +22,8 @@ from typing import Any
 from webapp import history
 from webapp.backoffice import handlers
 from webapp.backoffice.columns import KINDS, Kind
+from webapp.backoffice.handler_base import Handler
+from webapp.backoffice.handler_rows import BATCH, RowProblem
 from webapp.backoffice.row_checks import (
     ImportProblem,
     KeyTracker,
@@ -191,7 +193,7 @@ def _run(
         if not row.problems:
             row.problems = parse_values(record.line, record.values, fields, row.values)
         pending.append(row)
-        if len(pending) >= handlers.BATCH:
+        if len(pending) >= BATCH:
             _settle(pending, keys, handler, report)
             pending = []
         if progress and report.rows % PROGRESS_EVERY == 0:
@@ -206,16 +208,14 @@ def _run(
         progress(report.rows)
 
 
-def _settle(
-    rows: list[Row], keys: KeyTracker, handler: handlers.Handler, report: ImportReport
-) -> None:
+def _settle(rows: list[Row], keys: KeyTracker, handler: Handler, report: ImportReport) -> None:
     """Check a batch's keys against the file so far, then hand the good rows to the handler."""
     keys.check(rows)
     for row in rows:
         if not row.problems:
             try:
                 handler.row(row.values)
-            except handlers.RowProblem as refused:
+            except RowProblem as refused:
                 row.problems = [RowError(row.line, refused.column, refused.message, refused.params)]
         if row.problems:
             report.rejected += 1

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from webapp.backoffice.columns import Column, Kind, value_parser
+from webapp.backoffice.column_values import value_parser
+from webapp.backoffice.columns import Column, Kind
 from webapp.csvio import CsvReader, ValueProblem
 from webapp.i18n import N_, UserError, gettext
 
