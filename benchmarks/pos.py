@@ -72,7 +72,7 @@ def _stored_size(store: Any, register_id: int, number: int) -> int:
 
 
 def catalogue_benchmark(articles: int = 100_000, changed_percent: float = 1.0) -> None:
-    from webapp.pos import office, packages
+    from webapp.pos import office, office_packages, packages
     from webapp.store import Store
 
     with tempfile.TemporaryDirectory() as folder:
@@ -83,7 +83,7 @@ def catalogue_benchmark(articles: int = 100_000, changed_percent: float = 1.0) -
         full = packages.build_package(store, register.id)
         full_s = time.perf_counter() - started
         assert full is not None
-        office.acknowledge(store, register, full.number)
+        office_packages.acknowledge(store, register, full.number)
         changed = _change(store, articles, changed_percent)
         started = time.perf_counter()
         diff = packages.build_package(store, register.id)

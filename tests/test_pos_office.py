@@ -19,7 +19,14 @@ from tests.conftest import Client, relais
 from webapp import history, settings
 from webapp.backoffice import documents
 from webapp.config import resolve_data_dir
-from webapp.pos import office, office_records, packages, protocol, updates_office
+from webapp.pos import (
+    office,
+    office_packages,
+    office_records,
+    packages,
+    protocol,
+    updates_office,
+)
 from webapp.services import Services, open_services
 from webapp.store import Store
 
@@ -72,7 +79,7 @@ def execute(store: Store, sql: str, params: list[Any] | None = None) -> None:
 
 
 def package(store: Store, register: office.Register, number: int) -> dict[str, Any]:
-    found = office.package_json(store, register, number)
+    found = office_packages.package_json(store, register, number)
     assert found is not None
     return found
 
@@ -151,7 +158,7 @@ def test_first_package_is_full_with_the_documented_shapes(
     assert by_code(upserts["vat_rates"])["FR5.5"]["rate"] == "5.5"
     assert by_code(upserts["units"])["KG"] == {"code": "KG", "label": "Kilogramme", "decimals": 3}
     # The stored size and hash are those of the JSON the register receives.
-    raw = office.package_body(services.store, register, 1)
+    raw = office_packages.package_body(services.store, register, 1)
     assert raw is not None
     plain = zlib.decompress(raw)
     assert len(plain) == built.size and hashlib.sha256(plain).hexdigest() == built.sha256
@@ -170,7 +177,7 @@ def test_differential_package_after_edits(shop: tuple[Services, office.Register]
     store = services.store
     first = packages.build_package(store, register.id)
     assert first is not None
-    assert office.acknowledge(store, register, 1)
+    assert office_packages.acknowledge(store, register, 1)
     execute(store, "UPDATE articles SET label = 'Vin rouge 2024' WHERE code = 'VR1'")
     execute(
         store,
@@ -216,7 +223,7 @@ def test_unacknowledged_package_makes_a_superset(shop: tuple[Services, office.Re
     services, register = shop
     store = services.store
     packages.build_package(store, register.id)
-    office.acknowledge(store, register, 1)
+    office_packages.acknowledge(store, register, 1)
     execute(store, "UPDATE articles SET label = 'A' WHERE code = 'VR1'")
     second = packages.build_package(store, register.id)
     execute(store, "UPDATE articles SET label = 'B' WHERE code = 'VB1'")
@@ -225,15 +232,15 @@ def test_unacknowledged_package_makes_a_superset(shop: tuple[Services, office.Re
     assert third.from_seq == second.from_seq, "from the last acknowledged, not the last built"
     codes = [row["code"] for row in package(store, register, 3)["upserts"]["articles"]]
     assert codes == ["VB1", "VR1"]
-    office.acknowledge(store, register, 3)
+    office_packages.acknowledge(store, register, 3)
     execute(store, "UPDATE articles SET label = 'C' WHERE code = 'VB1'")
     fourth = packages.build_package(store, register.id)
     assert fourth is not None and fourth.from_seq == third.to_seq
     codes = [row["code"] for row in package(store, register, 4)["upserts"]["articles"]]
     assert codes == ["VB1"]
     # Acknowledging drops the older packages: the register will never ask for them again.
-    assert office.package_body(store, register, 2) is None
-    assert [p["number"] for p in office.list_packages(store, register, 3)] == [4]
+    assert office_packages.package_body(store, register, 2) is None
+    assert [p["number"] for p in office_packages.list_packages(store, register, 3)] == [4]
 
 
 def test_deleted_then_recreated_travels_as_an_upsert(
@@ -242,7 +249,7 @@ def test_deleted_then_recreated_travels_as_an_upsert(
     services, register = shop
     store = services.store
     packages.build_package(store, register.id)
-    office.acknowledge(store, register, 1)
+    office_packages.acknowledge(store, register, 1)
     execute(store, "DELETE FROM articles WHERE code = 'VB1'")
     add_article(store, "VB1", "7")
     add_article(store, "NEW", "1")
@@ -259,15 +266,15 @@ def test_register_starting_from_nothing_gets_a_full_package(
 ) -> None:
     services, register = shop
     store = services.store
-    listed = office.list_packages(store, register, 0)
+    listed = office_packages.list_packages(store, register, 0)
     assert [(p["number"], p["full"]) for p in listed] == [(1, True)], "built on demand"
-    assert office.list_packages(store, register, 0) == listed, "not built twice"
-    office.acknowledge(store, register, 1)
+    assert office_packages.list_packages(store, register, 0) == listed, "not built twice"
+    office_packages.acknowledge(store, register, 1)
     execute(store, "UPDATE articles SET label = 'A' WHERE code = 'VR1'")
     packages.build_package(store, register.id)
-    assert [p["number"] for p in office.list_packages(store, register, 1)] == [2]
+    assert [p["number"] for p in office_packages.list_packages(store, register, 1)] == [2]
     # The register lost its data and asks from 0: a new full package, and only from there.
-    again = office.list_packages(store, register, 0)
+    again = office_packages.list_packages(store, register, 0)
     assert [(p["number"], p["full"]) for p in again] == [(3, True)]
     assert len(package(store, register, 3)["upserts"]["articles"]) == 3
 

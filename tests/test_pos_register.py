@@ -25,6 +25,7 @@ from webapp.http_retry import RetryPolicy
 from webapp.pos import (
     mirror,
     office,
+    office_packages,
     office_records,
     outbox,
     package_import,
@@ -283,7 +284,7 @@ def test_first_full_import_then_differential(joined: Services, office_services: 
     packages.build_all(office_store)
     result = sync(joined)
     assert result.imported.applied == [2]
-    package = office.package_json(office_store, office.get_register(office_store, 3), 2)  # type: ignore[arg-type]
+    package = office_packages.package_json(office_store, office.get_register(office_store, 3), 2)  # type: ignore[arg-type]
     assert package is not None and package["full"] is False
     articles = rows(store, "SELECT code, label, vat_rate_id FROM articles ORDER BY code")
     assert [a["code"] for a in articles] == ["FRO", "NEW", "VR1"]
@@ -337,7 +338,7 @@ def test_applying_a_package_twice_changes_nothing(
     sync(joined)
     store = joined.store
     office_store = office_services.store
-    package = office.package_json(office_store, office.get_register(office_store, 3), 1)  # type: ignore[arg-type]
+    package = office_packages.package_json(office_store, office.get_register(office_store, 3), 1)  # type: ignore[arg-type]
     assert package is not None
     before = dump(store)
     with store.write() as db:  # the rows again, as a second delivery of the same package would

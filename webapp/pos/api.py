@@ -26,7 +26,7 @@ from webapp.asgi import (
     send_json,
     start_tls_listener,
 )
-from webapp.pos import office, office_records, protocol, updates_office
+from webapp.pos import office, office_packages, office_records, protocol, updates_office
 from webapp.pos.office import Register
 from webapp.services import Services
 
@@ -127,7 +127,7 @@ def route(services: Services, register: Register, call: Call) -> Answer:
         return Answer(200, {"updates": updates_office.list_updates(services.store, after)})
     if (match := _ACK.fullmatch(path)) and method == "POST":
         number = int(match.group(1))
-        if not office.acknowledge(services.store, register, number):
+        if not office_packages.acknowledge(services.store, register, number):
             return _error(404, "no such package")
         return Answer(200, {"acknowledged": number})
     if (match := _PACKAGE.fullmatch(path)) and method == "GET":
@@ -160,11 +160,11 @@ def _packages(services: Services, register: Register, call: Call) -> Answer:
     after = _after(call)
     if after is None:
         return _error(400, "after must be a whole number")
-    return Answer(200, {"packages": office.list_packages(services.store, register, after)})
+    return Answer(200, {"packages": office_packages.list_packages(services.store, register, after)})
 
 
 def _package(services: Services, register: Register, number: int, call: Call) -> Answer:
-    body = office.package_body(services.store, register, number)
+    body = office_packages.package_body(services.store, register, number)
     if body is None:
         return _error(404, "no such package")
     # Stored zlib-compressed, which is HTTP's "deflate": sent as it is to whoever accepts it.

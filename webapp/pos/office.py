@@ -1,17 +1,15 @@
-"""Office: registers and their tokens, packages as the API serves them, records pushed back.
+"""Office: the registers and their tokens (POS-1).
 
 A register's token is shown once, when it is made: only its SHA-256 is stored, and making a new
 one revokes the register's older tokens (a register has one valid token at a time).
 
-The records a register pushes back are applied by :mod:`webapp.pos.office_records`.
+The packages are served by :mod:`webapp.pos.office_packages`; the records a register pushes back
+are applied by :mod:`webapp.pos.office_records`.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
-import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +17,8 @@ from sqlite_utils import Database
 
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import packages, protocol
-from webapp.store import Store
+from webapp.pos import protocol
+from webapp.store import Store, one, rows
 
 
 class RegisterError(UserError):
@@ -44,17 +42,6 @@ class Register:
         return f"pos:{self.number}"
 
 
-def query_rows(db: Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    cursor = db.execute(sql, list(params))
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def query_one(db: Database, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-    rows = query_rows(db, sql, params)
-    return rows[0] if rows else None
-
-
 # --- Registers and tokens --------------------------------------------------------------------
 
 REGISTER_SQL = (
@@ -71,16 +58,16 @@ def register_of(row: dict[str, Any] | None) -> Register | None:
 
 def get_register(store: Store, number: int) -> Register | None:
     with store.read() as db:
-        return register_of(query_one(db, f"{REGISTER_SQL} WHERE r.number = ?", [number]))
+        return register_of(one(db, f"{REGISTER_SQL} WHERE r.number = ?", [number]))
 
 
 def _company_id(db: Database, code: str | None) -> int:
     if code:
-        row = query_one(db, "SELECT id FROM companies WHERE code = ?", [code.strip()])
+        row = one(db, "SELECT id FROM companies WHERE code = ?", [code.strip()])
         if row is None:
             raise RegisterError(N_("Company {company} does not exist."), company=code)
     else:
-        row = query_one(db, "SELECT id FROM companies ORDER BY is_default DESC, id LIMIT 1")
+        row = one(db, "SELECT id FROM companies ORDER BY is_default DESC, id LIMIT 1")
         if row is None:
             raise RegisterError(N_("No company is defined: create one first."))
     return int(row["id"])
@@ -93,7 +80,7 @@ REGISTER_LABEL_RULE = N_("A register's name has at most {max} characters.")
 
 
 def _default_warehouse(db: Database) -> int | None:
-    row = query_one(db, "SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1")
+    row = one(db, "SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1")
     return None if row is None else int(row["id"])
 
 
@@ -110,7 +97,7 @@ def add_register(
         raise RegisterError(REGISTER_LABEL_RULE, max=REGISTER_LABEL_MAX)
     token = secrets.token_urlsafe(32)
     with store.write() as db:
-        existing = query_one(
+        existing = one(
             db, "SELECT id, label, company_id FROM pos_registers WHERE number = ?", [number]
         )
         company_id = (
@@ -132,7 +119,7 @@ def add_register(
                 "UPDATE pos_registers SET label = ?, company_id = ?, active = 1 WHERE number = ?",
                 [text, company_id, number],
             )
-        register = register_of(query_one(db, f"{REGISTER_SQL} WHERE r.number = ?", [number]))
+        register = register_of(one(db, f"{REGISTER_SQL} WHERE r.number = ?", [number]))
         assert register is not None
         moment = now_iso()
         db.execute(
@@ -165,7 +152,7 @@ def register_for_token(store: Store, token: str) -> Register | None:
         return None
     digest = protocol.token_digest(token)
     with store.read() as db:
-        row = query_one(
+        row = one(
             db,
             f"{REGISTER_SQL} JOIN pos_register_tokens t ON t.register_id = r.id"
             " WHERE t.token_sha256 = ? AND t.revoked_at IS NULL AND r.active = 1",
@@ -184,7 +171,7 @@ def register_for_token(store: Store, token: str) -> Register | None:
 def list_registers(store: Store) -> list[dict[str, Any]]:
     """Every register with its last contact, last acknowledged package and received counts."""
     with store.read() as db:
-        return query_rows(
+        return rows(
             db,
             "SELECT r.id, r.number, r.label, c.code AS company, r.ticket_prefix, r.active,"
             " (SELECT max(last_seen_at) FROM pos_register_tokens t WHERE t.register_id = r.id)"
@@ -198,87 +185,3 @@ def list_registers(store: Store) -> list[dict[str, Any]]:
             " AND x.status = 'rejected') AS rejected"
             " FROM pos_registers r JOIN companies c ON c.id = r.company_id ORDER BY r.number",
         )
-
-
-# --- Packages --------------------------------------------------------------------------------
-
-
-def _package_info(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "number": int(row["number"]),
-        "from_seq": int(row["from_seq"]),
-        "to_seq": int(row["to_seq"]),
-        "full": bool(row["full"]),
-        "size": int(row["size"]),
-        "sha256": str(row["sha256"]),
-    }
-
-
-_PACKAGE_COLUMNS = "number, from_seq, to_seq, full, size, sha256, acked_at"
-
-
-def list_packages(store: Store, register: Register, after: int) -> list[dict[str, Any]]:
-    """The register's packages numbered above ``after``, in order.
-
-    ``after`` 0 is a register starting from nothing (a new one, or one that lost its data): it
-    gets the latest full package, built now if the register had acknowledged any before."""
-    if after <= 0:
-        return _from_scratch(store, register)
-    with store.read() as db:
-        rows = query_rows(
-            db,
-            f"SELECT {_PACKAGE_COLUMNS} FROM pos_packages WHERE register_id = ? AND number > ?"
-            " ORDER BY number",
-            [register.id, after],
-        )
-    return [_package_info(row) for row in rows]
-
-
-def _from_scratch(store: Store, register: Register) -> list[dict[str, Any]]:
-    for _attempt in range(2):
-        with store.read() as db:
-            rows = query_rows(
-                db,
-                f"SELECT {_PACKAGE_COLUMNS} FROM pos_packages WHERE register_id = ?"
-                " ORDER BY number",
-                [register.id],
-            )
-        acked = max((row["number"] for row in rows if row["acked_at"]), default=0)
-        full = max((row["number"] for row in rows if row["full"]), default=0)
-        if full > acked:  # a full package it has not taken yet: start there
-            return [_package_info(row) for row in rows if row["number"] >= full]
-        packages.build_package(store, register.id, force_full=True)
-    return []
-
-
-def package_body(store: Store, register: Register, number: int) -> bytes | None:
-    """The stored package, zlib-compressed (``Content-Encoding: deflate`` as it is), or None."""
-    with store.read() as db:
-        row = db.execute(
-            "SELECT body FROM pos_packages WHERE register_id = ? AND number = ?",
-            [register.id, number],
-        ).fetchone()
-    return None if row is None else bytes(row[0])
-
-
-def package_json(store: Store, register: Register, number: int) -> dict[str, Any] | None:
-    body = package_body(store, register, number)
-    return None if body is None else dict(json.loads(zlib.decompress(body)))
-
-
-def acknowledge(store: Store, register: Register, number: int) -> bool:
-    """The register committed package ``number``: the next one starts from its ``to_seq``.
-
-    The older packages of the register are dropped then: it will never need them again."""
-    with store.write() as db:
-        cursor = db.execute(
-            "UPDATE pos_packages SET acked_at = coalesce(acked_at, ?) WHERE register_id = ?"
-            " AND number = ?",
-            [now_iso(), register.id, number],
-        )
-        if cursor.rowcount == 0:
-            return False
-        db.execute(
-            "DELETE FROM pos_packages WHERE register_id = ? AND number < ?", [register.id, number]
-        )
-    return True

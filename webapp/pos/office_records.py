@@ -27,11 +27,9 @@ from webapp.pos.office import (
     REGISTER_SQL,
     Register,
     RegisterError,
-    query_one,
-    query_rows,
     register_of,
 )
-from webapp.store import Store
+from webapp.store import Store, one, rows
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +89,7 @@ def apply_records(
 
 def _register_by_id(store: Store, register_id: int) -> Register | None:
     with store.read() as db:
-        return register_of(query_one(db, f"{REGISTER_SQL} WHERE r.id = ?", [register_id]))
+        return register_of(one(db, f"{REGISTER_SQL} WHERE r.id = ?", [register_id]))
 
 
 def _record_id(record: Any) -> str:
@@ -139,7 +137,7 @@ def apply_record(store: Store, register: Register, record: Any) -> dict[str, Any
 
 
 def _seen(db: Database, record_id: str) -> dict[str, Any] | None:
-    row = query_one(db, "SELECT status, reason, params FROM pos_received WHERE id = ?", [record_id])
+    row = one(db, "SELECT status, reason, params FROM pos_received WHERE id = ?", [record_id])
     if row is None:
         return None
     if row["status"] == "applied":
@@ -218,14 +216,14 @@ def _text(payload: Mapping[str, Any], key: str) -> str:
 def _customer_id(db: Database, code: str) -> int | None:
     if not code:
         return None
-    row = query_one(db, "SELECT id FROM parties WHERE kind = 'customer' AND code = ?", [code])
+    row = one(db, "SELECT id FROM parties WHERE kind = 'customer' AND code = ?", [code])
     if row is None:
         raise RecordRejected(N_("Unknown customer {customer}."), customer=code)
     return int(row["id"])
 
 
 def _unit_places(db: Database, code: str) -> int | None:
-    row = query_one(
+    row = one(
         db,
         "SELECT u.decimals FROM articles a JOIN units u ON u.id = a.unit_id WHERE a.code = ?",
         [code],
@@ -236,7 +234,7 @@ def _unit_places(db: Database, code: str) -> int | None:
 def _ticket_line(db: Database, line: ticket_rules.CheckedLine, number: int) -> documents.LineInput:
     article_id = None
     if line.article:
-        row = query_one(db, "SELECT id FROM articles WHERE code = ?", [line.article])
+        row = one(db, "SELECT id FROM articles WHERE code = ?", [line.article])
         if row is None:
             raise RecordRejected(
                 N_("Line {line}: unknown article {article}."), line=number, article=line.article
@@ -254,7 +252,7 @@ def _ticket_line(db: Database, line: ticket_rules.CheckedLine, number: int) -> d
 def _apply_ticket(db: Database, register: Register, record_id: str, payload: dict[str, Any]) -> int:
     # The register made the same check before recording it (webapp/pos/ticket_rules.py).
     ticket = ticket_rules.check_ticket(payload, lambda code: _unit_places(db, code))
-    taken = query_one(
+    taken = one(
         db,
         "SELECT external_ref FROM documents WHERE company_id = ? AND kind = 'ticket'"
         " AND number = ? AND (source IS NOT ? OR external_ref IS NOT ?)",
@@ -290,7 +288,7 @@ def _customer_values(db: Database, payload: Mapping[str, Any]) -> dict[str, Any]
             raise RecordRejected(N_("The customer's {field} must be text."), field=name)
         values[name] = (value or "").strip()[:200]
     country = values["country"].upper() or None
-    if country and query_one(db, "SELECT code FROM countries WHERE code = ?", [country]) is None:
+    if country and one(db, "SELECT code FROM countries WHERE code = ?", [country]) is None:
         raise RecordRejected(N_("Unknown country {country}."), country=country)
     values["country"] = country
     return values
@@ -354,7 +352,7 @@ def received(store: Store, *, status: str | None = None, limit: int = 200) -> li
         sql += " WHERE x.status = ?"
         params.append(status)
     with store.read() as db:
-        rows = query_rows(db, sql + " ORDER BY x.received_at DESC, x.id LIMIT ?", [*params, limit])
-    for row in rows:
+        found = rows(db, sql + " ORDER BY x.received_at DESC, x.id LIMIT ?", [*params, limit])
+    for row in found:
         row["params"] = json.loads(row["params"]) if row["params"] else {}
-    return rows
+    return found
