@@ -14,9 +14,11 @@ from webapp.web.forms import (
     FormError,
     HistoryQuery,
     LanguageForm,
+    ProcessForm,
     RedeliverForm,
     RegisterForm,
     ResolveForm,
+    SchedulerForm,
     SelectionForm,
     SettingsForm,
     VaultCreateForm,
@@ -142,3 +144,18 @@ def test_mailbox_change_keeps_the_password_as_typed() -> None:
     assert change.mailbox_password == " p w "
     assert forms.mailbox_change({"mailbox_password": "   "}).mailbox_password is None
     assert forms.mailbox_change({"action": "remove"}).no_mailbox
+
+
+def test_process_form_reads_the_trigger_and_the_checkbox() -> None:
+    form = ProcessForm.parse(
+        {"trigger_kind": " cron ", "trigger_value": ["0 3 * * *"], "enabled": "on"}
+    )
+    assert form == ProcessForm("cron", "0 3 * * *", True)
+    assert not ProcessForm.parse({"trigger_kind": "interval", "trigger_value": "5"}).enabled
+    assert ProcessForm.parse({}) == ProcessForm("", "", False)  # the runner refuses the kind
+
+
+def test_scheduler_form_pauses_only_when_asked() -> None:
+    assert SchedulerForm.parse({"action": "pause"}).pause
+    assert not SchedulerForm.parse({"action": "resume"}).pause
+    assert not SchedulerForm.parse({}).pause

@@ -317,3 +317,17 @@ def test_a_task_run_shows_its_title(client: Client, services: Services) -> None:
     assert "<td>Analysis of a CSV file</td>" in listing
     export = client.get("/history/export.csv").content.decode("utf-8")
     assert ";Analysis of a CSV file;" in export and uploads.ANALYSIS_TASK not in export
+
+
+def test_schedule_edit_without_a_trigger_kind_is_refused(
+    client: Client, services: Services
+) -> None:
+    before = services.runner.definition("history_purge")
+    refused = client.post_form("/processes/history_purge", {"trigger_value": "5", "enabled": "on"})
+    assert refused.status_code == 422 and "Type de déclencheur inconnu." in refused.text
+    after = services.runner.definition("history_purge")
+    assert (after["trigger_kind"], after["trigger_value"], after["enabled"]) == (
+        before["trigger_kind"],
+        before["trigger_value"],
+        before["enabled"],
+    )

@@ -143,6 +143,37 @@ class LanguageForm:
         return cls(code, target)
 
 
+# -- processes ------------------------------------------------------------------------------------
+
+CHECKED = ("on", "1", "true")
+
+
+@dataclass(frozen=True)
+class ProcessForm:
+    """A process's trigger and whether it runs on it; JobRunner.update_definition checks both."""
+
+    trigger_kind: str
+    trigger_value: str
+    enabled: bool
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Self:
+        fields = Fields(data)
+        enabled = fields.text("enabled") in CHECKED
+        return cls(fields.text("trigger_kind"), fields.text("trigger_value"), enabled)
+
+
+@dataclass(frozen=True)
+class SchedulerForm:
+    """Pause the scheduler, or (anything else) let it run again."""
+
+    pause: bool
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Self:
+        return cls(Fields(data).text("action") == "pause")
+
+
 # -- history --------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,8 @@ from webapp import history
 from webapp.i18n import _
 from webapp.jobs import JobError
 from webapp.services import Services
-from webapp.web.common import FormData, ServicesDep, first, page
+from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.forms import ProcessForm, SchedulerForm
 
 
 @get("/processes", name="processes", sync_to_thread=False)
@@ -39,14 +40,10 @@ def process_update(
     request: HTMXRequest, services: ServicesDep, name: FromPath[str], data: FormData
 ) -> Template:
     _definition(services, name)
+    form = ProcessForm.parse(data)
     error = None
     try:
-        services.runner.update_definition(
-            name,
-            first(data.get("trigger_kind")),
-            first(data.get("trigger_value")),
-            first(data.get("enabled")) in ("on", "1", "true"),
-        )
+        services.runner.update_definition(name, form.trigger_kind, form.trigger_value, form.enabled)
     except JobError as exc:
         error = exc.translated()
     context = {
@@ -87,7 +84,7 @@ def _run_or_404(services: Services, run_id: int) -> dict[str, Any]:
 
 
 def _title(services: Services, job_name: str) -> str:
-    spec = services.runner.registry.get(job_name) or services.tasks.specs.get(job_name)
+    spec = services.run_kinds().get(job_name)
     return _(spec.title) if spec else job_name
 
 
@@ -113,7 +110,7 @@ def run_progress(request: HTMXRequest, services: ServicesDep, run_id: FromPath[i
 
 @post("/processes/scheduler", name="scheduler_state", sync_to_thread=True, status_code=303)
 def scheduler_state(services: ServicesDep, data: FormData) -> Redirect:
-    if first(data.get("action")) == "pause":
+    if SchedulerForm.parse(data).pause:
         services.runner.pause()
     else:
         services.runner.resume()
