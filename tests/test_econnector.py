@@ -753,3 +753,27 @@ def test_the_service_refuses_what_the_wizard_refuses(shop: Any) -> None:
         assert refused.value.field == "site_id"
     assert count(services, "SELECT count(*) FROM documents") == 0
     assert path.exists(), "the file waits for the connector to be corrected"
+
+
+def test_the_command_line_receives_through_the_same_task_one_at_a_time(shop: Any) -> None:
+    services, connector, inbox, _outbox = shop
+    drop(
+        inbox, "a.csv", [line("O1", "ANDPA", "André", 1, "P-VR1", "1", "15", "15", first="Patrick")]
+    )
+    with services.store.write() as db:  # a browser integration of the connector under way
+        busy = db.execute(
+            "INSERT INTO runs (job_name, status, started_at, owner_pid, subject)"
+            " VALUES ('connector_receive', 'running', '2026-01-01T00:00:00Z', ?, ?)",
+            [os.getpid(), connector.code],
+        ).lastrowid
+    refused = relais("connector", "receive", connector.code, data_dir=services.data_dir.path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert count(services, "SELECT count(*) FROM documents") == 0
+    with services.store.write() as db:
+        db.execute("UPDATE runs SET status = 'success' WHERE id = ?", [busy])
+    done = relais("connector", "receive", connector.code, "--json", data_dir=services.data_dir.path)
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    task = services.tasks.get(run_id)
+    assert task is not None and (task.subject, task.status) == (connector.code, "success")
+    assert task.run["origin"] == "command" and task.result["report"]["integrated"] == 1

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from webapp.cli.common import EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
-from webapp.i18n import _
+from webapp.i18n import _, translate_stored
 
 
 @click.group()
@@ -182,35 +182,40 @@ def mappings_command(state: CliState, code: str, as_json: bool) -> None:
 def receive_command(
     state: CliState, code: str, analyse_only: bool, link_homonyms: bool, as_json: bool
 ) -> None:
-    """Receive the files waiting in the import folder (exit 1 if a document was not integrated)."""
-    from webapp.econnector.connectors import ConnectorError
-    from webapp.econnector.receive import Choices, receive
+    """Receive the files waiting in the import folder (exit 1 if a document was not integrated).
+
+    The same tasks as the browser's: one integration of a connector at a time, in the history.
+    """
+    from webapp.econnector import reception
+    from webapp.tasks import TaskBusy
 
     item = _get(state, code, as_json)
+    tasks = state.services().tasks
+    name = reception.ANALYSIS_TASK if analyse_only else reception.INTEGRATION_TASK
+    params = {"connector": item.code, "links": {}, "link_homonyms": link_homonyms}
     try:
-        report = receive(
-            state.services().store,
-            item,
-            analyse_only=analyse_only,
-            choices=Choices(link_homonyms=link_homonyms),
-        )
-    except ConnectorError as exc:
-        where = f" ({exc.field})" if exc.field else ""
-        fail(exc.translated() + where, as_json=as_json)
-    data = report.as_dict()
+        run_id = tasks.run(name, params, subject=item.code, origin="command")
+    except TaskBusy as busy:
+        fail(busy.translated(), as_json=as_json)
+    task = tasks.get(run_id)
+    if task is None or not task.result:
+        run = task.run if task else {}
+        fail(translate_stored(run.get("message"), run.get("params")), as_json=as_json)
+    data = task.result["report"]
     lines = [
-        f"{r.doc_ref:<20} {r.status:<15} {r.customer:<24} {r.total:>10} {'; '.join(r.reasons)}"
-        for r in report.documents
+        f"{r['doc_ref']:<20} {r['status']:<15} {r['customer']:<24} {r['total']:>10}"
+        f" {'; '.join(r['reasons'])}"
+        for r in data["documents"]
     ]
     lines += [
-        _("Still being written, left for the next scan: {file}", file=name)
-        for name in report.waiting
+        _("Still being written, left for the next scan: {file}", file=waiting)
+        for waiting in data["waiting"]
     ]
     lines += [
-        f"{entry['name']}: {entry.get('error')}" for entry in report.files if entry.get("error")
+        f"{entry['name']}: {entry.get('error')}" for entry in data["files"] if entry.get("error")
     ]
     emit(as_json, data, "\n".join(lines) or _("Nothing to receive."))
-    if report.count("not_integrated") or any(entry.get("error") for entry in report.files):
+    if data["not_integrated"] or any(entry.get("error") for entry in data["files"]):
         sys.exit(EXIT_ITEMS_FAILED)
 
 

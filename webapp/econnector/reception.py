@@ -31,7 +31,7 @@ def analyse(context: RunContext, params: dict[str, Any]) -> Summary:
         context.store,
         connector,
         analyse_only=True,
-        choices=Choices(links=dict(params.get("links") or {})),
+        choices=_choices(params),
         progress=lambda done: context.progress(done, None, N_("Analysing the files…")),
     )
     context.save_result(
@@ -54,13 +54,18 @@ def integrate(context: RunContext, params: dict[str, Any]) -> Summary:
     report = receiving.receive(
         context.store,
         connector,
-        choices=Choices(links=dict(params.get("links") or {})),
+        choices=_choices(params),
         progress=lambda done: context.progress(done, total, N_("Integrating the documents…")),
         run_id=context.run_id,
     )
     context.save_result({"report": report.as_dict()})
     message, summary_params = summary(report)
     return Summary(message, summary_params)
+
+
+def _choices(params: dict[str, Any]) -> Choices:
+    links = dict(params.get("links") or {})
+    return Choices(link_homonyms=bool(params.get("link_homonyms")), links=links)
 
 
 ANALYSIS = TaskSpec(ANALYSIS_TASK, N_("Analysis of a connector's reception"), analyse)
