@@ -20,7 +20,6 @@ from webapp.backoffice.listing import (
     Sort,
     fetch_page,
     flag_filter,
-    fts_match,
     id_filter,
     order_by,
     paged,
@@ -28,6 +27,7 @@ from webapp.backoffice.listing import (
     parse_query,
     text_param,
     to_decimal,
+    where_clause,
     window,
 )
 from webapp.clock import now_iso
@@ -95,16 +95,12 @@ def parse_article_query(params: Mapping[str, Any]) -> ListQuery:
 
 def article_list_sql(query: ListQuery, price_category_id: int | None) -> tuple[str, list[Any]]:
     """One page of articles with their family, unit, VAT and price in a category."""
-    clauses: list[str] = []
-    args: list[Any] = []
-    match = fts_match(query.q)
-    if match:
-        clauses.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-        args.append(match)
-    for name, value in query.filters.items():
-        clauses.append(_FILTER_SQL[name])
-        args.append(int(value))
-    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    where, args = where_clause(
+        query,
+        _FILTER_SQL,
+        search_sql="a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)",
+        integers=_FILTER_SQL.keys(),  # ids and flags
+    )
     order = order_by(ARTICLE_SORTS, query)
     ids = f"SELECT a.id FROM articles a{where} ORDER BY {order}"
     select = (

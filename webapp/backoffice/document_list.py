@@ -22,6 +22,7 @@ from webapp.backoffice.listing import (
     parse_query,
     text_filter,
     to_decimal,
+    where_clause,
     window,
 )
 from webapp.i18n import N_, gettext
@@ -65,12 +66,7 @@ def parse_document_query(params: Mapping[str, Any]) -> ListQuery:
 
 def document_list_sql(query: ListQuery) -> tuple[str, list[Any]]:
     """One page of documents with their customer."""
-    clauses: list[str] = []
-    args: list[Any] = []
-    for name, value in query.filters.items():
-        clauses.append(_FILTER_SQL[name])
-        args.append(value)
-    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    where, args = where_clause(query, _FILTER_SQL)
     order = order_by(DOCUMENT_SORTS, query)
     ids = f"SELECT d.id FROM documents d{where} ORDER BY {order}"
     select = (

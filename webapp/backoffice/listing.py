@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -165,6 +165,32 @@ def order_by(sorts: Mapping[str, Sort], query: ListQuery) -> str:
     """The ORDER BY clause: only ever text from the whitelist, never from the request."""
     chosen = sorts[query.sort]
     return chosen.descending if query.descending else chosen.ascending
+
+
+def where_clause(
+    query: ListQuery,
+    filter_sql: Mapping[str, str],
+    *,
+    search_sql: str = "",
+    always: Sequence[tuple[str, Any]] = (),
+    integers: Collection[str] = (),
+) -> tuple[str, list[Any]]:
+    """A list's WHERE clause (empty when nothing restricts it) and its arguments.
+
+    ``always`` holds the clauses every page has, each with its argument; ``search_sql`` takes the
+    FTS5 query of the search words (one ``?``) when there are words; then each filter's clause from
+    ``filter_sql``, its value an int for the names in ``integers``. Only whitelisted text is joined.
+    """
+    clauses = [clause for clause, _ in always]
+    args = [arg for _, arg in always]
+    match = fts_match(query.q) if search_sql else None
+    if match:
+        clauses.append(search_sql)
+        args.append(match)
+    for name, value in query.filters.items():
+        clauses.append(filter_sql[name])
+        args.append(int(value) if name in integers else value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 @dataclass

@@ -27,6 +27,7 @@ from webapp.backoffice.listing import (
     parse_query,
     text_filter,
     text_param,
+    where_clause,
     window,
 )
 from webapp.clock import now_iso
@@ -109,20 +110,20 @@ def party_list_sql(kind: str, query: ListQuery) -> tuple[str, list[Any]]:
     # Without statistics the planner prefers walking the sort's index and testing every row; a
     # search or a city is far more selective, so the query says which index drives it.
     if match:
-        table, clauses = "parties p", ["+p.kind = ?"]  # "+": not the kind index, the FTS rows
+        table, of_kind = "parties p", "+p.kind = ?"  # "+": not the kind index, the FTS rows
     elif "city" in query.filters:
-        table, clauses = "parties p INDEXED BY parties_kind_city", ["p.kind = ?"]
+        table, of_kind = "parties p INDEXED BY parties_kind_city", "p.kind = ?"
     else:
-        table, clauses = "parties p", ["p.kind = ?"]
-    args: list[Any] = [check_kind(kind)]
-    if match:
-        clauses.append("p.id IN (SELECT rowid FROM parties_fts WHERE parties_fts MATCH ?)")
-        args.append(match)
-    for name, value in query.filters.items():
-        clauses.append(_FILTER_SQL[name])
-        args.append(int(value) if name == "family" else value)
+        table, of_kind = "parties p", "p.kind = ?"
+    where, args = where_clause(
+        query,
+        _FILTER_SQL,
+        search_sql="p.id IN (SELECT rowid FROM parties_fts WHERE parties_fts MATCH ?)",
+        always=[(of_kind, check_kind(kind))],
+        integers={"family"},
+    )
     order = order_by(PARTY_SORTS, query)
-    ids = f"SELECT p.id FROM {table} WHERE {' AND '.join(clauses)} ORDER BY {order}"
+    ids = f"SELECT p.id FROM {table}{where} ORDER BY {order}"
     country = "name_fr" if current_language() == "fr" else "name_en"
     select = (
         "SELECT p.id, p.code, p.last_name, p.first_name, p.company, p.email, p.phone,"
