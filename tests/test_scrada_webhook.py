@@ -207,3 +207,16 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return folder / "cert.pem", folder / "key.pem"
+
+
+def test_an_alerts_day_is_written_as_the_reader_writes_dates() -> None:
+    from webapp import i18n
+    from webapp.scrada.alerts import Alert
+
+    alert = Alert(
+        1, "lines_missing", "c1", "Dupont", "j1", "", datetime.date(2026, 1, 31), "2026-02-01"
+    )
+    with i18n.language("fr"):
+        assert alert.since_text == "31/01/2026" and "31/01/2026" in alert.message
+    with i18n.language("en"):
+        assert alert.since_text == "2026-01-31"

@@ -23,8 +23,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from webapp import formatting
 from webapp.clock import now_iso
-from webapp.i18n import N_, UserError, current_language, gettext
+from webapp.i18n import N_, UserError, gettext
 from webapp.scrada import records
 from webapp.store import Store
 
@@ -63,8 +64,7 @@ class Alert:
 
     @property
     def since_text(self) -> str:
-        # As local_time shows dates: day first in French, ISO in English.
-        return self.since.strftime("%Y-%m-%d" if current_language() == "en" else "%d/%m/%Y")
+        return formatting.day(self.since)
 
     @property
     def message(self) -> str:
