@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from webapp.backoffice.columns import KINDS
+from webapp.backoffice.handler_lookups import default_warehouse
 from webapp.backoffice.importer import ImportProblem
 from webapp.csvio import CsvOptions, CsvWriter, WriteFormat
 from webapp.store import Store
@@ -70,9 +71,7 @@ def _articles(store: Store) -> tuple[list[str], Iterator[list[Any]]]:
         default = db.conn.execute(
             "SELECT id FROM price_categories WHERE is_default = 1"
         ).fetchone()[0]
-        warehouse = db.conn.execute(
-            "SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1"
-        ).fetchone()[0]
+        warehouse = default_warehouse(db.conn)
     header = ["code", "label", "unit", "vat_rate", "price_excl_vat", "vat_code", "family"]
     header += ["barcode", "export", "tags", "stock", "active"]
     header += [f"price_{code.lower()}" for _id, code in categories]

@@ -8,6 +8,7 @@ from typing import Any
 from webapp.backoffice.columns import Column
 from webapp.backoffice.document_totals import PRICE_STEP, QUANTITY_STEP
 from webapp.backoffice.handler_base import Handler
+from webapp.backoffice.handler_lookups import default_warehouse
 from webapp.backoffice.handler_rows import BATCH, RowProblem, flag, upsert_sql
 from webapp.clock import now_iso
 from webapp.csvio import normalise_header
@@ -36,9 +37,7 @@ class ArticleHandler(Handler):
         self.default_category = next(
             ident for ident, default in self.categories.values() if default
         )
-        self.warehouse = self.conn.execute(
-            "SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1"
-        ).fetchone()[0]
+        self.warehouse = default_warehouse(self.conn)
         optional = [
             name for name in ("family", "barcode", "export", "tags", "active") if name in present
         ]

@@ -16,6 +16,12 @@ def fold(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
+def default_warehouse(conn: sqlite3.Connection) -> int:
+    """Where stock and registers go when no warehouse is named: the default one, else the first."""
+    row = conn.execute("SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1").fetchone()
+    return int(row[0])
+
+
 class Lookups:
     """Reference tables read once per import; families are created on first sight."""
 

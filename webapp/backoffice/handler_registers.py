@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.backoffice.handler_base import Handler
+from webapp.backoffice.handler_lookups import default_warehouse
 from webapp.backoffice.handler_rows import RowProblem, flag, upsert_sql
 from webapp.i18n import N_
 
@@ -61,9 +62,7 @@ class RegisterHandler(Handler):
         columns = ["number", "label", "company_id"]
         params: list[Any] = [number, values["label"], company]
         if "warehouse" in self.present or not self._exists(number):
-            default = self.conn.execute(
-                "SELECT id FROM warehouses ORDER BY is_default DESC, id LIMIT 1"
-            ).fetchone()[0]
+            default = default_warehouse(self.conn)
             columns.append("warehouse_id")
             params.append(
                 self._reference("warehouses", "warehouse", values.get("warehouse"), default)
