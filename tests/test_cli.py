@@ -426,6 +426,31 @@ def test_history_resolve(tmp_path: Path) -> None:
     )
 
 
+def test_history_resolve_refuses_what_it_cannot_keep_whole(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    error_id = add_error_item(data)
+    too_long = "x" * (history.JUSTIFICATION_MAX + 1)
+    refused = cli(
+        "history", "resolve", str(error_id), "--justification", too_long, "--json", data_dir=data
+    )
+    assert refused.returncode == 2
+    assert "2000" in as_json(refused)["error"]
+    long_name = cli(
+        "history",
+        "resolve",
+        str(error_id),
+        "--justification",
+        "Checked",
+        "--by",
+        "A" * 101,
+        data_dir=data,
+    )
+    assert long_name.returncode == 2 and "100" in long_name.stderr
+    assert "Traceback" not in long_name.stderr
+    unresolved = as_json(cli("history", "list", "--status", "unresolved", "--json", data_dir=data))
+    assert [item["id"] for item in unresolved] == [error_id]
+
+
 # -- settings --------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from webapp import history, settings
+from webapp import history, i18n, settings
 from webapp.history import HistoryError, ItemFilter
 from webapp.store import Store
 
@@ -142,3 +142,21 @@ def test_interrupt_unfinished(store: Store) -> None:
     assert history.interrupt_unfinished(store) == 1
     assert history.get_run(store, dead)["status"] == "interrupted"  # type: ignore[index]
     assert history.get_run(store, live)["status"] == "running"  # type: ignore[index]
+
+
+def test_resolving_refuses_what_it_cannot_keep_whole(store: Store) -> None:
+    run_id = history.start_run(store, "job", "manual")
+    error_id = history.add_item(store, run_id, "job", kind="file", status="error")
+    too_long = "x" * (history.JUSTIFICATION_MAX + 1)
+    with pytest.raises(HistoryError) as refused:
+        history.resolve_item(store, error_id, too_long, "anne")
+    with i18n.language("en"):
+        assert refused.value.translated() == "The justification is limited to 2000 characters."
+    with pytest.raises(HistoryError) as refused:
+        history.resolve_item(store, error_id, "Checked", "a" * (history.RESOLVER_MAX + 1))
+    with i18n.language("en"):
+        assert "limited to 100 characters" in refused.value.translated()
+    assert history.count_unresolved(store) == 1  # nothing half-applied
+    longest = "y" * history.JUSTIFICATION_MAX
+    item = history.resolve_item(store, error_id, longest, "b" * history.RESOLVER_MAX)
+    assert item["resolution"] == longest and item["resolved_by"] == "b" * 100

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.conftest import Client
-from webapp import history, job_list
+from webapp import history, i18n, job_list
 from webapp.backoffice import uploads
 from webapp.services import Services
 
@@ -331,3 +331,19 @@ def test_schedule_edit_without_a_trigger_kind_is_refused(
         before["trigger_value"],
         before["enabled"],
     )
+
+
+def test_resolve_refuses_a_justification_too_long(client: Client, services: Services) -> None:
+    item_id = error_item(services)
+    refused = client.post_form(
+        f"/history/items/{item_id}/resolve",
+        {"justification": "x" * (history.JUSTIFICATION_MAX + 1), "who": "Anne"},
+    )
+    with i18n.language("fr"):
+        message = i18n.gettext("The justification is limited to {max} characters.", max=2000)
+    assert refused.status_code == 422 and message in refused.text
+    long_name = client.post_form(
+        f"/history/items/{item_id}/resolve", {"justification": "Vu", "who": "A" * 101}
+    )
+    assert long_name.status_code == 422
+    assert history.count_unresolved(services.store) == 1

@@ -23,6 +23,9 @@ from webapp.store import Store
 
 ITEM_STATUSES = ("received", "sent", "done", "skipped", "error")
 RUN_STATUSES = ("running", "success", "warning", "failed", "interrupted")
+# A resolution is read by people: a page of text, signed by a name.
+JUSTIFICATION_MAX = 2000
+RESOLVER_MAX = 100
 _COUNTER = {
     "received": "count_received",
     "sent": "count_sent",
@@ -329,10 +332,20 @@ def last_item_at(store: Store, subject: str, status: str) -> str | None:
 
 
 def resolve_item(store: Store, item_id: int, justification: str, who: str) -> dict[str, Any]:
-    """Mark an error resolved; refused without a written justification."""
+    """Mark an error resolved; refused without a written justification, or one too long to keep
+    whole (nothing is cut: the person who wrote it sees why it was refused)."""
     text = (justification or "").strip()
     if len(text) < 3:
         raise HistoryError(N_("A justification is required to mark an error as resolved."))
+    if len(text) > JUSTIFICATION_MAX:
+        raise HistoryError(
+            N_("The justification is limited to {max} characters."), max=JUSTIFICATION_MAX
+        )
+    if len(who) > RESOLVER_MAX:
+        raise HistoryError(
+            N_("The name of who resolves an error is limited to {max} characters."),
+            max=RESOLVER_MAX,
+        )
     with store.write() as db:
         row = db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone()
         if row is None:
@@ -343,7 +356,7 @@ def resolve_item(store: Store, item_id: int, justification: str, who: str) -> di
             raise HistoryError(N_("This error is already resolved."))
         db.execute(
             "UPDATE run_items SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ?",
-            [now_iso(), who, text[:2000], item_id],
+            [now_iso(), who, text, item_id],
         )
         return _decode(db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone())
 
