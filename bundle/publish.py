@@ -2,7 +2,7 @@
 
 python bundle/publish.py keygen KEYFILE
     A new Ed25519 key pair: the private key (base64) goes to KEYFILE (mode 600), the public key is
-    printed, for webapp/updates.py TRUSTED_KEYS.
+    printed, for webapp/updates/feed.py TRUSTED_KEYS.
 
 python bundle/publish.py feed --key KEYFILE --out FOLDER [--dist dist] [--notes TEXT]
     Zips dist/onefile and dist/onedir into FOLDER as relais-VERSION-PLATFORM.zip, writes

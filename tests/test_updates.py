@@ -33,6 +33,7 @@ from tests.bundle_helpers import (
 )
 from tests.conftest import REPO, Client, relais
 from webapp import __version__, buildinfo, updates
+from webapp.updates import swap
 
 ARCH = buildinfo.platform_id().rsplit("-", 1)[0]  # e.g. linux-x86_64
 
@@ -514,17 +515,17 @@ def test_unsafe_or_incomplete_packages_are_refused(tmp_path: Path) -> None:
 
     target = tmp_path / "new"
     with pytest.raises(updates.UpdateRefused, match="unsafe paths"):
-        updates._extract(package("escape", {"../evil": b"x", EXE: b"x"}), target, "onefile")
+        swap._extract(package("escape", {"../evil": b"x", EXE: b"x"}), target, "onefile")
     assert not (tmp_path / "evil").exists()
     with pytest.raises(updates.UpdateRefused, match="unsafe paths"):
-        updates._extract(package("absolute", {"/tmp/evil": b"x"}), target, "onefile")
+        swap._extract(package("absolute", {"/tmp/evil": b"x"}), target, "onefile")
     with pytest.raises(updates.UpdateRefused, match="does not hold Relais"):
-        updates._extract(package("no-internal", {EXE: b"x"}), target, "onedir")
+        swap._extract(package("no-internal", {EXE: b"x"}), target, "onedir")
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip")
     with pytest.raises(updates.UpdateRefused, match="not a valid archive"):
-        updates._extract(bad, target, "onefile")
-    updates._extract(package("good", {EXE: b"#!/bin/sh\n", "_internal/x": b""}), target, "onedir")
+        swap._extract(bad, target, "onefile")
+    swap._extract(package("good", {EXE: b"#!/bin/sh\n", "_internal/x": b""}), target, "onedir")
     assert (target / EXE).stat().st_mode & 0o111
 
 

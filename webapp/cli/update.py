@@ -172,7 +172,7 @@ def update_status(state: CliState, as_json: bool) -> None:
 @click.option("--wait-pid", type=int, default=None)
 @click.option("--relaunch", default=None, help="JSON list of arguments to start the program with.")
 def update_install_helper(root: Path, wait_pid: int | None, relaunch: str | None) -> None:
-    """Run from a copy of the program: swap in the staged update (see updates._run_helper)."""
+    """Run from a copy of the program: swap in the staged update (see webapp/updates/install.py)."""
     from webapp import updates
 
     arguments = json.loads(relaunch) if relaunch else None
