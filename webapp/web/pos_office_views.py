@@ -11,8 +11,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from webapp import history, settings
-from webapp.pos import office, office_records, protocol
-from webapp.pos import packages as changes
+from webapp.pos import office, office_records, packages, protocol
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import FormError, RegisterForm, first_error, texts
@@ -31,8 +30,8 @@ def _context(services: Services, **extra: Any) -> dict[str, Any]:
         "rejected": office_records.received(
             services.store, status="rejected", limit=REJECTED_SHOWN
         ),
-        "running_run_id": services.runner.running_run_id(changes.JOB_NAME),
-        "last_runs": history.recent_runs(services.store, limit=5, job_name=changes.JOB_NAME),
+        "running_run_id": services.runner.running_run_id(packages.JOB_NAME),
+        "last_runs": history.recent_runs(services.store, limit=5, job_name=packages.JOB_NAME),
         "form": {"number": "", "label": "", "company": ""},
         "companies": _companies(services),
         **extra,
@@ -54,7 +53,7 @@ def pos_page(request: HTMXRequest, services: ServicesDep) -> Template | Redirect
 
 @post("/pos/office/export", name="pos_export_now", sync_to_thread=True)
 def pos_export_now(services: ServicesDep) -> Template:
-    run_id, started = services.runner.start(changes.JOB_NAME, origin="manual")
+    run_id, started = services.runner.start(packages.JOB_NAME, origin="manual")
     run = history.get_run(services.store, run_id)
     return Template("_progress.html", context={"run": run, "already_running": not started})
 
