@@ -6,15 +6,11 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 
+from webapp.http_retry import RetryPolicy
 from webapp.i18n import _
 from webapp.scrada import config as scrada_config
 from webapp.scrada import mailbox
-from webapp.scrada.client import (
-    CredentialsRejected,
-    RetryPolicy,
-    ScradaClient,
-    ScradaError,
-)
+from webapp.scrada.client import CredentialsRejected, ScradaClient, ScradaError
 from webapp.scrada.mail_settings import MailboxSettingsError
 from webapp.secrets import Vault
 from webapp.store import Store
