@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from webapp import formatting
 from webapp.i18n import N_, UserError
 
 PER_PAGE = 50
@@ -279,11 +278,6 @@ def parse_amount(text: str, errors: Errors, name: str, places: int = 4) -> Decim
 def to_decimal(value: float | int | None) -> Decimal | None:
     """A REAL read from SQLite back to the decimal it was written as."""
     return None if value is None else Decimal(str(value))
-
-
-def format_amount(value: float | Decimal | None, minimum: int = 2, maximum: int = 4) -> str:
-    """Kept for the connector views until they use the ``amount`` filter of webapp.formatting."""
-    return formatting.amount(value, minimum, maximum)
 
 
 def parse_flag(value: Any) -> int:
