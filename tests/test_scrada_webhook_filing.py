@@ -23,9 +23,9 @@ from webapp import history, i18n
 from webapp.scrada import alerts, identify, records
 from webapp.scrada import config as scrada_config
 from webapp.scrada.webhook import WebhookApp
-from webapp.server import bind_socket
 from webapp.services import Services
 from webapp.simulators.scrada import ScradaSimulator, WebhookEvent
+from webapp.sockets import bind_socket
 
 SECRET = "webhook secret for tests"
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, RelaisServer, csrf_token, relais, relais_env
-from webapp import clock, history
+from webapp import clock, history, job_list
 from webapp.config import resolve_data_dir
 from webapp.jobs import JobRunner
 from webapp.sockets import PortUnavailable, bind_socket
@@ -382,7 +382,7 @@ def test_run_now_while_the_process_runs_answers_with_the_running_run(
     store = Store(server.data_dir / "relais.sqlite")
     try:
         # Another process (a command-line run) holds the claim on the job.
-        runner = JobRunner(store, resolve_data_dir(server.data_dir))
+        runner = JobRunner(store, resolve_data_dir(server.data_dir), job_list.registry())
         busy = runner.claim("database_backup", "command")
         assert busy is not None
         with browser(server) as client:
