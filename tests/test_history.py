@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from webapp import history, i18n, settings
+from webapp import clock, history, i18n, maintenance, settings
 from webapp.history import HistoryError, ItemFilter
 from webapp.store import Store
 
@@ -111,8 +111,8 @@ def test_purge_removes_only_what_is_older_than_retention(store: Store) -> None:
     old_run = seed(store, days_ago=90, job="old", kind="k", status="done", count=23)
     recent_run = seed(store, days_ago=30, job="recent", kind="k", status="error", count=3)
     progress: list[tuple[int, int]] = []
-    cutoff = history.cutoff_for(int(settings.get(store, "history_retention_months")))
-    items, runs = history.purge(
+    cutoff = clock.months_ago_iso(int(settings.get(store, "history_retention_months")))
+    items, runs = maintenance.purge_history_before(
         store, cutoff, batch=5, progress=lambda d, t: progress.append((d, t))
     )
     assert (items, runs) == (23, 1)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -359,48 +358,3 @@ def resolve_item(store: Store, item_id: int, justification: str, who: str) -> di
             [now_iso(), who, text, item_id],
         )
         return _decode(db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone())
-
-
-def cutoff_for(months: int, today: datetime | None = None) -> str:
-    return clock.months_ago_iso(months, today)
-
-
-def purge(
-    store: Store,
-    cutoff: str,
-    *,
-    batch: int = 5000,
-    progress: Callable[[int, int], None] | None = None,
-    check_stop: Callable[[], None] | None = None,
-) -> tuple[int, int]:
-    """Delete items and finished runs older than ``cutoff`` in batches; returns (items, runs)."""
-    with store.read() as db:
-        total = int(
-            db.execute("SELECT count(*) FROM run_items WHERE created_at < ?", [cutoff]).fetchone()[
-                0
-            ]
-        )
-    items_deleted = 0
-    while True:
-        # Small transactions keep the writer lock short: the UI stays responsive during a big purge.
-        with store.write() as db:
-            cursor = db.execute(
-                "DELETE FROM run_items WHERE id IN"
-                " (SELECT id FROM run_items WHERE created_at < ? LIMIT ?)",
-                [cutoff, batch],
-            )
-            deleted = cursor.rowcount
-        items_deleted += deleted
-        if progress:
-            progress(items_deleted, total)
-        if deleted < batch:
-            break
-        if check_stop:
-            check_stop()
-    with store.write() as db:
-        runs_deleted = db.execute(
-            "DELETE FROM runs WHERE started_at < ? AND status != 'running'"
-            " AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = runs.id)",
-            [cutoff],
-        ).rowcount
-    return items_deleted, runs_deleted
