@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, is_hypothesis_test, settings
 from litestar.testing import TestClient
 from playwright.sync_api import expect
 
@@ -44,8 +44,9 @@ expect.set_options(timeout=20_000)
 
 
 # Markers by what a test uses, so that a new test is marked too (`make test-fast` leaves these out):
-# a real chromium driven by Playwright, a PyInstaller bundle or wheel built for the test, or child
-# processes and servers (a `relais` child spends about 2 s importing before it does anything).
+# a real chromium driven by Playwright, a PyInstaller bundle or wheel built for the test, child
+# processes and servers (a `relais` child spends about 2 s importing before it does anything), or
+# Hypothesis (a property runs a few hundred times).
 BROWSER_FIXTURES = frozenset({"browser"})
 BUNDLE_FIXTURES = frozenset({"built", "onefile_v2", "wheel", "installed"})
 SLOW_FIXTURES = frozenset({"relais_server", "imap_server", "x_display"})
@@ -60,16 +61,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if used & BUNDLE_FIXTURES:
             item.add_marker(pytest.mark.bundle)
         function = getattr(item, "function", None)
-        if used & SLOW_FIXTURES or (function and _starts_relais(function.__code__, function)):
+        if used & SLOW_FIXTURES or (function and _is_slow_by_nature(function)):
             item.add_marker(pytest.mark.slow)
 
 
+def _is_slow_by_nature(function: Any) -> bool:
+    return is_hypothesis_test(function) or _starts_relais(function.__code__, function)
+
+
 def _starts_relais(code: CodeType, function: Any, seen: set[CodeType] | None = None) -> bool:
-    """Whether this code calls `relais()` or `RelaisServer`, itself or through a helper of tests/."""
+    """Whether this code calls `relais()` or `RelaisServer` or runs `python -m webapp`, itself or
+    through a helper of tests/."""
     seen = set() if seen is None else seen
     if code in seen:
         return False
     seen.add(code)
+    if "executable" in code.co_names and "webapp" in code.co_consts:
+        return True
     names = getattr(sys.modules.get(function.__module__), "__dict__", {})
     for name in code.co_names:
         found = names.get(name)
