@@ -50,7 +50,7 @@ lint: $(STAMP)
 test: $(STAMP) chromium xvfb dovecot lint bundle
 	$(VENV)/bin/pytest
 
-## Every test but the browser, bundle and slow ones (markers in pyproject.toml): under two minutes.
+## Every test but the browser, bundle and slow ones (markers: pyproject.toml, tests/conftest.py).
 test-fast: $(STAMP) xvfb dovecot
 	$(VENV)/bin/pytest -m "not browser and not bundle and not slow"
 
