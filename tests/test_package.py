@@ -57,7 +57,7 @@ def test_the_wheel_carries_templates_static_translations_and_migrations(
     names = zipfile.ZipFile(wheel[0]).namelist()
     for expected in (
         "webapp/_resources/templates/base.html",
-        "webapp/_resources/templates/dashboard.html",
+        "webapp/_resources/templates/platform/dashboard.html",
         "webapp/_resources/static/htmx.min.js",
         "webapp/_resources/translations/fr/LC_MESSAGES/messages.po",
         "webapp/store/migrations/0001_settings.sql",

@@ -1,37 +1,12 @@
-"""Controllers per area of the UI; thin: they call the platform and job modules."""
+"""Controllers per area of the UI (web/<area>/, one Router each); thin: they call the
+platform and job modules."""
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Router
 
-from webapp.web import (
-    backoffice_files,
-    backoffice_views,
-    connector_maps,
-    connector_sync,
-    connector_views,
-    history_views,
-    pages,
-    pos_office_views,
-    pos_register_views,
-    processes,
-    scrada_views,
-    settings_views,
-)
+from webapp.web import backoffice, econnector, platform, pos, scrada
 
 
-def routes() -> list[Any]:
-    return [
-        *pages.ROUTES,
-        *processes.ROUTES,
-        *history_views.ROUTES,
-        *settings_views.ROUTES,
-        *backoffice_views.ROUTES,
-        *backoffice_files.ROUTES,
-        *scrada_views.ROUTES,
-        *connector_sync.ROUTES,
-        *connector_maps.ROUTES,
-        *connector_views.ROUTES,
-        *pos_office_views.ROUTES,
-        *pos_register_views.ROUTES,
-    ]
+def routes() -> list[Router]:
+    return [platform.router, backoffice.router, scrada.router, econnector.router, pos.router]

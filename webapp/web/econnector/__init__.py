@@ -1,0 +1,9 @@
+"""The econnector area of the UI: its controllers behind one Router."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from webapp.web.econnector import maps, sync, views
+
+router = Router(path="/", route_handlers=[*sync.ROUTES, *maps.ROUTES, *views.ROUTES])

@@ -1,0 +1,332 @@
+"""The e-connecteur's settings (ECN-2): the list of connectors and the three-step wizard.
+
+The wizard keeps its state in the form itself: the fields of the other steps travel as hidden
+inputs, each "Next step" validates the steps done so far on the server (422 with the error under
+its field), and "Finish" (or "Save", on any step) saves through `connectors.save`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields as dataclass_fields
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from webapp.csvio import DATE_FORMATS, DECIMAL_MARKS, CsvError, CsvOptions
+from webapp.econnector import connectors as connector_store
+from webapp.econnector.connectors import Connector, ConnectorError
+from webapp.i18n import N_, gettext
+from webapp.services import Services
+from webapp.web.common import FormData, ServicesDep, first, page
+
+STEPS = {
+    1: (
+        "code",
+        "partner",
+        "hidden",
+        "mode",
+        "import_dir",
+        "export_dir",
+        "csv_encoding",
+        "csv_delimiter",
+        "csv_decimal",
+        "csv_date_format",
+    ),
+    2: (
+        "send_articles",
+        "article_filter",
+        "price_category_id",
+        "unit_id",
+        "warehouse_id",
+        "send_customers",
+        "customer_filter",
+        "send_contacts",
+    ),
+    3: (
+        "doc_type",
+        "company_id",
+        "site_id",
+        "carrier_id",
+        "generate_payment",
+        "customer_family_id",
+        "supplier_family_id",
+        "reception_update",
+    ),
+}
+STEP_TITLES = {
+    1: N_("Set the communication mode"),
+    2: N_("Set the sends"),
+    3: N_("Set the receptions"),
+}
+FLAGS = ("hidden", "send_contacts", "generate_payment")
+IDS = tuple(connector_store.REFERENCE_FIELDS)
+STEP_OF = {name: step for step, names in STEPS.items() for name in names}
+CSV_CHOICES = {
+    "csv_encoding": (("utf-8", "UTF-8"), ("windows-1252", "Windows-1252"), ("latin-1", "Latin-1")),
+    "csv_delimiter": ((";", ";"), (",", ","), ("tab", N_("tab")), ("|", "|")),
+    "csv_decimal": tuple((mark, mark) for mark in DECIMAL_MARKS),
+    "csv_date_format": tuple((code, shown) for code, shown in DATE_FORMATS.items()),
+}
+
+ARTICLE_LABELS = {
+    "export": N_("Available for export"),
+    "filter": N_("Filter: {tags}"),
+    "none": N_("Not concerned"),
+}
+CUSTOMER_LABELS = {
+    "all": N_("All the customers"),
+    "filter": N_("Filter: {family}"),
+    "none": N_("Not concerned"),
+}
+DOC_LABELS = {"order": N_("Orders"), "delivery": N_("Deliveries")}
+
+
+def articles_sent(connector: Connector) -> str:
+    return gettext(ARTICLE_LABELS[connector.send_articles], tags=connector.article_filter)
+
+
+def customers_sent(connector: Connector) -> str:
+    text = gettext(CUSTOMER_LABELS[connector.send_customers], family=connector.customer_filter)
+    if connector.send_customers != "none" and connector.send_contacts:
+        text += " + " + gettext("Contacts")
+    return text
+
+
+def summary_helpers() -> dict[str, Any]:
+    return {
+        "articles_sent": articles_sent,
+        "customers_sent": customers_sent,
+        "doc_labels": DOC_LABELS,
+    }
+
+
+# The list -----------------------------------------------------------------------------------
+
+
+def _list_context(services: Services, **extra: Any) -> dict[str, Any]:
+    return {
+        "active": "connectors",
+        "section": "settings",
+        "connectors": connector_store.list_all(services.store),
+        **summary_helpers(),
+        **extra,
+    }
+
+
+@get("/connectors", name="connectors", sync_to_thread=False)
+def connectors_page(request: HTMXRequest, services: ServicesDep) -> Template:
+    context = _list_context(services, saved=request.query_params.get("saved"))
+    return page(request, "econnector/connectors.html", context, partial="econnector/_list.html")
+
+
+def _list_response(
+    request: HTMXRequest, services: Services, status: int = 200, **extra: Any
+) -> Template:
+    name = "econnector/_list.html" if request.htmx else "econnector/connectors.html"
+    return Template(name, context=_list_context(services, **extra), status_code=status)
+
+
+@post("/connectors/{code:str}/delete", name="connector_delete", sync_to_thread=True)
+def connector_delete(request: HTMXRequest, services: ServicesDep, code: FromPath[str]) -> Template:
+    try:
+        connector_store.delete(services.store, code)
+    except ConnectorError as exc:
+        return _list_response(request, services, 422, error=exc.translated(), error_code=code)
+    return _list_response(request, services, deleted=code)
+
+
+@post("/connectors/{code:str}/duplicate", name="connector_duplicate", sync_to_thread=True)
+def connector_duplicate(
+    request: HTMXRequest, services: ServicesDep, code: FromPath[str], data: FormData
+) -> Template:
+    new_code = first(data.get("new_code"))
+    try:
+        copy = connector_store.duplicate(services.store, code, new_code)
+    except ConnectorError as exc:
+        return _list_response(
+            request, services, 422, error=exc.translated(), error_code=code, new_code=new_code
+        )
+    return _list_response(request, services, duplicated=copy.code)
+
+
+# The wizard -----------------------------------------------------------------------------------
+
+
+def form_of(connector: Connector) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in dataclass_fields(Connector):
+        value = getattr(connector, item.name)
+        if item.name == "id":
+            continue
+        if isinstance(value, bool):
+            values[item.name] = "1" if value else ""
+        else:
+            values[item.name] = "" if value is None else str(value)
+    return values
+
+
+def _form_values(data: dict[str, Any]) -> dict[str, str]:
+    values = {name: first(data.get(name)) for name in STEP_OF}
+    for name in FLAGS:
+        values[name] = "1" if values[name] in ("1", "on", "true") else ""
+    return values
+
+
+def connector_from(form: dict[str, str], upto: int) -> Connector:
+    """The connector the form describes, for the steps up to `upto` (defaults after)."""
+    values: dict[str, Any] = {}
+    for step in range(1, upto + 1):
+        for name in STEPS[step]:
+            raw = form.get(name, "")
+            if name in FLAGS:
+                values[name] = raw == "1"
+            elif name in IDS:
+                try:
+                    values[name] = int(raw) if raw else None
+                except ValueError:
+                    raise ConnectorError(N_("Choose a value from the list."), field=name) from None
+            elif name not in ("import_dir", "export_dir", "article_filter", "customer_filter"):
+                values[name] = raw.strip()
+            else:
+                values[name] = raw
+    values["code"] = form.get("code", "").strip()
+    return Connector(**values)
+
+
+def _check_csv(connector: Connector) -> None:
+    for name, option in (
+        ("csv_encoding", "encoding"),
+        ("csv_delimiter", "delimiter"),
+        ("csv_decimal", "decimal"),
+        ("csv_date_format", "date_format"),
+    ):
+        value = getattr(connector, name)
+        if value:
+            try:
+                CsvOptions(**{option: value}).checked()
+            except CsvError as exc:
+                raise ConnectorError(exc.message, field=name, **exc.params) from exc
+
+
+def check_steps(services: Services, form: dict[str, str], upto: int, original: str) -> Connector:
+    existing = connector_store.get(services.store, original) if original else None
+    connector = connector_from(form, upto)
+    _check_csv(connector)
+    checked = connector_store.validate(
+        services.store, connector, existing_id=existing.id if existing else None
+    )
+    return checked
+
+
+def _wizard_context(
+    services: Services,
+    form: dict[str, str],
+    step: int,
+    original: str,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "active": "connectors",
+        "section": "settings",
+        "form": form,
+        "step": step,
+        "steps": STEPS,
+        "step_titles": STEP_TITLES,
+        "original": original,
+        "errors": errors or {},
+        "error": error,
+        "ref": connector_store.reference(services.store),
+        "csv_choices": CSV_CHOICES,
+        "flags": FLAGS,
+    }
+
+
+@get("/connectors/new", name="connector_new", sync_to_thread=False)
+def connector_new(services: ServicesDep) -> Template:
+    start = connector_store.defaults(services.store)
+    blank = Connector(
+        code="",
+        partner="",
+        company_id=start["company_id"],
+        site_id=start["site_id"],
+        warehouse_id=start["warehouse_id"],
+    )
+    context = _wizard_context(services, form_of(blank), 1, "")
+    return Template("econnector/wizard.html", context=context)
+
+
+@get("/connectors/{code:str}/edit", name="connector_edit", sync_to_thread=False)
+def connector_edit(services: ServicesDep, code: FromPath[str]) -> Template:
+    try:
+        connector = connector_store.get(services.store, code)
+    except ConnectorError:
+        raise NotFoundException() from None
+    context = _wizard_context(services, form_of(connector), 1, connector.code)
+    return Template("econnector/wizard.html", context=context)
+
+
+@post("/connectors/wizard", name="connector_wizard", sync_to_thread=True)
+def connector_wizard(request: HTMXRequest, services: ServicesDep, data: FormData) -> Response[Any]:
+    """One path for the wizard's buttons: `action` is previous, next or save."""
+    form = _form_values(data)
+    original = first(data.get("original"))
+    action = first(data.get("action")) or "next"
+    try:
+        step = min(3, max(1, int(first(data.get("step")) or 1)))
+    except ValueError:
+        step = 1
+    if original:
+        try:
+            connector_store.get(services.store, original)
+        except ConnectorError:
+            raise NotFoundException() from None
+    template = "econnector/_wizard.html" if request.htmx else "econnector/wizard.html"
+    if action == "previous":
+        context = _wizard_context(services, form, max(1, step - 1), original)
+        return Template(template, context=context)
+    upto = 3 if action == "save" else step
+    try:
+        checked = check_steps(services, form, upto, original)
+    except ConnectorError as exc:
+        where = STEP_OF.get(exc.field or "", step)
+        errors = {exc.field: exc.translated()} if exc.field else {}
+        context = _wizard_context(
+            services,
+            form,
+            min(where, step),
+            original,
+            errors=errors,
+            error=None if exc.field else exc.translated(),
+        )
+        return Template(template, context=context, status_code=422)
+    if action != "save":
+        # Folders are shown as saved (a full path, ~ expanded).
+        form.update(import_dir=checked.import_dir, export_dir=checked.export_dir)
+        return Template(template, context=_wizard_context(services, form, step + 1, original))
+    try:
+        saved = connector_store.save(services.store, checked, code=original or None)
+    except ConnectorError as exc:
+        errors = {exc.field: exc.translated()} if exc.field else {}
+        context = _wizard_context(
+            services, form, STEP_OF.get(exc.field or "", step), original, errors=errors
+        )
+        return Template(template, context=context, status_code=422)
+    target = f"/connectors?saved={saved.code}"
+    if request.htmx:
+        return Response(content="", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
+
+
+ROUTES = [
+    connectors_page,
+    connector_delete,
+    connector_duplicate,
+    connector_new,
+    connector_edit,
+    connector_wizard,
+]

@@ -1,0 +1,179 @@
+"""The history page: filters, pagination, resolving an error with a justification, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Stream, Template
+
+from webapp import history
+from webapp.history import HistoryError, ItemFilter
+from webapp.i18n import _
+from webapp.services import Services
+from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.forms import HistoryQuery, ResolveForm
+
+PER_PAGE = 50
+
+
+def _query_string(filters: ItemFilter, page_number: int) -> str:
+    from urllib.parse import urlencode
+
+    values = {
+        "date_from": filters.date_from.isoformat() if filters.date_from else "",
+        "date_to": filters.date_to.isoformat() if filters.date_to else "",
+        "job": filters.job_name or "",
+        "kind": filters.kind or "",
+        "status": filters.status or "",
+        "page": str(page_number),
+    }
+    return urlencode({key: value for key, value in values.items() if value})
+
+
+@get("/history", name="history", sync_to_thread=False)
+def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
+    query = HistoryQuery.parse(request.query_params)
+    filters, number = query.filters, query.page
+    result = history.query_items(services.store, filters, number, PER_PAGE)
+    context = {
+        "active": "history",
+        "page": result,
+        "filters": filters,
+        "jobs": services.run_kinds(),
+        "kinds": sorted(history.KIND_LABELS, key=history.kind_label),
+        "statuses": [*history.ITEM_STATUSES, "unresolved"],
+        "previous_qs": _query_string(filters, number - 1),
+        "next_qs": _query_string(filters, number + 1),
+        "export_qs": _query_string(filters, 1),
+    }
+    return page(request, "platform/history.html", context, partial="platform/_history_results.html")
+
+
+def _item_or_404(services: Services, item_id: int) -> dict[str, Any]:
+    with services.store.read() as db:
+        row = db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone()
+    if row is None:
+        raise NotFoundException()
+    return history._decode(row)
+
+
+@get("/history/items/{item_id:int}/resolve", name="history_resolve_form", sync_to_thread=False)
+def resolve_form(services: ServicesDep, item_id: FromPath[int]) -> Template:
+    """The row with its resolve form open: loaded on demand, so long pages of errors stay light."""
+    context = {
+        "item": _item_or_404(services, item_id),
+        "editing": True,
+        "jobs": services.run_kinds(),
+    }
+    return Template("platform/_history_row.html", context=context)
+
+
+@post("/history/items/{item_id:int}/resolve", name="history_resolve", sync_to_thread=True)
+def resolve(
+    request: HTMXRequest, services: ServicesDep, item_id: FromPath[int], data: FormData
+) -> Template:
+    form = ResolveForm.parse(data, default_who=_local_user())
+    try:
+        item = history.resolve_item(services.store, item_id, form.justification, form.who)
+        error = None
+        status = 200
+    except HistoryError as exc:
+        error = exc.translated()
+        status = 422
+        item = _item_or_404(services, item_id)
+    context = {"item": item, "error": error, "editing": True, "jobs": services.run_kinds()}
+    # A page that shows the item its own way (a connector's history) aims at its resolution only.
+    only_resolution = request.headers.get("hx-target") == f"resolution-{item_id}"
+    template = (
+        "platform/_history_resolution.html" if only_resolution else "platform/_history_row.html"
+    )
+    return Template(template, context=context, status_code=status)
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "?"
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@get("/history/export.csv", name="history_export", sync_to_thread=True)
+def export_csv(request: HTMXRequest, services: ServicesDep) -> Response[Any]:
+    filters = HistoryQuery.parse(request.query_params).filters
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow(
+            [
+                _("Date"),
+                _("Process"),
+                _("Kind"),
+                _("Status"),
+                _("Reference"),
+                _("Message"),
+                _("Resolved on"),
+                _("Resolved by"),
+                _("Justification"),
+            ]
+        )
+        kinds = services.run_kinds()
+        number = 1
+        while True:
+            result = history.query_items(services.store, filters, number, 1000)
+            for item in result.items:
+                spec = kinds.get(item["job_name"])
+                writer.writerow(
+                    [
+                        csv_safe(v)
+                        for v in (
+                            item["created_at"],
+                            _(spec.title) if spec else item["job_name"],
+                            history.kind_label(item["kind"]),
+                            history.status_label(item["status"]),
+                            item["reference"],
+                            _stored(item),
+                            item["resolved_at"],
+                            item["resolved_by"],
+                            item["resolution"],
+                        )
+                    ]
+                )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            if not result.has_next:
+                break
+            number += 1
+
+    return Stream(
+        ("\ufeff" + chunk if index == 0 else chunk for index, chunk in enumerate(rows())),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="relais-historique.csv"'},
+    )
+
+
+def _stored(item: dict[str, Any]) -> str:
+    from webapp.i18n import translate_stored
+
+    return translate_stored(item.get("message"), item.get("params"))
+
+
+ROUTES = [history_page, resolve_form, resolve, export_csv]

@@ -1,0 +1,9 @@
+"""The pos area of the UI: its controllers behind one Router."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from webapp.web.pos import office, register
+
+router = Router(path="/", route_handlers=[*office.ROUTES, *register.ROUTES])
