@@ -100,7 +100,7 @@ def web(shop: dict[str, Any]) -> connectors.Connector:
     return connector
 
 
-def post(client: Client, url: str, data: dict[str, Any], *, htmx: bool = True, **extra: str) -> Any:
+def post(client: Client, url: str, data: dict[str, Any], *, htmx: bool = True, **extra: Any) -> Any:
     headers = {"x-csrftoken": client.token(), **extra}
     if htmx:
         headers["HX-Request"] = "true"
@@ -521,7 +521,7 @@ def test_history_tabs_and_resolution(
     assert f'id="resolution-{item_id}"' in errors
     assert f'hx-post="/history/items/{item_id}/resolve"' in errors
     assert 'data-errors="1"' in client.get("/connectors/WEB/state").text
-    aimed = {"HX-Target": f"resolution-{item_id}"}
+    aimed: dict[str, Any] = {"HX-Target": f"resolution-{item_id}"}
     refused = post(client, f"/history/items/{item_id}/resolve", {"justification": " "}, **aimed)
     assert refused.status_code == 422 and 'role="alert"' in refused.text
     assert "<tr" not in refused.text, "only the resolution cell comes back"

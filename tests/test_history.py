@@ -129,7 +129,8 @@ def test_purge_job_follows_the_retention_setting(services) -> None:  # type: ign
     settings.put(services.store, "history_retention_months", "1")
     run_id = services.runner.run("history_purge")
     assert history.query_items(services.store, ItemFilter(job_name="x"), 1, 10).items == []
-    assert history.get_run(services.store, run_id)["params"]["items"] == 2
+    purged = history.get_run(services.store, run_id)
+    assert purged is not None and purged["params"]["items"] == 2
 
 
 def test_interrupt_unfinished(store: Store) -> None:

@@ -39,7 +39,7 @@ def fields(text: str) -> set[str]:
 def french() -> dict[str, str]:
     with (REPO / "translations/fr/LC_MESSAGES/messages.po").open("rb") as handle:
         catalog = read_po(handle, locale="fr")
-    return {m.id: m.string for m in catalog if m.id}
+    return {str(m.id): str(m.string) for m in catalog if m.id}
 
 
 def test_every_string_is_translated_to_french(french: dict[str, str]) -> None:

@@ -150,9 +150,11 @@ def test_stale_claims_are_released_and_runs_marked_interrupted(
 def test_a_claim_held_by_a_live_process_is_kept(store: Store, data_dir: DataDir) -> None:
     runner = JobRunner(store, data_dir, make_registry())
     run_id = runner.claim("slow", "command")  # this test process is alive: like `relais jobs run`
+    assert run_id is not None
     JobRunner(store, data_dir, make_registry()).release_stale_claims()
     assert runner.running_run_id("slow") == run_id
-    assert history.get_run(store, run_id)["status"] == "running"  # type: ignore[index]
+    run = history.get_run(store, run_id)
+    assert run is not None and run["status"] == "running"
 
 
 def test_scheduler_registers_enabled_jobs_and_fires_them(store: Store, data_dir: DataDir) -> None:
@@ -198,7 +200,7 @@ def test_editing_a_trigger_reschedules(store: Store, data_dir: DataDir) -> None:
 def test_platform_jobs_really_work(services) -> None:  # type: ignore[no-untyped-def]
     run_id = services.runner.run("database_backup")
     run = history.get_run(services.store, run_id)
-    assert run["status"] == "success"
+    assert run is not None and run["status"] == "success"
     backups = list(services.data_dir.backups.glob("relais-*.sqlite"))
     assert len(backups) == 1
     assert services.runner.run("history_purge")

@@ -16,9 +16,9 @@ from webapp.scrada.dropfolder import (
     DroppedFile,
     document_id,
     mark_processed,
-    sniff_kind,
 )
 from webapp.scrada.formats import MAX_DOCUMENT_BYTES
+from webapp.scrada.sniff import document_kind as sniff_kind
 
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 UBL = CORPUS / "ubl/deinte-scrada-postman__Get_sales_invoice_UBL.xml"

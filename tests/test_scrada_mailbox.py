@@ -20,7 +20,7 @@ from tests import imap_server as imap_server_module
 from tests.imap_server import ImapAccount, ImapServer, start_dovecot
 from webapp import i18n
 from webapp.scrada import formats
-from webapp.scrada.mail_attachments import MAX_ZIP_ENTRIES, document_kind
+from webapp.scrada.mail_attachments import MAX_ZIP_ENTRIES
 from webapp.scrada.mailbox import (
     MailAttachment,
     Mailbox,
@@ -34,6 +34,7 @@ from webapp.scrada.mailbox import (
     validate_mailbox_settings,
     verify,
 )
+from webapp.scrada.sniff import document_kind
 
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 DONE = "$RelaisDone"
