@@ -117,7 +117,7 @@ def prepare(data: Path, url: str, root: Path) -> None:
 
 def child_pull(data: Path) -> dict[str, Any]:
     """One pull in this process; prints its figures as JSON."""
-    from webapp import history
+    from webapp import history_queries
     from webapp.config import resolve_data_dir
     from webapp.scrada import pull
     from webapp.scrada.delivery import JOB_NAME
@@ -138,7 +138,7 @@ def child_pull(data: Path) -> dict[str, Any]:
         started = time.perf_counter()
         run_id = services.runner.run(JOB_NAME, origin="command")
         seconds = time.perf_counter() - started
-        run = history.get_run(services.store, run_id) or {}
+        run = history_queries.get_run(services.store, run_id) or {}
     finally:
         services.close()
     params = run.get("params") or {}

@@ -11,7 +11,7 @@ import httpx
 
 from tests.conftest import Client
 from tests.test_backoffice_import import ARTICLES, BAD_ARTICLES
-from webapp import clock, history
+from webapp import clock, history, history_queries
 from webapp.services import Services
 
 
@@ -89,7 +89,7 @@ def test_each_step_is_one_run_of_the_history(client: Client, services: Services)
     wait_for(client, analysis, "analysed")
     integration = step_id(confirm(client, analysis).text)
     wait_for(client, integration, "imported")
-    runs = history.recent_runs(services.store, limit=10)
+    runs = history_queries.recent_runs(services.store, limit=10)
     assert [(run["id"], run["job_name"]) for run in runs] == [
         (integration, "backoffice_import"),
         (analysis, "backoffice_analysis"),
@@ -98,7 +98,7 @@ def test_each_step_is_one_run_of_the_history(client: Client, services: Services)
     assert imported["status"] == "success" and imported["subject"] == "articles"
     assert imported["params"]["file"] == "vins.csv", "the history names the user's file"
     assert imported["progress_done"] == imported["progress_total"] == 3
-    items = history.run_items(services.store, integration)
+    items = history_queries.run_items(services.store, integration)
     assert [item["status"] for item in items] == ["done"]
 
 
@@ -132,7 +132,7 @@ def test_bad_rows_block_the_import_unless_asked(client: Client, services: Servic
     html = wait_for(client, integration, "imported")
     assert "dix" in html, "the refused rows are listed with the outcome"
     assert article_count(services) == 3
-    run = history.get_run(services.store, integration)
+    run = history_queries.get_run(services.store, integration)
     assert run is not None and run["status"] == "warning" and run["count_errors"] > 0
 
 
@@ -149,7 +149,7 @@ def test_an_upload_gone_is_refused_and_recorded(client: Client, services: Servic
         kept.unlink()  # what the cleanup of a day-old upload does
     integration = step_id(confirm(client, analysis).text)
     html = wait_for(client, integration, "refused")
-    run = history.get_run(services.store, integration)
+    run = history_queries.get_run(services.store, integration)
     assert run is not None and run["status"] == "failed"
     assert run["message"] == "The file is no longer kept: analyse it again."
     assert 'role="alert"' in html

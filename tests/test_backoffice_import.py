@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Client, relais
-from webapp import history
+from webapp import history_queries
 from webapp.backoffice.exporter import export_csv
 from webapp.backoffice.importer import ImportProblem, import_csv
 from webapp.csvio import CsvError, CsvOptions
@@ -286,9 +286,9 @@ def test_unknown_kind(services: Services, tmp_path: Path) -> None:
 
 def test_the_import_is_in_the_history(services: Services, tmp_path: Path) -> None:
     import_csv(services.store, "articles", write(tmp_path, "bad.csv", BAD_ARTICLES))
-    run = history.recent_runs(services.store, limit=1)[0]
+    run = history_queries.recent_runs(services.store, limit=1)[0]
     assert run["job_name"] == "backoffice_import" and run["status"] == "failed"
-    items = history.run_items(services.store, run["id"])
+    items = history_queries.run_items(services.store, run["id"])
     assert len(items) == 10
     assert {item["reference"] for item in items} >= {"bad.csv:3", "bad.csv:14"}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from webapp import history
+from webapp import history, history_queries
 from webapp.econnector import records
 from webapp.store import Store
 
@@ -230,10 +230,14 @@ def test_connector_events_stay_visible_and_resolvable_after_the_migration(tmp_pa
     resolved = next(row for row in errors if row["params"]["doc_ref"] == "D4")
     assert (resolved["resolved_by"], resolved["resolution"]) == ("anne", "Ressaisi")
 
-    assert history.count_unresolved(store) == history.count_unresolved_for(store, "SHOP") == 2
+    assert (
+        history_queries.count_unresolved(store)
+        == history_queries.count_unresolved_for(store, "SHOP")
+        == 2
+    )
     d3 = next(row for row in errors if row["params"]["doc_ref"] == "D3")
     history.resolve_item(store, d3["id"], "Corrigé dans le fichier", "bob")
-    assert history.count_unresolved(store) == 1
+    assert history_queries.count_unresolved(store) == 1
     with store.read() as db:
         counts = db.execute("SELECT count_received, count_errors FROM runs WHERE id = 1").fetchone()
     assert tuple(counts) == (2, 1), "the run counts the customer item it gained"
@@ -270,5 +274,5 @@ def test_the_command_line_resolves_a_connector_error_with_the_name_typed(tmp_pat
         row for row in records.items(store, "SHOP", "error", *span) if row["id"] == error["id"]
     )
     assert (resolved["resolved_by"], resolved["resolution"]) == ("anne", "Ressaisi")
-    assert history.count_unresolved_for(store, "SHOP") == 1
+    assert history_queries.count_unresolved_for(store, "SHOP") == 1
     store.close()

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from webapp import clock, history, i18n, maintenance, settings
-from webapp.history import HistoryError, ItemFilter
+from webapp import clock, history, history_queries, i18n, maintenance, settings
+from webapp.history import HistoryError
+from webapp.history_queries import ItemFilter
 from webapp.store import Store
 
 
@@ -40,7 +41,7 @@ def test_items_update_the_run_counters(store: Store) -> None:
     run_id = history.start_run(store, "job", "manual")
     for status in ("received", "received", "sent", "skipped", "error", "done"):
         history.add_item(store, run_id, "job", kind="file", status=status)
-    run = history.get_run(store, run_id)
+    run = history_queries.get_run(store, run_id)
     assert run is not None
     assert (
         run["count_received"],
@@ -60,7 +61,7 @@ def test_filters(store: Store) -> None:
     today = date.today()
 
     def count(**kwargs) -> int:  # type: ignore[no-untyped-def]
-        return len(history.query_items(store, ItemFilter(**kwargs), 1, 100).items)
+        return len(history_queries.query_items(store, ItemFilter(**kwargs), 1, 100).items)
 
     assert count() == 9
     assert count(job_name="scrada") == 5
@@ -76,12 +77,12 @@ def test_filters(store: Store) -> None:
 def test_pagination_newest_first(store: Store) -> None:
     seed(store, days_ago=3, job="old", kind="k", status="done", count=5)
     seed(store, days_ago=0, job="new", kind="k", status="done", count=5)
-    first = history.query_items(store, ItemFilter(), 1, 4)
+    first = history_queries.query_items(store, ItemFilter(), 1, 4)
     assert first.has_next and not first.has_previous
     assert {i["job_name"] for i in first.items} == {"new"}
-    third = history.query_items(store, ItemFilter(), 3, 4)
+    third = history_queries.query_items(store, ItemFilter(), 3, 4)
     assert len(third.items) == 2 and not third.has_next and third.has_previous
-    exact = history.query_items(store, ItemFilter(), 2, 5)
+    exact = history_queries.query_items(store, ItemFilter(), 2, 5)
     assert not exact.has_next
 
 
@@ -94,7 +95,7 @@ def test_resolving_requires_a_justification(store: Store) -> None:
     for empty in ("", "   ", "ok"):
         with pytest.raises(HistoryError):
             history.resolve_item(store, error_id, empty, "anne")
-    assert history.count_unresolved(store) == 1
+    assert history_queries.count_unresolved(store) == 1
     with pytest.raises(HistoryError):
         history.resolve_item(store, done_id, "Not an error", "anne")
     with pytest.raises(HistoryError):
@@ -102,7 +103,7 @@ def test_resolving_requires_a_justification(store: Store) -> None:
     item = history.resolve_item(store, error_id, "  Fichier renvoyé par le fournisseur  ", "anne")
     assert item["resolution"] == "Fichier renvoyé par le fournisseur"
     assert item["resolved_by"] == "anne" and item["resolved_at"]
-    assert history.count_unresolved(store) == 0
+    assert history_queries.count_unresolved(store) == 0
     with pytest.raises(HistoryError):
         history.resolve_item(store, error_id, "Twice", "anne")
 
@@ -117,19 +118,21 @@ def test_purge_removes_only_what_is_older_than_retention(store: Store) -> None:
     )
     assert (items, runs) == (23, 1)
     assert progress[-1] == (23, 23) and len(progress) == 5
-    assert history.get_run(store, old_run) is None
-    assert history.get_run(store, recent_run) is not None
-    assert len(history.query_items(store, ItemFilter(), 1, 100).items) == 3
+    assert history_queries.get_run(store, old_run) is None
+    assert history_queries.get_run(store, recent_run) is not None
+    assert len(history_queries.query_items(store, ItemFilter(), 1, 100).items) == 3
 
 
 def test_purge_job_follows_the_retention_setting(services) -> None:  # type: ignore[no-untyped-def]
     seed(services.store, days_ago=40, job="x", kind="k", status="done", count=2)
     services.runner.run("history_purge")
-    assert len(history.query_items(services.store, ItemFilter(job_name="x"), 1, 10).items) == 2
+    assert (
+        len(history_queries.query_items(services.store, ItemFilter(job_name="x"), 1, 10).items) == 2
+    )
     settings.put(services.store, "history_retention_months", "1")
     run_id = services.runner.run("history_purge")
-    assert history.query_items(services.store, ItemFilter(job_name="x"), 1, 10).items == []
-    purged = history.get_run(services.store, run_id)
+    assert history_queries.query_items(services.store, ItemFilter(job_name="x"), 1, 10).items == []
+    purged = history_queries.get_run(services.store, run_id)
     assert purged is not None and purged["params"]["items"] == 2
 
 
@@ -141,8 +144,8 @@ def test_interrupt_unfinished(store: Store) -> None:
     with store.write() as db:  # as if the process that owned it was killed
         db.execute("UPDATE runs SET owner_pid = ? WHERE id = ?", [child.pid, dead])
     assert history.interrupt_unfinished(store) == 1
-    assert history.get_run(store, dead)["status"] == "interrupted"  # type: ignore[index]
-    assert history.get_run(store, live)["status"] == "running"  # type: ignore[index]
+    assert history_queries.get_run(store, dead)["status"] == "interrupted"  # type: ignore[index]
+    assert history_queries.get_run(store, live)["status"] == "running"  # type: ignore[index]
 
 
 def test_resolving_refuses_what_it_cannot_keep_whole(store: Store) -> None:
@@ -157,7 +160,7 @@ def test_resolving_refuses_what_it_cannot_keep_whole(store: Store) -> None:
         history.resolve_item(store, error_id, "Checked", "a" * (history.RESOLVER_MAX + 1))
     with i18n.language("en"):
         assert "limited to 100 characters" in refused.value.translated()
-    assert history.count_unresolved(store) == 1  # nothing half-applied
+    assert history_queries.count_unresolved(store) == 1  # nothing half-applied
     longest = "y" * history.JUSTIFICATION_MAX
     item = history.resolve_item(store, error_id, longest, "b" * history.RESOLVER_MAX)
     assert item["resolution"] == longest and item["resolved_by"] == "b" * 100

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from webapp import history
+from webapp import history_queries
 from webapp.config import DataDir
 from webapp.jobs import JobError, JobRunner, JobSpec, RunContext, Summary
 from webapp.store import Store
@@ -79,14 +79,14 @@ def test_bad_triggers_are_refused(store: Store, data_dir: DataDir, kind: str, va
 def test_a_run_records_items_counts_progress_and_summary(store: Store, data_dir: DataDir) -> None:
     runner = JobRunner(store, data_dir, make_registry())
     run_id = runner.run("slow")
-    run = history.get_run(store, run_id)
+    run = history_queries.get_run(store, run_id)
     assert run is not None
     assert run["status"] == "warning"  # one item in error
     assert (run["count_done"], run["count_errors"]) == (1, 1)
     assert (run["progress_done"], run["progress_total"]) == (2, 2)
     assert run["message"] == "Processed {n}" and run["params"] == {"n": 2}
     assert run["finished_at"]
-    items = history.run_items(store, run_id)
+    items = history_queries.run_items(store, run_id)
     assert [(i["reference"], i["status"]) for i in items] == [("A", "done"), ("B", "error")]
     assert runner.running_run_id("slow") is None
 
@@ -94,7 +94,7 @@ def test_a_run_records_items_counts_progress_and_summary(store: Store, data_dir:
 def test_a_failing_job_is_recorded_and_released(store: Store, data_dir: DataDir) -> None:
     runner = JobRunner(store, data_dir, make_registry())
     run_id = runner.run("broken")
-    run = history.get_run(store, run_id)
+    run = history_queries.get_run(store, run_id)
     assert run is not None and run["status"] == "failed"
     assert run["params"] == {"error": "disk unplugged"}
     assert runner.running_run_id("broken") is None
@@ -117,7 +117,7 @@ def test_no_overlapping_runs(store: Store, data_dir: DataDir) -> None:
     assert other.claim("slow", "command") is None
     gate.release.set()
     runner.shutdown(timeout=10)
-    assert history.get_run(store, run_id)["status"] == "warning"  # type: ignore[index]
+    assert history_queries.get_run(store, run_id)["status"] == "warning"  # type: ignore[index]
     assert other.claim("slow", "command") is not None
 
 
@@ -142,7 +142,7 @@ def test_stale_claims_are_released_and_runs_marked_interrupted(
     with store.write() as db:  # as if the process holding it was killed
         db.execute("UPDATE jobs SET running_pid = ? WHERE name = 'slow'", [dead_pid()])
     runner.release_stale_claims()
-    run = history.get_run(store, run_id)
+    run = history_queries.get_run(store, run_id)
     assert run is not None and run["status"] == "interrupted"
     assert runner.claim("slow", "schedule") is not None
 
@@ -153,7 +153,7 @@ def test_a_claim_held_by_a_live_process_is_kept(store: Store, data_dir: DataDir)
     assert run_id is not None
     JobRunner(store, data_dir, make_registry()).release_stale_claims()
     assert runner.running_run_id("slow") == run_id
-    run = history.get_run(store, run_id)
+    run = history_queries.get_run(store, run_id)
     assert run is not None and run["status"] == "running"
 
 
@@ -171,7 +171,7 @@ def test_scheduler_registers_enabled_jobs_and_fires_them(store: Store, data_dir:
         # Bring the next trigger forward: the real scheduler thread runs the job.
         runner._scheduler.modify_job("slow", next_run_time=datetime.now(nxt.tzinfo))  # type: ignore[union-attr]
         assert gate.entered.wait(10)
-        run = history.recent_runs(store, job_name="slow", limit=1)[0]
+        run = history_queries.recent_runs(store, job_name="slow", limit=1)[0]
         assert run["origin"] == "schedule" and run["status"] == "running"
         runner.pause()
         assert runner.paused
@@ -181,7 +181,7 @@ def test_scheduler_registers_enabled_jobs_and_fires_them(store: Store, data_dir:
     finally:
         gate.release.set()
         runner.shutdown(timeout=10)
-    assert history.recent_runs(store, job_name="slow", limit=1)[0]["status"] == "warning"
+    assert history_queries.recent_runs(store, job_name="slow", limit=1)[0]["status"] == "warning"
 
 
 def test_editing_a_trigger_reschedules(store: Store, data_dir: DataDir) -> None:
@@ -199,7 +199,7 @@ def test_editing_a_trigger_reschedules(store: Store, data_dir: DataDir) -> None:
 
 def test_platform_jobs_really_work(services) -> None:  # type: ignore[no-untyped-def]
     run_id = services.runner.run("database_backup")
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     assert run is not None and run["status"] == "success"
     backups = list(services.data_dir.backups.glob("relais-*.sqlite"))
     assert len(backups) == 1

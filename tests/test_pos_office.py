@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import Client, relais
-from webapp import history, settings
+from webapp import history_queries, settings
 from webapp.backoffice import documents
 from webapp.config import resolve_data_dir
 from webapp.pos import (
@@ -285,7 +285,7 @@ def test_export_job_builds_for_every_active_register(
     services, _register = shop
     execute(services.store, "UPDATE pos_registers SET active = 0 WHERE number = 4")
     run_id = services.runner.run(packages.JOB_NAME, origin="command")
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     assert run is not None and run["status"] == "success" and run["params"] == {"count": 1}
     assert services.runner.run(packages.JOB_NAME, origin="command")
     rows = {row["number"]: row for row in office.list_registers(services.store)}
@@ -746,10 +746,10 @@ def test_office_page_builds_packages_and_lists_rejections(
     assert started.status_code in (200, 201) and "progress-card" in started.text
     run_id = int(started.text.split('data-run="')[1].split('"')[0])
     deadline = time.monotonic() + 30
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     while run is not None and run["status"] == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
-        run = history.get_run(services.store, run_id)
+        run = history_queries.get_run(services.store, run_id)
     assert run is not None and run["status"] == "success"
     text = client.get("/pos").text
     assert "R3-x" in text and "Ligne 1" in text, "the reason, in French"

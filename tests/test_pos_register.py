@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 
 from tests.conftest import TEST_PORT, Client, relais
+from webapp import history_queries
 from webapp.app import create_app
 from webapp.config import resolve_data_dir
 from webapp.http_retry import RetryPolicy
@@ -470,9 +471,10 @@ def test_a_rejected_record_is_set_aside_and_does_not_block(
     # The rejected record stays aside: the next round sends nothing and reports nothing new.
     again = sync(joined)
     assert again.pushed.sent == 0 and again.pushed.rejected == []
-    from webapp import history
 
-    found = history.query_items(store, history.ItemFilter(job_name="import_caisseauto"), 1, 10)
+    found = history_queries.query_items(
+        store, history_queries.ItemFilter(job_name="import_caisseauto"), 1, 10
+    )
     assert [(i["status"], i["reference"]) for i in found.items] == [
         ("error", poisoned),
         ("received", "1"),
@@ -823,11 +825,11 @@ def test_a_tampered_update_is_refused_and_never_applied(
     assert result.updates["refused"] == 1
     row = updates_register.get(joined.store, number)
     assert row is not None and row["state"] == "refused" and "signature" in row["reason"]
-    from webapp import history, settings
+    from webapp import settings
 
     assert settings.get(joined.store, "backups_kept") == 7
-    items = history.query_items(
-        joined.store, history.ItemFilter(job_name="import_updatecaisse"), 1, 10
+    items = history_queries.query_items(
+        joined.store, history_queries.ItemFilter(job_name="import_updatecaisse"), 1, 10
     )
     assert [item["status"] for item in items.items] == ["error"]
     with pytest.raises(updates_register.UpdateError):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import REPO, relais, relais_env
-from webapp import history
+from webapp import history, history_queries
 from webapp.store import Store
 
 HOLD_A_RUN = """
@@ -44,7 +44,7 @@ def _start_holder(database: Path) -> tuple[subprocess.Popen[str], int]:
 def _status(database: Path, run_id: int) -> str:
     store = Store(database)
     try:
-        run = history.get_run(store, run_id)
+        run = history_queries.get_run(store, run_id)
         assert run is not None
         return str(run["status"])
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import relais
-from webapp import history, settings
+from webapp import history_queries, settings
 from webapp.scrada import archive
 from webapp.scrada import config as scrada_config
 from webapp.scrada.delivery import JOB_NAME as PULL_JOB
@@ -89,7 +89,7 @@ def pull(services: Services, simulator: ScradaSimulator, root: Path) -> None:
         ),
     )
     run_id = services.runner.run(PULL_JOB, origin="command")
-    assert (history.get_run(services.store, run_id) or {})["status"] == "success"
+    assert (history_queries.get_run(services.store, run_id) or {})["status"] == "success"
 
 
 def test_every_delivered_document_has_its_copy(
@@ -134,7 +134,7 @@ def test_purge_removes_the_copies_past_the_retention_only(
 
     run_id = services.runner.run(archive.PURGE_JOB, origin="command")
 
-    run = history.get_run(services.store, run_id) or {}
+    run = history_queries.get_run(services.store, run_id) or {}
     assert run["status"] == "success", run
     assert run["params"] == {"removed": 2, "kept": 4, "months": 12}
     left = {path.parent.name + path.name[:-3] for path in copies(services)}

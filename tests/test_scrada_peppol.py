@@ -21,7 +21,7 @@ from tests.test_scrada_pull import (
     open_services_at,
     run_pull,
 )
-from webapp import history
+from webapp import history_queries
 from webapp.scrada import records, sources
 from webapp.scrada.pull import PEPPOL_MORE_ITEM
 from webapp.services import Services
@@ -100,7 +100,7 @@ def test_the_drain_is_bounded_per_pull_and_goes_on_next_time(
     assert run["status"] == "success", run
     assert len(watched.confirmed & set(shop.peppol)) == 40
     assert set(other.peppol) <= watched.confirmed, "the bound of one company spares the others"
-    items = history.run_items(services.store, run["id"])
+    items = history_queries.run_items(services.store, run["id"])
     assert [item["message"] for item in items].count(PEPPOL_MORE_ITEM) == 1
     run = run_pull(services)
     assert run["status"] == "success"

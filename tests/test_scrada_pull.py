@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, relais, relais_env
-from webapp import history
+from webapp import history_queries
 from webapp.config import resolve_data_dir
 from webapp.scrada import config as scrada_config
 from webapp.scrada import pull as scrada_pull
@@ -72,7 +72,7 @@ def configure(services: Services, sim: ScradaSimulator, root: Path, **change: An
 
 def run_pull(services: Services) -> dict[str, Any]:
     run_id = services.runner.run(JOB_NAME, origin="command")
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     assert run is not None
     return run
 
@@ -290,7 +290,7 @@ def test_scrada_down_ends_the_run_and_keeps_the_progress(
     assert run["status"] == "failed"
     assert (
         "after 5 tries" in run["message"]
-        or "tries" in (history.get_run(services.store, run["id"]) or {})["message"]
+        or "tries" in (history_queries.get_run(services.store, run["id"]) or {})["message"]
     )
     kept = delivered_files(root)
     assert len(kept) == 3 and all(name.endswith(".cod") for name in kept), "cash book kept"
@@ -315,7 +315,7 @@ def test_malformed_documents_go_to_quarantine(
     reasons = [path.read_text() for path in quarantine if path.name.endswith(".reason.txt")]
     assert len(reasons) == 2 and all(reason.strip() for reason in reasons)
     assert len(delivered_files(root)) == 2
-    items = history.run_items(services.store, run["id"])
+    items = history_queries.run_items(services.store, run["id"])
     assert sum(1 for item in items if item["status"] == "error") == 2
     again = run_pull(services)
     assert again["status"] == "success", "a quarantined document is not fetched again"

@@ -27,7 +27,7 @@ from tests.test_scrada_pull import (
     open_services_at,
     run_pull,
 )
-from webapp import history, settings
+from webapp import history_queries, settings
 from webapp.scrada import config as scrada_config
 from webapp.scrada import records, routes
 from webapp.scrada.mail_settings import DONE_KEYWORD, validate_mailbox_settings
@@ -176,7 +176,7 @@ def test_new_companies_off_and_selected_scope_are_honoured(
     assert company_dirs(root) == {shop.tax_number}
     adopted = {c.id: c for c in records.companies(services.store)}[f"doc-{stranger.tax_number}"]
     assert not adopted.selected
-    items = history.run_items(services.store, run["id"])
+    items = history_queries.run_items(services.store, run["id"])
     assert [item["message"] for item in items].count(NOT_SELECTED) == 1
 
 
@@ -274,6 +274,8 @@ def test_an_unreachable_mailbox_is_its_own_error(
     drop_files(drop, ("receipt.xml", receipt(documented, shop)))
     run = run_pull(services)
     assert run["status"] == "warning", run
-    errors = [i for i in history.run_items(services.store, run["id"]) if i["status"] == "error"]
+    errors = [
+        i for i in history_queries.run_items(services.store, run["id"]) if i["status"] == "error"
+    ]
     assert [item["kind"] for item in errors] == ["mailbox"]
     assert len(delivered_files(root)) == 1, "the drop folder was still taken"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import relais
-from webapp import history
+from webapp import history, history_queries
 from webapp.jobs import RunStopped
 from webapp.scrada import archive, redeliver
 from webapp.scrada import config as scrada_config
@@ -54,7 +54,7 @@ def pulled(services: Services, simulator: ScradaSimulator, tmp_path: Path) -> di
         ),
     )
     run_id = services.runner.run(PULL_JOB, origin="command")
-    assert (history.get_run(services.store, run_id) or {})["status"] == "success"
+    assert (history_queries.get_run(services.store, run_id) or {})["status"] == "success"
     with services.store.read() as db:
         rows = [dict(row) for row in db.execute("SELECT * FROM scrada_deliveries ORDER BY id")]
     assert len(rows) == 12 and all(row["state"] == "delivered" for row in rows)
@@ -101,10 +101,10 @@ def test_only_the_missing_files_come_back_byte_identical(
     assert untouched.stat().st_mtime == OLD_MTIME, "a file that is there is not written again"
     assert elsewhere.read_bytes() == before[moved], "the moved copy is left where it went"
     assert not any((root / ".relais-tmp").rglob("*.tmp")), "no temporary file left"
-    run = history.get_run(services.store, report["run_id"]) or {}
+    run = history_queries.get_run(services.store, report["run_id"]) or {}
     assert run["job_name"] == redeliver.JOB_NAME and run["status"] == "success"
     assert (run["count_done"], run["count_skipped"], run["count_errors"]) == (3, 9, 0)
-    items = history.run_items(services.store, report["run_id"])
+    items = history_queries.run_items(services.store, report["run_id"])
     assert sorted(item["reference"] for item in items if item["status"] == "done") == sorted(
         [*deleted, moved]
     )
@@ -179,7 +179,7 @@ def test_damaged_and_missing_archive_copies_are_reported(
     )
     for row in (unreadable, swapped, gone):
         assert not (root / row["path"]).exists(), "nothing is written from a bad copy"
-    run = history.get_run(services.store, report["run_id"]) or {}
+    run = history_queries.get_run(services.store, report["run_id"]) or {}
     assert run["status"] == "warning" and run["count_errors"] == 3
 
 
@@ -223,7 +223,7 @@ def test_a_refused_request_leaves_no_run(services: Services) -> None:
             date_from=date(2026, 2, 1),
             date_to=date(2026, 1, 1),
         )
-    assert history.recent_runs(services.store, job_name=redeliver.JOB_NAME) == []
+    assert history_queries.recent_runs(services.store, job_name=redeliver.JOB_NAME) == []
 
 
 def test_unknown_company_book_or_no_root_exit_2(
@@ -266,7 +266,7 @@ def test_in_process_progress_and_callers_run(services: Services, pulled: dict[st
     )
     assert report.run_id == run_id and report.ok and report.rewritten == [rows[8]["path"]]
     assert seen[0] == (0, 12) and seen[-1] == (12, 12)
-    run = history.get_run(services.store, run_id) or {}
+    run = history_queries.get_run(services.store, run_id) or {}
     assert run["status"] == "success" and run["progress_done"] == 12
 
 
@@ -314,7 +314,7 @@ def test_stop_ends_the_run_interrupted_and_a_refusal_ends_the_callers_run(
             check_stop=check_stop,
         )
     assert len(files(root)) == 2, "the documents before the stop are written, no more"
-    runs = history.recent_runs(services.store, job_name=redeliver.JOB_NAME)
+    runs = history_queries.recent_runs(services.store, job_name=redeliver.JOB_NAME)
     assert runs[0]["status"] == "interrupted"
 
     run_id = history.start_run(services.store, redeliver.JOB_NAME, "manual")
@@ -322,4 +322,4 @@ def test_stop_ends_the_run_interrupted_and_a_refusal_ends_the_callers_run(
         redeliver.redeliver(
             services.store, services.data_dir, root, date_from=end, date_to=start, run_id=run_id
         )
-    assert (history.get_run(services.store, run_id) or {})["status"] == "failed"
+    assert (history_queries.get_run(services.store, run_id) or {})["status"] == "failed"

@@ -21,7 +21,7 @@ from tests.test_scrada_pull import (
     delivered_files,
     run_pull,
 )
-from webapp import history
+from webapp import history_queries
 from webapp.scrada import records, routes, source_state
 from webapp.scrada.pull import NOT_OFFERED_ITEM, PARTNER_LIST_ITEM
 from webapp.services import Services
@@ -78,7 +78,7 @@ def test_documented_only_account_pulls_peppol_and_records_the_feed_not_offered(
         for book in (*company.journals, *company.cash_books):
             kind = "daily-receipts" if book in company.journals else "cash-book"
             assert found[(company.id, kind, book.id, "partner")] == "not-offered"
-    items = history.run_items(services.store, first["id"])
+    items = history_queries.run_items(services.store, first["id"])
     assert {item["status"] for item in items} == {"skipped"}, "a missing feed is no error"
     messages = [item["message"] for item in items]
     assert messages.count(PARTNER_LIST_ITEM) == 1
@@ -100,7 +100,7 @@ def test_documented_only_account_pulls_peppol_and_records_the_feed_not_offered(
     assert documented.confirmed == {*shop.peppol, *cafe.peppol}
     assert not [
         i
-        for i in history.run_items(services.store, second["id"])
+        for i in history_queries.run_items(services.store, second["id"])
         if i["message"]
         in (
             NOT_OFFERED_ITEM,
@@ -190,7 +190,9 @@ def test_a_failing_document_is_that_book_s_error_only(
     run = run_pull(services)
     assert run["status"] == "warning", run
     assert len(delivered_files(root)) == 8 - 2, "only that journal stopped"
-    errors = [i for i in history.run_items(services.store, run["id"]) if i["status"] == "error"]
+    errors = [
+        i for i in history_queries.run_items(services.store, run["id"]) if i["status"] == "error"
+    ]
     assert len(errors) == 1 and "Alpha" in json.dumps(errors[0]["params"])
     assert states(services)[(first.id, "daily-receipts", journal, "partner")] == "error"
     assert run_pull(services)["status"] == "success"

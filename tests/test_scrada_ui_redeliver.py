@@ -11,14 +11,14 @@ from typing import Any
 
 from tests.conftest import Client
 from tests.test_scrada_redeliver import files, pulled, simulator, whole_range  # noqa: F401
-from webapp import history
+from webapp import history_queries
 from webapp.scrada import config as scrada_config
 from webapp.scrada import redeliver
 from webapp.services import Services
 
 
 def _runs(services: Services) -> list[dict[str, Any]]:
-    return history.recent_runs(services.store, limit=10, job_name=redeliver.JOB_NAME)
+    return history_queries.recent_runs(services.store, limit=10, job_name=redeliver.JOB_NAME)
 
 
 def _finished(client: Client, run_id: str) -> str:

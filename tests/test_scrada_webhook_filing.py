@@ -19,7 +19,7 @@ import httpx
 import pytest
 import uvicorn
 
-from webapp import history, i18n
+from webapp import history, history_queries, i18n
 from webapp.scrada import alerts, identify, records
 from webapp.scrada import config as scrada_config
 from webapp.scrada.webhook import WebhookApp
@@ -300,8 +300,8 @@ def test_a_purchase_invoice_goes_to_its_customer_in_a_purchase_book(
     )
     (name,) = hooks.files()
     assert name.startswith(f"{shop.tax_number}/") and "/Achats/" in name and name.endswith(".xml")
-    (run,) = history.recent_runs(hooks.services.store, limit=5)
-    (item,) = history.run_items(hooks.services.store, run["id"])
+    (run,) = history_queries.recent_runs(hooks.services.store, limit=5)
+    (item,) = history_queries.run_items(hooks.services.store, run["id"])
     assert item["kind"] == "purchase_invoice"
     assert history.kind_label("purchase_invoice") == "factures d'achat"
 

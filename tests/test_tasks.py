@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, Client, relais_env
-from webapp import history
+from webapp import history, history_queries
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
 from webapp.jobs import RunContext, Summary
@@ -176,7 +176,7 @@ def test_shutdown_interrupts_a_running_task(services: Services) -> None:
     runner = TaskRunner(services.store, services.data_dir, SPECS)
     run_id = runner.start("test_wait", {})
     runner.shutdown(timeout=10)
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     assert run is not None and run["status"] == "interrupted"
 
 
@@ -188,7 +188,7 @@ def test_services_stop_their_tasks_when_closing(data_dir: DataDir) -> None:
     opened.close()
     reopened = open_services(data_dir)
     try:
-        run = history.get_run(reopened.store, run_id)
+        run = history_queries.get_run(reopened.store, run_id)
         assert run is not None and run["status"] == "interrupted"
     finally:
         reopened.close()
@@ -217,7 +217,7 @@ def test_progress_inside_a_write_transaction_is_shown_live(
     while (task := tasks.get(run_id)) is not None and task.run["progress_done"] != 7:
         assert time.monotonic() < deadline, "the progress never showed"
         time.sleep(0.02)
-    stored = history.get_run(services.store, run_id)
+    stored = history_queries.get_run(services.store, run_id)
     assert stored is not None and stored["progress_done"] == 0, "nothing written before the end"
     html = client.get(f"/runs/{run_id}/progress").text
     assert 'value="7"' in html and "7 / 10" in html
@@ -278,7 +278,7 @@ def test_a_task_of_a_killed_process_is_taken_over(services: Services, tasks: Tas
     RELEASE.set()
     claimed = tasks.start("test_wait", {}, subject="articles")
     assert claimed != left
-    run = history.get_run(services.store, left)
+    run = history_queries.get_run(services.store, left)
     assert run is not None and run["status"] == "interrupted" and run["finished_at"]
 
 
@@ -287,7 +287,7 @@ def test_a_task_of_a_killed_process_is_interrupted_at_start(data_dir: DataDir) -
     left = _killed_holder(data_dir)
     reopened = open_services(data_dir)
     try:
-        run = history.get_run(reopened.store, left)
+        run = history_queries.get_run(reopened.store, left)
         assert run is not None and run["status"] == "interrupted"
         assert "stopped" in str(run["message"])
     finally:
@@ -311,7 +311,7 @@ def test_a_live_process_keeps_its_task(tmp_path: Path, services: Services) -> No
             )
         assert refused.value.run_id == left
         open_services(services.data_dir).close()
-        run = history.get_run(services.store, left)
+        run = history_queries.get_run(services.store, left)
         assert run is not None and run["status"] == "running"
     finally:
         process.kill()

@@ -17,7 +17,7 @@ import pytest
 from tests.bundle_helpers import Program
 from tests.conftest import REPO, relais_env
 from tests.xdisplay import TrayManager, xvfb, xvfb_available
-from webapp import history, server
+from webapp import history_queries, server
 from webapp.services import Services
 
 pytestmark = pytest.mark.skipif(not xvfb_available(), reason="Xvfb is not installed (make xvfb)")
@@ -153,7 +153,7 @@ def test_menu_actions(
         assert not services.runner.paused
 
         # Sync now: every enabled data process starts (not the housekeeping ones).
-        before = {run["id"] for run in history.recent_runs(services.store, limit=100)}
+        before = {run["id"] for run in history_queries.recent_runs(services.store, limit=100)}
         items["Synchroniser maintenant"](icon)
         expected = {
             row["name"]
@@ -163,11 +163,11 @@ def test_menu_actions(
         assert expected, "no data process is registered"
 
         def started() -> set[str]:
-            runs = history.recent_runs(services.store, limit=100)
+            runs = history_queries.recent_runs(services.store, limit=100)
             return {run["job_name"] for run in runs if run["id"] not in before}
 
         wait_for(lambda: started() == expected, what="the sync runs")
-        runs = history.recent_runs(services.store, limit=100)
+        runs = history_queries.recent_runs(services.store, limit=100)
         assert {run["origin"] for run in runs if run["id"] not in before} == {"manual"}
 
         items["Quitter"](icon)

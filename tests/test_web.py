@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.conftest import Client
-from webapp import history, i18n, job_list
+from webapp import history, history_queries, i18n, job_list
 from webapp.backoffice import uploads
 from webapp.services import Services
 
@@ -84,7 +84,7 @@ def test_post_without_csrf_token_is_refused_and_does_nothing(
     assert "Cette action a été refusée" in response.text
     bad = client.post("/processes/database_backup/run", headers={"x-csrftoken": "forged"})
     assert bad.status_code == 403
-    assert history.recent_runs(services.store) == []
+    assert history_queries.recent_runs(services.store) == []
 
 
 def test_security_headers(client: Client) -> None:
@@ -125,7 +125,7 @@ def test_run_now_shows_progress_then_the_result(client: Client, services: Servic
     response = client.post_form("/processes/database_backup/run")
     assert response.status_code == 200
     assert 'class="progress-card' in response.text and "<html" not in response.text
-    run_id = history.recent_runs(services.store, limit=1)[0]["id"]
+    run_id = history_queries.recent_runs(services.store, limit=1)[0]["id"]
     final = wait_for_run(client, run_id)
     assert 'data-status="success"' in final and "hx-trigger" not in final  # polling stops
     assert "Sauvegarde relais-" in final
@@ -193,12 +193,12 @@ def test_resolve_needs_a_justification(client: Client, services: Services) -> No
     item_id = error_item(services)
     refused = client.post_form(f"/history/items/{item_id}/resolve", {"justification": " "})
     assert refused.status_code == 422 and "Une justification est obligatoire" in refused.text
-    assert history.count_unresolved(services.store) == 1
+    assert history_queries.count_unresolved(services.store) == 1
     done = client.post_form(
         f"/history/items/{item_id}/resolve", {"justification": "Renvoyé au client", "who": "Anne"}
     )
     assert done.status_code == 200 and "Résolue le" in done.text and "Anne" in done.text
-    assert history.count_unresolved(services.store) == 0
+    assert history_queries.count_unresolved(services.store) == 0
 
 
 def test_csv_export_is_formula_safe(client: Client, services: Services) -> None:
@@ -346,4 +346,4 @@ def test_resolve_refuses_a_justification_too_long(client: Client, services: Serv
         f"/history/items/{item_id}/resolve", {"justification": "Vu", "who": "A" * 101}
     )
     assert long_name.status_code == 422
-    assert history.count_unresolved(services.store) == 1
+    assert history_queries.count_unresolved(services.store) == 1

@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from webapp import clock, history, settings
+from webapp import clock, history, history_queries, settings
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
 from webapp.liveness import pid_alive
@@ -137,7 +137,7 @@ class JobRunner:
     def definitions(self) -> list[dict[str, Any]]:
         with self.store.read() as db:
             rows = {row["name"]: dict(row) for row in db.execute("SELECT * FROM jobs")}
-        last = history.last_runs_by_job(self.store)
+        last = history_queries.last_runs_by_job(self.store)
         result = []
         for name, spec in self.registry.items():
             row = rows.get(name)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from webapp import history
+from webapp import history, history_queries
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
 from webapp.secrets import Vault
@@ -119,7 +119,7 @@ def record_outcome(context: RunContext, work: Callable[[], Summary | None]) -> N
     store, name, run_id = context.store, context.job_name, context.run_id
     try:
         summary = work()
-        run = history.get_run(store, run_id) or {}
+        run = history_queries.get_run(store, run_id) or {}
         status = "warning" if run.get("count_errors") else "success"
         history.finish_run(
             store,

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from webapp import clock, history
+from webapp import clock, history, history_queries
 from webapp.config import DataDir
 from webapp.i18n import N_, UserError
 from webapp.run_context import RunContext, Summary, record_outcome
@@ -225,7 +225,7 @@ class TaskRunner:
 
     def get(self, run_id: int) -> TaskRun | None:
         """The task's run, or None if there is no such run or it is not one of these tasks."""
-        run = history.get_run(self.store, run_id)
+        run = history_queries.get_run(self.store, run_id)
         if run is None or run["job_name"] not in self.specs:
             return None
         run = self.with_live_progress(run)

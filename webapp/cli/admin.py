@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from webapp import history, i18n, settings
+from webapp import history, history_queries, i18n, settings
 from webapp.cli.common import EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
 from webapp.i18n import _
 
@@ -94,7 +94,7 @@ def jobs_run(state: CliState, name: str, as_json: bool) -> None:
         run_id = services.runner.run(name, origin="command")
     except JobError as exc:
         fail(exc.translated(), as_json=as_json)
-    run = _run_summary(history.get_run(services.store, run_id) or {})
+    run = _run_summary(history_queries.get_run(services.store, run_id) or {})
     emit(as_json, run, f"{run['status']}: {run['message']}")
     if run["status"] in ("failed", "warning"):
         sys.exit(EXIT_ITEMS_FAILED)
@@ -127,8 +127,8 @@ def history_list(
 ) -> None:
     """List history items, newest first."""
     services = state.services()
-    result = history.query_items(
-        services.store, history.ItemFilter(job_name=job, status=status, kind=kind), 1, limit
+    result = history_queries.query_items(
+        services.store, history_queries.ItemFilter(job_name=job, status=status, kind=kind), 1, limit
     )
     rows = [
         {

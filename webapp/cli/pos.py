@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from webapp import history, i18n
+from webapp import history, history_queries, i18n
 from webapp.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_CREDENTIALS,
@@ -119,7 +119,7 @@ def pos_export(state: CliState, as_json: bool) -> None:
         run_id = services.runner.run(JOB_NAME, origin="command")
     except JobError as exc:
         fail(exc.translated(), as_json=as_json)
-    run = history.get_run(services.store, run_id) or {}
+    run = history_queries.get_run(services.store, run_id) or {}
     message = i18n.translate_stored(run.get("message"), run.get("params"))
     data = {
         "ok": run.get("status") == "success",

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from webapp import history
+from webapp import history_queries
 from webapp.backoffice.importer import RowError, map_header, parse_values
 from webapp.csvio import CsvError, CsvReader
 from webapp.econnector.columns import DOCUMENTS
@@ -269,10 +269,10 @@ def sync_state(store: Store, connector: Connector) -> SyncState:
         if documents >= COUNT_LIMIT:
             break
         documents += count_documents(path, connector, COUNT_LIMIT - documents)
-    errors = history.count_unresolved_for(store, connector.code)
+    errors = history_queries.count_unresolved_for(store, connector.code)
     last = {
-        "reception": history.last_item_at(store, connector.code, "received"),
-        "send": history.last_item_at(store, connector.code, "sent"),
+        "reception": history_queries.last_item_at(store, connector.code, "received"),
+        "send": history_queries.last_item_at(store, connector.code, "sent"),
     }
     return SyncState(
         connector,

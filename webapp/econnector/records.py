@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from webapp import history
+from webapp import history, history_queries
 from webapp.i18n import N_
 from webapp.store import Store
 
@@ -64,7 +64,7 @@ def items(
     store: Store, code: str, tab: str, date_from: date, date_to: date, limit: int = 500
 ) -> list[dict[str, Any]]:
     """The tab's items about the connector, newest first."""
-    filters = history.ItemFilter(
+    filters = history_queries.ItemFilter(
         date_from=date_from, date_to=date_to, status=TABS[tab], subject=code
     )
-    return history.query_items(store, filters, 1, limit).items
+    return history_queries.query_items(store, filters, 1, limit).items

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from webapp import history, i18n
 from webapp.backoffice.listing import Errors, FormError
-from webapp.history import ItemFilter
+from webapp.history_queries import ItemFilter
 from webapp.i18n import N_
 from webapp.pos import office
 from webapp.scrada import redeliver

@@ -14,8 +14,9 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Stream, Template
 
-from webapp import history
-from webapp.history import HistoryError, ItemFilter
+from webapp import history, history_queries
+from webapp.history import HistoryError
+from webapp.history_queries import ItemFilter
 from webapp.i18n import _
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
@@ -42,7 +43,7 @@ def _query_string(filters: ItemFilter, page_number: int) -> str:
 def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
     query = HistoryQuery.parse(request.query_params)
     filters, number = query.filters, query.page
-    result = history.query_items(services.store, filters, number, PER_PAGE)
+    result = history_queries.query_items(services.store, filters, number, PER_PAGE)
     context = {
         "active": "history",
         "page": result,
@@ -62,7 +63,7 @@ def _item_or_404(services: Services, item_id: int) -> dict[str, Any]:
         row = db.execute("SELECT * FROM run_items WHERE id = ?", [item_id]).fetchone()
     if row is None:
         raise NotFoundException()
-    return history._decode(row)
+    return history_queries.decode_row(row)
 
 
 @get("/history/items/{item_id:int}/resolve", name="history_resolve_form", sync_to_thread=False)
@@ -137,7 +138,7 @@ def export_csv(request: HTMXRequest, services: ServicesDep) -> Response[Any]:
         kinds = services.run_kinds()
         number = 1
         while True:
-            result = history.query_items(services.store, filters, number, 1000)
+            result = history_queries.query_items(services.store, filters, number, 1000)
             for item in result.items:
                 spec = kinds.get(item["job_name"])
                 writer.writerow(

@@ -9,7 +9,7 @@ from litestar.datastructures import Cookie
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from webapp import history
+from webapp import history_queries
 from webapp.scrada import alerts
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import LanguageForm
@@ -20,8 +20,8 @@ def dashboard(request: HTMXRequest, services: ServicesDep) -> Template:
     context = {
         "active": "dashboard",
         "processes": services.runner.definitions(),
-        "recent_runs": history.recent_runs(services.store, limit=8),
-        "unresolved": history.count_unresolved(services.store),
+        "recent_runs": history_queries.recent_runs(services.store, limit=8),
+        "unresolved": history_queries.count_unresolved(services.store),
         "vault": services.vault,
         "paused": services.runner.paused,
         "scrada_alerts": alerts.open_alerts(services.store),

@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from webapp import history
+from webapp import history_queries
 from webapp.i18n import _
 from webapp.jobs import JobError
 from webapp.services import Services
@@ -66,7 +66,7 @@ def process_update(
 def process_run(request: HTMXRequest, services: ServicesDep, name: FromPath[str]) -> Template:
     process = _definition(services, name)
     run_id, started = services.runner.start(name, origin="manual")
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     context = {
         "run": run,
         "process": process,
@@ -77,7 +77,7 @@ def process_run(request: HTMXRequest, services: ServicesDep, name: FromPath[str]
 
 
 def _run_or_404(services: Services, run_id: int) -> dict[str, Any]:
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     if run is None:
         raise NotFoundException()
     return run
@@ -95,7 +95,7 @@ def run_detail(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int
         "active": "history",
         "run": run,
         "title": _title(services, run["job_name"]),
-        "items": history.run_items(services.store, run_id),
+        "items": history_queries.run_items(services.store, run_id),
     }
     return page(request, "platform/run.html", context)
 

@@ -10,7 +10,7 @@ from litestar import get, post
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from webapp import history, settings
+from webapp import history_queries, settings
 from webapp.pos import office, office_records, packages, protocol
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
@@ -31,7 +31,9 @@ def _context(services: Services, **extra: Any) -> dict[str, Any]:
             services.store, status="rejected", limit=REJECTED_SHOWN
         ),
         "running_run_id": services.runner.running_run_id(packages.JOB_NAME),
-        "last_runs": history.recent_runs(services.store, limit=5, job_name=packages.JOB_NAME),
+        "last_runs": history_queries.recent_runs(
+            services.store, limit=5, job_name=packages.JOB_NAME
+        ),
         "form": {"number": "", "label": "", "company": ""},
         "companies": _companies(services),
         **extra,
@@ -54,7 +56,7 @@ def pos_page(request: HTMXRequest, services: ServicesDep) -> Template | Redirect
 @post("/pos/office/export", name="pos_export_now", sync_to_thread=True)
 def pos_export_now(services: ServicesDep) -> Template:
     run_id, started = services.runner.start(packages.JOB_NAME, origin="manual")
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     return Template("_progress.html", context={"run": run, "already_running": not started})
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from litestar import post
 from litestar.response import Template
 
-from webapp import history
+from webapp import history, history_queries
 from webapp.jobs import RunStopped
 from webapp.scrada import records, redeliver
 from webapp.services import Services
@@ -129,7 +129,7 @@ def start_redeliver(services: ServicesDep, data: FormData) -> Template:
             redeliver_error=None if field else exc.translated(),
         )
         return Template("scrada/_redeliver.html", context=context, status_code=422)
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     context = redeliver_context(
         services, redeliver_values=values, redeliver_run=run, already_running=not started
     )

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from webapp import history
+from webapp import history_queries
 from webapp.csvio import guard_formula
 from webapp.scrada import config as scrada_config
 from webapp.scrada import records, verify
@@ -92,7 +92,7 @@ def _context(services: Services, **extra: Any) -> dict[str, Any]:
         "companies": companies,
         "books": by_company,
         "running_run_id": services.runner.running_run_id(JOB_NAME),
-        "last_runs": history.recent_runs(services.store, limit=5, job_name=JOB_NAME),
+        "last_runs": history_queries.recent_runs(services.store, limit=5, job_name=JOB_NAME),
         **extra,
     }
 
@@ -144,7 +144,7 @@ def scrada_verify(services: ServicesDep) -> Template:
 @post("/scrada/pull", name="scrada_pull_now", sync_to_thread=True)
 def scrada_pull_now(services: ServicesDep) -> Template:
     run_id, started = services.runner.start(JOB_NAME, origin="manual")
-    run = history.get_run(services.store, run_id)
+    run = history_queries.get_run(services.store, run_id)
     return Template("_progress.html", context={"run": run, "already_running": not started})
 
 
