@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, is_hypothesis_test, settings
 from litestar.testing import TestClient
 from playwright.sync_api import expect
 
+from webapp import vault_format
 from webapp.app import create_app
 from webapp.config import DataDir, resolve_data_dir
 from webapp.services import Services, open_services
@@ -51,6 +52,12 @@ BROWSER_FIXTURES = frozenset({"browser"})
 BUNDLE_FIXTURES = frozenset({"built", "onefile_v2", "wheel", "installed"})
 SLOW_FIXTURES = frozenset({"relais_server", "imap_server", "x_display"})
 CHILD_PROCESS_HELPERS = frozenset({"relais", "RelaisServer"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_scrypt: new vaults use the production scrypt cost (tests/conftest.py)"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -96,6 +103,22 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RELAIS_VAULT_BACKEND", "file")
     monkeypatch.delenv("RELAIS_VAULT_PASSPHRASE", raising=False)
     monkeypatch.delenv("RELAIS_DATA_DIR", raising=False)
+
+
+# Deriving a key at the production cost (scrypt N=2^17) takes about 0.3 s of CPU, and a vault test
+# derives several. In-process tests write new vaults at N=2^10 instead; the format, versions and
+# re-keying are the same. Left at the real cost: tests marked `real_scrypt` (tests/test_vault_format.py
+# checks the production N) and tests that may share a vault with a child `relais`, which runs the
+# production cost (every such test is marked slow, bundle or browser).
+CHEAP_SCRYPT_COST = (2**10, 8, 1)
+REAL_SCRYPT_MARKERS = ("real_scrypt", "slow", "bundle", "browser")
+
+
+@pytest.fixture(autouse=True)
+def _cheap_scrypt(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if any(request.node.get_closest_marker(name) for name in REAL_SCRYPT_MARKERS):
+        return
+    monkeypatch.setitem(vault_format.SCRYPT_COSTS, vault_format.CURRENT_VERSION, CHEAP_SCRYPT_COST)
 
 
 @pytest.fixture

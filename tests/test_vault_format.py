@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from webapp.secrets import Vault, VaultError, WrongPassphrase
 
+pytestmark = pytest.mark.real_scrypt  # the production cost is what these tests check
+
 PASSPHRASE = "correct horse battery"
 SERVICE = "relais-test-install"
 OWASP_N = 2**17  # OWASP Password Storage Cheat Sheet: scrypt N=2^17, r=8, p=1 at least
