@@ -52,6 +52,9 @@ BROWSER_FIXTURES = frozenset({"browser"})
 BUNDLE_FIXTURES = frozenset({"built", "onefile_v2", "wheel", "installed"})
 SLOW_FIXTURES = frozenset({"relais_server", "imap_server", "x_display"})
 CHILD_PROCESS_HELPERS = frozenset({"relais", "RelaisServer"})
+# The first bundle test includes the PyInstaller build (about 4 minutes on a loaded 2-core machine),
+# too close to the 300 s default of pyproject.toml.
+BUNDLE_TIMEOUT = 1200
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,6 +70,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if used & BUNDLE_FIXTURES:
             item.add_marker(pytest.mark.bundle)
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(BUNDLE_TIMEOUT))
         function = getattr(item, "function", None)
         if used & SLOW_FIXTURES or (function and _is_slow_by_nature(function)):
             item.add_marker(pytest.mark.slow)
