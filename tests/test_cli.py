@@ -632,3 +632,30 @@ def test_portable_mode_keeps_the_data_beside_the_program(tmp_path: Path) -> None
     assert not (REPO / "data").exists()
     conn = assert_consistent(program / "out.sqlite")
     conn.close()
+
+
+def test_history_runs_and_show_list_page_tasks_too(tmp_path: Path) -> None:
+    from webapp.config import resolve_data_dir
+    from webapp.services import open_services
+
+    data = tmp_path / "data"
+    done = as_json(cli("jobs", "run", "database_backup", "--json", data_dir=data))
+    services = open_services(resolve_data_dir(str(data)))
+    try:
+        # A page's task under way in a live process (this one), as the Import page leaves it.
+        task_id = services.tasks.claim(
+            "backoffice_analysis", {"kind": "articles"}, subject="articles", origin="manual"
+        )
+    finally:
+        services.close()
+
+    runs = {run["id"]: run for run in as_json(cli("history", "runs", "--json", data_dir=data))}
+    assert runs[task_id]["job"] == "backoffice_analysis"
+    assert runs[task_id]["status"] == "running" and runs[task_id]["subject"] == "articles"
+    assert runs[done["id"]]["status"] == "success"
+    only = as_json(cli("history", "runs", "--job", "database_backup", "--json", data_dir=data))
+    assert [run["id"] for run in only] == [done["id"]]
+    shown = as_json(cli("history", "show", str(done["id"]), "--json", data_dir=data))
+    assert shown["status"] == "success" and shown["items"][0]["status"] == "done"
+    missing = cli("history", "show", "999999", data_dir=data)
+    assert missing.returncode == 2 and "999999" in missing.stderr

@@ -155,6 +155,63 @@ def history_list(
     )
 
 
+@history_group.command("runs")
+@click.option("--job", help="Only this process or task kind (e.g. backoffice_import).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@json_option
+@click.pass_obj
+def history_runs(state: CliState, job: str | None, limit: int, as_json: bool) -> None:
+    """List runs, of processes and of tasks started from a page, newest first."""
+    services = state.services()
+    runs = history_queries.recent_runs(services.store, job_name=job, limit=limit)
+    rows = [_run_row(run) for run in runs]
+    emit(as_json, rows, "\n".join(_run_line(row) for row in rows))
+
+
+@history_group.command("show")
+@click.argument("run_id", type=int)
+@json_option
+@click.pass_obj
+def history_show(state: CliState, run_id: int, as_json: bool) -> None:
+    """One run (a process's or a page's task): its state, progress, message and items."""
+    services = state.services()
+    run = history_queries.get_run(services.store, run_id)
+    if run is None:
+        fail(_("There is no run {run_id}.", run_id=run_id), as_json=as_json)
+    row = _run_row(run)
+    items = history_queries.run_items(services.store, run_id, limit=50)
+    row["items"] = [
+        {
+            "status": item["status"],
+            "reference": item["reference"],
+            "message": i18n.translate_stored(item["message"], item["params"]),
+        }
+        for item in items
+    ]
+    lines = [_run_line(row)] + [
+        f"  {item['status']:<9} {item['reference'] or ''} {item['message'] or ''}"
+        for item in row["items"]
+    ]
+    emit(as_json, row, "\n".join(lines))
+
+
+def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_run_summary(run),
+        "origin": run["origin"],
+        "subject": run.get("subject"),
+        "progress": {"done": run["progress_done"], "total": run["progress_total"]},
+    }
+
+
+def _run_line(row: dict[str, Any]) -> str:
+    total = row["progress"]["total"]
+    return (
+        f"{row['id']:>7} {row['started_at'][:19]} {row['job']:<20} {row['status']:<11}"
+        f" {row['progress']['done']}/{total if total is not None else '?'} {row['message'] or ''}"
+    )
+
+
 @history_group.command("resolve")
 @click.argument("item_id", type=int)
 @click.option("--justification", required=True, help="Why this error needs no more action.")
