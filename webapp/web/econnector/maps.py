@@ -17,7 +17,7 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from webapp import i18n
+from webapp import i18n, settings
 from webapp.econnector import connectors as connector_store
 from webapp.econnector import mappings, records, spec
 from webapp.econnector.connectors import Connector, ConnectorError
@@ -301,6 +301,7 @@ def history_page(request: HTMXRequest, services: ServicesDep, code: FromPath[str
         date_to=date_to,
         tab_query=urlencode(query),
         data_kinds=DATA_KINDS,
+        retention_months=int(settings.get(services.store, "history_retention_months")),
     )
     return page(request, "econnector/history.html", context, partial="econnector/_history.html")
 
