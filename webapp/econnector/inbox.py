@@ -16,6 +16,7 @@ from webapp.backoffice.importer import RowError, map_header, parse_values
 from webapp.csvio import CsvError, CsvReader
 from webapp.econnector.columns import DOCUMENTS
 from webapp.econnector.connectors import Connector
+from webapp.files import replace_file
 from webapp.i18n import N_, UserError, gettext
 from webapp.store import Store
 
@@ -215,7 +216,7 @@ def to_bak(path: Path) -> None:
     while target.exists():
         target = path.with_name(f"{path.stem}.{number}.bak")
         number += 1
-    path.rename(target)
+    replace_file(path, target)  # retried while the shop's program still holds the file (Windows)
 
 
 # -- the sync screen ---------------------------------------------------------------------------
