@@ -868,6 +868,7 @@ def test_supplier_edit_goes_through_the_suppliers_path_only(
     assert row_codes(client.get("/customers?q=sud").text) == []
 
 
+@pytest.mark.slow
 def test_every_demo_record_shows_and_saves_unchanged(client: Client, services: Services) -> None:
     """The checks accept what the demo (and so the import) writes: a form sent back as it was
     shown saves, and changes nothing but the time of the change."""

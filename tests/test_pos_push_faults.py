@@ -76,7 +76,10 @@ class _Handler(socketserver.StreamRequestHandler):
         self.connection.shutdown(socket.SHUT_RDWR)
 
 
-@pytest.fixture(params=[True, False], ids=["never-answers", "drops-the-connection"])
+@pytest.fixture(
+    params=[pytest.param(True, marks=pytest.mark.slow), False],  # a mute office: the full timeout
+    ids=["never-answers", "drops-the-connection"],
+)
 def faulty_office(request: pytest.FixtureRequest) -> Iterator[FaultyOffice]:
     server = FaultyOffice(mute=request.param)
     yield server

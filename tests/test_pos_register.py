@@ -665,6 +665,7 @@ def test_sales_screen_scan_search_remove_and_checkout(ui: Client, joined: Servic
     assert len(register_lists.list_tickets(joined.store)) == 1
 
 
+@pytest.mark.slow
 def test_local_ticket_api(ui: Client, joined: Services, office_services: Services) -> None:
     url = "/api/pos/v1/local/tickets"
     body = {

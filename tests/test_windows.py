@@ -250,6 +250,7 @@ def finished(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
     ],
     ids=["version", "help", "jobs-list", "bad-setting", "vault-set", "bad-backup"],
 )
+@pytest.mark.slow  # a child `relais` each: 2 to 4 s
 def test_windowed_commands_end_with_their_exit_code(
     tmp_path: Path, args: list[str], code: int
 ) -> None:
@@ -257,6 +258,7 @@ def test_windowed_commands_end_with_their_exit_code(
     assert finished(process) == code
 
 
+@pytest.mark.slow  # a child `relais serve`: about 4 s
 def test_windowed_serve_logs_to_its_file_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     data = tmp_path / "data"
     process = windowed(data, "serve", "--port", "0", "--no-browser")
