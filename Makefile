@@ -50,9 +50,10 @@ lint: $(STAMP)
 test: $(STAMP) chromium xvfb dovecot lint bundle
 	$(VENV)/bin/pytest
 
-## Every test but the browser, bundle and slow ones (markers: pyproject.toml, tests/conftest.py).
+## Every test but the browser, bundle and slow ones (markers: pyproject.toml, tests/conftest.py),
+## on two processes (pytest-xdist); `make test` stays on one.
 test-fast: $(STAMP) xvfb dovecot
-	$(VENV)/bin/pytest -m "not browser and not bundle and not slow"
+	$(VENV)/bin/pytest -n 2 -m "not browser and not bundle and not slow"
 
 ## Property-based fuzzing (tests/test_fuzz_*.py) with 100,000 inputs per property; Hypothesis
 ## prints each one's count of inputs. `make test` runs the same suites with a few hundred each.
