@@ -14,12 +14,14 @@ from types import CodeType
 from typing import Any
 
 import httpx
+import jinja2
 import litestar.utils.signature
 import pytest
 from hypothesis import HealthCheck, is_hypothesis_test, settings
 from litestar.testing import TestClient
 from playwright.sync_api import expect
 
+import webapp.app
 from webapp import vault_format
 from webapp.app import create_app
 from webapp.config import DataDir, resolve_data_dir
@@ -145,10 +147,33 @@ def _hints_resolved_once(fn: Any, namespace: dict[str, Any] | None = None) -> di
     return dict(_resolved_hints[key])
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Each app has its own Jinja environment, which compiles a template the first time it renders
+    it; the test run keeps the compiled code in memory (Jinja checks it against the source)."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_compiled_templates = _CompiledTemplates()
+
+
+def _environment_sharing_compiled_templates(**options: Any) -> jinja2.Environment:
+    return jinja2.Environment(**options, bytecode_cache=_compiled_templates)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _handler_hints_resolved_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as session_patch:
         session_patch.setattr(litestar.utils.signature, "get_fn_type_hints", _hints_resolved_once)
+        session_patch.setattr(webapp.app, "Environment", _environment_sharing_compiled_templates)
         yield
 
 
