@@ -40,6 +40,38 @@ class CliState:
         return services
 
 
+def unlocked_services(
+    state: CliState,
+    as_json: bool,
+    *,
+    required: bool = True,
+    interactive: bool | None = None,
+    error_code: int = EXIT_CREDENTIALS,
+) -> Any:
+    """The services, their vault unlocked from RELAIS_VAULT_PASSPHRASE (or a prompt when run in a
+    terminal). A command that needs its secrets (`required`) stops with EXIT_CREDENTIALS when the
+    vault stays locked; the others go on and meet a locked vault only if they reach a secret."""
+    from webapp.secrets import VaultError, WrongPassphrase
+
+    services = state.services()
+    prompt = sys.stdin.isatty() if interactive is None else interactive
+    try:
+        unlocked = services.vault.unlock_from_environment(interactive=prompt)
+    except WrongPassphrase:
+        fail(_("Wrong vault passphrase."), EXIT_CREDENTIALS, as_json=as_json)
+    except VaultError as exc:
+        fail(exc.translated(), error_code, as_json=as_json)
+    if required and not unlocked:
+        fail(
+            _(
+                "The vault is locked: set RELAIS_VAULT_PASSPHRASE or run this command in a terminal."
+            ),
+            EXIT_CREDENTIALS,
+            as_json=as_json,
+        )
+    return services
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT, *, as_json: bool = False) -> NoReturn:
     if as_json:
         click.echo(json.dumps({"ok": False, "error": message}, ensure_ascii=False))

@@ -14,12 +14,12 @@ import click
 from webapp import history, history_queries, i18n
 from webapp.cli.common import (
     EXIT_BAD_INPUT,
-    EXIT_CREDENTIALS,
     EXIT_ITEMS_FAILED,
     CliState,
     emit,
     fail,
     json_option,
+    unlocked_services,
 )
 from webapp.i18n import _
 
@@ -167,25 +167,12 @@ def update_group() -> None:
 def update_publish(state: CliState, kind: str, version: str, file: Path, as_json: bool) -> None:
     """Sign and publish FILE (a JSON object) as an update package of KIND."""
     from webapp.pos import updates_office
-    from webapp.secrets import VaultError
 
     try:
         content: Any = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         fail(_("Cannot read the JSON file: {detail}", detail=str(exc)), as_json=as_json)
-    services = state.services()
-    try:
-        unlocked = services.vault.unlock_from_environment(interactive=sys.stdin.isatty())
-    except VaultError as exc:
-        fail(exc.translated(), EXIT_CREDENTIALS, as_json=as_json)
-    if not unlocked:
-        fail(
-            _(
-                "The vault is locked: set RELAIS_VAULT_PASSPHRASE or run this command in a terminal."
-            ),
-            EXIT_CREDENTIALS,
-            as_json=as_json,
-        )
+    services = unlocked_services(state, as_json)
     try:
         number = updates_office.publish_update(
             services.store, services.vault, kind, version, content

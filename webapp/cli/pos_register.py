@@ -18,31 +18,13 @@ from webapp.cli.common import (
     emit,
     fail,
     json_option,
+    unlocked_services,
 )
 from webapp.i18n import _
 
 
 def _services(state: CliState, as_json: bool, *, vault: bool) -> Any:
-    from webapp.secrets import VaultError, WrongPassphrase
-
-    services = state.services()
-    if not vault:
-        return services
-    try:
-        unlocked = services.vault.unlock_from_environment(interactive=sys.stdin.isatty())
-    except WrongPassphrase:
-        fail(_("Wrong vault passphrase."), EXIT_CREDENTIALS, as_json=as_json)
-    except VaultError as exc:
-        fail(exc.translated(), EXIT_CREDENTIALS, as_json=as_json)
-    if not unlocked:
-        fail(
-            _(
-                "The vault is locked: set RELAIS_VAULT_PASSPHRASE or run this command in a terminal."
-            ),
-            EXIT_CREDENTIALS,
-            as_json=as_json,
-        )
-    return services
+    return unlocked_services(state, as_json) if vault else state.services()
 
 
 def _office_failure(exc: Exception, as_json: bool) -> None:

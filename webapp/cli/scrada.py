@@ -16,6 +16,7 @@ from webapp.cli.common import (
     emit,
     fail,
     json_option,
+    unlocked_services,
 )
 from webapp.cli.scrada_sources import source_options, sources_change
 from webapp.i18n import _
@@ -27,14 +28,7 @@ def scrada() -> None:
 
 
 def _unlocked_vault(state: CliState, as_json: bool) -> Any:
-    from webapp.secrets import VaultError
-
-    services = state.services()
-    try:
-        services.vault.unlock_from_environment(interactive=sys.stdin.isatty())
-    except VaultError as exc:
-        fail(exc.translated(), EXIT_CREDENTIALS, as_json=as_json)
-    return services
+    return unlocked_services(state, as_json, required=False)
 
 
 @scrada.command("set")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from webapp.cli.common import EXIT_CREDENTIALS, CliState, emit, fail, json_option
+from webapp.cli.common import EXIT_BAD_INPUT, CliState, emit, fail, json_option, unlocked_services
 from webapp.i18n import _
 
 
@@ -17,23 +17,7 @@ def vault() -> None:
 
 
 def _open_vault(state: CliState, as_json: bool) -> Any:
-    from webapp.secrets import VaultError, WrongPassphrase
-
-    services = state.services()
-    try:
-        unlocked = services.vault.unlock_from_environment(interactive=True)
-    except WrongPassphrase:
-        fail(_("Wrong vault passphrase."), EXIT_CREDENTIALS, as_json=as_json)
-    except VaultError as exc:
-        fail(exc.translated(), as_json=as_json)
-    if not unlocked:
-        fail(
-            _(
-                "The vault is locked: set RELAIS_VAULT_PASSPHRASE or run this command in a terminal."
-            ),
-            EXIT_CREDENTIALS,
-            as_json=as_json,
-        )
+    services = unlocked_services(state, as_json, interactive=True, error_code=EXIT_BAD_INPUT)
     return services.vault
 
 
