@@ -18,6 +18,19 @@ __all__ = ["Connector", "ConnectorError", "replace"]
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 
 
+# What a connector sends, and how: the wizard's second step, and what one send may override.
+SEND_SETTINGS: tuple[str, ...] = (
+    "send_articles",
+    "article_filter",
+    "price_category_id",
+    "unit_id",
+    "warehouse_id",
+    "send_customers",
+    "customer_filter",
+    "send_contacts",
+)
+
+
 class ConnectorError(UserError):
     """A connector setting refused, or a connector that does not exist."""
 

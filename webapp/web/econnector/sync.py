@@ -237,16 +237,8 @@ def reception_integrate(
 
 # Send ------------------------------------------------------------------------------------------
 
-OVERRIDABLE = (
-    "send_articles",
-    "article_filter",
-    "price_category_id",
-    "unit_id",
-    "warehouse_id",
-    "send_customers",
-    "customer_filter",
-    "send_contacts",
-)
+# The send settings a user may change for one send without saving them on the connector.
+OVERRIDABLE = connector_store.SEND_SETTINGS
 
 
 def _send_context(services: Services, connector: Connector, **extra: Any) -> dict[str, Any]:

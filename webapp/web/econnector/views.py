@@ -36,16 +36,7 @@ STEPS = {
         "csv_decimal",
         "csv_date_format",
     ),
-    2: (
-        "send_articles",
-        "article_filter",
-        "price_category_id",
-        "unit_id",
-        "warehouse_id",
-        "send_customers",
-        "customer_filter",
-        "send_contacts",
-    ),
+    2: connector_store.SEND_SETTINGS,
     3: (
         "doc_type",
         "company_id",
