@@ -1,19 +1,20 @@
 """Office: the records a register pushes (``POST /outbox``): tickets, customers, its settings.
 
-They are applied one by one, each in its own transaction, and each id once (``pos_received``): a
-repeated id answers ``already_applied`` (or ``rejected`` again) and changes nothing. A refused
-record is kept as ``rejected`` with its reason (an English msgid and its params); the records after
-it are still applied. An id without the register's own prefix (``R<number>-``) is refused and not
-kept, so it can never shadow another register's record. A ticket's values are checked by
-:mod:`webapp.pos.ticket_rules`, the rules the register applied before recording it.
+A pushed batch is applied in order, up to a few hundred records per transaction, each record under
+its own savepoint and each id once (``pos_received``): a repeated id answers ``already_applied`` (or
+``rejected`` again) and changes nothing. A refused record rolls back alone and is kept as
+``rejected`` with its reason (an English msgid and its params); the records after it are still
+applied. An id without the register's own prefix (``R<number>-``) is refused and not kept, so it
+can never shadow another register's record. What each kind of record does is in
+:mod:`webapp.pos.office_record_kinds`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,24 +23,23 @@ from sqlite_utils import Database
 from webapp.backoffice import documents
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import protocol, ticket_rules
+from webapp.pos import protocol
 from webapp.pos.office import (
     REGISTER_SQL,
     Register,
     RegisterError,
     register_of,
 )
+from webapp.pos.office_record_kinds import apply_record_kind, setting_key
 from webapp.store import Store, one, rows
 
 log = logging.getLogger(__name__)
 
 MAX_ID_LENGTH = 100
-SETTING_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-CUSTOMER_FIELDS = protocol.CUSTOMER_FIELDS
-
-
-class RecordRejected(UserError):
-    """A pushed record the office refuses; kept as ``rejected`` with this reason."""
+# A transaction of pushed records ends after this many records or this long, whichever comes first:
+# one commit (and fsync) per few hundred records, and the write lock never held for long.
+CHUNK_RECORDS = 200
+CHUNK_SECONDS = 0.1
 
 
 # --- Records pushed by a register ------------------------------------------------------------
@@ -66,25 +66,54 @@ def _english(message: str, params: Mapping[str, Any]) -> str:
 def apply_records(
     store: Store, register: Register | int, records: Sequence[Any]
 ) -> list[dict[str, Any]]:
-    """Apply the pushed records in order, each in its own transaction, each id once.
+    """Apply the pushed records in order, each id once, a few hundred per transaction.
+
+    Each record runs under its own savepoint: a refused one rolls back alone and only its refusal
+    is kept. A transaction takes at most ``CHUNK_RECORDS`` records and ``CHUNK_SECONDS`` of the
+    write lock, so a UI save never waits long behind a push.
 
     Returns one result per record, in the same order: ``applied``, ``already_applied`` or
     ``rejected`` (with ``reason``, ``message`` and ``params``). When the office itself fails (the
-    database locked, a full disk), it stops there and returns the results so far: each record
-    applied is in the answer, and the ones after it stay queued on the register for next time."""
+    database locked, a full disk), it stops there and returns the results committed so far: each
+    record applied is in the answer, and the ones after it stay queued on the register."""
     if isinstance(register, int):
         found = _register_by_id(store, register)
         if found is None:
             raise RegisterError(N_("Register {register} does not exist."), register=register)
         register = found
-    results = []
-    for record in records:
+    results: list[dict[str, Any]] = []
+    while len(results) < len(records):
+        chunk: list[dict[str, Any]] = []
         try:
-            results.append(apply_record(store, register, record))
-        except Exception:  # the office failing, not the record: the answer says how far it got
-            log.exception("pos: register %s, applying a record failed", register.number)
+            failed = _apply_chunk(store, register, records[len(results) :], chunk)
+        except Exception:  # the transaction itself failed: nothing of this chunk was kept
+            log.exception("pos: register %s, a transaction of records failed", register.number)
+            break
+        results.extend(chunk)
+        if failed:
             break
     return results
+
+
+def _apply_chunk(
+    store: Store, register: Register, records: Sequence[Any], results: list[dict[str, Any]]
+) -> bool:
+    """Apply the first records in one transaction, appending their results to ``results``;
+    True when the office failed on the next one (what came before is committed)."""
+    started = time.monotonic()
+    # Pushed records never change articles, units, VAT rates or payment methods.
+    with store.write() as db, documents.remembered_lookups():
+        for record in records:
+            try:
+                results.append(_apply_one(db, register, record))
+            except Exception:  # the office failing, not the record: the answer says how far it got
+                log.exception("pos: register %s, applying a record failed", register.number)
+                if not db.conn.in_transaction:  # SQLite undid the whole transaction
+                    raise
+                return True
+            if len(results) >= CHUNK_RECORDS or time.monotonic() - started >= CHUNK_SECONDS:
+                break
+    return False
 
 
 def _register_by_id(store: Store, register_id: int) -> Register | None:
@@ -99,7 +128,7 @@ def _record_id(record: Any) -> str:
     return value if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH else ""
 
 
-def apply_record(store: Store, register: Register, record: Any) -> dict[str, Any]:
+def _apply_one(db: Database, register: Register, record: Any) -> dict[str, Any]:
     record_id = _record_id(record)
     if not record_id:
         reason = N_("The record has no id (a text of 1 to 100 characters).")
@@ -115,25 +144,42 @@ def apply_record(store: Store, register: Register, record: Any) -> dict[str, Any
         # Not kept: the id may be another register's, whose own record must still go through.
         reason = N_("The record id {id} does not start with {prefix}, this register's prefix.")
         return _result(record_id, "rejected", reason, id=record_id, prefix=prefix)
+    seen = _seen(db, record_id)
+    if seen is not None:
+        return seen
+    db.execute("SAVEPOINT record")
     try:
-        with store.write() as db:
-            seen = _seen(db, record_id)
-            if seen is not None:
-                return seen
-            document_id = _apply(db, register, record)
-            _remember(db, register, record, "applied", None, {}, document_id)
-        return _result(record_id, "applied")
+        result = _apply_or_refuse(db, register, record)
+    except BaseException:
+        if db.conn.in_transaction:  # else SQLite already undid the whole transaction
+            db.execute("ROLLBACK TO record")
+            db.execute("RELEASE record")
+        raise
+    db.execute("RELEASE record")
+    return result
+
+
+def _apply_or_refuse(db: Database, register: Register, record: dict[str, Any]) -> dict[str, Any]:
+    """Inside the record's savepoint: applied, or rolled back to it with only the refusal kept."""
+    try:
+        document_id = apply_record_kind(db, register, record)
     except UserError as exc:
-        return _reject(store, register, record, exc.message, exc.params)
+        reason, params = exc.message, exc.params
     except sqlite3.IntegrityError as exc:  # a conflict no check foresaw: refused, not a 500 forever
         reason = N_("The record conflicts with the office's data ({error}).")
-        return _reject(store, register, record, reason, {"error": str(exc)})
+        params = {"error": str(exc)}
     except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
         # Values no check foresaw (the checks should have): refused with the error, never a 500
         # that would leave the register guessing about this record and the ones before it.
-        log.exception("pos: record %s could not be applied", record_id)
+        log.exception("pos: record %s could not be applied", record["id"])
         reason = N_("The record could not be applied ({error}).")
-        return _reject(store, register, record, reason, {"error": type(exc).__name__})
+        params = {"error": type(exc).__name__}
+    else:
+        _remember(db, register, record, "applied", None, {}, document_id)
+        return _result(record["id"], "applied")
+    db.execute("ROLLBACK TO record")
+    _remember(db, register, record, "rejected", reason, params, None)
+    return _result(record["id"], "rejected", reason, **params)
 
 
 def _seen(db: Database, record_id: str) -> dict[str, Any] | None:
@@ -143,17 +189,6 @@ def _seen(db: Database, record_id: str) -> dict[str, Any] | None:
     if row["status"] == "applied":
         return _result(record_id, "already_applied")
     return _result(record_id, "rejected", row["reason"], **json.loads(row["params"] or "{}"))
-
-
-def _reject(
-    store: Store, register: Register, record: dict[str, Any], reason: str, params: dict[str, Any]
-) -> dict[str, Any]:
-    with store.write() as db:
-        seen = _seen(db, record["id"])
-        if seen is not None:  # applied by a concurrent push of the same batch meanwhile
-            return seen
-        _remember(db, register, record, "rejected", reason, params, None)
-    return _result(record["id"], "rejected", reason, **params)
 
 
 def _remember(
@@ -179,154 +214,6 @@ def _remember(
             json.dumps(record, ensure_ascii=False, default=str),
             now_iso(),
         ],
-    )
-
-
-def _apply(db: Database, register: Register, record: dict[str, Any]) -> int | None:
-    kind = record.get("kind")
-    payload = record.get("payload")
-    sender = record.get("register")
-    if sender is not None and sender != register.number:
-        raise RecordRejected(
-            N_("The record comes from register {sender}, not from register {register}."),
-            sender=sender,
-            register=register.number,
-        )
-    if kind not in protocol.RECORD_KINDS:
-        raise RecordRejected(N_("Unknown record kind {kind}."), kind=str(kind))
-    if not isinstance(payload, dict):
-        raise RecordRejected(N_("The record has no payload object."))
-    if kind == "ticket":
-        return _apply_ticket(db, register, record["id"], payload)
-    if kind == "customer":
-        _apply_customer(db, payload)
-        return None
-    _apply_setting(db, register, payload)
-    return None
-
-
-# --- Tickets ---------------------------------------------------------------------------------
-
-
-def _text(payload: Mapping[str, Any], key: str) -> str:
-    value = payload.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _customer_id(db: Database, code: str) -> int | None:
-    if not code:
-        return None
-    row = one(db, "SELECT id FROM parties WHERE kind = 'customer' AND code = ?", [code])
-    if row is None:
-        raise RecordRejected(N_("Unknown customer {customer}."), customer=code)
-    return int(row["id"])
-
-
-def _unit_places(db: Database, code: str) -> int | None:
-    row = one(
-        db,
-        "SELECT u.decimals FROM articles a JOIN units u ON u.id = a.unit_id WHERE a.code = ?",
-        [code],
-    )
-    return None if row is None else int(row["decimals"] or 0)
-
-
-def _ticket_line(db: Database, line: ticket_rules.CheckedLine, number: int) -> documents.LineInput:
-    article_id = None
-    if line.article:
-        row = one(db, "SELECT id FROM articles WHERE code = ?", [line.article])
-        if row is None:
-            raise RecordRejected(
-                N_("Line {line}: unknown article {article}."), line=number, article=line.article
-            )
-        article_id = int(row["id"])
-    return documents.LineInput(
-        label=line.label,
-        quantity=line.quantity,
-        unit_price=line.unit_price,
-        vat_rate=line.vat_rate,
-        article_id=article_id,
-    )
-
-
-def _apply_ticket(db: Database, register: Register, record_id: str, payload: dict[str, Any]) -> int:
-    # The register made the same check before recording it (webapp/pos/ticket_rules.py).
-    ticket = ticket_rules.check_ticket(payload, lambda code: _unit_places(db, code))
-    taken = one(
-        db,
-        "SELECT external_ref FROM documents WHERE company_id = ? AND kind = 'ticket'"
-        " AND number = ? AND (source IS NOT ? OR external_ref IS NOT ?)",
-        [register.company_id, ticket.number, register.source, record_id],
-    )
-    if taken is not None:
-        raise RecordRejected(N_("Ticket number {number} is already used."), number=ticket.number)
-    data = documents.DocumentInput(
-        kind="ticket",
-        doc_date=ticket.sold_at.date(),
-        lines=[_ticket_line(db, line, index) for index, line in enumerate(ticket.lines, 1)],
-        party_id=_customer_id(db, ticket.customer),
-        company_id=register.company_id,
-        prices_include_vat=True,
-        payments=[documents.PaymentInput(p.method, p.amount) for p in ticket.payments],
-        source=register.source,
-        external_ref=record_id,
-        expected_total_incl_vat=ticket.given_total,
-        warehouse_id=register.warehouse_id,
-        number=ticket.number,
-    )
-    return documents.get_or_create_document(db, data).id
-
-
-# --- Customers and settings ------------------------------------------------------------------
-
-
-def _customer_values(db: Database, payload: Mapping[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in CUSTOMER_FIELDS:
-        value = payload.get(name)
-        if value is not None and not isinstance(value, str):
-            raise RecordRejected(N_("The customer's {field} must be text."), field=name)
-        values[name] = (value or "").strip()[:200]
-    country = values["country"].upper() or None
-    if country and one(db, "SELECT code FROM countries WHERE code = ?", [country]) is None:
-        raise RecordRejected(N_("Unknown country {country}."), country=country)
-    values["country"] = country
-    return values
-
-
-def _apply_customer(db: Database, payload: dict[str, Any]) -> None:
-    code = _text(payload, "code")
-    if not code or len(code) > 40:
-        raise RecordRejected(N_("The customer has no code."))
-    values = _customer_values(db, payload)
-    moment = now_iso()
-    columns = ", ".join(CUSTOMER_FIELDS)
-    marks = ", ".join("?" for _ in CUSTOMER_FIELDS)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in CUSTOMER_FIELDS)
-    db.execute(
-        f"INSERT INTO parties (kind, code, {columns}, created_at, updated_at)"
-        f" VALUES ('customer', ?, {marks}, ?, ?)"
-        f" ON CONFLICT (kind, code) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
-        [code, *(values[name] for name in CUSTOMER_FIELDS), moment, moment],
-    )
-
-
-def setting_key(register_number: int, key: str) -> str:
-    return f"pos.register.{register_number}.{key}"
-
-
-def _apply_setting(db: Database, register: Register, payload: dict[str, Any]) -> None:
-    key = payload.get("key")
-    if not isinstance(key, str) or not SETTING_KEY.fullmatch(key):
-        raise RecordRejected(
-            N_("The setting key must be 1 to 64 letters, digits or the characters _ . -")
-        )
-    if "value" not in payload:
-        raise RecordRejected(N_("The setting has no value."))
-    db.execute(
-        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
-        " SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-        [setting_key(register.number, key), json.dumps(payload["value"], ensure_ascii=False)],
     )
 
 
