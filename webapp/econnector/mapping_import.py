@@ -1,0 +1,216 @@
+"""Importing a correspondence file (issue 14): set-based, all-or-nothing by default.
+
+The checked lines (`mapping_files`) go into a temporary table a chunk at a time; the internal codes
+are resolved by a few joins over the whole file (not one query per line), and the correspondences
+written by one INSERT … SELECT … ON CONFLICT per table. The analysis is the same code on a read
+connection: what it finds is what the import would do. The import resolves again inside its own
+transaction, so an article deleted meanwhile is refused, not half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from webapp.backoffice.row_checks import RowError
+from webapp.csvio import CsvOptions
+from webapp.econnector.connectors import Connector
+from webapp.econnector.mapping_files import MappingFile, MappingLine, read_mapping_file
+from webapp.econnector.mappings import KINDS
+from webapp.i18n import N_
+from webapp.store import Store
+
+CHUNK = 2_000
+
+# Per kind: the table the internal code is looked up in, its key and the join's condition.
+TARGETS = {
+    "article": ("articles", "t.code = s.internal", "t.id"),
+    "customer": ("parties", "t.kind = 'customer' AND t.code = s.internal", "t.id"),
+    "vat": ("vat_rates", "t.code = s.internal", "t.code"),
+    "unit": ("units", "t.code = s.internal", "t.code"),
+    "country": ("countries", "t.code = s.internal", "t.code"),
+}
+UNKNOWN = {
+    "article": N_("No article has the code {code}."),
+    "customer": N_("No customer has the code {code}."),
+    "vat": N_("{code} is not a known internal code."),
+    "unit": N_("{code} is not a known internal code."),
+    "country": N_("{code} is not a known internal code."),
+}
+# Per kind: the correspondences it is compared with and written into.
+CURRENT = {
+    "article": (
+        "connector_articles m ON m.connector_id = ? AND m.external_code = s.external"
+        " AND m.variant_code = s.variant",
+        "m.article_id",
+    ),
+    "customer": (
+        "connector_customers m ON m.connector_id = ? AND m.external_ref = s.external",
+        "m.party_id",
+    ),
+    "code": (
+        "connector_codes m ON m.connector_id = ? AND m.kind = s.kind AND m.external = s.external",
+        "m.internal",
+    ),
+}
+UPSERTS = {
+    "article": "INSERT INTO connector_articles (connector_id, external_code, variant_code,"
+    " article_id) SELECT ?, s.external, s.variant, {target} FROM {join} WHERE s.kind = 'article'"
+    " ON CONFLICT DO UPDATE SET article_id = excluded.article_id"
+    " WHERE article_id != excluded.article_id",
+    "customer": "INSERT INTO connector_customers (connector_id, external_ref, party_id)"
+    " SELECT ?, s.external, {target} FROM {join} WHERE s.kind = 'customer'"
+    " ON CONFLICT DO UPDATE SET party_id = excluded.party_id WHERE party_id != excluded.party_id",
+    "code": "INSERT INTO connector_codes (connector_id, kind, external, internal)"
+    " SELECT ?, s.kind, s.external, {target} FROM {join} WHERE s.kind = '{kind}'"
+    " ON CONFLICT DO UPDATE SET internal = excluded.internal WHERE internal != excluded.internal",
+}
+
+
+@dataclass
+class MappingReport:
+    """What an import (or its analysis) found and did."""
+
+    connector: str
+    file: str
+    dry_run: bool
+    skip_bad: bool = False
+    read: MappingFile = field(default_factory=MappingFile)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    committed: bool = False
+
+    @property
+    def errors(self) -> list[RowError]:
+        return self.read.errors
+
+    @property
+    def errors_total(self) -> int:
+        return self.read.errors_total
+
+    def total(self, what: str) -> int:
+        return sum(count[what] for count in self.counts.values())
+
+    @property
+    def imported(self) -> int:
+        return self.total("new") + self.total("changed")
+
+    @property
+    def can_import(self) -> bool:
+        return bool(self.read.lines) and (self.skip_bad or not self.errors_total)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "connector": self.connector,
+            "file": self.file,
+            "dry_run": self.dry_run,
+            "skip_bad": self.skip_bad,
+            "committed": self.committed,
+            "rows": self.read.rows,
+            "format": self.read.format,
+            "ignored_columns": self.read.ignored_columns,
+            "counts": self.counts,
+            "new": self.total("new"),
+            "changed": self.total("changed"),
+            "unchanged": self.total("unchanged"),
+            "rejected": self.errors_total,
+            "errors": [error.as_dict() for error in self.errors],
+        }
+
+
+def import_mapping_file(
+    store: Store,
+    connector: Connector,
+    path: Path,
+    options: CsvOptions | None = None,
+    *,
+    default_kind: str | None = None,
+    dry_run: bool = False,
+    skip_bad: bool = False,
+) -> MappingReport:
+    """Read, check, resolve and (unless `dry_run` or a bad line without `skip_bad`) write the
+    file's correspondences in one transaction. CsvError / ImportProblem: the file is unreadable."""
+    report = MappingReport(connector.code, Path(path).name, dry_run, skip_bad)
+    report.read = read_mapping_file(Path(path), options, default_kind)
+    if dry_run or (report.errors_total and not skip_bad):
+        with store.read() as db:  # every bad line named, the unknown codes too
+            _resolve(db, connector, report)
+        return report
+    with store.write() as db:
+        _resolve(db, connector, report)
+        if not report.can_import:
+            db.execute("DROP TABLE temp.mapping_lines")
+            return report  # nothing was written: the empty transaction commits
+        _write(db, connector)
+        db.execute("DROP TABLE temp.mapping_lines")
+    report.committed = True
+    return report
+
+
+def _chunks(lines: list[MappingLine]) -> Iterator[list[MappingLine]]:
+    iterator = iter(lines)
+    while chunk := list(islice(iterator, CHUNK)):
+        yield chunk
+
+
+def _resolve(db: Database, connector: Connector, report: MappingReport) -> None:
+    """Stage the good lines, refuse those whose internal code is unknown, count what changes."""
+    db.execute("DROP TABLE IF EXISTS temp.mapping_lines")
+    db.execute(
+        "CREATE TEMP TABLE mapping_lines (line INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+        " external TEXT NOT NULL, variant TEXT NOT NULL, internal TEXT NOT NULL)"
+    )
+    for chunk in _chunks(report.read.lines):
+        db.conn.executemany(
+            "INSERT INTO temp.mapping_lines VALUES (?, ?, ?, ?, ?)",
+            [(x.line, x.kind, x.external, x.variant, x.internal) for x in chunk],
+        )
+    unknown = []
+    for kind, (table, condition, _key) in TARGETS.items():
+        rows = db.execute(
+            f"SELECT s.line, s.internal FROM temp.mapping_lines s WHERE s.kind = ?"
+            f" AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {condition})",
+            [kind],
+        ).fetchall()
+        unknown += [
+            RowError(line, "internal", UNKNOWN[kind], {"code": code}) for line, code in rows
+        ]
+    for error in sorted(unknown, key=lambda item: item.line):
+        report.read.add_error(error)
+    if unknown:
+        report.read.errors.sort(key=lambda item: item.line)
+        bad = {error.line for error in unknown}
+        report.read.lines = [line for line in report.read.lines if line.line not in bad]
+        db.conn.executemany(
+            "DELETE FROM temp.mapping_lines WHERE line = ?", [(line,) for line in bad]
+        )
+    report.counts = {kind: _count(db, connector, kind) for kind in KINDS}
+    report.counts = {kind: count for kind, count in report.counts.items() if any(count.values())}
+
+
+def _join(kind: str) -> str:
+    table, condition, _key = TARGETS[kind]
+    return f"temp.mapping_lines s JOIN {table} t ON {condition}"
+
+
+def _count(db: Database, connector: Connector, kind: str) -> dict[str, int]:
+    current, value = CURRENT["code" if kind in ("vat", "unit", "country") else kind]
+    target = TARGETS[kind][2]
+    row = db.execute(
+        f"SELECT count(*), count({value}), sum({value} = {target}) FROM {_join(kind)}"
+        f" LEFT JOIN {current} WHERE s.kind = ?",
+        [connector.id, kind],
+    ).fetchone()
+    total, existing, same = int(row[0]), int(row[1]), int(row[2] or 0)
+    return {"new": total - existing, "changed": existing - same, "unchanged": same}
+
+
+def _write(db: Database, connector: Connector) -> None:
+    for kind in KINDS:
+        template = UPSERTS["code" if kind in ("vat", "unit", "country") else kind]
+        sql = template.format(target=TARGETS[kind][2], join=_join(kind), kind=kind)
+        db.execute(sql, [connector.id])
