@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from webapp.cli.common import EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
+from webapp.cli.common import EXIT_BAD_INPUT, EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
 from webapp.i18n import _, translate_stored
 
 
@@ -160,17 +160,136 @@ def map_command(
 
 @connector.command("mappings")
 @click.argument("code")
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Import the correspondences of this CSV file (all or nothing).",
+)
+@click.option(
+    "--export",
+    "export_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the correspondences to this CSV file.",
+)
+@click.option("--dry-run", is_flag=True, help="With --import: check everything, write nothing.")
+@click.option("--skip-bad", is_flag=True, help="With --import: import the good lines anyway.")
+@click.option(
+    "--kind",
+    type=click.Choice(["article", "customer", "vat", "unit", "country"]),
+    help="The kind of the lines when the file has no kind column; with --export: only this kind.",
+)
+@click.option("--encoding", help="utf-8, windows-1252 or latin-1 (default: detected).")
+@click.option("--delimiter", help="; , tab or | (default: detected; ; on export).")
 @json_option
 @click.pass_obj
-def mappings_command(state: CliState, code: str, as_json: bool) -> None:
-    """The connector's correspondences."""
+def mappings_command(
+    state: CliState,
+    /,
+    code: str,
+    import_file: Path | None,
+    export_file: Path | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """The connector's correspondences; with --import or --export, as a CSV file
+    (columns kind;external;variant;internal;label). A bad line: nothing is written (exit 2),
+    unless --skip-bad (exit 1)."""
     from webapp.econnector.mappings import mappings
 
-    rows = mappings(state.services().store, _get(state, code, as_json))
+    if import_file and export_file:
+        fail(_("Give --import or --export, not both."), as_json=as_json)
+    item = _get(state, code, as_json)
+    if import_file:
+        _import_mappings(state, item, import_file, as_json, **options)
+        return
+    if export_file:
+        _export_mappings(state, item, export_file, as_json, options)
+        return
+    rows = mappings(state.services().store, item)
     lines = [
         f"{r['kind']:<8} {r['external']:<20} {r['variant']:<10} → {r['internal']}" for r in rows
     ]
     emit(as_json, rows, "\n".join(lines) or _("No correspondence yet."))
+
+
+def _csv_options(options: dict[str, Any]) -> Any:
+    from webapp.csvio import CsvOptions
+
+    return CsvOptions(encoding=options["encoding"], delimiter=options["delimiter"])
+
+
+def _import_mappings(
+    state: CliState,
+    item: Any,
+    file: Path,
+    as_json: bool,
+    *,
+    dry_run: bool,
+    skip_bad: bool,
+    kind: str | None,
+    **options: Any,
+) -> None:
+    from webapp.backoffice.row_checks import ImportProblem
+    from webapp.csvio import CsvError
+    from webapp.econnector.mapping_import import import_mapping_file
+
+    try:
+        report = import_mapping_file(
+            state.services().store,
+            item,
+            file,
+            _csv_options(options),
+            default_kind=kind,
+            dry_run=dry_run,
+            skip_bad=skip_bad,
+        )
+    except (CsvError, ImportProblem) as exc:
+        fail(f"{file}: {exc.translated()}", as_json=as_json)
+    counts = {"new": report.total("new"), "changed": report.total("changed")}
+    counts |= {"unchanged": report.total("unchanged"), "rejected": report.errors_total}
+    if report.dry_run:
+        head = _(
+            "Dry run, nothing written: {new} new, {changed} changed, {unchanged} unchanged,"
+            " {rejected} bad lines.",
+            **counts,
+        )
+    elif report.committed:
+        head = _(
+            "Imported: {new} new, {changed} changed, {unchanged} unchanged, {rejected} bad lines.",
+            **counts,
+        )
+    else:
+        head = _("Nothing was imported: the file has bad lines.")
+    emit(as_json, report.as_dict(), "\n".join([head, *(e.translated() for e in report.errors)]))
+    if report.errors_total:
+        sys.exit(
+            EXIT_ITEMS_FAILED if report.committed or (dry_run and skip_bad) else EXIT_BAD_INPUT
+        )
+
+
+def _export_mappings(
+    state: CliState, item: Any, file: Path, as_json: bool, options: dict[str, Any]
+) -> None:
+    from webapp.csvformat import CsvError
+    from webapp.csvio import WriteFormat
+    from webapp.econnector.mapping_files import export_mapping_file
+    from webapp.econnector.mappings import KINDS
+
+    kinds = [options["kind"]] if options["kind"] else list(KINDS)
+    try:
+        fmt = WriteFormat.from_options(_csv_options(options))
+        rows = export_mapping_file(state.services().store, item, file, kinds, fmt)
+    except CsvError as exc:
+        fail(exc.translated(), as_json=as_json)
+    except OSError as exc:
+        fail(
+            _("Cannot write {file}: {detail}", file=str(file), detail=exc.strerror or str(exc)),
+            as_json=as_json,
+        )
+    emit(
+        as_json, {"ok": True, "file": str(file), "rows": rows}, _("Written: {file}", file=str(file))
+    )
 
 
 @connector.command("receive")
