@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from webapp.backoffice.columns import Column
 from webapp.backoffice.document_totals import PRICE_STEP, QUANTITY_STEP
-from webapp.backoffice.handler_base import Handler
+from webapp.backoffice.handler_base import Applied, Handler, new_families
 from webapp.backoffice.handler_lookups import default_warehouse
 from webapp.backoffice.handler_rows import BATCH, RowProblem, flag, upsert_sql
 from webapp.clock import now_iso
@@ -26,7 +27,12 @@ def stored_quantity(value: Decimal) -> float:
 
 
 class ArticleHandler(Handler):
+    """Maps each row into a staging table of its connection (no write to the store); the chunks
+    of that table are then applied on the writer by `apply` (see webapp/backoffice/import_apply.py).
+    """
+
     table = "articles"
+    bulk = True
 
     def start(self, present: set[str]) -> None:
         super().start(present)
@@ -41,17 +47,17 @@ class ArticleHandler(Handler):
         optional = [
             name for name in ("family", "barcode", "export", "tags", "active") if name in present
         ]
+        self.optional = optional
         self.columns = ["code", "label", "unit_id", "vat_rate_id"]
         self.columns += [{"family": "family_id"}.get(name, name) for name in optional]
-        self.optional = optional
-        columns = [*self.columns, "created_at", "updated_at"]
-        self.articles = self.stage("stage_articles", columns)
-        self.sql = upsert_sql(
-            "articles", ["code"], columns, keep=["created_at"], source=self.articles.name
-        )
+        self.columns += ["created_at", "updated_at"]
         self.price_columns = [name for name in present if name in self.categories]
-        self.prices = self.stage("stage_prices", ["category", "price", "code"])
-        self.stock = self.stage("stage_stock", ["warehouse", "quantity", "code"])
+        # Staged: the article's columns (the family by its code), then one price per category.
+        self.price_categories = [self.default_category]
+        self.price_categories += [self.categories[name][0] for name in self.price_columns]
+        prices = [f"price_{index}" for index in range(len(self.price_categories))]
+        staged = [{"family_id": "family"}.get(name, name) for name in self.columns]
+        self.staged = self.stage("stage_articles", [*staged, *prices, "stock"])
         self.now = now_iso()
 
     def extra_column(self, header: str) -> Column | None:
@@ -62,33 +68,32 @@ class ArticleHandler(Handler):
         return None
 
     def row(self, values: dict[str, Any]) -> None:
-        code = values["code"]
         unit = self.lookups.unit(values["unit"])
         vat = self.lookups.vat(values.get("vat_code"), values["vat_rate"])
-        params: list[Any] = [code, values["label"], unit, vat]
+        params: list[Any] = [values["code"], values["label"], unit, vat]
         for name in self.optional:
             params.append(self._optional(name, values))
         params += [self.now, self.now]
-        prices = [(self.default_category, values["price_excl_vat"], "price_excl_vat")]
-        prices += [
-            (self.categories[name][0], values.get(name), name) for name in self.price_columns
-        ]
-        for _category, price, column in prices:
-            if price is not None and price < 0:
+        prices = [(values["price_excl_vat"], "price_excl_vat")]
+        prices += [(values.get(name), name) for name in self.price_columns]
+        for price, column in prices:
+            if price is None:
+                params.append(None)
+                continue
+            if price < 0:
                 raise RowProblem(
                     column, N_("a price cannot be negative ({value})"), value=str(price)
                 )
-        self.articles.add(params)
-        for category, price, _column in prices:
-            self.prices.add((category, None if price is None else stored_price(price), code))
-        if "stock" in self.present and values.get("stock") is not None:
-            self.stock.add((self.warehouse, stored_quantity(values["stock"]), code))
-        if len(self.articles.rows) >= BATCH:
-            self.finish()
+            params.append(stored_price(price))
+        stock = values.get("stock") if "stock" in self.present else None
+        params.append(None if stock is None else stored_quantity(stock))
+        self.staged.add(params)
+        if len(self.staged.rows) >= BATCH:
+            self.staged.load()
 
     def _optional(self, name: str, values: dict[str, Any]) -> Any:
         if name == "family":
-            return self.lookups.family("article_families", values.get("family"))
+            return self.lookups.family_code("article_families", values.get("family"))
         if name in ("export", "active"):
             return flag(values, name)
         if name == "tags":
@@ -96,30 +101,61 @@ class ArticleHandler(Handler):
         return values.get(name)
 
     def finish(self) -> None:
-        if not self.articles.load():
-            return
-        self.conn.execute(self.sql)
-        self.articles.clear()
-        if self.prices.load():
-            self.conn.execute(
-                "INSERT INTO article_prices (article_id, price_category_id, price_excl_vat) "
-                f"SELECT a.id, s.category, s.price FROM {self.prices.name} s "
-                "JOIN articles a ON a.code = s.code WHERE s.price IS NOT NULL "
-                "ON CONFLICT DO UPDATE SET price_excl_vat = excluded.price_excl_vat "
-                "WHERE price_excl_vat IS NOT excluded.price_excl_vat"
+        self.staged.load()
+
+    def apply(self, conn: sqlite3.Connection, chunk: str) -> Applied:
+        """One chunk of staged articles written on the writer `conn`, set-based: its new families,
+        the upsert, the prices per category and the stock. The FTS and change-log triggers fire
+        within these few INSERT … SELECT statements."""
+        families = (
+            new_families(conn, chunk, "article_families") if "family" in self.optional else []
+        )
+        created = conn.execute(
+            f"SELECT count(*) FROM {chunk} c WHERE NOT EXISTS"
+            " (SELECT 1 FROM articles a WHERE a.code = c.code)"
+        ).fetchone()[0]
+        expressions = [
+            "(SELECT id FROM article_families f WHERE f.code = c.family)"
+            if name == "family_id"
+            else name
+            for name in self.columns
+        ]
+        conn.execute(
+            upsert_sql(
+                "articles",
+                ["code"],
+                self.columns,
+                keep=["created_at"],
+                source=f"{chunk} c",
+                expressions=expressions,
             )
-            self.conn.execute(
-                "DELETE FROM article_prices WHERE (article_id, price_category_id) IN "
-                f"(SELECT a.id, s.category FROM {self.prices.name} s "
-                "JOIN articles a ON a.code = s.code WHERE s.price IS NULL)"
-            )
-            self.prices.clear()
-        if self.stock.load():
-            self.conn.execute(
-                "INSERT INTO stock (article_id, warehouse_id, quantity) "
-                f"SELECT a.id, s.warehouse, s.quantity FROM {self.stock.name} s "
-                "JOIN articles a ON a.code = s.code WHERE true "
-                "ON CONFLICT DO UPDATE SET quantity = excluded.quantity "
-                "WHERE quantity IS NOT excluded.quantity"
-            )
-            self.stock.clear()
+        )
+        for index, category in enumerate(self.price_categories):
+            self._apply_prices(conn, chunk, f"price_{index}", category)
+        conn.execute(
+            "INSERT INTO stock (article_id, warehouse_id, quantity) "
+            f"SELECT a.id, ?, c.stock FROM {chunk} c "
+            "JOIN articles a ON a.code = c.code WHERE c.stock IS NOT NULL "
+            "ON CONFLICT DO UPDATE SET quantity = excluded.quantity "
+            "WHERE quantity IS NOT excluded.quantity",
+            (self.warehouse,),
+        )
+        return Applied(int(created), families)
+
+    def _apply_prices(
+        self, conn: sqlite3.Connection, chunk: str, column: str, category: int
+    ) -> None:
+        conn.execute(
+            "INSERT INTO article_prices (article_id, price_category_id, price_excl_vat) "
+            f"SELECT a.id, ?, c.{column} FROM {chunk} c "
+            f"JOIN articles a ON a.code = c.code WHERE c.{column} IS NOT NULL "
+            "ON CONFLICT DO UPDATE SET price_excl_vat = excluded.price_excl_vat "
+            "WHERE price_excl_vat IS NOT excluded.price_excl_vat",
+            (category,),
+        )
+        conn.execute(
+            "DELETE FROM article_prices WHERE price_category_id = ? AND article_id IN "
+            f"(SELECT a.id FROM {chunk} c JOIN articles a ON a.code = c.code"
+            f" WHERE c.{column} IS NULL)",
+            (category,),
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.backoffice.columns import Column
@@ -12,8 +13,42 @@ from webapp.backoffice.handler_rows import Stage
 from webapp.csvio import CsvFormat
 
 
+@dataclass
+class Applied:
+    """What one applied chunk did: how many of its rows were new, which families it created."""
+
+    created: int
+    families: list[str] = field(default_factory=list)
+
+
+def new_families(
+    conn: sqlite3.Connection, chunk: str, table: str, kind: str | None = None
+) -> list[str]:
+    """Create the families a chunk names that do not exist yet, once each; their references."""
+    where = "f.code = c.family" + ("" if kind is None else " AND f.kind = ?")
+    params = () if kind is None else (kind,)
+    missing = [
+        str(row[0])
+        for row in conn.execute(
+            f"SELECT DISTINCT c.family FROM {chunk} c WHERE c.family IS NOT NULL"
+            f" AND NOT EXISTS (SELECT 1 FROM {table} f WHERE {where})",
+            params,
+        )
+    ]
+    columns, values = ("code, label", "?, ?") if kind is None else ("kind, code, label", "?, ?, ?")
+    conn.executemany(
+        f"INSERT INTO {table} ({columns}) VALUES ({values})",
+        [(code, code) if kind is None else (kind, code, code) for code in missing],
+    )
+    return [f"{table}:{code}" for code in missing]
+
+
 class Handler:
+    """Checks rows and writes them. A `bulk` handler only maps rows into its `staged` table on a
+    connection of its own; `apply` then writes them chunk by chunk on the writer."""
+
     table = ""
+    bulk = False
     count_where = ""
     count_params: tuple[Any, ...] = ()
 
@@ -57,6 +92,12 @@ class Handler:
 
     def finish(self) -> None:
         """Write what is still batched."""
+
+    staged: Stage
+
+    def apply(self, conn: sqlite3.Connection, chunk: str) -> Applied:
+        """Write one chunk of `staged` rows, copied into the table `chunk` of the writer `conn`."""
+        raise NotImplementedError
 
     def counts(self, valid_rows: int) -> tuple[int, int]:
         created = self._count() - self._before

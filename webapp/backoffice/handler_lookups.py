@@ -52,6 +52,7 @@ class Lookups:
             for name in (code, alpha3, name_en, name_fr):
                 self.countries[fold(name)] = code
         self.families: dict[tuple[str, str], int] = {}
+        self.family_codes: dict[tuple[str, str], str] = {}
         self._vat_seen: dict[tuple[str, str], int] = {}
 
     def unit(self, value: str) -> int:
@@ -141,3 +142,26 @@ class Lookups:
             self.created.append(f"{table}:{code}")
         self.families[cache_key] = self.families[folded] = int(row[0])
         return int(row[0])
+
+    def family_code(self, table: str, code: str | None, kind: str | None = None) -> str | None:
+        """The code a family is written under, found once per spelling without writing anything.
+
+        The family's own code if it exists, else the first spelling of the file (accents and case
+        folded as `family` does); the applying chunk creates the new ones (import_apply.py).
+        """
+        if not code:
+            return None
+        found = self.family_codes.get((kind or "", code))
+        if found is not None:
+            return found
+        folded = (kind or "", "\x1f" + fold(code))
+        found = self.family_codes.get(folded)
+        if found is None:
+            where, params = (
+                ("code = ?", [code]) if kind is None else ("kind = ? AND code = ?", [kind, code])
+            )
+            row = self.conn.execute(f"SELECT code FROM {table} WHERE {where}", params).fetchone()
+            found = str(row[0]) if row else code
+            self.family_codes[folded] = found
+        self.family_codes[(kind or "", code)] = found
+        return found

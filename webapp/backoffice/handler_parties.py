@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from webapp.backoffice.column_values import parse_vat_number
-from webapp.backoffice.handler_base import Handler
+from webapp.backoffice.handler_base import Applied, Handler, new_families
 from webapp.backoffice.handler_rows import BATCH, RowProblem, upsert_sql
 from webapp.clock import now_iso
 from webapp.csvio import CsvFormat, ValueProblem
@@ -15,9 +15,12 @@ from webapp.i18n import N_
 
 
 class PartyHandler(Handler):
+    """Customers or suppliers mapped into a staging table, applied chunk by chunk (`apply`)."""
+
     table = "parties"
     count_where = "kind = ?"
     fields = ("last_name", "first_name", "company", "email", "phone", "address", "postcode", "city")
+    bulk = True
 
     def __init__(self, conn: sqlite3.Connection, fmt: CsvFormat, kind: str) -> None:
         super().__init__(conn, fmt)
@@ -35,9 +38,9 @@ class PartyHandler(Handler):
         columns = ["kind", "code", *names]
         columns += [{"family": "family_id"}.get(name, name) for name in optional]
         columns += ["created_at", "updated_at"]
-        self.batch = self.stage("stage_parties", columns)
-        self.sql = upsert_sql(
-            "parties", ["kind", "code"], columns, keep=["created_at"], source=self.batch.name
+        self.columns = columns
+        self.staged = self.stage(
+            "stage_parties", [{"family_id": "family"}.get(name, name) for name in columns]
         )
         self.now = now_iso()
 
@@ -51,15 +54,15 @@ class PartyHandler(Handler):
         for name in self.optional:
             params.append(self._optional(name, values, country))
         params += [self.now, self.now]
-        self.batch.add(params)
-        if len(self.batch.rows) >= BATCH:
-            self.finish()
+        self.staged.add(params)
+        if len(self.staged.rows) >= BATCH:
+            self.staged.load()
 
     def _optional(self, name: str, values: dict[str, Any], country: str | None) -> Any:
         if name == "country":
             return country
         if name == "family":
-            return self.lookups.family("party_families", values.get("family"), self.kind)
+            return self.lookups.family_code("party_families", values.get("family"), self.kind)
         if name == "created_on":
             value = values.get("created_on")
             return value.isoformat() if isinstance(value, date) else None
@@ -72,9 +75,32 @@ class PartyHandler(Handler):
             raise RowProblem.from_value("vat_number", problem) from problem
 
     def finish(self) -> None:
-        if self.batch.load():
-            self.conn.execute(self.sql)
-            self.batch.clear()
+        self.staged.load()
+
+    def apply(self, conn: sqlite3.Connection, chunk: str) -> Applied:
+        """One chunk of staged parties on the writer: new families, then one upsert."""
+        families = (
+            new_families(conn, chunk, "party_families", self.kind)
+            if "family" in self.optional
+            else []
+        )
+        created = conn.execute(
+            f"SELECT count(*) FROM {chunk} c WHERE NOT EXISTS"
+            " (SELECT 1 FROM parties p WHERE p.kind = c.kind AND p.code = c.code)"
+        ).fetchone()[0]
+        family = "(SELECT id FROM party_families f WHERE f.kind = c.kind AND f.code = c.family)"
+        expressions = [family if name == "family_id" else name for name in self.columns]
+        conn.execute(
+            upsert_sql(
+                "parties",
+                ["kind", "code"],
+                self.columns,
+                keep=["created_at"],
+                source=f"{chunk} c",
+                expressions=expressions,
+            )
+        )
+        return Applied(int(created), families)
 
 
 class ContactHandler(Handler):

@@ -24,3 +24,8 @@ def make(kind: str, conn: sqlite3.Connection, fmt: CsvFormat) -> Handler:
         "units": UnitHandler,
     }
     return simple[kind](conn, fmt)
+
+
+def is_bulk(kind: str) -> bool:
+    """Whether the kind is staged off the write lock, then written in chunks (import_apply.py)."""
+    return kind in ("articles", "customers", "suppliers")

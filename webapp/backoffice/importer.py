@@ -1,19 +1,25 @@
 """`relais backoffice import KIND FILE`: CSV rows into the back office, all-or-nothing by default.
 
-One pass, streamed: each row is read, checked and written inside one transaction; if any row is bad
-the transaction is rolled back (unless `skip_bad`), so a file is imported whole or not at all. A
-dry run is the same pass always rolled back: the analysis the UI shows is the real import.
+Articles, customers and suppliers (the big kinds) are read, checked and mapped first, on a
+connection of their own into staging tables (webapp/backoffice/import_stage.py), without holding
+the one writer; only when the whole file passed (or `skip_bad` drops the bad rows) are the staged
+rows written, in short chunks (webapp/backoffice/import_apply.py), so the UI can save meanwhile.
+The small kinds (units, VAT rates, contacts, registers, users) go in one transaction on the
+writer, rolled back if any row is bad. A dry run is the same pass with every write rolled back:
+the analysis the UI shows is the real import.
 Re-importing a file updates rows by their key (the code) and touches only rows that changed.
 The rows are checked by webapp/backoffice/row_checks.py and written by the kind's handler.
 
-Each import is one run in the history: the command line's is started here; a browser import is a
-task (webapp/backoffice/uploads.py) whose run is handed in, and the import records into it.
+Each import is one run in the history: the command line's is started here (before the first
+chunk is written, so an import cut short leaves a trace); a browser import is a task
+(webapp/backoffice/uploads.py) whose run is handed in, and the import records into it.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +30,8 @@ from webapp.backoffice import handlers
 from webapp.backoffice.columns import KINDS, Kind
 from webapp.backoffice.handler_base import Handler
 from webapp.backoffice.handler_rows import BATCH, RowProblem
+from webapp.backoffice.import_apply import ApplyResult, apply_staged
+from webapp.backoffice.import_stage import staging_connection
 from webapp.backoffice.row_checks import (
     ImportProblem,
     KeyTracker,
@@ -67,6 +75,7 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     created_references: list[str] = field(default_factory=list)
     run_id: int | None = None
+    longest_write: float = 0.0  # seconds: the longest time the import held the writer at once
 
     def add_error(self, error: RowError) -> None:
         self.errors_total += 1
@@ -151,35 +160,69 @@ def import_csv(
         )
     path = Path(path)
     report = ImportReport(kind_name, file_name or str(path), dry_run=dry_run, skip_bad=skip_bad)
+    own_run = run is None and record_history and not dry_run
     with CsvReader(
         path, options, decimal_columns=kind.decimal_columns, date_columns=kind.date_columns
     ) as reader:
         report.format = reader.format.describe()
-        try:
-            with store.write() as db:
-                _run(db.conn, kind, reader, report, progress)
-                if dry_run or (report.errors_total and not skip_bad):
-                    raise _Rollback()
-                report.committed = True
-        except _Rollback:
-            pass
+        if handlers.is_bulk(kind_name):
+            with staging_connection(store) as staging:
+                handler = _check(staging, kind, reader, report, progress)
+                if dry_run or skip_bad or not report.errors_total:
+                    if own_run:
+                        report.run_id = history.start_run(store, JOB_NAME, origin)
+                    _applied(report, apply_staged(store, handler, staging, dry_run=dry_run))
+                handler.close()
+        else:
+            _in_one_transaction(store, kind, reader, report, progress)
     if not report.committed and not dry_run:
         report.created = report.updated = 0
     if run is not None and not dry_run:
         record_items(store, run.run_id, report)
         report.run_id = run.run_id
-    elif record_history and not dry_run:
-        report.run_id = _record(store, report, origin)
+    elif own_run:
+        report.run_id = _record(store, report, origin, report.run_id)
     return report
 
 
-def _run(
-    conn: sqlite3.Connection,
+def _applied(report: ImportReport, applied: ApplyResult) -> None:
+    report.created = applied.created
+    report.updated = applied.rows - applied.created
+    report.created_references = applied.families
+    report.longest_write = applied.longest_hold
+    report.committed = not report.dry_run
+
+
+def _in_one_transaction(
+    store: Store,
     kind: Kind,
     reader: CsvReader,
     report: ImportReport,
     progress: ProgressCallback | None,
 ) -> None:
+    started = time.perf_counter()
+    try:
+        with store.write() as db:
+            handler = _check(db.conn, kind, reader, report, progress)
+            handler.close()
+            report.created, report.updated = handler.counts(report.rows - report.rejected)
+            report.created_references = handler.created_references
+            if report.dry_run or (report.errors_total and not report.skip_bad):
+                raise _Rollback()
+            report.committed = True
+    except _Rollback:
+        pass
+    report.longest_write = time.perf_counter() - started
+
+
+def _check(
+    conn: sqlite3.Connection,
+    kind: Kind,
+    reader: CsvReader,
+    report: ImportReport,
+    progress: ProgressCallback | None,
+) -> Handler:
+    """Every row read and checked, the good ones handed to the kind's handler (on `conn`)."""
     handler = handlers.make(kind.name, conn, reader.format)
     fields = map_header(kind, reader, handler.extra_column)
     report.ignored_columns = ignored_columns(reader, fields)
@@ -200,12 +243,10 @@ def _run(
             progress(report.rows)
     _settle(pending, keys, handler, report)
     handler.finish()
-    handler.close()
     keys.close()
-    report.created, report.updated = handler.counts(report.rows - report.rejected)
-    report.created_references = handler.created_references
     if progress:
         progress(report.rows)
+    return handler
 
 
 def _settle(rows: list[Row], keys: KeyTracker, handler: Handler, report: ImportReport) -> None:
@@ -223,8 +264,9 @@ def _settle(rows: list[Row], keys: KeyTracker, handler: Handler, report: ImportR
                 report.add_error(error)
 
 
-def _record(store: Store, report: ImportReport, origin: str) -> int:
-    run_id = history.start_run(store, JOB_NAME, origin)
+def _record(store: Store, report: ImportReport, origin: str, run_id: int | None = None) -> int:
+    if run_id is None:
+        run_id = history.start_run(store, JOB_NAME, origin)
     record_items(store, run_id, report)
     history.finish_run(store, run_id, *outcome(report))
     return run_id
