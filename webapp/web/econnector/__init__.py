@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar import Router
 
-from webapp.web.econnector import maps, sync, views
+from webapp.web.econnector import map_files, maps, sync, views
 
-router = Router(path="/", route_handlers=[*sync.ROUTES, *maps.ROUTES, *views.ROUTES])
+router = Router(
+    path="/", route_handlers=[*sync.ROUTES, *maps.ROUTES, *map_files.ROUTES, *views.ROUTES]
+)
