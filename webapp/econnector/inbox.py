@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from webapp import history_queries
-from webapp.backoffice.importer import RowError, map_header, parse_values
+from webapp.backoffice.importer import RowError, map_header
 from webapp.csvio import CsvError, CsvReader
+from webapp.csvvalues import ValueProblem
 from webapp.econnector.columns import DOCUMENTS
 from webapp.econnector.connectors import Connector
 from webapp.files import replace_file
@@ -102,8 +104,12 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
         header_fields = [item for item in fields if item.name in (*DOCUMENT_FIELDS, "doc_ref")]
         line_fields = [item for item in fields if item not in header_fields]
         ref_index = next(item.index for item in fields if item.name == "doc_ref")
+        memo = _Memo(fields)
+        all_pairs, line_pairs = memo.pairs(fields), memo.pairs(line_fields)
         current: SourceDocument | None = None
         current_raw: list[str] = []
+        header_raw: tuple[str, ...] = ()
+        pick_header = _picker([item.index for item in header_fields])
         seen: set[str] = set()
         for record in reader:
             values: dict[str, Any] = {}
@@ -111,12 +117,19 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
             same = current is not None and raw_ref == current_raw[0] and raw_ref
             if same:
                 assert current is not None
-                problems = _row_problems(record.line, record.values, width, line_fields, values)
-                problems += _header_changes(record.line, record.values, header_fields, current_raw)
+                problems = _row_problems(
+                    record.line, record.values, width, line_pairs, values, memo
+                )
+                # Unchanged raw text is unchanged trimmed text: the field by field check only
+                # when something differs.
+                if len(record.values) < width or pick_header(record.values) != header_raw:
+                    problems += _header_changes(
+                        record.line, record.values, header_fields, current_raw
+                    )
                 values.update(current.header)
                 values["doc_ref"] = current.doc_ref
             else:
-                problems = _row_problems(record.line, record.values, width, fields, values)
+                problems = _row_problems(record.line, record.values, width, all_pairs, values, memo)
                 if current is not None:
                     yield current
                 doc_ref = str(values.get("doc_ref") or "")
@@ -127,6 +140,7 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
                     raw_ref,
                     *(_raw(record.values, item.index) for item in header_fields),
                 ]
+                header_raw = pick_header(record.values) if len(record.values) >= width else ()
                 if doc_ref in seen:
                     current.problems.append(
                         gettext(
@@ -139,6 +153,57 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
                 _add_line(current, record.line, values)
         if current is not None:
             yield current
+
+
+def _picker(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+    """The raw texts at `indexes`, as one tuple to compare."""
+    if len(indexes) > 1:
+        getter = itemgetter(*indexes)
+        return lambda values: cast(tuple[str, ...], getter(values))
+    return lambda values: tuple(values[index] for index in indexes)
+
+
+class _Problem:
+    """A field's refusal, kept for the same raw text met again."""
+
+    __slots__ = ("message", "params")
+
+    def __init__(self, message: str, params: dict[str, Any]) -> None:
+        self.message = message
+        self.params = params
+
+
+_EMPTY = object()
+
+
+class _Memo:
+    """Each field's parse of a raw text, asked once per distinct text (a file repeats its VAT
+    codes, quantities, prices and customers); bounded, so memory stays flat in the file size.
+    Field.parse is a function of the raw text alone, so the answer is the same as asking again."""
+
+    LIMIT = 20_000
+
+    def __init__(self, fields: list[Any]) -> None:
+        self.known: dict[int, dict[str, Any]] = {item.index: {} for item in fields}
+
+    def pairs(self, fields: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+        return [(item, self.known[item.index]) for item in fields]
+
+    def add(self, item: Any, known: dict[str, Any], raw: str) -> Any:
+        found = self._parse(item, raw)
+        if len(known) >= self.LIMIT:
+            known.clear()
+        known[raw] = found
+        return found
+
+    @staticmethod
+    def _parse(item: Any, raw: str) -> Any:
+        if not raw or raw.isspace():
+            return _Problem(N_("is empty"), {}) if item.column.not_empty else None
+        try:
+            return item.parse(raw)
+        except ValueProblem as problem:
+            return _Problem(problem.message, problem.params)
 
 
 def _raw(values: list[str], index: int) -> str:
@@ -161,8 +226,14 @@ def _header_changes(
 
 
 def _row_problems(
-    line: int, raw: list[str], width: int, fields: list[Any], values: dict[str, Any]
+    line: int,
+    raw: list[str],
+    width: int,
+    fields: list[tuple[Any, dict[str, Any]]],
+    values: dict[str, Any],
+    memo: _Memo,
 ) -> list[str]:
+    """parse_values' checks, each distinct raw text parsed once (see _Memo)."""
     if len(raw) != width and not (len(raw) > width and not any(v.strip() for v in raw[width:])):
         return [
             gettext(
@@ -172,8 +243,19 @@ def _row_problems(
                 width=width,
             )
         ]
-    errors: list[RowError] = parse_values(line, raw, fields, values)
-    return [error.translated() for error in errors]
+    problems: list[str] = []
+    for item, known in fields:
+        text = raw[item.index]
+        found = known.get(text, _EMPTY)
+        if found is _EMPTY:
+            found = memo.add(item, known, text)
+        if type(found) is _Problem:
+            problems.append(RowError(line, item.name, found.message, found.params).translated())
+            if found.message == N_("is empty"):
+                values[item.name] = None
+        else:
+            values[item.name] = found
+    return problems
 
 
 def _add_line(document: SourceDocument, line: int, values: dict[str, Any]) -> None:
