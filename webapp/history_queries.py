@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from sqlite_utils import Database
+
 from webapp import clock
 from webapp.store import Store
 
@@ -87,6 +89,38 @@ class ItemFilter:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """A row's place in the newest-first order, (created_at, id): what a page link carries instead
+    of an OFFSET, so page 200 costs what page 1 costs and a new item does not shift the pages.
+
+    created_at is kept as stored text: rows of the older whole-second format sort as text too."""
+
+    created_at: str
+    id: int
+
+    TEXT_MAX = 40
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> Cursor:
+        return cls(str(item["created_at"]), int(item["id"]))
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        """``<created_at>_<id>`` from a link; anything else is no cursor (the first page)."""
+        moment, _, number = (text or "").strip().rpartition("_")
+        if not moment or len(moment) > cls.TEXT_MAX or not number.isdigit():
+            return None
+        try:
+            clock.parse_iso(moment)
+        except ValueError:
+            return None
+        return cls(moment, int(number))
+
+    def token(self) -> str:
+        return f"{self.created_at}_{self.id}"
+
+
 @dataclass
 class Page:
     items: list[dict[str, Any]]
@@ -94,21 +128,79 @@ class Page:
     per_page: int
     has_next: bool
     filters: ItemFilter = field(default_factory=ItemFilter)
+    has_previous: bool = False
 
     @property
-    def has_previous(self) -> bool:
-        return self.number > 1
+    def next_cursor(self) -> Cursor | None:
+        return Cursor.of(self.items[-1]) if self.items and self.has_next else None
+
+    @property
+    def previous_cursor(self) -> Cursor | None:
+        return Cursor.of(self.items[0]) if self.items and self.has_previous else None
 
 
 def query_items(store: Store, filters: ItemFilter, page: int = 1, per_page: int = 50) -> Page:
-    """One page, newest first; fetches one row more instead of counting 200,000 rows."""
+    """One page by number (the CLI's first page); pages of the UI go by cursor (query_page)."""
     page = max(page, 1)
     where, args = filters.where()
     sql = f"SELECT * FROM run_items{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
     with store.read() as db:
         rows = db.execute(sql, [*args, per_page + 1, (page - 1) * per_page]).fetchall()
     items = [decode_row(row) for row in rows[:per_page]]
-    return Page(items, page, per_page, len(rows) > per_page, filters)
+    return Page(items, page, per_page, len(rows) > per_page, filters, page > 1)
+
+
+def query_page(
+    store: Store,
+    filters: ItemFilter,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    number: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """The page of items just older than ``after`` (next) or just newer than ``before`` (previous),
+    newest first; neither is the first page. One row more than a page tells whether more follow."""
+    if before is not None:
+        with store.read() as db:
+            rows = _nearest(db, filters, before, newer=True, limit=per_page + 1)
+            has_next = bool(_nearest(db, filters, before, newer=False, limit=1, inclusive=True))
+        if len(rows) < per_page:  # back at the top: the first page, full
+            return query_page(store, filters, per_page=per_page)
+        items = [decode_row(row) for row in reversed(rows[:per_page])]
+        has_previous = len(rows) > per_page
+    else:
+        with store.read() as db:
+            rows = _nearest(db, filters, after, newer=False, limit=per_page + 1)
+            has_previous = after is not None and bool(
+                _nearest(db, filters, after, newer=True, limit=1, inclusive=True)
+            )
+        items = [decode_row(row) for row in rows[:per_page]]
+        has_next = len(rows) > per_page
+    number = max(number, 2) if has_previous else 1
+    return Page(items, number, per_page, has_next, filters, has_previous)
+
+
+def _nearest(
+    db: Database,
+    filters: ItemFilter,
+    cursor: Cursor | None,
+    *,
+    newer: bool,
+    limit: int,
+    inclusive: bool = False,
+) -> list[Any]:
+    """Up to ``limit`` rows on one side of ``cursor``, the nearest first."""
+    where, args = filters.where()
+    sign, order = (">", "ASC") if newer else ("<", "DESC")
+    if cursor is not None:
+        # (created_at, id) beyond the cursor, spelled so SQLite ranges over created_at in the
+        # (created_at) and every (x, created_at) index; id, the rowid, ends each of their keys.
+        clause = f"created_at {sign}= ? AND (created_at {sign} ? OR id {sign}{'=' * inclusive} ?)"
+        where = f"{where} AND {clause}" if where else f" WHERE {clause}"
+        args = [*args, cursor.created_at, cursor.created_at, cursor.id]
+    sql = f"SELECT * FROM run_items{where} ORDER BY created_at {order}, id {order} LIMIT ?"
+    return list(db.execute(sql, [*args, limit]).fetchall())
 
 
 def count_unresolved(store: Store) -> int:

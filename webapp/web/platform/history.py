@@ -7,6 +7,7 @@ import getpass
 import io
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
@@ -16,34 +17,55 @@ from litestar.response import Stream, Template
 
 from webapp import history, history_queries
 from webapp.history import HistoryError
-from webapp.history_queries import ItemFilter
+from webapp.history_queries import Cursor, ItemFilter, Page
 from webapp.i18n import _
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import HistoryQuery, ResolveForm
 
 PER_PAGE = 50
+EXPORT_CHUNK = 1000  # rows read per query while the CSV streams
 
 
-def _query_string(filters: ItemFilter, page_number: int) -> str:
-    from urllib.parse import urlencode
-
+def _query_string(filters: ItemFilter) -> str:
     values = {
         "date_from": filters.date_from.isoformat() if filters.date_from else "",
         "date_to": filters.date_to.isoformat() if filters.date_to else "",
         "job": filters.job_name or "",
         "kind": filters.kind or "",
         "status": filters.status or "",
-        "page": str(page_number),
     }
     return urlencode({key: value for key, value in values.items() if value})
 
 
+def page_links(result: Page, place: str) -> dict[str, str]:
+    """The queries of the next and previous links: ``place`` (the filters) and the edge row's
+    cursor; the page number rides along to be shown, never to count rows."""
+    after, before = result.next_cursor, result.previous_cursor
+    prefix = place + "&" if place else ""
+    return {
+        "next_qs": prefix + urlencode({"after": after.token(), "page": result.number + 1})
+        if after
+        else "",
+        "previous_qs": prefix + urlencode({"before": before.token(), "page": result.number - 1})
+        if before
+        else "",
+    }
+
+
 @get("/history", name="history", sync_to_thread=False)
 def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
+    """Keyset pages: an old ``?page=N`` link without a cursor opens the first page."""
     query = HistoryQuery.parse(request.query_params)
-    filters, number = query.filters, query.page
-    result = history_queries.query_items(services.store, filters, number, PER_PAGE)
+    filters, params = query.filters, request.query_params
+    result = history_queries.query_page(
+        services.store,
+        filters,
+        after=Cursor.parse(params.get("after")),
+        before=Cursor.parse(params.get("before")),
+        number=query.page,
+        per_page=PER_PAGE,
+    )
     context = {
         "active": "history",
         "page": result,
@@ -51,9 +73,8 @@ def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
         "jobs": services.run_kinds(),
         "kinds": sorted(history.KIND_LABELS, key=history.kind_label),
         "statuses": [*history.ITEM_STATUSES, "unresolved"],
-        "previous_qs": _query_string(filters, number - 1),
-        "next_qs": _query_string(filters, number + 1),
-        "export_qs": _query_string(filters, 1),
+        **page_links(result, _query_string(filters)),
+        "export_qs": _query_string(filters),
     }
     return page(request, "platform/history.html", context, partial="platform/_history_results.html")
 
@@ -136,9 +157,11 @@ def export_csv(request: HTMXRequest, services: ServicesDep) -> Response[Any]:
             ]
         )
         kinds = services.run_kinds()
-        number = 1
+        after: Cursor | None = None
         while True:
-            result = history_queries.query_items(services.store, filters, number, 1000)
+            result = history_queries.query_page(
+                services.store, filters, after=after, per_page=EXPORT_CHUNK
+            )
             for item in result.items:
                 spec = kinds.get(item["job_name"])
                 writer.writerow(
@@ -160,9 +183,9 @@ def export_csv(request: HTMXRequest, services: ServicesDep) -> Response[Any]:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-            if not result.has_next:
+            after = result.next_cursor
+            if after is None:
                 break
-            number += 1
 
     return Stream(
         ("\ufeff" + chunk if index == 0 else chunk for index, chunk in enumerate(rows())),
