@@ -289,14 +289,32 @@ def history_page(request: HTMXRequest, services: ServicesDep, code: FromPath[str
     start, end = records.default_period()
     date_from = _day(params.get("date_from"), start)
     date_to = _day(params.get("date_to"), end)
-    rows = records.items(services.store, connector.code, tab, date_from, date_to)
+    # The platform history about this connector, by keyset pages as on /history (the cursor's
+    # format is history_queries'; a link without one, or an old one, opens the first page).
+    from webapp.history_queries import Cursor, ItemFilter, query_page
+    from webapp.web.platform.history import PER_PAGE, page_links
+
+    filters = ItemFilter(
+        date_from=date_from, date_to=date_to, status=records.TABS[tab], subject=connector.code
+    )
+    number = str(params.get("page") or "1")
+    result = query_page(
+        services.store,
+        filters,
+        after=Cursor.parse(params.get("after")),
+        before=Cursor.parse(params.get("before")),
+        number=int(number) if number.isdigit() else 1,
+        per_page=PER_PAGE,
+    )
     query = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
     context = _base(
         "sync",
         connector=connector,
         tab=tab,
         tabs=TAB_LABELS,
-        rows=rows,
+        rows=result.items,
+        page=result,
+        **page_links(result, urlencode({"tab": tab, **query})),
         date_from=date_from,
         date_to=date_to,
         tab_query=urlencode(query),
