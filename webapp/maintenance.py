@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from webapp import clock, settings
@@ -36,6 +37,11 @@ def purge_history(context: RunContext) -> Summary:
     )
 
 
+# A purge holds the write lock a chunk at a time, each well under the 250 ms a UI save may wait.
+CHUNK_SECONDS = 0.1
+CHUNK_MIN = 100
+
+
 def purge_history_before(
     store: Store,
     cutoff: str,
@@ -44,37 +50,65 @@ def purge_history_before(
     progress: Callable[[int, int], None] | None = None,
     check_stop: Callable[[], None] | None = None,
 ) -> tuple[int, int]:
-    """Delete items and finished runs older than ``cutoff`` in batches; returns (items, runs)."""
+    """Delete items, then finished runs left empty, older than ``cutoff``; returns (items, runs).
+
+    Chunks of at most ``batch`` rows, fewer when a chunk takes longer than CHUNK_SECONDS (a slow
+    disk): each commits on its own, so a purge stopped halfway leaves whole rows, fewer of them."""
     with store.read() as db:
         total = int(
             db.execute("SELECT count(*) FROM run_items WHERE created_at < ?", [cutoff]).fetchone()[
                 0
             ]
         )
-    items_deleted = 0
-    while True:
-        # Small transactions keep the writer lock short: the UI stays responsive during a big purge.
-        with store.write() as db:
-            cursor = db.execute(
-                "DELETE FROM run_items WHERE id IN"
-                " (SELECT id FROM run_items WHERE created_at < ? LIMIT ?)",
-                [cutoff, batch],
-            )
-            deleted = cursor.rowcount
-        items_deleted += deleted
+
+    def items_done(deleted: int) -> None:
         if progress:
-            progress(items_deleted, total)
-        if deleted < batch:
-            break
+            progress(deleted, total)
         if check_stop:
             check_stop()
-    with store.write() as db:
-        runs_deleted = db.execute(
-            "DELETE FROM runs WHERE started_at < ? AND status != 'running'"
-            " AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = runs.id)",
-            [cutoff],
-        ).rowcount
-    return items_deleted, runs_deleted
+
+    items = _delete_in_chunks(
+        store,
+        "DELETE FROM run_items WHERE id IN (SELECT id FROM run_items WHERE created_at < ? LIMIT ?)",
+        cutoff,
+        batch,
+        items_done,
+    )
+    runs = _delete_in_chunks(
+        store,
+        "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_at < ?"
+        " AND status != 'running' AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = runs.id)"
+        " LIMIT ?)",
+        cutoff,
+        batch,
+        None if check_stop is None else lambda _deleted: check_stop(),
+    )
+    return items, runs
+
+
+def _delete_in_chunks(
+    store: Store,
+    delete_sql: str,
+    cutoff: str,
+    ceiling: int,
+    after_chunk: Callable[[int], None] | None,
+) -> int:
+    """Run ``delete_sql`` (cutoff, limit) in short transactions until a chunk comes back short."""
+    size, deleted = ceiling, 0
+    while True:
+        with store.write() as db:
+            began = time.perf_counter()  # the lock is held from here to the commit
+            count = db.execute(delete_sql, [cutoff, size]).rowcount
+        elapsed = time.perf_counter() - began
+        deleted += count
+        if after_chunk and count:
+            after_chunk(deleted)
+        if count < size:
+            return deleted
+        if elapsed > CHUNK_SECONDS:
+            size = max(CHUNK_MIN, min(ceiling, int(size * CHUNK_SECONDS / elapsed)))
+        else:
+            size = min(ceiling, size * 2)
 
 
 def backup_database(context: RunContext) -> Summary:
