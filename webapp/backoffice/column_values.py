@@ -18,10 +18,17 @@ from webapp.backoffice.identifiers import (
     gtin_is_valid,
 )
 from webapp.csvio import CsvFormat, ValueProblem, parse_date, parse_decimal, unguard_formula
+from webapp.numbers import MAX_INTEGER_DIGITS, MAX_PLACES
 
 if TYPE_CHECKING:
     from webapp.backoffice.columns import Column
 
+# A number as most files write it ("14,50", "-3", "120"): what parse_decimal accepts unchanged, so
+# it is read straight into a Decimal; anything else (spaces, €, %, grouping) takes the full path.
+_PLAIN_NUMBER = {
+    mark: re.compile(rf"[+-]?\d{{1,{MAX_INTEGER_DIGITS}}}(?:\{mark}\d{{1,{MAX_PLACES}}})?")
+    for mark in (",", ".")
+}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FLAGS = {
@@ -127,8 +134,7 @@ def value_parser(column: Column, fmt: CsvFormat) -> Callable[[str], Any]:
     if column.type in simple:
         return simple[column.type]
     if column.type == "decimal":
-        mark = fmt.decimal
-        return lambda raw: _decimal(raw, mark)
+        return _decimal_parser(fmt.decimal)
     if column.type == "date":
         order = fmt.date_format
         return lambda raw: _date(raw, order)
@@ -149,6 +155,17 @@ def _text_parser(limit: int) -> Callable[[str], str]:
         if not value.isprintable() and _CONTROL.search(value):
             raise ValueProblem("contains control characters")
         return value
+
+    return parse
+
+
+def _decimal_parser(mark: str) -> Callable[[str], Decimal]:
+    plain = _PLAIN_NUMBER[mark].fullmatch if mark in _PLAIN_NUMBER else None
+
+    def parse(raw: str) -> Decimal:
+        if plain is not None and plain(raw):
+            return Decimal(raw.replace(",", ".") if mark == "," else raw)
+        return _decimal(raw, mark)
 
     return parse
 

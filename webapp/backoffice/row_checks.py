@@ -175,6 +175,9 @@ class KeyTracker:
         )
 
     def _key(self, row: Row) -> str | None:
+        if len(self.key) == 1:
+            value = row.values.get(self.key[0])
+            return None if value is None else str(value)
         parts = [row.values.get(name) for name in self.key]
         if any(part is None for part in parts):
             return None
@@ -182,6 +185,7 @@ class KeyTracker:
 
     def check(self, rows: list[Row]) -> None:
         batch: dict[str, Row] = {}
+        keys: dict[str, str] = {}
         for row in rows:
             key = self._key(row)
             if key is None:
@@ -191,7 +195,8 @@ class KeyTracker:
                 self._duplicate(row, key, batch[folded].line)
             else:
                 batch[folded] = row
-        entries = [(self._key(row), row.line) for row in batch.values()]
+                keys[folded] = key
+        entries = [(keys[folded], row.line) for folded, row in batch.items()]
         self.conn.execute("SAVEPOINT import_keys")
         try:
             self.conn.executemany("INSERT INTO temp.import_keys VALUES (?, ?)", entries)
