@@ -5,13 +5,16 @@
 For each kind it writes a CSV file (French habits: `;`, decimal comma, UTF-8 with BOM), then times
 in a fresh child process each:
 - baseline: `csv.reader` + `executemany` of the same rows into a bare SQLite table (same pragmas);
-- schema floor: the same rows, typed but unchecked, staged into the real tables (indexes, FTS5):
-  what the store costs on its own;
-- import: `relais`' importer into a fresh data folder (validation, reference lookups, upsert, FTS);
+- schema floor: the same rows, typed but unchecked, staged into the real tables the import fills
+  (articles, their family, prices and stock; parties with every column), with their indexes,
+  FTS5 and change-log triggers, by executemany: what the store costs on its own;
+- import: `relais`' importer into a fresh data folder (validation, reference lookups, upsert, FTS),
+  with the longest time it held the one writer at once ("lock ms": the UI waits at most that);
 - re-import of the same file (every row an update, nothing changed);
 - export: the exporter writing the rows back to CSV.
 Peak memory (max RSS of the child) is measured at full size and at a quarter of it: a streamed
-import has the same peak for both. Prints a table; asserts nothing.
+import has the same peak for both. Prints a table with each step's ratio to the baseline and
+to the schema floor of the same run; asserts nothing.
 """
 
 from __future__ import annotations
@@ -118,41 +121,70 @@ def step_baseline(path: Path, work: Path) -> dict[str, Any]:
 
 
 def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
-    """The same rows, typed but unchecked, into the real schema (indexes, FTS) in one pass:
-    what the store alone costs, whatever the importer does in Python."""
+    """The same rows, typed but unchecked, into the real schema in one pass: every table the
+    import fills (articles with their family, prices and stock; parties with every column), with
+    their indexes, FTS5 and change-log triggers. What the store alone costs, whatever the
+    importer does in Python."""
     from webapp.store import Store
 
     store = Store(work / "floor.sqlite")
     conn = store._writer
+    units = {code: ident for ident, code in conn.execute("SELECT id, code FROM units")}
+    rates = {"20": 5, "5,5": 7, "10": 6}  # FR20, FR5.5, FR10
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO article_families (code, label) VALUES (?, ?)", [(f, f) for f in FAMILIES]
+    )
+    families = {
+        code: ident for ident, code in conn.execute("SELECT id, code FROM article_families")
+    }
+    conn.execute("COMMIT")
     started = time.perf_counter()
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter=";")
         next(reader)
         conn.execute("BEGIN")
         if kind == "articles":
-            conn.execute("CREATE TEMP TABLE stage (code, label, unit_id, vat_rate_id, price)")
-            insert = "INSERT INTO stage VALUES (?, ?, 1, 1, ?)"
+            conn.execute(
+                "CREATE TEMP TABLE stage (code TEXT COLLATE NOCASE, label, unit_id, vat_rate_id,"
+                " family_id, tags, price, stock)"
+            )
+            insert = "INSERT INTO stage VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             moves = [
-                "INSERT INTO articles (code, label, unit_id, vat_rate_id, created_at, updated_at)"
-                " SELECT code, label, unit_id, vat_rate_id, '', '' FROM stage WHERE true"
-                " ON CONFLICT (code) DO NOTHING",
+                "INSERT INTO articles (code, label, unit_id, vat_rate_id, family_id, tags,"
+                " created_at, updated_at) SELECT code, label, unit_id, vat_rate_id, family_id,"
+                " tags, '', '' FROM stage WHERE true ON CONFLICT (code) DO NOTHING",
                 "INSERT INTO article_prices SELECT a.id, 1, s.price FROM temp.stage s"
+                " JOIN articles a ON a.code = s.code WHERE true ON CONFLICT DO NOTHING",
+                "INSERT INTO stock SELECT a.id, 1, s.stock FROM temp.stage s"
                 " JOIN articles a ON a.code = s.code WHERE true ON CONFLICT DO NOTHING",
             ]
 
             def convert(row: list[str]) -> tuple[Any, ...]:
-                return (row[0], row[1], float(row[4].replace(",", ".")))
+                price = float(row[4].replace(",", "."))
+                family = families[row[5]]
+                return (
+                    row[0],
+                    row[1],
+                    units[row[2]],
+                    rates[row[3]],
+                    family,
+                    row[6],
+                    price,
+                    float(row[7]),
+                )
         else:
-            conn.execute("CREATE TEMP TABLE stage (code, last_name, first_name, email, city)")
-            insert = "INSERT INTO stage VALUES (?, ?, ?, ?, ?)"
+            names = "code, last_name, first_name, company, email, phone, address, postcode, city"
+            names += ", country, vat_number"
+            conn.execute(f"CREATE TEMP TABLE stage ({names})")
+            insert = f"INSERT INTO stage VALUES ({', '.join('?' * 11)})"
             moves = [
-                "INSERT INTO parties (kind, code, last_name, first_name, email, city, created_at,"
-                " updated_at) SELECT 'customer', code, last_name, first_name, email, city, '', ''"
-                " FROM stage WHERE true ON CONFLICT DO NOTHING"
+                f"INSERT INTO parties (kind, {names}, created_at, updated_at)"
+                f" SELECT 'customer', {names}, '', '' FROM stage WHERE true ON CONFLICT DO NOTHING"
             ]
 
             def convert(row: list[str]) -> tuple[Any, ...]:
-                return (row[0], row[1], row[2], row[4], row[8])
+                return tuple(row)
 
         rows = 0
         while batch := [convert(row) for _, row in zip(range(1000), reader, strict=False)]:
@@ -174,7 +206,12 @@ def step_import(path: Path, work: Path, kind: str) -> dict[str, Any]:
     report = import_csv(store, kind, path, record_history=False)
     seconds = time.perf_counter() - started
     assert report.committed and not report.errors_total, report.as_dict()
-    return {"rows": report.rows, "seconds": seconds, "created": report.created}
+    return {
+        "rows": report.rows,
+        "seconds": seconds,
+        "created": report.created,
+        "lock_ms": report.longest_write * 1000,
+    }
 
 
 def step_export(path: Path, work: Path, kind: str) -> dict[str, Any]:
@@ -243,17 +280,20 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="relais-bench-backoffice-"))
     try:
         print(
-            f"{'kind':<10} {'step':<17} {'rows':>8} {'s':>7} {'rows/s':>9} {'× baseline':>11} {'peak MB':>8}"
+            f"{'kind':<10} {'step':<17} {'rows':>8} {'s':>7} {'rows/s':>9} {'× baseline':>11}"
+            f" {'× floor':>8} {'peak MB':>8} {'lock ms':>8}"
         )
         for kind, count in (("articles", args.articles), ("customers", args.customers)):
             results = measure(kind, count, root)
             base_rate = results[0][1]["rows"] / results[0][1]["seconds"]
+            floor_rate = results[1][1]["rows"] / results[1][1]["seconds"]
             for label, result in results:
                 rate = result["rows"] / result["seconds"]
-                ratio = base_rate / rate
+                lock = f"{result['lock_ms']:>8.0f}" if "lock_ms" in result else f"{'':>8}"
                 print(
                     f"{kind:<10} {label:<17} {result['rows']:>8} {result['seconds']:>7.2f}"
-                    f" {rate:>9.0f} {ratio:>10.2f}× {result['max_rss_mb']:>8.1f}"
+                    f" {rate:>9.0f} {base_rate / rate:>10.2f}× {floor_rate / rate:>7.2f}×"
+                    f" {result['max_rss_mb']:>8.1f} {lock}"
                 )
     finally:
         shutil.rmtree(root, ignore_errors=True)
