@@ -31,6 +31,7 @@ SAMPLE_AT_VERSION = {
     14: "INSERT INTO scrada_alerts (kind, company_id, journal_id, since, raised_at)"
     " VALUES ('lines-missing', 'c1', 'j1', '2026-11-29', 'now')",
     15: "UPDATE runs SET subject = NULL",
+    16: "SELECT 1",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 
