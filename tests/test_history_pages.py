@@ -232,3 +232,31 @@ def test_the_connector_history_pages_by_cursor(
     assert [refs[item] for item in seen] == want and len(want) > 50
     old = client.get("/connectors/WEB/history?tab=error&page=9&after=x")
     assert old.status_code == 200
+
+
+# Every filter the two pages offer, alone and as the connector's page combines them.
+OFFERED = [
+    ItemFilter(),
+    ItemFilter(job_name="pos_sync"),
+    ItemFilter(kind="ticket"),
+    ItemFilter(status="error"),
+    ItemFilter(status="unresolved"),
+    ItemFilter(date_from=date(2026, 1, 1), date_to=date(2026, 2, 1)),
+    ItemFilter(job_name="pos_sync", status="error", date_from=date(2026, 1, 1)),
+    ItemFilter(subject="WEB", status="received", date_from=date(2026, 1, 1), date_to=date.today()),
+    ItemFilter(subject="WEB", status="error"),
+]
+
+
+@pytest.mark.parametrize("filters", OFFERED, ids=lambda f: repr(f.where()[1]))
+@pytest.mark.parametrize("newer", [False, True])
+@pytest.mark.parametrize("cursor", [None, Cursor("2026-01-15T10:00:00.000000Z", 1234)])
+def test_every_filter_reads_one_index_range_without_sorting(
+    store: Store, filters: ItemFilter, newer: bool, cursor: Cursor | None
+) -> None:
+    sql, args = history_queries.nearest_sql(filters, cursor, newer=newer)
+    with store.read() as db:
+        plan = " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", [*args, 51]))
+    assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, plan
+    if filters.subject:
+        assert "run_items_subject_status_created" in plan, plan

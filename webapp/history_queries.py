@@ -88,6 +88,13 @@ class ItemFilter:
             args.append(self.status)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
+    def source(self) -> str:
+        """The table, held to the (subject, status, created_at) index for one thing's tab: without
+        statistics the planner may walk every item of that status, of every subject, instead."""
+        if self.subject and self.status:
+            return "run_items INDEXED BY run_items_subject_status_created"
+        return "run_items"
+
 
 @dataclass(frozen=True)
 class Cursor:
@@ -143,7 +150,8 @@ def query_items(store: Store, filters: ItemFilter, page: int = 1, per_page: int 
     """One page by number (the CLI's first page); pages of the UI go by cursor (query_page)."""
     page = max(page, 1)
     where, args = filters.where()
-    sql = f"SELECT * FROM run_items{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+    order_by = "ORDER BY created_at DESC, id DESC"
+    sql = f"SELECT * FROM {filters.source()}{where} {order_by} LIMIT ? OFFSET ?"
     with store.read() as db:
         rows = db.execute(sql, [*args, per_page + 1, (page - 1) * per_page]).fetchall()
     items = [decode_row(row) for row in rows[:per_page]]
@@ -191,6 +199,14 @@ def _nearest(
     inclusive: bool = False,
 ) -> list[Any]:
     """Up to ``limit`` rows on one side of ``cursor``, the nearest first."""
+    sql, args = nearest_sql(filters, cursor, newer=newer, inclusive=inclusive)
+    return list(db.execute(sql, [*args, limit]).fetchall())
+
+
+def nearest_sql(
+    filters: ItemFilter, cursor: Cursor | None, *, newer: bool, inclusive: bool = False
+) -> tuple[str, list[Any]]:
+    """The query of a page beyond ``cursor`` (its LIMIT left to bind): one index range, no sort."""
     where, args = filters.where()
     sign, order = (">", "ASC") if newer else ("<", "DESC")
     if cursor is not None:
@@ -199,8 +215,8 @@ def _nearest(
         clause = f"created_at {sign}= ? AND (created_at {sign} ? OR id {sign}{'=' * inclusive} ?)"
         where = f"{where} AND {clause}" if where else f" WHERE {clause}"
         args = [*args, cursor.created_at, cursor.created_at, cursor.id]
-    sql = f"SELECT * FROM run_items{where} ORDER BY created_at {order}, id {order} LIMIT ?"
-    return list(db.execute(sql, [*args, limit]).fetchall())
+    order_by = f"ORDER BY created_at {order}, id {order}"
+    return f"SELECT * FROM {filters.source()}{where} {order_by} LIMIT ?", args
 
 
 def count_unresolved(store: Store) -> int:
