@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,7 @@ class MappingFile:
             self.errors.append(error)
 
 
+@lru_cache(maxsize=64)  # a file says the same few kinds on every line
 def parse_kind(raw: str) -> str | None:
     return KIND_NAMES.get(normalise_header(raw))
 
@@ -167,6 +169,7 @@ def read_mapping_file(
             )
         result.format = reader.format.describe()
         result.ignored_columns = ignored_columns(reader, fields)
+        fields = [item for item in fields if item.name != "label"]  # for the reader's eyes only
         seen: dict[tuple[str, str, str], int] = {}
         width = len(reader.header)
         for record in reader:
