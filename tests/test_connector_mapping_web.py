@@ -194,3 +194,25 @@ def test_refusals_before_any_line(client: Client, services: Services, web: Any) 
     whole_page = analyse(client, "customers", "external;internal\nC2;ANDPA\n", htmx=False)
     assert whole_page.status_code == 200 and "<html" in whole_page.text
     assert 'data-dry-run="true"' in whole_page.text
+
+
+def test_map_by_identical_code(client: Client, services: Services, web: Any) -> None:
+    page = client.get("/connectors/articles?connector=WEB").text
+    assert 'action="/connectors/mappings/identical"' in page
+    headers = {"x-csrftoken": client.token(), "HX-Request": "true"}
+    empty = client.post(
+        "/connectors/mappings/identical", data={"connector": "WEB", "codes": " "}, headers=headers
+    )
+    assert empty.status_code == 422 and 'role="alert"' in empty.text
+    orders = Path(web.import_dir) / "orders.csv"
+    orders.write_text("doc_ref;article_ref;variant_ref\nC1;SV1;\nC2;P-9;\n", encoding="utf-8")
+    done = client.post(
+        "/connectors/mappings/identical",
+        data={"connector": "WEB", "codes": "MI1\nP-VR1", "waiting": "1"},
+        headers=headers,
+    )
+    assert done.status_code == 200
+    assert 'data-mapped="2" data-already="1" data-unmatched="1"' in done.text
+    assert "P-9" in done.text
+    assert ("article", "SV1", "", "SV1") in current(services, web)
+    assert ("article", "MI1", "", "MI1") in current(services, web)

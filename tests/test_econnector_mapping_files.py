@@ -18,6 +18,7 @@ from webapp.cli import main
 from webapp.csvio import CsvError
 from webapp.econnector import connectors, mappings
 from webapp.econnector.mapping_files import export_mapping_file
+from webapp.econnector.mapping_identical import map_identical, parse_code_list, waiting_codes
 from webapp.econnector.mapping_import import import_mapping_file
 from webapp.services import Services
 
@@ -243,3 +244,33 @@ def test_command_line_import_export_and_exit_codes(shop: Any, tmp_path: Path) ->
     assert run(data, "NOPE", "--export", str(exported)).exit_code == 2
     listed = run(data, "WEB", "--json")
     assert listed.exit_code == 0 and len(json.loads(listed.output)) == 7
+
+
+def test_map_by_identical_code(shop: Any, tmp_path: Path) -> None:
+    services, connector = shop
+    mappings.set_mapping(services.store, connector, "article", "MI1", "SV1")  # kept as it is
+    with services.store.write() as db:  # two articles share a barcode: it names neither
+        db.execute("UPDATE articles SET barcode = '4006381333931' WHERE code IN ('MI1', 'SV1')")
+    given_codes = parse_code_list("vr1\nMI1\n3017620422003;\nP-X;SV1\n4006381333931\nNOPE\n\n")
+    assert given_codes[0] == ("vr1", "")
+    report = map_identical(services.store, connector, given_codes, dry_run=True)
+    assert (report.mapped, report.already, report.unmatched) == (3, 1, 2)
+    assert report.unmatched_codes == ["4006381333931", "NOPE"]
+    assert len(mappings.mappings(services.store, connector)) == 1  # the dry run wrote nothing
+    map_identical(services.store, connector, given_codes)
+    assert current(services, connector) == [
+        ("article", "3017620422003", "", "VR1"),
+        ("article", "MI1", "", "SV1"),
+        ("article", "P-X", "SV1", "SV1"),
+        ("article", "vr1", "", "VR1"),
+    ]
+
+    orders = Path(connector.import_dir) / "orders.csv"
+    orders.write_text(
+        "doc_ref;article_ref;variant_ref;quantity\nC1;SV1;;1\nC1;P-Z;MI1;2\nC2;SV1;;1\n",
+        encoding="utf-8",
+    )
+    (Path(connector.import_dir) / "broken.csv").write_bytes(b"")
+    assert waiting_codes(connector) == [("SV1", ""), ("P-Z", "MI1")]
+    again = map_identical(services.store, connector, waiting_codes(connector))
+    assert (again.mapped, again.already, again.unmatched) == (2, 0, 0)

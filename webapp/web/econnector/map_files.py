@@ -28,6 +28,7 @@ from webapp.backoffice.row_checks import ImportProblem
 from webapp.backoffice.uploads import UploadTooLarge
 from webapp.csvio import CsvError, CsvOptions
 from webapp.econnector.mapping_files import CODE_KINDS, export_mapping_file
+from webapp.econnector.mapping_identical import map_identical, parse_code_list, waiting_codes
 from webapp.econnector.mapping_import import MappingReport, import_mapping_file
 from webapp.i18n import _
 from webapp.services import Services
@@ -110,7 +111,7 @@ def _render(
     """The screen again (its section for htmx), with the import's analysis or result in place."""
     page = _page(name)
     context = page.context(services, connector, form)
-    context.update(mapping_form=form, mapping_open=True, **mapping)
+    context.update(mapping_form=form, **mapping)
     template = page.partial if request.htmx else page.template
     return Template(template, context=context, status_code=status_code)
 
@@ -219,6 +220,23 @@ def mappings_confirm(request: HTMXRequest, services: ServicesDep, data: FormData
     return _render(request, services, connector.code, form["page"], form, status, mapping=report)
 
 
+@post("/connectors/mappings/identical", name="connector_mappings_identical", sync_to_thread=True)
+def mappings_identical(request: HTMXRequest, services: ServicesDep, data: FormData) -> Template:
+    """Map by identical code: the given outside codes and, if asked, those of the waiting files."""
+    connector = maps._connector(services, first(data.get("connector")))
+    form = {name: first(data.get(name)) for name in ("show", "tags", "waiting")}
+    codes = parse_code_list(str(data.get("codes") or ""))
+    if form["waiting"]:
+        codes += waiting_codes(connector)
+    if not codes:
+        error = _("Give outside codes, or tick the files waiting in the import folder.")
+        return _render(
+            request, services, connector.code, "articles", form, 422, identical_error=error
+        )
+    report = map_identical(services.store, connector, codes)
+    return _render(request, services, connector.code, "articles", form, identical=report)
+
+
 @get("/connectors/{code:str}/mappings.csv", name="connector_mappings_export", sync_to_thread=True)
 def mappings_export(request: HTMXRequest, services: ServicesDep, code: FromPath[str]) -> File:
     """The screen's correspondences as a CSV file (UTF-8 with BOM, `;`), written then served."""
@@ -236,4 +254,4 @@ def mappings_export(request: HTMXRequest, services: ServicesDep, code: FromPath[
     return File(path=folder / name, filename=name, media_type="text/csv; charset=utf-8")
 
 
-ROUTES = [mappings_import, mappings_confirm, mappings_export]
+ROUTES = [mappings_import, mappings_confirm, mappings_identical, mappings_export]
