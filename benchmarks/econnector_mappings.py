@@ -6,19 +6,21 @@
 Baselines, in a bare database with the same pragmas (WAL, synchronous FULL):
 - import: `csv.reader` of the same file + `executemany` into a bare table, committed;
 - export: one bare SELECT of those rows + `csv.writer` to a file.
+"lock held" is how long the import holds the write lock (its one transaction).
 Each figure is the best of `--repeat` runs. Prints a table; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import shutil
 import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +120,23 @@ def measure(root: Path, count: int, repeat: int) -> list[tuple[str, float]]:
         with services.store.write() as db:
             db.execute("DELETE FROM connector_articles")
 
+    locks: list[float] = []
+    write = services.store.write
+
+    @contextlib.contextmanager
+    def timed_write() -> Iterator[Any]:
+        """The store's write, timed: how long the import holds the write lock."""
+        start = time.perf_counter()
+        with write() as db:
+            yield db
+        locks.append(time.perf_counter() - start)
+
     def real_import() -> None:
-        report = import_mapping_file(services.store, connector, path)
+        services.store.write = timed_write
+        try:
+            report = import_mapping_file(services.store, connector, path)
+        finally:
+            services.store.write = write
         assert report.committed and report.imported == count, report.as_dict()
 
     try:
@@ -134,6 +151,7 @@ def measure(root: Path, count: int, repeat: int) -> list[tuple[str, float]]:
             )
         )
         results.append(("import", best(repeat, real_import, clear)))
+        results.append(("  lock held", min(locks)))
         results.append(
             ("baseline export", best(repeat, lambda: baseline_export(root, root / "bare.csv")))
         )
@@ -160,7 +178,7 @@ def main() -> None:
         print(f"{'rows':>7} {'step':<16} {'s':>7} {'rows/s':>9} {'× baseline':>11}")
         for size in (int(value) for value in args.sizes.split(",")):
             results = measure(root, size, args.repeat)
-            base = {"import": results[0][1], "export": results[3][1]}
+            base = {"import": results[0][1], "export": results[4][1]}
             for label, seconds in results:
                 ratio = seconds / base["export" if "export" in label else "import"]
                 print(
