@@ -56,3 +56,26 @@ def give_back_latest_number(db: Database, company_id: int, kind: str) -> None:
         " WHERE company_id = ? AND kind = ?",
         [company_id, kind],
     )
+
+
+def reserve_numbers(
+    db: Database, company_id: int, kind: str, count: int, skip: int = 0
+) -> list[str]:
+    """`count` numbers taken at once, in order, as `count` calls of next_number would take them;
+    `skip` numbers are passed over first (an analysis's earlier chunks took them, then rolled
+    back)."""
+    if count <= 0:
+        return []
+    sequence = one(
+        db,
+        "SELECT prefix, next_value FROM document_sequences WHERE company_id = ? AND kind = ?",
+        [company_id, kind],
+    )
+    prefix = DEFAULT_PREFIXES[kind] if sequence is None else str(sequence["prefix"])
+    first = (1 if sequence is None else int(sequence["next_value"])) + skip
+    db.execute(
+        "INSERT INTO document_sequences (company_id, kind, prefix, next_value) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (company_id, kind) DO UPDATE SET next_value = excluded.next_value",
+        [company_id, kind, prefix, first + count],
+    )
+    return [format_number(prefix, value) for value in range(first, first + count)]
