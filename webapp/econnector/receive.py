@@ -1,8 +1,9 @@
 """Reception (ECN-6): documents from the connector's import folder into the back office.
 
-Two steps, one code path: the analysis is the integration run inside one transaction that is
-rolled back, so what it announces is what the integration does. The integration gives each
-document its own transaction; a document (connector + doc_ref) is integrated once, ever, also after
+Two steps, one code path: the analysis is the integration with each chunk's transaction rolled
+back (what a chunk did is carried to the next ones), so what it announces is what the integration
+does, and the write lock is free between chunks. Documents go by chunks (webapp/econnector/batch.py),
+each chunk committed at once; a document (connector + doc_ref) is integrated once, ever, also after
 a kill -9 in the middle of a file. A file whose documents are all integrated becomes `.bak`; a file
 still being written (modified in the last seconds) is left for the next scan.
 """
@@ -20,10 +21,11 @@ from typing import Any
 from webapp import history
 from webapp.backoffice import documents
 from webapp.csvio import CsvError
-from webapp.econnector import records
+from webapp.econnector import batch, records
+from webapp.econnector.batch_checks import ReferenceAnswers
+from webapp.econnector.batch_customers import Pending
 from webapp.econnector.connectors import Connector, check_references
 from webapp.econnector.inbox import SETTLE_SECONDS, file_kind, read_documents, ready_files, to_bak
-from webapp.econnector.integration import integrate_one
 from webapp.econnector.receive_parties import integrate_one_party, read_parties
 from webapp.econnector.report import Choices, ReceiveReport, summary
 from webapp.i18n import UserError
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 
 JOB_NAME = records.RECEIVE_JOB
 
-BATCH = 200  # documents per commit; each one under its own savepoint
+BATCH = 200  # parties per commit; each one under its own savepoint
 
 
 class _Rollback(Exception):
@@ -101,19 +103,7 @@ def _file(
                 entry["state"] = "bak"
                 to_bak(path)
             return
-        documents_in_file = read_documents(path, connector)
-        if report.analyse_only:
-            with contextlib.suppress(_Rollback), store.write() as db:
-                for document in documents_in_file:
-                    report.add(integrate_one(db, connector, document, choices, report))
-                raise _Rollback()
-        else:
-            while batch := list(islice(documents_in_file, BATCH)):
-                with store.write() as db:
-                    for document in batch:
-                        report.add(integrate_one(db, connector, document, choices, report))
-                if progress:
-                    progress(report.total)
+        _documents_file(store, connector, path, choices, report, progress)
     except (CsvError, UserError) as exc:
         entry["error"] = exc.translated()
         _file_error(store, connector, path, exc, report.run_id)
@@ -131,6 +121,35 @@ def _file(
         to_bak(path)
 
 
+def _documents_file(
+    store: Store,
+    connector: Connector,
+    path: Path,
+    choices: Choices,
+    report: ReceiveReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Chunk by chunk: read and resolved outside the write lock, then one short transaction each,
+    committed, or rolled back for an analysis (what it did is carried to the next chunks)."""
+    pending = Pending()
+    answers = ReferenceAnswers()
+    for chunk in batch.chunks(read_documents(path, connector)):
+        with store.read() as reader:
+            prepared = batch.prepare(report.resolver(reader, connector), chunk)
+        with contextlib.suppress(_Rollback), store.write() as db:
+            if report.analyse_only:
+                # The chunk refers to customers earlier chunks created then rolled back.
+                db.execute("PRAGMA defer_foreign_keys = ON")
+            layer = batch.integrate_chunk(
+                db, connector, prepared, choices, report, pending, answers
+            )
+            if report.analyse_only:
+                pending.absorb(layer)
+                raise _Rollback()
+        if progress:
+            progress(report.total)
+
+
 def _parties_file(
     store: Store, connector: Connector, path: Path, choices: Choices, report: ReceiveReport
 ) -> None:
@@ -140,9 +159,9 @@ def _parties_file(
             for party in rows:
                 report.add(integrate_one_party(db, connector, party, choices, report))
             raise _Rollback()
-    while batch := list(islice(rows, BATCH)):
+    while group := list(islice(rows, BATCH)):
         with store.write() as db:
-            for party in batch:
+            for party in group:
                 report.add(integrate_one_party(db, connector, party, choices, report))
 
 

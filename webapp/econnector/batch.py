@@ -1,0 +1,357 @@
+"""Reception by chunks (ECN-6): a chunk of received documents integrated in a few statements.
+
+The documents are resolved (articles, VAT codes, units, countries) outside the write lock; then,
+in one transaction per chunk, the chunk is asked what is already integrated and which customers
+are mapped (one query each), each document is checked and its customer decided in Python with
+the rules of the per-document path (:mod:`webapp.econnector.integration`), numbers are taken in
+one statement, and the documents, lines, payments, customers, links and history items are
+written by executemany. A chunk that meets an unexpected failure is undone and replayed document
+by document, each under its own savepoint, through the per-document path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+
+from webapp.backoffice.document_numbers import reserve_numbers
+from webapp.backoffice.document_types import DocumentError, DuplicateDocument, LineInput
+from webapp.clock import now_iso
+from webapp.econnector import batch_write
+from webapp.econnector.batch_checks import (
+    CheckedReceived,
+    ReferenceAnswers,
+    check_received,
+    connector_problem,
+)
+from webapp.econnector.batch_customers import (
+    Customer,
+    CustomerDesk,
+    NoSuchCustomer,
+    Pending,
+    homonyms,
+    mapped_customers,
+)
+from webapp.econnector.connectors import Connector
+from webapp.econnector.inbox import SourceDocument, SourceLine
+from webapp.econnector.integration import integrate_one, record_refusal, refusal_result
+from webapp.econnector.mappings import Resolver
+from webapp.econnector.report import Choices, DocumentResult, ReceiveReport
+from webapp.i18n import N_, gettext
+
+log = logging.getLogger(__name__)
+
+CHUNK_DOCUMENTS = 1000
+CHUNK_LINES = 10_000  # a chunk's transaction stays short (the UI's writes wait for it)
+
+
+def chunks(documents: Iterable[SourceDocument]) -> Iterator[list[SourceDocument]]:
+    """The documents in chunks of at most CHUNK_DOCUMENTS documents or about CHUNK_LINES lines."""
+    chunk: list[SourceDocument] = []
+    lines = 0
+    for document in documents:
+        chunk.append(document)
+        lines += len(document.lines) + 1
+        if len(chunk) >= CHUNK_DOCUMENTS or lines >= CHUNK_LINES:
+            yield chunk
+            chunk, lines = [], 0
+    if chunk:
+        yield chunk
+
+
+@dataclass
+class Prepared:
+    """A document with its lines resolved, and what the reception must be told it lacks."""
+
+    document: SourceDocument
+    lines: list[LineInput]
+    reasons: list[str]
+    country: str | None
+    articles: list[SourceLine] = field(default_factory=list)  # without correspondence
+    codes: list[tuple[str, str]] = field(default_factory=list)  # (kind, outside code)
+
+
+def prepare(resolver: Resolver, documents: list[SourceDocument]) -> list[Prepared]:
+    """integration._lines and the country, for a chunk; the resolver may be on a reader."""
+    return [_prepare(resolver, document) for document in documents]
+
+
+def _prepare(resolver: Resolver, document: SourceDocument) -> Prepared:
+    prepared = Prepared(document, [], list(document.problems), None)
+    reasons = prepared.reasons
+    for line in document.lines:
+        article = resolver.article(line.article_ref, line.variant_ref)
+        if article is None:
+            prepared.articles.append(line)
+            label = (
+                f"{line.article_ref}/{line.variant_ref}" if line.variant_ref else line.article_ref
+            )
+            reasons.append(gettext("the article {ref} has no correspondence", ref=label))
+        rate = resolver.vat_rate(line.vat_code)
+        if rate is None:
+            prepared.codes.append(("vat", line.vat_code))
+            reasons.append(
+                gettext("the VAT code {value} needs a correspondence", value=line.vat_code)
+            )
+        unit = resolver.unit(line.unit) if line.unit else None
+        if line.unit and unit is None:
+            prepared.codes.append(("unit", line.unit))
+            reasons.append(gettext("the unit {value} needs a correspondence", value=line.unit))
+        if article is not None and rate is not None:
+            prepared.lines.append(
+                LineInput(
+                    label=line.label,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price_incl_vat,
+                    vat_rate=rate,
+                    article_id=article,
+                    unit_code=unit,
+                )
+            )
+    country_code = str(document.header.get("country") or "")
+    prepared.country = resolver.country(country_code)
+    if prepared.country is None:
+        reasons.append(
+            gettext(
+                "the country {value} needs a correspondence", value=document.header.get("country")
+            )
+        )
+        prepared.codes.append(("country", str(document.header.get("country"))))
+    return prepared
+
+
+@dataclass
+class Accepted:
+    prepared: Prepared
+    customer: Customer
+    checked: CheckedReceived
+    result: DocumentResult
+    number: str = ""
+
+
+@dataclass
+class Plan:
+    """What a chunk will write, in document order."""
+
+    company_id: int = 0
+    accepted: list[Accepted] = field(default_factory=list)
+    refused: list[tuple[Prepared, list[str]]] = field(default_factory=list)
+    order: list[tuple[str, int]] = field(default_factory=list)  # ('accepted'|'refused', index)
+    later_numbers: list[tuple[DocumentResult, int]] = field(default_factory=list)
+
+
+def integrate_chunk(
+    db: Database,
+    connector: Connector,
+    chunk: list[Prepared],
+    choices: Choices,
+    report: ReceiveReport,
+    pending: Pending,
+    answers: ReferenceAnswers,
+) -> Pending:
+    """The chunk in `db`'s transaction; its results added to the report. Returns the layer of
+    what it did (an analysis keeps it for the next chunks, rolled back as they are)."""
+    layer = pending.layer()
+    db.execute("SAVEPOINT chunk")
+    try:
+        results = _integrate(db, connector, chunk, choices, report, layer, answers)
+    except Exception:
+        db.execute("ROLLBACK TO chunk")
+        db.execute("RELEASE chunk")
+        log.exception("connector %s: a chunk is replayed document by document", connector.code)
+        replay(db, connector, chunk, choices, report)
+        return pending.layer()
+    db.execute("RELEASE chunk")
+    for result in results:
+        report.add(result)
+    return layer
+
+
+def _integrate(
+    db: Database,
+    connector: Connector,
+    chunk: list[Prepared],
+    choices: Choices,
+    report: ReceiveReport,
+    layer: Pending,
+    answers: ReferenceAnswers,
+) -> list[DocumentResult]:
+    refs = [item.document.doc_ref for item in chunk]
+    already = _already(db, connector, refs)
+    duplicates = _duplicates(db, connector, refs)
+    customer_refs = [str(item.document.header.get("customer_ref") or "") for item in chunk]
+    desk = CustomerDesk(
+        db, connector, choices, layer, mapped_customers(db, int(connector.id or 0), customer_refs)
+    )
+    company_id, connector_error = connector_problem(db, connector)
+    plan = Plan(company_id)
+    results: list[DocumentResult] = []
+    for item in chunk:
+        document = item.document
+        result = _result(document)
+        results.append(result)
+        number = already.get(document.doc_ref) or layer.document(document.doc_ref)
+        if number is not None:
+            result.status, result.number = "already", number
+            if number == "":  # accepted earlier in this chunk: numbered below
+                plan.later_numbers.append((result, _index_of(plan, document.doc_ref)))
+            continue
+        _note(report, item)
+        reasons = _refusal(db, connector, item, desk, connector_error, duplicates, answers, plan)
+        if reasons is not None:
+            _refuse(db, result, item, reasons, layer)
+            plan.order.append(("refused", len(plan.refused)))
+            plan.refused.append((item, reasons))
+            continue
+        accepted = plan.accepted[-1]
+        accepted.result = result
+        result.customer_status = accepted.customer.status
+        result.candidates = accepted.customer.candidates
+        if report.analyse_only:
+            result.status = "will_integrate"
+        layer.documents[document.doc_ref] = ""
+    numbers = reserve_numbers(
+        db, company_id, connector.doc_type, len(plan.accepted), pending_numbers(layer)
+    )
+    layer.numbers = len(numbers)
+    for accepted, number in zip(plan.accepted, numbers, strict=True):
+        accepted.number = accepted.result.number = number
+        layer.documents[accepted.prepared.document.doc_ref] = number
+    for result, index in plan.later_numbers:
+        result.number = plan.accepted[index].number
+    batch_write.write(db, connector, plan, report.run_id, now_iso())
+    return results
+
+
+def pending_numbers(layer: Pending) -> int:
+    """Numbers earlier chunks of an analysis took and rolled back (none in an integration)."""
+    return layer.parent.taken_numbers() if layer.parent is not None else 0
+
+
+def _index_of(plan: Plan, doc_ref: str) -> int:
+    return next(
+        index
+        for index, accepted in enumerate(plan.accepted)
+        if accepted.prepared.document.doc_ref == doc_ref
+    )
+
+
+def _refusal(
+    db: Database,
+    connector: Connector,
+    item: Prepared,
+    desk: CustomerDesk,
+    connector_error: DocumentError | None,
+    duplicates: dict[str, DocumentError],
+    answers: ReferenceAnswers,
+    plan: Plan,
+) -> list[str] | None:
+    """The document's reasons for not being integrated, in the per-document path's order; None
+    when it is accepted (then it is the plan's last accepted document)."""
+    if item.reasons:
+        return item.reasons
+    try:
+        customer = desk.decide(item.document, item.country or "")
+    except NoSuchCustomer as missing:
+        return [gettext("no customer has the code {code}", code=missing.code)]
+    if customer.status == "mapped" and not customer.code:
+        error = DocumentError(N_("Customer {customer} does not exist."), customer=customer.party_id)
+        return [error.translated()]
+    if connector_error is not None:
+        return [connector_error.translated()]
+    try:
+        checked = check_received(
+            db,
+            answers,
+            connector,
+            item.document,
+            item.lines,
+            duplicates.get(item.document.doc_ref.strip()),
+        )
+    except DocumentError as refused:
+        return [refused.translated()]
+    desk.accept(customer)
+    plan.order.append(("accepted", len(plan.accepted)))
+    plan.accepted.append(Accepted(item, customer, checked, _result(item.document)))
+    return None
+
+
+def _refuse(
+    db: Database, result: DocumentResult, item: Prepared, reasons: list[str], layer: Pending
+) -> None:
+    """refusal_result's fields: the reasons, and the homonyms the document would meet."""
+    result.status, result.customer_status, result.reasons = "not_integrated", "new", reasons
+    result.candidates = homonyms(db, item.document.header, layer)
+    if result.candidates:
+        result.customer_status = "homonym"
+
+
+def _result(document: SourceDocument) -> DocumentResult:
+    return DocumentResult(
+        document.doc_ref,
+        document.file,
+        "integrated",
+        document.customer_name,
+        "mapped",
+        str(document.header.get("total_incl_vat") or ""),
+    )
+
+
+def _note(report: ReceiveReport, item: Prepared) -> None:
+    for line in item.articles:
+        report._note_article(line)
+    for kind, external in item.codes:
+        report._note_code(kind, external)
+
+
+def _already(db: Database, connector: Connector, refs: list[str]) -> dict[str, str]:
+    found = db.execute(
+        "SELECT c.doc_ref, d.number FROM connector_documents c JOIN documents d"
+        " ON d.id = c.document_id WHERE c.connector_id = ?"
+        " AND c.doc_ref IN (SELECT value FROM json_each(?))",
+        [connector.id, json.dumps(refs, ensure_ascii=False)],
+    )
+    return {str(row[0]): str(row[1]) for row in found}
+
+
+def _duplicates(db: Database, connector: Connector, refs: list[str]) -> dict[str, DocumentError]:
+    """Documents of this source under the same reference (check_document's DuplicateDocument)."""
+    source = f"connector:{connector.code}".strip()
+    found = db.execute(
+        "SELECT external_ref, id, number FROM documents WHERE source = ?"
+        " AND external_ref IN (SELECT value FROM json_each(?))",
+        [source, json.dumps([ref.strip() for ref in refs], ensure_ascii=False)],
+    )
+    return {
+        str(row[0]): DuplicateDocument(source, str(row[0]), int(row[1]), str(row[2]))
+        for row in found
+    }
+
+
+def replay(
+    db: Database,
+    connector: Connector,
+    chunk: list[Prepared],
+    choices: Choices,
+    report: ReceiveReport,
+) -> None:
+    """The per-document path, each document under its own savepoint: a document that fails
+    unexpectedly is refused alone, with the error as its reason."""
+    for item in chunk:
+        document = item.document
+        db.execute("SAVEPOINT replay")
+        try:
+            result = integrate_one(db, connector, document, choices, report)
+        except Exception as exc:
+            db.execute("ROLLBACK TO replay")
+            log.exception("connector %s: %s failed", connector.code, document.doc_ref)
+            reasons = [gettext("unexpected error: {detail}", detail=str(exc))]
+            result = refusal_result(document, reasons, db)
+            if not report.analyse_only:
+                record_refusal(db, connector, document, reasons, report.run_id)
+        db.execute("RELEASE replay")
+        report.add(result)

@@ -1,0 +1,200 @@
+"""The checks of create_document for a received document, without a query per document.
+
+A chunk of received documents is checked against reference answers asked once per distinct value
+(an article, a VAT rate, a unit, a payment method) and once per chunk (the connector's company,
+site and carrier): the same rules, in the same order, with the same messages as
+:func:`webapp.backoffice.document_checks.check_document`, so a document refused one way is refused
+the other way for the same reason, and its totals are the same Decimals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlite_utils import Database
+
+from webapp.backoffice import document_checks as checks
+from webapp.backoffice.document_checks import CheckedLine
+from webapp.backoffice.document_payments import CheckedPayment, check_paid_total, check_payment
+from webapp.backoffice.document_totals import (
+    TOLERANCE,
+    compute_line,
+    is_amount_too_large,
+    sum_money,
+)
+from webapp.backoffice.document_types import (
+    DocumentError,
+    DocumentInput,
+    LineInput,
+    PaymentInput,
+    TotalMismatch,
+)
+from webapp.econnector.connectors import Connector
+from webapp.econnector.inbox import SourceDocument
+from webapp.i18n import N_
+from webapp.store import one
+
+
+@dataclass(frozen=True)
+class CheckedReceived:
+    """A received document that create_document would accept, with what it would write."""
+
+    doc_date: Any
+    lines: list[CheckedLine]
+    payments: list[CheckedPayment]
+    total_excl_vat: Decimal
+    total_incl_vat: Decimal
+
+    @property
+    def total_vat(self) -> Decimal:
+        return self.total_incl_vat - self.total_excl_vat
+
+
+class ReferenceAnswers:
+    """Articles, VAT rates and units asked once each for the whole reception (a reception changes
+    none of them)."""
+
+    def __init__(self) -> None:
+        self.articles: dict[int, dict[str, Any] | None] = {}
+        self.rates: dict[Decimal, bool] = {}
+        self.units: dict[str, str | None] = {}
+
+    def article(self, db: Database, article_id: int) -> dict[str, Any] | None:
+        if article_id not in self.articles:
+            self.articles[article_id] = one(
+                db,
+                "SELECT a.label, u.code AS unit_code, v.rate FROM articles a"
+                " JOIN units u ON u.id = a.unit_id JOIN vat_rates v ON v.id = a.vat_rate_id"
+                " WHERE a.id = ?",
+                [article_id],
+            )
+        return self.articles[article_id]
+
+    def rate_exists(self, db: Database, rate: Decimal) -> bool:
+        if rate not in self.rates:
+            found = one(db, "SELECT id FROM vat_rates WHERE abs(rate - ?) < 0.00001", [float(rate)])
+            self.rates[rate] = found is not None
+        return self.rates[rate]
+
+    def unit(self, db: Database, code: str) -> str | None:
+        if code not in self.units:
+            row = one(db, "SELECT code FROM units WHERE code = ?", [code])
+            self.units[code] = None if row is None else str(row["code"])
+        return self.units[code]
+
+
+def connector_problem(db: Database, connector: Connector) -> tuple[int, DocumentError | None]:
+    """The company documents go to, and the refusal every document would meet (the connector's
+    company, kind, site or carrier gone): asked once per chunk."""
+    data = DocumentInput(
+        kind=connector.doc_type,
+        doc_date=date.min,  # not checked here: only the references are
+        lines=[],
+        company_id=connector.company_id,
+        site_id=connector.site_id,
+        carrier_id=connector.carrier_id,
+    )
+    try:
+        company_id = checks._company_id(db, connector.company_id)
+        checks._check_references(db, data, company_id)
+    except DocumentError as refused:
+        return 0, refused
+    return company_id, None
+
+
+def check_received(
+    db: Database,
+    answers: ReferenceAnswers,
+    connector: Connector,
+    document: SourceDocument,
+    lines: list[LineInput],
+    duplicate: DocumentError | None,
+) -> CheckedReceived:
+    """check_document's rules after its references (checked by connector_problem); `duplicate`
+    is its refusal as a document already integrated (asked for the whole chunk). Raises
+    DocumentError."""
+    doc_date = checks._doc_date(document.header["doc_date"])
+    if not (document.doc_ref or "").strip():
+        raise DocumentError(
+            N_("A document from elsewhere needs both its source and its external reference.")
+        )
+    if duplicate is not None:
+        raise duplicate
+    if not lines:
+        raise DocumentError(N_("A document needs at least one line."))
+    checked = [_line(db, answers, line, number) for number, line in enumerate(lines, start=1)]
+    total = document.header["total_incl_vat"]
+    payments = []
+    if connector.generate_payment:
+        method = str(document.header.get("payment_method") or "CASH")
+        payments = [check_payment(db, PaymentInput(method=method, amount=total), 1, doc_date)]
+    total_excl = sum_money(line.totals.total_excl_vat for line in checked)
+    total_incl = sum_money(line.totals.total_incl_vat for line in checked)
+    if total is not None and abs(total_incl - total) > TOLERANCE:
+        raise TotalMismatch(total_incl, total)
+    check_paid_total(payments, total_incl)
+    return CheckedReceived(doc_date, checked, payments, total_excl, total_incl)
+
+
+def _line(db: Database, answers: ReferenceAnswers, line: LineInput, number: int) -> CheckedLine:
+    """document_checks._check_line, its lookups answered once per distinct value."""
+    quantity = checks._quantity(line, number)
+    price = checks._unit_price(line, number)
+    article = None
+    if line.article_id is not None:
+        article = answers.article(db, line.article_id)
+        if article is None:
+            raise DocumentError(
+                N_("Line {line}: article {article} does not exist."),
+                line=number,
+                article=line.article_id,
+            )
+    label = (line.label or "").strip() or (str(article["label"]) if article else "")
+    if not label:
+        raise DocumentError(N_("Line {line}: the label is missing."), line=number)
+    rate = _rate(db, answers, line, article, number)
+    totals = compute_line(quantity, price, rate, prices_include_vat=True)
+    if is_amount_too_large(totals):
+        raise DocumentError(N_("Line {line}: the amount is too large."), line=number)
+    unit = _unit(db, answers, line, article, number)
+    return CheckedLine(number, line.article_id, label, quantity, unit, rate, totals)
+
+
+def _rate(
+    db: Database,
+    answers: ReferenceAnswers,
+    line: LineInput,
+    article: dict[str, Any] | None,
+    number: int,
+) -> Decimal:
+    if line.vat_rate is None:
+        if article is None:
+            raise DocumentError(N_("Line {line}: the VAT rate is missing."), line=number)
+        return Decimal(str(article["rate"]))
+    rate = line.vat_rate
+    if not rate.is_finite() or not answers.rate_exists(db, rate):
+        raise DocumentError(
+            N_("Line {line}: the VAT rate {rate} % is not in the VAT rates table."),
+            line=number,
+            rate=str(rate),
+        )
+    return rate
+
+
+def _unit(
+    db: Database,
+    answers: ReferenceAnswers,
+    line: LineInput,
+    article: dict[str, Any] | None,
+    number: int,
+) -> str | None:
+    code = (line.unit_code or "").strip() or None
+    if code is None:
+        return None if article is None else str(article["unit_code"])
+    found = answers.unit(db, code)
+    if found is None:
+        raise DocumentError(N_("Line {line}: unit {unit} does not exist."), line=number, unit=code)
+    return found
