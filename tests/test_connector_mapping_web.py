@@ -12,8 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.conftest import Client
+from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
+from tests.test_browser import Console
+from tests.test_connector_browser import seed
 from webapp.backoffice.importer import import_csv
 from webapp.econnector import connectors, mappings
 from webapp.services import Services
@@ -50,14 +54,14 @@ def web(services: Services, tmp_path: Path) -> connectors.Connector:
 
 
 def analyse(
-    client: Client, page: str, text: str, *, htmx: bool = True, **fields: str
+    client: Client, screen: str, text: str, *, htmx: bool = True, **fields: str
 ) -> httpx.Response:
     headers = {"x-csrftoken": client.token()}
     if htmx:
         headers["HX-Request"] = "true"
     return client.post(
         "/connectors/mappings/import",
-        data={"connector": "WEB", "page": page, **fields},
+        data={"connector": "WEB", "page": screen, **fields},
         files={"file": ("map.csv", text.encode("utf-8"), "text/csv")},
         headers=headers,
     )
@@ -87,17 +91,17 @@ def current(services: Services, connector: connectors.Connector) -> set[tuple[st
 
 
 def test_each_screen_exports_its_correspondences(client: Client, web: Any) -> None:
-    for page, path in (("articles", "articles"), ("customers", "customers"), ("codes", "codes")):
-        html = client.get(f"/connectors/{path}?connector=WEB").text
-        assert f'href="/connectors/WEB/mappings.csv?page={page}"' in html
+    for screen in ("articles", "customers", "codes"):
+        html = client.get(f"/connectors/{screen}?connector=WEB").text
+        assert f'href="/connectors/WEB/mappings.csv?page={screen}"' in html
         assert 'action="/connectors/mappings/import"' in html
     expected = {
         "articles": [["article", "P-VR1", "", "VR1", "Bourgogne rouge"]],
         "customers": [["customer", "CUST-1", "", "ANDPA", "André Patrick"]],
         "codes": [["vat", "TVA20", "", "FR20"]],
     }
-    for page, rows in expected.items():
-        response = client.get(f"/connectors/WEB/mappings.csv?page={page}")
+    for screen, rows in expected.items():
+        response = client.get(f"/connectors/WEB/mappings.csv?page={screen}")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/csv")
         assert response.content.startswith(b"\xef\xbb\xbf")
@@ -197,8 +201,8 @@ def test_refusals_before_any_line(client: Client, services: Services, web: Any) 
 
 
 def test_map_by_identical_code(client: Client, services: Services, web: Any) -> None:
-    page = client.get("/connectors/articles?connector=WEB").text
-    assert 'action="/connectors/mappings/identical"' in page
+    html = client.get("/connectors/articles?connector=WEB").text
+    assert 'action="/connectors/mappings/identical"' in html
     headers = {"x-csrftoken": client.token(), "HX-Request": "true"}
     empty = client.post(
         "/connectors/mappings/identical", data={"connector": "WEB", "codes": " "}, headers=headers
@@ -216,3 +220,31 @@ def test_map_by_identical_code(client: Client, services: Services, web: Any) -> 
     assert "P-9" in done.text
     assert ("article", "SV1", "", "SV1") in current(services, web)
     assert ("article", "MI1", "", "MI1") in current(services, web)
+
+
+def test_import_in_a_real_browser(
+    relais_server: Any,
+    page: Page,  # noqa: F811
+    console: Console,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The htmx form uploads the file (multipart, CSRF), the analysis replaces the screen's
+    section, and its button imports the file."""
+    data = tmp_path / "data"
+    seed(data, tmp_path, connector=True)
+    server = relais_server(data_dir=data)
+    source = tmp_path / "shop.csv"
+    source.write_bytes("external;internal\r\nP-MI1;MI1\r\nP-SV1;SV1\r\n".encode("cp1252"))
+
+    page.goto(server.url + "/connectors/articles?connector=WEB")
+    page.locator("#mapping-files > summary").click()
+    page.locator("#mapping-files input[type=file]").set_input_files(source)
+    page.locator("[data-action=analyse-mappings]").click()
+    report = page.locator("#mapping-report")
+    expect(report).to_have_attribute("data-dry-run", "true")
+    expect(report).to_have_attribute("data-new", "2")
+    page.locator("[data-action=confirm-mappings]").click()
+    expect(page.locator("#mapping-report")).to_have_attribute("data-committed", "true")
+    row = page.locator("tr[data-code=MI1] input[name=external]")
+    expect(row).to_have_value("P-MI1")
+    console.assert_clean()
