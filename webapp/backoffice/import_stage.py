@@ -23,7 +23,7 @@ def staging_connection(store: Store) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.execute("PRAGMA temp_store = FILE")
-        conn.execute("PRAGMA temp.cache_size = -16000")  # 16 MB of pages, then the file
+        conn.execute("PRAGMA temp.cache_size = -4000")  # 4 MB of pages, then the file
         yield conn
     finally:
         conn.close()
