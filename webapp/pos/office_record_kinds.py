@@ -30,7 +30,12 @@ class RecordRejected(UserError):
     """A pushed record the office refuses; kept as ``rejected`` with this reason."""
 
 
-def apply_record_kind(db: Database, register: Register, record: dict[str, Any]) -> int | None:
+def apply_record_kind(
+    db: Database, register: Register, record: dict[str, Any], articles: Articles | None = None
+) -> int | None:
+    """Apply one record in ``db``'s transaction; the document made for a ticket, if any.
+
+    ``articles`` remembers the article lookups of the transaction (one per batch)."""
     kind = record.get("kind")
     payload = record.get("payload")
     sender = record.get("register")
@@ -45,7 +50,7 @@ def apply_record_kind(db: Database, register: Register, record: dict[str, Any]) 
     if not isinstance(payload, dict):
         raise RecordRejected(N_("The record has no payload object."))
     if kind == "ticket":
-        return _apply_ticket(db, register, record["id"], payload)
+        return _apply_ticket(articles or Articles(db), register, record["id"], payload)
     if kind == "customer":
         _apply_customer(db, payload)
         return None
@@ -70,24 +75,46 @@ def _customer_id(db: Database, code: str) -> int | None:
     return int(row["id"])
 
 
-def _unit_places(db: Database, code: str) -> int | None:
-    row = one(
-        db,
-        "SELECT u.decimals FROM articles a JOIN units u ON u.id = a.unit_id WHERE a.code = ?",
-        [code],
-    )
-    return None if row is None else int(row["decimals"] or 0)
+class Articles:
+    """The articles the tickets name, each looked up once per transaction: pushed records never
+    change articles or units."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._found: dict[str, tuple[int, int | None] | None] = {}
+
+    def find(self, code: str) -> tuple[int, int | None] | None:
+        """(id, its unit's decimals or None without a unit), or None for an unknown code."""
+        if code not in self._found:
+            row = one(
+                self.db,
+                "SELECT a.id, u.id AS unit_id, u.decimals FROM articles a"
+                " LEFT JOIN units u ON u.id = a.unit_id WHERE a.code = ?",
+                [code],
+            )
+            self._found[code] = None if row is None else (int(row["id"]), _places(row))
+        return self._found[code]
+
+    def places(self, code: str) -> int | None:
+        found = self.find(code)
+        return None if found is None else found[1]
 
 
-def _ticket_line(db: Database, line: ticket_rules.CheckedLine, number: int) -> documents.LineInput:
+def _places(row: Mapping[str, Any]) -> int | None:
+    return None if row["unit_id"] is None else int(row["decimals"] or 0)
+
+
+def _ticket_line(
+    articles: Articles, line: ticket_rules.CheckedLine, number: int
+) -> documents.LineInput:
     article_id = None
     if line.article:
-        row = one(db, "SELECT id FROM articles WHERE code = ?", [line.article])
-        if row is None:
+        found = articles.find(line.article)
+        if found is None:
             raise RecordRejected(
                 N_("Line {line}: unknown article {article}."), line=number, article=line.article
             )
-        article_id = int(row["id"])
+        article_id = found[0]
     return documents.LineInput(
         label=line.label,
         quantity=line.quantity,
@@ -97,9 +124,12 @@ def _ticket_line(db: Database, line: ticket_rules.CheckedLine, number: int) -> d
     )
 
 
-def _apply_ticket(db: Database, register: Register, record_id: str, payload: dict[str, Any]) -> int:
+def _apply_ticket(
+    articles: Articles, register: Register, record_id: str, payload: dict[str, Any]
+) -> int:
+    db = articles.db
     # The register made the same check before recording it (webapp/pos/ticket_rules.py).
-    ticket = ticket_rules.check_ticket(payload, lambda code: _unit_places(db, code))
+    ticket = ticket_rules.check_ticket(payload, articles.places)
     taken = one(
         db,
         "SELECT external_ref FROM documents WHERE company_id = ? AND kind = 'ticket'"
@@ -111,7 +141,7 @@ def _apply_ticket(db: Database, register: Register, record_id: str, payload: dic
     data = documents.DocumentInput(
         kind="ticket",
         doc_date=ticket.sold_at.date(),
-        lines=[_ticket_line(db, line, index) for index, line in enumerate(ticket.lines, 1)],
+        lines=[_ticket_line(articles, line, index) for index, line in enumerate(ticket.lines, 1)],
         party_id=_customer_id(db, ticket.customer),
         company_id=register.company_id,
         prices_include_vat=True,

@@ -30,7 +30,7 @@ from webapp.pos.office import (
     RegisterError,
     register_of,
 )
-from webapp.pos.office_record_kinds import apply_record_kind, setting_key
+from webapp.pos.office_record_kinds import Articles, apply_record_kind, setting_key
 from webapp.store import Store, one, rows
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 MAX_ID_LENGTH = 100
 # A transaction of pushed records ends after this many records or this long, whichever comes first:
 # one commit (and fsync) per few hundred records, and the write lock never held for long.
-CHUNK_RECORDS = 200
-CHUNK_SECONDS = 0.1
+CHUNK_RECORDS = 250
+CHUNK_SECONDS = 0.15
 
 
 # --- Records pushed by a register ------------------------------------------------------------
@@ -103,9 +103,10 @@ def _apply_chunk(
     started = time.monotonic()
     # Pushed records never change articles, units, VAT rates or payment methods.
     with store.write() as db, documents.remembered_lookups():
+        chunk = _Chunk(db, register, records)
         for record in records:
             try:
-                results.append(_apply_one(db, register, record))
+                results.append(chunk.apply(record))
             except Exception:  # the office failing, not the record: the answer says how far it got
                 log.exception("pos: register %s, applying a record failed", register.number)
                 if not db.conn.in_transaction:  # SQLite undid the whole transaction
@@ -128,93 +129,116 @@ def _record_id(record: Any) -> str:
     return value if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH else ""
 
 
-def _apply_one(db: Database, register: Register, record: Any) -> dict[str, Any]:
-    record_id = _record_id(record)
-    if not record_id:
-        reason = N_("The record has no id (a text of 1 to 100 characters).")
-        given = record.get("id") if isinstance(record, dict) else None
-        return _result(str(given or "")[:MAX_ID_LENGTH], "rejected", reason)
-    if not protocol.valid_text(record):
-        # Not kept either: SQLite stores only valid UTF-8, so not even the refusal could be.
-        return _result(
-            record_id, "rejected", N_("The record holds text that is not valid Unicode.")
+class _Chunk:
+    """One transaction of pushed records, and what it asks once: the ids already received, the
+    articles, the time of reception."""
+
+    def __init__(self, db: Database, register: Register, records: Sequence[Any]) -> None:
+        self.db = db
+        self.register = register
+        self.articles = Articles(db)
+        self.received_at = now_iso()
+        self.seen = _received_before(db, [_record_id(record) for record in records])
+
+    def apply(self, record: Any) -> dict[str, Any]:
+        record_id = _record_id(record)
+        if not record_id:
+            reason = N_("The record has no id (a text of 1 to 100 characters).")
+            given = record.get("id") if isinstance(record, dict) else None
+            return _result(str(given or "")[:MAX_ID_LENGTH], "rejected", reason)
+        text = protocol.json_text(record)
+        if text is None:
+            # Not kept either: SQLite stores only valid UTF-8, so not even the refusal could be.
+            reason = N_("The record holds text that is not valid Unicode.")
+            return _result(record_id, "rejected", reason)
+        prefix = f"R{self.register.number}-"
+        if not record_id.startswith(prefix):
+            # Not kept: the id may be another register's, whose own record must still go through.
+            reason = N_("The record id {id} does not start with {prefix}, this register's prefix.")
+            return _result(record_id, "rejected", reason, id=record_id, prefix=prefix)
+        if record_id in self.seen:
+            return _seen(record_id, self.seen[record_id])
+        self.db.execute("SAVEPOINT record")
+        try:
+            result = self._apply_or_refuse(record, text)
+        except BaseException:
+            if self.db.conn.in_transaction:  # else SQLite already undid the whole transaction
+                self.db.execute("ROLLBACK TO record")
+                self.db.execute("RELEASE record")
+            raise
+        self.db.execute("RELEASE record")
+        return result
+
+    def _apply_or_refuse(self, record: dict[str, Any], text: str) -> dict[str, Any]:
+        """Inside the record's savepoint: applied, or rolled back to it with only the refusal
+        kept."""
+        try:
+            document_id = apply_record_kind(self.db, self.register, record, self.articles)
+        except UserError as exc:
+            reason, params = exc.message, exc.params
+        except sqlite3.IntegrityError as exc:  # a conflict no check foresaw: refused, not a 500
+            reason = N_("The record conflicts with the office's data ({error}).")
+            params = {"error": str(exc)}
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+            # Values no check foresaw (the checks should have): refused with the error, never a
+            # 500 that would leave the register guessing about this record and the ones before it.
+            log.exception("pos: record %s could not be applied", record["id"])
+            reason = N_("The record could not be applied ({error}).")
+            params = {"error": type(exc).__name__}
+        else:
+            self._remember(record, text, "applied", None, {}, document_id)
+            return _result(record["id"], "applied")
+        self.db.execute("ROLLBACK TO record")
+        self._remember(record, text, "rejected", reason, params, None)
+        return _result(record["id"], "rejected", reason, **params)
+
+    def _remember(
+        self,
+        record: dict[str, Any],
+        text: str,
+        status: str,
+        reason: str | None,
+        params: dict[str, Any],
+        document_id: int | None,
+    ) -> None:
+        kept = json.dumps(params, ensure_ascii=False, default=str) if params else None
+        self.db.execute(
+            "INSERT INTO pos_received (id, register_id, kind, status, reason, params,"
+            " document_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                record["id"],
+                self.register.id,
+                str(record.get("kind") or "")[:40],
+                status,
+                reason,
+                kept,
+                document_id,
+                text,
+                self.received_at,
+            ],
         )
-    prefix = f"R{register.number}-"
-    if not record_id.startswith(prefix):
-        # Not kept: the id may be another register's, whose own record must still go through.
-        reason = N_("The record id {id} does not start with {prefix}, this register's prefix.")
-        return _result(record_id, "rejected", reason, id=record_id, prefix=prefix)
-    seen = _seen(db, record_id)
-    if seen is not None:
-        return seen
-    db.execute("SAVEPOINT record")
-    try:
-        result = _apply_or_refuse(db, register, record)
-    except BaseException:
-        if db.conn.in_transaction:  # else SQLite already undid the whole transaction
-            db.execute("ROLLBACK TO record")
-            db.execute("RELEASE record")
-        raise
-    db.execute("RELEASE record")
-    return result
+        self.seen[record["id"]] = {"status": status, "reason": reason, "params": kept}
 
 
-def _apply_or_refuse(db: Database, register: Register, record: dict[str, Any]) -> dict[str, Any]:
-    """Inside the record's savepoint: applied, or rolled back to it with only the refusal kept."""
-    try:
-        document_id = apply_record_kind(db, register, record)
-    except UserError as exc:
-        reason, params = exc.message, exc.params
-    except sqlite3.IntegrityError as exc:  # a conflict no check foresaw: refused, not a 500 forever
-        reason = N_("The record conflicts with the office's data ({error}).")
-        params = {"error": str(exc)}
-    except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
-        # Values no check foresaw (the checks should have): refused with the error, never a 500
-        # that would leave the register guessing about this record and the ones before it.
-        log.exception("pos: record %s could not be applied", record["id"])
-        reason = N_("The record could not be applied ({error}).")
-        params = {"error": type(exc).__name__}
-    else:
-        _remember(db, register, record, "applied", None, {}, document_id)
-        return _result(record["id"], "applied")
-    db.execute("ROLLBACK TO record")
-    _remember(db, register, record, "rejected", reason, params, None)
-    return _result(record["id"], "rejected", reason, **params)
+def _received_before(db: Database, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The rows of ``pos_received`` of these ids (those received before), by id."""
+    found = rows(
+        db,
+        "SELECT id, status, reason, params FROM pos_received"
+        " WHERE id IN (SELECT value FROM json_each(?))",
+        [
+            json.dumps(
+                [record_id for record_id in ids if record_id and protocol.valid_text(record_id)]
+            )
+        ],
+    )
+    return {row.pop("id"): row for row in found}
 
 
-def _seen(db: Database, record_id: str) -> dict[str, Any] | None:
-    row = one(db, "SELECT status, reason, params FROM pos_received WHERE id = ?", [record_id])
-    if row is None:
-        return None
+def _seen(record_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
     if row["status"] == "applied":
         return _result(record_id, "already_applied")
     return _result(record_id, "rejected", row["reason"], **json.loads(row["params"] or "{}"))
-
-
-def _remember(
-    db: Database,
-    register: Register,
-    record: dict[str, Any],
-    status: str,
-    reason: str | None,
-    params: dict[str, Any],
-    document_id: int | None,
-) -> None:
-    db.execute(
-        "INSERT INTO pos_received (id, register_id, kind, status, reason, params, document_id,"
-        " payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            record["id"],
-            register.id,
-            str(record.get("kind") or "")[:40],
-            status,
-            reason,
-            json.dumps(params, ensure_ascii=False, default=str) if params else None,
-            document_id,
-            json.dumps(record, ensure_ascii=False, default=str),
-            now_iso(),
-        ],
-    )
 
 
 def register_settings(store: Store, number: int) -> dict[str, Any]:

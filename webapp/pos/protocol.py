@@ -52,14 +52,21 @@ def parse_json(body: bytes) -> Any:
         raise BadJson(f"the body is not JSON ({exc})") from None
 
 
-def valid_text(value: Any) -> bool:
-    """False when a text anywhere in `value` cannot be UTF-8: JSON's `"\\ud800"` escape gives a
-    lone surrogate, which SQLite refuses to store (and a JSON encoder to write as UTF-8)."""
+def json_text(value: Any) -> str | None:
+    """`value` as JSON text (non-ASCII as it is, other values by `str`), or None when a text in it
+    cannot be UTF-8: JSON's `"\\ud800"` escape gives a lone surrogate, which SQLite refuses to
+    store (and a JSON encoder to write as UTF-8)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
     try:
-        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return None
+    return text
+
+
+def valid_text(value: Any) -> bool:
+    """False when a text anywhere in `value` cannot be UTF-8 (see :func:`json_text`)."""
+    return json_text(value) is not None
 
 
 def record_id(register: int) -> str:
