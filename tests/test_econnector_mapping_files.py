@@ -17,7 +17,7 @@ from webapp.backoffice.row_checks import ImportProblem
 from webapp.cli import main
 from webapp.csvio import CsvError
 from webapp.econnector import connectors, mappings
-from webapp.econnector.mapping_files import export_mapping_file
+from webapp.econnector.mapping_files import export_mapping_file, read_mapping_file
 from webapp.econnector.mapping_identical import map_identical, parse_code_list, waiting_codes
 from webapp.econnector.mapping_import import import_mapping_file
 from webapp.services import Services
@@ -274,3 +274,22 @@ def test_map_by_identical_code(shop: Any, tmp_path: Path) -> None:
     assert waiting_codes(connector) == [("SV1", ""), ("P-Z", "MI1")]
     again = map_identical(services.store, connector, waiting_codes(connector))
     assert (again.mapped, again.already, again.unmatched) == (2, 0, 0)
+
+
+def test_what_changes_between_resolving_and_writing_writes_nothing(
+    shop: Any, tmp_path: Path
+) -> None:
+    """The resolving runs without the write lock: a code deleted meanwhile refuses the file."""
+    from webapp.econnector import mapping_import
+
+    services, connector = shop
+    path = write(tmp_path, "kind;external;internal\npays;Allemagne;DE\narticle;P-1;VR1\n")
+    report = mapping_import.MappingReport("WEB", "map.csv", dry_run=False)
+    report.read = read_mapping_file(path)
+    with services.store.read() as db:
+        resolved = mapping_import._resolve(db, connector, report)
+    with services.store.write() as db:
+        db.execute("DELETE FROM countries WHERE code = 'DE'")
+    with pytest.raises(ImportProblem), services.store.write() as db:
+        mapping_import._write(db, connector, resolved)
+    assert current(services, connector) == []

@@ -1,26 +1,32 @@
 """Importing a correspondence file (issue 14): set-based, all-or-nothing by default.
 
-The checked lines (`mapping_files`) go into a temporary table a chunk at a time; the internal codes
-are resolved by a few joins over the whole file (not one query per line), and the correspondences
-written by one INSERT … SELECT … ON CONFLICT per table. The analysis is the same code on a read
-connection: what it finds is what the import would do. The import resolves again inside its own
-transaction, so an article deleted meanwhile is refused, not half-written.
+The checked lines (`mapping_files`) go into a temporary table of a read connection a chunk at a
+time; the internal codes are resolved by one join per kind over the whole file (not one query per
+line), without holding the write lock. The write is then one transaction of upserts of the
+resolved rows: the foreign keys refuse an article or customer deleted since, a VAT rate, unit or
+country is checked again, and either refusal rolls the whole file back. The analysis is the same
+reading and resolving, without the write: what it finds is what the import would do.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from webapp.backoffice.row_checks import RowError
+from webapp.backoffice.row_checks import ImportProblem, RowError
 from webapp.csvio import CsvOptions
 from webapp.econnector.connectors import Connector
-from webapp.econnector.mapping_files import MappingFile, MappingLine, read_mapping_file
+from webapp.econnector.mapping_files import (
+    CODE_KINDS,
+    MappingFile,
+    read_mapping_file,
+)
 from webapp.econnector.mappings import KINDS
 from webapp.i18n import N_
 from webapp.store import Store
@@ -42,7 +48,7 @@ UNKNOWN = {
     "unit": N_("{code} is not a known internal code."),
     "country": N_("{code} is not a known internal code."),
 }
-# Per kind: the correspondences it is compared with and written into.
+# Per kind: the correspondences it is compared with (for the analysis's counts).
 CURRENT = {
     "article": (
         "connector_articles m ON m.connector_id = ? AND m.external_code = s.external"
@@ -58,18 +64,31 @@ CURRENT = {
         "m.internal",
     ),
 }
+# Per kind: the upsert of one resolved row (a correspondence that is already right is not touched)
+# and the count of the connector's correspondences of that kind.
 UPSERTS = {
     "article": "INSERT INTO connector_articles (connector_id, external_code, variant_code,"
-    " article_id) SELECT ?, s.external, s.variant, {target} FROM {join} WHERE s.kind = 'article'"
-    " ON CONFLICT DO UPDATE SET article_id = excluded.article_id"
+    " article_id) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET article_id = excluded.article_id"
     " WHERE article_id != excluded.article_id",
     "customer": "INSERT INTO connector_customers (connector_id, external_ref, party_id)"
-    " SELECT ?, s.external, {target} FROM {join} WHERE s.kind = 'customer'"
-    " ON CONFLICT DO UPDATE SET party_id = excluded.party_id WHERE party_id != excluded.party_id",
-    "code": "INSERT INTO connector_codes (connector_id, kind, external, internal)"
-    " SELECT ?, s.kind, s.external, {target} FROM {join} WHERE s.kind = '{kind}'"
-    " ON CONFLICT DO UPDATE SET internal = excluded.internal WHERE internal != excluded.internal",
+    " VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET party_id = excluded.party_id"
+    " WHERE party_id != excluded.party_id",
+    "code": "INSERT INTO connector_codes (connector_id, external, internal, kind)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET internal = excluded.internal"
+    " WHERE internal != excluded.internal",
 }
+COUNTS = {
+    "article": "SELECT count(*) FROM connector_articles WHERE connector_id = ?",
+    "customer": "SELECT count(*) FROM connector_customers WHERE connector_id = ?",
+    "code": "SELECT count(*) FROM connector_codes WHERE connector_id = ? AND kind = ?",
+}
+RESOLVED = {
+    "article": "SELECT s.external, s.variant, t.id FROM {join} WHERE s.kind = 'article'",
+    "customer": "SELECT s.external, t.id FROM {join} WHERE s.kind = 'customer'",
+    "code": "SELECT s.external, t.code FROM {join} WHERE s.kind = '{kind}'",
+}
+Resolved = dict[str, list[tuple[Any, ...]]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -133,31 +152,36 @@ def import_mapping_file(
     skip_bad: bool = False,
 ) -> MappingReport:
     """Read, check, resolve and (unless `dry_run` or a bad line without `skip_bad`) write the
-    file's correspondences in one transaction. CsvError / ImportProblem: the file is unreadable."""
+    file's correspondences in one transaction. CsvError / ImportProblem: the file is unreadable,
+    or what it names changed between the resolving and the writing (nothing written)."""
     report = MappingReport(connector.code, Path(path).name, dry_run, skip_bad)
     report.read = read_mapping_file(Path(path), options, default_kind)
-    if dry_run or (report.errors_total and not skip_bad):
-        with store.read() as db:  # every bad line named, the unknown codes too
-            _resolve(db, connector, report)
+    with store.read() as db:
+        resolved = _resolve(db, connector, report)
+    if dry_run or not report.can_import:
         return report
-    with store.write() as db:
-        _resolve(db, connector, report)
-        if not report.can_import:
-            db.execute("DROP TABLE temp.mapping_lines")
-            return report  # nothing was written: the empty transaction commits
-        _write(db, connector)
-        db.execute("DROP TABLE temp.mapping_lines")
+    try:
+        with store.write() as db:
+            report.counts = _write(db, connector, resolved)
+    except sqlite3.IntegrityError as exc:  # a foreign key: the article or customer was deleted
+        raise ImportProblem(CHANGED) from exc
     report.committed = True
     return report
 
 
-def _chunks(lines: list[MappingLine]) -> Iterator[list[MappingLine]]:
+CHANGED = N_(
+    "Articles, customers or codes changed during the import: nothing was written. Analyse the"
+    " file again."
+)
+
+
+def _chunks(lines: list[T]) -> Iterator[list[T]]:
     iterator = iter(lines)
     while chunk := list(islice(iterator, CHUNK)):
         yield chunk
 
 
-def _resolve(db: Database, connector: Connector, report: MappingReport) -> None:
+def _resolve(db: Database, connector: Connector, report: MappingReport) -> Resolved:
     """Stage the good lines, refuse those whose internal code is unknown, count what changes."""
     db.execute("DROP TABLE IF EXISTS temp.mapping_lines")
     db.execute(
@@ -188,8 +212,17 @@ def _resolve(db: Database, connector: Connector, report: MappingReport) -> None:
         db.conn.executemany(
             "DELETE FROM temp.mapping_lines WHERE line = ?", [(line,) for line in bad]
         )
-    report.counts = {kind: _count(db, connector, kind) for kind in KINDS}
-    report.counts = {kind: count for kind, count in report.counts.items() if any(count.values())}
+    counts = {kind: _count(db, connector, kind) for kind in KINDS}
+    report.counts = {kind: count for kind, count in counts.items() if any(count.values())}
+    resolved = {
+        kind: [
+            tuple(row)
+            for row in db.execute(RESOLVED[_table_kind(kind)].format(join=_join(kind), kind=kind))
+        ]
+        for kind in report.counts
+    }
+    db.execute("DROP TABLE temp.mapping_lines")
+    return resolved
 
 
 def _join(kind: str) -> str:
@@ -198,7 +231,7 @@ def _join(kind: str) -> str:
 
 
 def _count(db: Database, connector: Connector, kind: str) -> dict[str, int]:
-    current, value = CURRENT["code" if kind in ("vat", "unit", "country") else kind]
+    current, value = CURRENT[_table_kind(kind)]
     target = TARGETS[kind][2]
     row = db.execute(
         f"SELECT count(*), count({value}), sum({value} = {target}) FROM {_join(kind)}"
@@ -209,8 +242,38 @@ def _count(db: Database, connector: Connector, kind: str) -> dict[str, int]:
     return {"new": total - existing, "changed": existing - same, "unchanged": same}
 
 
-def _write(db: Database, connector: Connector) -> None:
-    for kind in KINDS:
-        template = UPSERTS["code" if kind in ("vat", "unit", "country") else kind]
-        sql = template.format(target=TARGETS[kind][2], join=_join(kind), kind=kind)
-        db.execute(sql, [connector.id])
+def _table_kind(kind: str) -> str:
+    return "code" if kind in CODE_KINDS else kind
+
+
+def _write(db: Database, connector: Connector, resolved: Resolved) -> dict[str, dict[str, int]]:
+    """Upsert the resolved rows; counted from the table itself, in the transaction."""
+    counts = {}
+    for kind, rows in resolved.items():
+        table_kind = _table_kind(kind)
+        extra = [kind] if table_kind == "code" else []
+        if table_kind == "code":
+            _check_codes(db, kind, {row[1] for row in rows})
+        before = _existing(db, table_kind, connector, extra)
+        changes = db.conn.total_changes
+        for chunk in _chunks(rows):
+            db.conn.executemany(
+                UPSERTS[table_kind], [(connector.id, *row, *extra) for row in chunk]
+            )
+        touched = db.conn.total_changes - changes
+        new = _existing(db, table_kind, connector, extra) - before
+        counts[kind] = {"new": new, "changed": touched - new, "unchanged": len(rows) - touched}
+    return counts
+
+
+def _existing(db: Database, table_kind: str, connector: Connector, extra: list[str]) -> int:
+    return int(db.execute(COUNTS[table_kind], [connector.id, *extra]).fetchone()[0])
+
+
+def _check_codes(db: Database, kind: str, codes: set[str]) -> None:
+    """A VAT rate, unit or country deleted since the resolving: no foreign key says it."""
+    table = TARGETS[kind][0]
+    marks = ", ".join("?" * len(codes))
+    found = db.execute(f"SELECT count(*) FROM {table} WHERE code IN ({marks})", list(codes))
+    if int(found.fetchone()[0]) != len(codes):
+        raise ImportProblem(CHANGED)
