@@ -245,6 +245,16 @@ def test_command_line_import_export_and_exit_codes(shop: Any, tmp_path: Path) ->
     listed = run(data, "WEB", "--json")
     assert listed.exit_code == 0 and len(json.loads(listed.output)) == 7
 
+    codes = write(tmp_path, "MI1\nSV1\nP-VR1\nNOPE\n", "codes.txt")
+    (Path(connector.import_dir) / "orders.csv").write_text("doc_ref;article_ref\nC1;VR1\n")
+    identical = run(data, "WEB", "--identical", "--codes", str(codes), "--json")
+    assert identical.exit_code == 0, identical.output
+    found = json.loads(identical.output)
+    assert (found["mapped"], found["already"], found["unmatched"]) == (3, 1, 1)
+    assert found["unmatched_codes"] == ["NOPE"]
+    missing = run(data, "WEB", "--identical", "--codes", str(tmp_path / "none.txt"))
+    assert missing.exit_code == 2
+
 
 def test_map_by_identical_code(shop: Any, tmp_path: Path) -> None:
     services, connector = shop

@@ -172,6 +172,18 @@ def map_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the correspondences to this CSV file.",
 )
+@click.option(
+    "--identical",
+    is_flag=True,
+    help="Map the outside article codes equal to an article's code or barcode: those of the"
+    " files waiting in the import folder, and those of --codes.",
+)
+@click.option(
+    "--codes",
+    "codes_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --identical: a text file of outside codes, one per line (code;variant).",
+)
 @click.option("--dry-run", is_flag=True, help="With --import: check everything, write nothing.")
 @click.option("--skip-bad", is_flag=True, help="With --import: import the good lines anyway.")
 @click.option(
@@ -200,6 +212,10 @@ def mappings_command(
     if import_file and export_file:
         fail(_("Give --import or --export, not both."), as_json=as_json)
     item = _get(state, code, as_json)
+    if options.pop("identical"):
+        _map_identical(state, item, options["codes_file"], as_json)
+        return
+    options.pop("codes_file")
     if import_file:
         _import_mappings(state, item, import_file, as_json, **options)
         return
@@ -211,6 +227,27 @@ def mappings_command(
         f"{r['kind']:<8} {r['external']:<20} {r['variant']:<10} → {r['internal']}" for r in rows
     ]
     emit(as_json, rows, "\n".join(lines) or _("No correspondence yet."))
+
+
+def _map_identical(state: CliState, item: Any, codes_file: Path | None, as_json: bool) -> None:
+    from webapp.econnector.mapping_identical import map_identical, parse_code_list, waiting_codes
+
+    codes = waiting_codes(item)
+    if codes_file is not None:
+        try:
+            codes += parse_code_list(codes_file.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeError) as exc:
+            fail(
+                _("Cannot read the file {file}: {detail}", file=str(codes_file), detail=str(exc)),
+                as_json=as_json,
+            )
+    report = map_identical(state.services().store, item, codes)
+    text = _(
+        "Mapped by identical code: {mapped}; already mapped: {already}; without an article of"
+        " that code or barcode: {unmatched}.",
+        **report.as_dict(),
+    )
+    emit(as_json, report.as_dict(), "\n".join([text, *report.unmatched_codes]))
 
 
 def _csv_options(options: dict[str, Any]) -> Any:
