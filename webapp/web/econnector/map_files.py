@@ -27,6 +27,7 @@ from webapp.backoffice import uploads
 from webapp.backoffice.row_checks import ImportProblem
 from webapp.backoffice.uploads import UploadTooLarge
 from webapp.csvio import CsvError, CsvOptions
+from webapp.econnector.connectors import Connector
 from webapp.econnector.mapping_files import CODE_KINDS, export_mapping_file
 from webapp.econnector.mapping_identical import map_identical, parse_code_list, waiting_codes
 from webapp.econnector.mapping_import import MappingReport, import_mapping_file
@@ -161,7 +162,7 @@ def mappings_import(
 
 def _analyse(
     services: Services,
-    connector: Any,
+    connector: Connector,
     page: MappingPage,
     path: Path,
     options: CsvOptions,
