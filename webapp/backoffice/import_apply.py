@@ -26,7 +26,7 @@ from webapp.backoffice.handler_base import Applied, Handler
 from webapp.backoffice.import_stage import staged_chunks
 from webapp.store import Store
 
-TARGET_SECONDS = 0.1
+TARGET_SECONDS = 0.15
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 1000, 100, 20_000
 CHUNK_TABLE = "temp.import_chunk"
 

@@ -24,9 +24,23 @@ def staging_connection(store: Store) -> Iterator[sqlite3.Connection]:
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.execute("PRAGMA temp_store = FILE")
         conn.execute("PRAGMA temp.cache_size = -4000")  # 4 MB of pages, then the file
+        conn.execute("PRAGMA temp.journal_mode = MEMORY")
         yield conn
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def staging(conn: sqlite3.Connection) -> Iterator[None]:
+    """The staging writes of a pass in one transaction of the TEMP tables: one journal, no
+    sync per batch. Committed at the end so the store's snapshot is not kept for the apply."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def staged_chunks(

@@ -31,7 +31,7 @@ from webapp.backoffice.columns import KINDS, Kind
 from webapp.backoffice.handler_base import Handler
 from webapp.backoffice.handler_rows import BATCH, RowProblem
 from webapp.backoffice.import_apply import ApplyResult, apply_staged
-from webapp.backoffice.import_stage import staging_connection
+from webapp.backoffice.import_stage import staging, staging_connection
 from webapp.backoffice.row_checks import (
     ImportProblem,
     KeyTracker,
@@ -166,12 +166,13 @@ def import_csv(
     ) as reader:
         report.format = reader.format.describe()
         if handlers.is_bulk(kind_name):
-            with staging_connection(store) as staging:
-                handler = _check(staging, kind, reader, report, progress)
+            with staging_connection(store) as conn:
+                with staging(conn):
+                    handler = _check(conn, kind, reader, report, progress)
                 if dry_run or skip_bad or not report.errors_total:
                     if own_run:
                         report.run_id = history.start_run(store, JOB_NAME, origin)
-                    _applied(report, apply_staged(store, handler, staging, dry_run=dry_run))
+                    _applied(report, apply_staged(store, handler, conn, dry_run=dry_run))
                 handler.close()
         else:
             _in_one_transaction(store, kind, reader, report, progress)
