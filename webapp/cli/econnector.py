@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from webapp.cli.common import EXIT_BAD_INPUT, EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
+from webapp.cli.common import EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
 from webapp.i18n import _, translate_stored
 
 
@@ -206,127 +206,28 @@ def mappings_command(
 ) -> None:
     """The connector's correspondences; with --import or --export, as a CSV file
     (columns kind;external;variant;internal;label). A bad line: nothing is written (exit 2),
-    unless --skip-bad (exit 1)."""
+    unless --skip-bad (exit 1). With --identical, map by identical code."""
+    from webapp.cli import econnector_mappings as files
     from webapp.econnector.mappings import mappings
 
     if import_file and export_file:
         fail(_("Give --import or --export, not both."), as_json=as_json)
     item = _get(state, code, as_json)
     if options.pop("identical"):
-        _map_identical(state, item, options["codes_file"], as_json)
+        files.map_identical(state, item, options["codes_file"], as_json)
         return
     options.pop("codes_file")
     if import_file:
-        _import_mappings(state, item, import_file, as_json, **options)
+        files.import_mappings(state, item, import_file, as_json, **options)
         return
     if export_file:
-        _export_mappings(state, item, export_file, as_json, options)
+        files.export_mappings(state, item, export_file, as_json, options)
         return
     rows = mappings(state.services().store, item)
     lines = [
         f"{r['kind']:<8} {r['external']:<20} {r['variant']:<10} → {r['internal']}" for r in rows
     ]
     emit(as_json, rows, "\n".join(lines) or _("No correspondence yet."))
-
-
-def _map_identical(state: CliState, item: Any, codes_file: Path | None, as_json: bool) -> None:
-    from webapp.econnector.mapping_identical import map_identical, parse_code_list, waiting_codes
-
-    codes = waiting_codes(item)
-    if codes_file is not None:
-        try:
-            codes += parse_code_list(codes_file.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeError) as exc:
-            fail(
-                _("Cannot read the file {file}: {detail}", file=str(codes_file), detail=str(exc)),
-                as_json=as_json,
-            )
-    report = map_identical(state.services().store, item, codes)
-    text = _(
-        "Mapped by identical code: {mapped}; already mapped: {already}; without an article of"
-        " that code or barcode: {unmatched}.",
-        **report.as_dict(),
-    )
-    emit(as_json, report.as_dict(), "\n".join([text, *report.unmatched_codes]))
-
-
-def _csv_options(options: dict[str, Any]) -> Any:
-    from webapp.csvio import CsvOptions
-
-    return CsvOptions(encoding=options["encoding"], delimiter=options["delimiter"])
-
-
-def _import_mappings(
-    state: CliState,
-    item: Any,
-    file: Path,
-    as_json: bool,
-    *,
-    dry_run: bool,
-    skip_bad: bool,
-    kind: str | None,
-    **options: Any,
-) -> None:
-    from webapp.backoffice.row_checks import ImportProblem
-    from webapp.csvio import CsvError
-    from webapp.econnector.mapping_import import import_mapping_file
-
-    try:
-        report = import_mapping_file(
-            state.services().store,
-            item,
-            file,
-            _csv_options(options),
-            default_kind=kind,
-            dry_run=dry_run,
-            skip_bad=skip_bad,
-        )
-    except (CsvError, ImportProblem) as exc:
-        fail(f"{file}: {exc.translated()}", as_json=as_json)
-    counts = {"new": report.total("new"), "changed": report.total("changed")}
-    counts |= {"unchanged": report.total("unchanged"), "rejected": report.errors_total}
-    if report.dry_run:
-        head = _(
-            "Dry run, nothing written: {new} new, {changed} changed, {unchanged} unchanged,"
-            " {rejected} bad lines.",
-            **counts,
-        )
-    elif report.committed:
-        head = _(
-            "Imported: {new} new, {changed} changed, {unchanged} unchanged, {rejected} bad lines.",
-            **counts,
-        )
-    else:
-        head = _("Nothing was imported: the file has bad lines.")
-    emit(as_json, report.as_dict(), "\n".join([head, *(e.translated() for e in report.errors)]))
-    if report.errors_total:
-        sys.exit(
-            EXIT_ITEMS_FAILED if report.committed or (dry_run and skip_bad) else EXIT_BAD_INPUT
-        )
-
-
-def _export_mappings(
-    state: CliState, item: Any, file: Path, as_json: bool, options: dict[str, Any]
-) -> None:
-    from webapp.csvformat import CsvError
-    from webapp.csvio import WriteFormat
-    from webapp.econnector.mapping_files import export_mapping_file
-    from webapp.econnector.mappings import KINDS
-
-    kinds = [options["kind"]] if options["kind"] else list(KINDS)
-    try:
-        fmt = WriteFormat.from_options(_csv_options(options))
-        rows = export_mapping_file(state.services().store, item, file, kinds, fmt)
-    except CsvError as exc:
-        fail(exc.translated(), as_json=as_json)
-    except OSError as exc:
-        fail(
-            _("Cannot write {file}: {detail}", file=str(file), detail=exc.strerror or str(exc)),
-            as_json=as_json,
-        )
-    emit(
-        as_json, {"ok": True, "file": str(file), "rows": rows}, _("Written: {file}", file=str(file))
-    )
 
 
 @connector.command("receive")
