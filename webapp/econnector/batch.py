@@ -15,16 +15,18 @@ import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlite_utils import Database
 
 from webapp.backoffice.document_numbers import reserve_numbers
-from webapp.backoffice.document_types import DocumentError, DuplicateDocument, LineInput
+from webapp.backoffice.document_types import DocumentError, DuplicateDocument
 from webapp.clock import now_iso
 from webapp.econnector import batch_write
 from webapp.econnector.batch_checks import (
     CheckedReceived,
     ReferenceAnswers,
+    Resolved,
     check_received,
     connector_problem,
 )
@@ -68,7 +70,7 @@ class Prepared:
     """A document with its lines resolved, and what the reception must be told it lacks."""
 
     document: SourceDocument
-    lines: list[LineInput]
+    lines: list[Resolved]
     reasons: list[str]
     country: str | None
     articles: list[SourceLine] = field(default_factory=list)  # without correspondence
@@ -76,42 +78,45 @@ class Prepared:
 
 
 def prepare(resolver: Resolver, documents: list[SourceDocument]) -> list[Prepared]:
-    """integration._lines and the country, for a chunk; the resolver may be on a reader."""
-    return [_prepare(resolver, document) for document in documents]
+    """integration._lines and the country, for a chunk; the resolver may be on a reader. A line's
+    outside codes are resolved once per distinct combination in the chunk."""
+    known: dict[tuple[str, str, str, str], tuple[int | None, Decimal | None, str | None]] = {}
+    return [_prepare(resolver, document, known) for document in documents]
 
 
-def _prepare(resolver: Resolver, document: SourceDocument) -> Prepared:
+def _prepare(
+    resolver: Resolver,
+    document: SourceDocument,
+    known: dict[tuple[str, str, str, str], tuple[int | None, Decimal | None, str | None]],
+) -> Prepared:
     prepared = Prepared(document, [], list(document.problems), None)
     reasons = prepared.reasons
     for line in document.lines:
-        article = resolver.article(line.article_ref, line.variant_ref)
+        key = (line.article_ref, line.variant_ref, line.vat_code, line.unit)
+        found = known.get(key)
+        if found is None:
+            found = known[key] = (
+                resolver.article(line.article_ref, line.variant_ref),
+                resolver.vat_rate(line.vat_code),
+                resolver.unit(line.unit) if line.unit else None,
+            )
+        article, rate, unit = found
         if article is None:
             prepared.articles.append(line)
             label = (
                 f"{line.article_ref}/{line.variant_ref}" if line.variant_ref else line.article_ref
             )
             reasons.append(gettext("the article {ref} has no correspondence", ref=label))
-        rate = resolver.vat_rate(line.vat_code)
         if rate is None:
             prepared.codes.append(("vat", line.vat_code))
             reasons.append(
                 gettext("the VAT code {value} needs a correspondence", value=line.vat_code)
             )
-        unit = resolver.unit(line.unit) if line.unit else None
         if line.unit and unit is None:
             prepared.codes.append(("unit", line.unit))
             reasons.append(gettext("the unit {value} needs a correspondence", value=line.unit))
         if article is not None and rate is not None:
-            prepared.lines.append(
-                LineInput(
-                    label=line.label,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price_incl_vat,
-                    vat_rate=rate,
-                    article_id=article,
-                    unit_code=unit,
-                )
-            )
+            prepared.lines.append((line, article, rate, unit))
     country_code = str(document.header.get("country") or "")
     prepared.country = resolver.country(country_code)
     if prepared.country is None:

@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
 from webapp.backoffice import document_checks as checks
-from webapp.backoffice.document_checks import CheckedLine
 from webapp.backoffice.document_payments import CheckedPayment, check_paid_total, check_payment
 from webapp.backoffice.document_totals import (
     TOLERANCE,
+    LineTotals,
     compute_line,
     is_amount_too_large,
     sum_money,
@@ -33,9 +33,11 @@ from webapp.backoffice.document_types import (
     TotalMismatch,
 )
 from webapp.econnector.connectors import Connector
-from webapp.econnector.inbox import SourceDocument
+from webapp.econnector.inbox import SourceDocument, SourceLine
 from webapp.i18n import N_
 from webapp.store import one
+
+AMOUNTS_KEPT = 50_000
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class CheckedReceived:
     """A received document that create_document would accept, with what it would write."""
 
     doc_date: Any
-    lines: list[CheckedLine]
+    lines: list[ReceivedLine]
     payments: list[CheckedPayment]
     total_excl_vat: Decimal
     total_incl_vat: Decimal
@@ -51,6 +53,28 @@ class CheckedReceived:
     @property
     def total_vat(self) -> Decimal:
         return self.total_incl_vat - self.total_excl_vat
+
+
+class Amounts(NamedTuple):
+    """A line's totals, and the numbers stored (quantity, unit price excl. VAT, VAT rate, total
+    excl. and incl. VAT) as the REALs the per-document path writes."""
+
+    totals: LineTotals
+    stored: tuple[float, float, float, float, float]
+
+
+# A received line with its article, VAT rate and unit resolved from the outside codes.
+Resolved = tuple[SourceLine, int, Decimal, str | None]
+
+
+class ReceivedLine(NamedTuple):
+    """A checked line: what document_checks.CheckedLine holds, with its stored numbers."""
+
+    line_no: int
+    article_id: int | None
+    label: str
+    unit_code: str | None
+    amounts: Amounts
 
 
 class ReferenceAnswers:
@@ -61,6 +85,15 @@ class ReferenceAnswers:
         self.articles: dict[int, dict[str, Any] | None] = {}
         self.rates: dict[Decimal, bool] = {}
         self.units: dict[str, str | None] = {}
+        self.amounts: dict[tuple[Any, Any, Any], Amounts] = {}
+        # (article, label, unit) → (label, unit code) of lines that passed
+        self.described: dict[tuple[int, str, str | None], tuple[str, str | None]] = {}
+
+    def remember(self, key: tuple[Any, Any, Any], amounts: Amounts) -> None:
+        if len(self.amounts) >= AMOUNTS_KEPT:  # bounded: memory stays flat in the file size
+            self.amounts.clear()
+            self.described.clear()
+        self.amounts[key] = amounts
 
     def article(self, db: Database, article_id: int) -> dict[str, Any] | None:
         if article_id not in self.articles:
@@ -110,7 +143,7 @@ def check_received(
     answers: ReferenceAnswers,
     connector: Connector,
     document: SourceDocument,
-    lines: list[LineInput],
+    lines: list[Resolved],
     duplicate: DocumentError | None,
 ) -> CheckedReceived:
     """check_document's rules after its references (checked by connector_problem); `duplicate`
@@ -131,27 +164,41 @@ def check_received(
     if connector.generate_payment:
         method = str(document.header.get("payment_method") or "CASH")
         payments = [check_payment(db, PaymentInput(method=method, amount=total), 1, doc_date)]
-    total_excl = sum_money(line.totals.total_excl_vat for line in checked)
-    total_incl = sum_money(line.totals.total_incl_vat for line in checked)
+    total_excl = sum_money(line.amounts.totals.total_excl_vat for line in checked)
+    total_incl = sum_money(line.amounts.totals.total_incl_vat for line in checked)
     if total is not None and abs(total_incl - total) > TOLERANCE:
         raise TotalMismatch(total_incl, total)
     check_paid_total(payments, total_incl)
     return CheckedReceived(doc_date, checked, payments, total_excl, total_incl)
 
 
-def _line(db: Database, answers: ReferenceAnswers, line: LineInput, number: int) -> CheckedLine:
-    """document_checks._check_line, its lookups answered once per distinct value."""
+def _line(db: Database, answers: ReferenceAnswers, line: Resolved, number: int) -> ReceivedLine:
+    """document_checks._check_line. Its checks are of (quantity, price, VAT rate) on one side
+    and of (article, label, unit) on the other: a line whose two sides both passed before passes,
+    with the same results; any other goes through every check, in check_document's order."""
+    source, article_id, rate, unit_code = line
+    amounts = answers.amounts.get((source.quantity, source.unit_price_incl_vat, rate))
+    described = answers.described.get((article_id, source.label, unit_code))
+    if amounts is None or described is None:
+        return _checked_line(db, answers, line, number)
+    return ReceivedLine(number, article_id, described[0], described[1], amounts)
+
+
+def _checked_line(
+    db: Database, answers: ReferenceAnswers, resolved: Resolved, number: int
+) -> ReceivedLine:
+    source, article_id, vat_rate, unit_code = resolved
+    line = LineInput(
+        label=source.label,
+        quantity=source.quantity,
+        unit_price=source.unit_price_incl_vat,
+        vat_rate=vat_rate,
+        article_id=article_id,
+        unit_code=unit_code,
+    )
     quantity = checks._quantity(line, number)
     price = checks._unit_price(line, number)
-    article = None
-    if line.article_id is not None:
-        article = answers.article(db, line.article_id)
-        if article is None:
-            raise DocumentError(
-                N_("Line {line}: article {article} does not exist."),
-                line=number,
-                article=line.article_id,
-            )
+    article = _article(db, answers, line, number)
     label = (line.label or "").strip() or (str(article["label"]) if article else "")
     if not label:
         raise DocumentError(N_("Line {line}: the label is missing."), line=number)
@@ -160,7 +207,32 @@ def _line(db: Database, answers: ReferenceAnswers, line: LineInput, number: int)
     if is_amount_too_large(totals):
         raise DocumentError(N_("Line {line}: the amount is too large."), line=number)
     unit = _unit(db, answers, line, article, number)
-    return CheckedLine(number, line.article_id, label, quantity, unit, rate, totals)
+    stored = (
+        float(quantity),
+        float(totals.unit_price_excl_vat),
+        float(rate),
+        float(totals.total_excl_vat),
+        float(totals.total_incl_vat),
+    )
+    amounts = Amounts(totals, stored)
+    answers.remember((source.quantity, source.unit_price_incl_vat, vat_rate), amounts)
+    answers.described[(article_id, source.label, unit_code)] = (label, unit)
+    return ReceivedLine(number, article_id, label, unit, amounts)
+
+
+def _article(
+    db: Database, answers: ReferenceAnswers, line: LineInput, number: int
+) -> dict[str, Any] | None:
+    if line.article_id is None:
+        return None
+    article = answers.article(db, line.article_id)
+    if article is None:
+        raise DocumentError(
+            N_("Line {line}: article {article} does not exist."),
+            line=number,
+            article=line.article_id,
+        )
+    return article
 
 
 def _rate(

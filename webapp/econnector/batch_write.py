@@ -92,8 +92,8 @@ def _documents(db: Database, connector: Connector, plan: Plan, ids: range, now: 
         ],
     )
     conn.executemany(
-        "INSERT INTO document_lines (document_id, line_no, article_id, label, quantity,"
-        " unit_code, unit_price_excl_vat, vat_rate, total_excl_vat, total_incl_vat)"
+        "INSERT INTO document_lines (document_id, line_no, article_id, label, unit_code,"
+        " quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_incl_vat)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
@@ -101,12 +101,8 @@ def _documents(db: Database, connector: Connector, plan: Plan, ids: range, now: 
                 line.line_no,
                 line.article_id,
                 line.label,
-                float(line.quantity),
                 line.unit_code,
-                float(line.totals.unit_price_excl_vat),
-                float(line.vat_rate),
-                float(line.totals.total_excl_vat),
-                float(line.totals.total_incl_vat),
+                *line.amounts.stored,
             )
             for document_id, item in zip(ids, plan.accepted, strict=True)
             for line in item.checked.lines

@@ -126,8 +126,6 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
                     problems += _header_changes(
                         record.line, record.values, header_fields, current_raw
                     )
-                values.update(current.header)
-                values["doc_ref"] = current.doc_ref
             else:
                 problems = _row_problems(record.line, record.values, width, all_pairs, values, memo)
                 if current is not None:
@@ -181,7 +179,7 @@ class _Memo:
     codes, quantities, prices and customers); bounded, so memory stays flat in the file size.
     Field.parse is a function of the raw text alone, so the answer is the same as asking again."""
 
-    LIMIT = 20_000
+    LIMIT = 10_000
 
     def __init__(self, fields: list[Any]) -> None:
         self.known: dict[int, dict[str, Any]] = {item.index: {} for item in fields}
@@ -191,6 +189,8 @@ class _Memo:
 
     def add(self, item: Any, known: dict[str, Any], raw: str) -> Any:
         found = self._parse(item, raw)
+        if item.name == "doc_ref":  # one per document: never met again
+            return found
         if len(known) >= self.LIMIT:
             known.clear()
         known[raw] = found
