@@ -77,6 +77,8 @@ def map_identical(
     staged = list(dict.fromkeys((external.strip(), variant.strip()) for external, variant in codes))
     report = IdenticalReport(given=len(staged))
     with store.read() if dry_run else store.write() as db:
+        if dry_run:  # one read transaction, not one per staged code
+            db.execute("BEGIN")
         db.execute("DROP TABLE IF EXISTS temp.identical_codes")
         db.execute(
             "CREATE TEMP TABLE identical_codes (external TEXT NOT NULL, variant TEXT NOT NULL,"
@@ -114,6 +116,8 @@ def map_identical(
                 [connector.id],
             )
         db.execute("DROP TABLE temp.identical_codes")
+        if dry_run:
+            db.execute("COMMIT")
     return report
 
 

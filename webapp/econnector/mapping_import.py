@@ -157,7 +157,13 @@ def import_mapping_file(
     report = MappingReport(connector.code, Path(path).name, dry_run, skip_bad)
     report.read = read_mapping_file(Path(path), options, default_kind)
     with store.read() as db:
+        # This connection is the import's own: its temporary table in memory, its rows tuples,
+        # one transaction (one snapshot, and not one per staged row).
+        db.execute("PRAGMA temp_store = MEMORY")
+        db.conn.row_factory = None
+        db.execute("BEGIN")
         resolved = _resolve(db, connector, report)
+        db.execute("COMMIT")
     if dry_run or not report.can_import:
         return report
     try:
@@ -215,10 +221,7 @@ def _resolve(db: Database, connector: Connector, report: MappingReport) -> Resol
     counts = {kind: _count(db, connector, kind) for kind in KINDS}
     report.counts = {kind: count for kind, count in counts.items() if any(count.values())}
     resolved = {
-        kind: [
-            tuple(row)
-            for row in db.execute(RESOLVED[_table_kind(kind)].format(join=_join(kind), kind=kind))
-        ]
+        kind: db.execute(RESOLVED[_table_kind(kind)].format(join=_join(kind), kind=kind)).fetchall()
         for kind in report.counts
     }
     db.execute("DROP TABLE temp.mapping_lines")
