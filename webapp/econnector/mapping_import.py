@@ -188,7 +188,8 @@ def _chunks(lines: list[T]) -> Iterator[list[T]]:
 
 
 def _resolve(db: Database, connector: Connector, report: MappingReport) -> Resolved:
-    """Stage the good lines, refuse those whose internal code is unknown, count what changes."""
+    """Stage the good lines and refuse those whose internal code is unknown; then count what
+    would change (an analysis, or a refused import) or return the resolved rows to write."""
     db.execute("DROP TABLE IF EXISTS temp.mapping_lines")
     db.execute(
         "CREATE TEMP TABLE mapping_lines (line INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
@@ -218,12 +219,17 @@ def _resolve(db: Database, connector: Connector, report: MappingReport) -> Resol
         db.conn.executemany(
             "DELETE FROM temp.mapping_lines WHERE line = ?", [(line,) for line in bad]
         )
-    counts = {kind: _count(db, connector, kind) for kind in KINDS}
-    report.counts = {kind: count for kind, count in counts.items() if any(count.values())}
-    resolved = {
-        kind: db.execute(RESOLVED[_table_kind(kind)].format(join=_join(kind), kind=kind)).fetchall()
-        for kind in report.counts
-    }
+    kinds = [kind for kind in KINDS if kind in {line.kind for line in report.read.lines}]
+    resolved: Resolved = {}
+    if report.dry_run or not report.can_import:  # what the import would do, or would have done
+        report.counts = {kind: _count(db, connector, kind) for kind in kinds}
+    else:  # the rows to write; the write counts what it does
+        resolved = {
+            kind: db.execute(
+                RESOLVED[_table_kind(kind)].format(join=_join(kind), kind=kind)
+            ).fetchall()
+            for kind in kinds
+        }
     db.execute("DROP TABLE temp.mapping_lines")
     return resolved
 
