@@ -245,3 +245,23 @@ def test_an_import_cut_between_chunks_is_finished_by_importing_again(tmp_path: P
     assert len(fts_codes(store, "articles_fts", "rouge")) == 4000
     assert len(changed_since(store, "articles", 0)) == 4000
     store.close()
+
+
+def test_a_bad_value_repeated_is_refused_on_every_line(services: Services, tmp_path: Path) -> None:
+    """Each distinct text is parsed once per column; its refusal still names every line."""
+    text = HEADER + "".join(
+        f"R{n};Vin;BT;20;{'dix' if n % 2 else '10'};;;{'' if n % 3 else 'x'}\n" for n in range(6)
+    )
+    path = tmp_path / "r.csv"
+    path.write_text(text, encoding="utf-8")
+    report = import_csv(services.store, "articles", path)
+    where = sorted((error.line, error.column) for error in report.errors)
+    assert where == [
+        (2, "stock"),
+        (3, "price_excl_vat"),
+        (5, "price_excl_vat"),
+        (5, "stock"),
+        (7, "price_excl_vat"),
+    ]
+    assert all("dix" in error.translated() for error in report.errors if error.line in (3, 7))
+    assert not report.committed

@@ -37,6 +37,7 @@ from webapp.backoffice.row_checks import (
     KeyTracker,
     Row,
     RowError,
+    ValueParser,
     check_width,
     ignored_columns,
     map_header,
@@ -230,12 +231,16 @@ def _check(
     handler.start({item.name for item in fields})
     width = len(reader.header)
     keys = KeyTracker(conn, kind)
+    parse = ValueParser(fields)
     pending: list[Row] = []
     for record in reader:
         report.rows += 1
-        row = Row(record.line, {}, check_width(record.line, record.values, width))
+        values = record.values
+        row = Row(
+            record.line, {}, [] if len(values) == width else check_width(record.line, values, width)
+        )
         if not row.problems:
-            row.problems = parse_values(record.line, record.values, fields, row.values)
+            row.problems = parse(record.line, values, row.values)
         pending.append(row)
         if len(pending) >= BATCH:
             _settle(pending, keys, handler, report)

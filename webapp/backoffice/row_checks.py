@@ -156,6 +156,64 @@ def parse_values(
     return problems
 
 
+MEMO_LIMIT = 4096  # distinct texts remembered per column: units, rates, families, small numbers
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    message: str
+    params: dict[str, Any]
+    empty: bool
+
+
+_UNSEEN = object()
+
+
+class ValueParser:
+    """parse_values for a whole file, each column's distinct texts parsed once.
+
+    Most columns repeat a few values (units, VAT rates, families, stock counts); their outcome,
+    value or refusal, is looked up instead of parsed again. The same rules as parse_values.
+    """
+
+    def __init__(self, fields: list[Field]) -> None:
+        self.fields: list[tuple[int, str, bool, Callable[[str], Any], dict[str, Any]]] = [
+            (item.index, item.name, item.column.not_empty, item.parse, {})
+            for item in fields
+            if item.column.type != "numbers"  # a list: each row gets its own
+        ]
+        self.plain = [item for item in fields if item.column.type == "numbers"]
+
+    def __call__(self, line: int, raw_values: list[str], values: dict[str, Any]) -> list[RowError]:
+        problems: list[RowError] = []
+        for index, name, not_empty, parse, memo in self.fields:
+            raw = raw_values[index]
+            found = memo.get(raw, _UNSEEN)
+            if found is _UNSEEN:
+                found = _outcome(raw, not_empty, parse)
+                if len(memo) < MEMO_LIMIT:
+                    memo[raw] = found
+            if type(found) is _Refusal:
+                if found.empty:
+                    values[name] = None
+                if found.message:
+                    problems.append(RowError(line, name, found.message, dict(found.params)))
+            else:
+                values[name] = found
+        if self.plain:
+            problems += parse_values(line, raw_values, self.plain, values)
+        return problems
+
+
+def _outcome(raw: str, not_empty: bool, parse: Callable[[str], Any]) -> Any:
+    if not raw or raw.isspace():
+        return _Refusal(N_("is empty") if not_empty else "", {}, True)
+    try:
+        return parse(raw)
+    except ValueProblem as problem:
+        return _Refusal(problem.message, problem.params, False)
+
+
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
