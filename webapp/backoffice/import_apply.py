@@ -26,8 +26,8 @@ from webapp.backoffice.handler_base import Applied, Handler
 from webapp.backoffice.import_stage import staged_chunks
 from webapp.store import Store
 
-TARGET_SECONDS = 0.15
-FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 1000, 100, 20_000
+TARGET_SECONDS = 0.1
+FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 1000, 100, 5000  # rows; the largest bounds memory
 CHUNK_TABLE = "temp.import_chunk"
 
 
