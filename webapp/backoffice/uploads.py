@@ -109,7 +109,7 @@ def _import(
     context.progress(0, total, label)
 
     def progress(rows: int) -> None:
-        context.check_stop()  # Relais closing: the import's transaction is rolled back
+        context.check_stop()  # Relais closing while the file is checked: nothing is written
         context.progress(rows, total, label)
 
     report = import_csv(
@@ -123,7 +123,7 @@ def _import(
         run=context,
         file_name=params["file"],
     )
-    context.progress(report.rows, report.rows, label)  # the writer is free: this one is stored
+    context.progress(report.rows, report.rows, label)
     return report
 
 
