@@ -63,14 +63,20 @@ class ItemFilter:
     status: str | None = None  # an item status, or "unresolved"
     subject: str | None = None  # one thing's items (a connector's code)
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, *, moment: str | None = None) -> tuple[str, list[Any]]:
+        """The WHERE clause; with ``moment``, only the rows of that created_at (the dates are then
+        checked row by row: SQLite would range over them rather than seek the moment)."""
         clauses: list[str] = []
         args: list[Any] = []
+        dated = "created_at" if moment is None else "+created_at"
+        if moment is not None:
+            clauses.append("created_at = ?")
+            args.append(moment)
         if self.date_from:
-            clauses.append("created_at >= ?")
+            clauses.append(f"{dated} >= ?")
             args.append(clock.local_day_start_iso(self.date_from))
         if self.date_to:
-            clauses.append("created_at < ?")
+            clauses.append(f"{dated} < ?")
             args.append(clock.local_day_start_iso(self.date_to + timedelta(days=1)))
         if self.job_name:
             clauses.append("job_name = ?")
@@ -168,7 +174,8 @@ def query_page(
     per_page: int = 50,
 ) -> Page:
     """The page of items just older than ``after`` (next) or just newer than ``before`` (previous),
-    newest first; neither is the first page. One row more than a page tells whether more follow."""
+    newest first; with neither, the first page. One row more than a page says whether more follow;
+    ``number`` is only carried along to be shown."""
     if before is not None:
         with store.read() as db:
             rows = _nearest(db, filters, before, newer=True, limit=per_page + 1)
@@ -199,24 +206,34 @@ def _nearest(
     inclusive: bool = False,
 ) -> list[Any]:
     """Up to ``limit`` rows on one side of ``cursor``, the nearest first."""
-    sql, args = nearest_sql(filters, cursor, newer=newer, inclusive=inclusive)
-    return list(db.execute(sql, [*args, limit]).fetchall())
+    rows: list[Any] = []
+    for sql, args in nearest_sql(filters, cursor, newer=newer, inclusive=inclusive):
+        rows += db.execute(sql, [*args, limit - len(rows)]).fetchall()
+        if len(rows) >= limit:
+            break
+    return rows
 
 
 def nearest_sql(
     filters: ItemFilter, cursor: Cursor | None, *, newer: bool, inclusive: bool = False
-) -> tuple[str, list[Any]]:
-    """The query of a page beyond ``cursor`` (its LIMIT left to bind): one index range, no sort."""
-    where, args = filters.where()
+) -> list[tuple[str, list[Any]]]:
+    """The queries of the rows beyond ``cursor``, to run in turn (their LIMIT left to bind): the
+    rest of the cursor's own moment by id, then the moments beyond. A job writes a chunk's items
+    with one created_at: one range over created_at alone would step through all of them, when
+    each of these is one index range (the rowid ends every index key), without a sort."""
     sign, order = (">", "ASC") if newer else ("<", "DESC")
-    if cursor is not None:
-        # (created_at, id) beyond the cursor, spelled so SQLite ranges over created_at in the
-        # (created_at) and every (x, created_at) index; id, the rowid, ends each of their keys.
-        clause = f"created_at {sign}= ? AND (created_at {sign} ? OR id {sign}{'=' * inclusive} ?)"
-        where = f"{where} AND {clause}" if where else f" WHERE {clause}"
-        args = [*args, cursor.created_at, cursor.created_at, cursor.id]
-    order_by = f"ORDER BY created_at {order}, id {order}"
-    return f"SELECT * FROM {filters.source()}{where} {order_by} LIMIT ?", args
+    select = f"SELECT * FROM {filters.source()}"
+    tail = f"ORDER BY created_at {order}, id {order} LIMIT ?"
+    if cursor is None:
+        where, args = filters.where()
+        return [(f"{select}{where} {tail}", args)]
+    same, same_args = filters.where(moment=cursor.created_at)
+    beyond, beyond_args = filters.where()
+    beyond += f"{' AND' if beyond else ' WHERE'} created_at {sign} ?"
+    return [
+        (f"{select}{same} AND id {sign}{'=' * inclusive} ? {tail}", [*same_args, cursor.id]),
+        (f"{select}{beyond} {tail}", [*beyond_args, cursor.created_at]),
+    ]
 
 
 def count_unresolved(store: Store) -> int:
