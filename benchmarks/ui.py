@@ -501,12 +501,12 @@ def cli_import(clicker: Clicker, data: Path, articles: Path) -> Writes:
     env.update(RELAIS_VAULT_BACKEND="file")
     command = [sys.executable, "-m", "webapp", "--data-dir", str(data), "backoffice", "import",
                "articles", str(articles)]  # fmt: skip
-    child = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
-    writes = clicker.during("back-office import (CLI)", lambda: child.poll() is None)
+    log = articles.with_suffix(".log")
+    with log.open("w", encoding="utf-8") as output:
+        child = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=output)
+        writes = clicker.during("back-office import (CLI)", lambda: child.poll() is None)
     if child.returncode:
-        print(
-            f"the import exited with {child.returncode}: {child.stdout.read() if child.stdout else ''}"
-        )
+        print(f"the import exited with {child.returncode}:\n{log.read_text()[-2000:]}")
     return writes
 
 
