@@ -33,7 +33,7 @@ from webapp.store import Store
 
 CHUNK = 2_000
 
-# Per kind: the table the internal code is looked up in, its key and the join's condition.
+# Per kind: the table the internal code is looked up in, the join's condition, what it gives.
 TARGETS = {
     "article": ("articles", "t.code = s.internal", "t.id"),
     "customer": ("parties", "t.kind = 'customer' AND t.code = s.internal", "t.id"),
