@@ -245,6 +245,7 @@ OFFERED = [
     ItemFilter(job_name="pos_sync", status="error", date_from=date(2026, 1, 1)),
     ItemFilter(subject="WEB", status="received", date_from=date(2026, 1, 1), date_to=date.today()),
     ItemFilter(subject="WEB", status="error"),
+    ItemFilter(subject="WEB", status="unresolved"),
 ]
 
 
