@@ -75,35 +75,45 @@ def push_outbox(
         after = int(rows[-1]["seq"])
 
 
+NO_ANSWER = "no answer from the office for this record"
+
+
 def _record_answers(
     store: Store,
     rows: list[dict[str, Any]],
     answers: list[dict[str, Any]],
     result: PushResult,
 ) -> None:
+    """The office's answer for a batch, written in one transaction."""
     by_id = {str(answer.get("id")): answer for answer in answers}
     moment = now_iso()
+    sent: list[tuple[str, str]] = []
+    rejected: list[tuple[str, str]] = []
+    unanswered: list[tuple[str, str]] = []
+    for row in rows:
+        answer = by_id.get(row["id"])
+        status = answer.get("status") if answer else None
+        if status in ("applied", "already_applied"):
+            sent.append((moment, row["id"]))
+        elif status == "rejected":
+            reason = str((answer or {}).get("reason") or "rejected")
+            rejected.append((reason, row["id"]))
+            result.rejected.append({"id": row["id"], "kind": row["kind"], "reason": reason})
+        else:  # no answer for it: it stays queued and goes again next round
+            unanswered.append((NO_ANSWER, row["id"]))
     with store.write() as db:
-        for row in rows:
-            answer = by_id.get(row["id"])
-            status = answer.get("status") if answer else None
-            if status in ("applied", "already_applied"):
-                db.execute(
-                    "UPDATE MICPTRACK SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
-                    " last_error = NULL WHERE id = ? AND state = 'queued'",
-                    [moment, row["id"]],
-                )
-                result.sent += 1
-            elif status == "rejected":
-                reason = str((answer or {}).get("reason") or "rejected")
-                db.execute(
-                    "UPDATE MICPTRACK SET state = 'rejected', last_error = ?,"
-                    " attempts = attempts + 1 WHERE id = ? AND state = 'queued'",
-                    [reason, row["id"]],
-                )
-                result.rejected.append({"id": row["id"], "kind": row["kind"], "reason": reason})
-            else:  # no answer for it: it stays queued and goes again next round
-                db.execute(
-                    "UPDATE MICPTRACK SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                    ["no answer from the office for this record", row["id"]],
-                )
+        db.conn.executemany(
+            "UPDATE MICPTRACK SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+            " last_error = NULL WHERE id = ? AND state = 'queued'",
+            sent,
+        )
+        db.conn.executemany(
+            "UPDATE MICPTRACK SET state = 'rejected', last_error = ?,"
+            " attempts = attempts + 1 WHERE id = ? AND state = 'queued'",
+            rejected,
+        )
+        db.conn.executemany(
+            "UPDATE MICPTRACK SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            unanswered,
+        )
+    result.sent += len(sent)
