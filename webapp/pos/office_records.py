@@ -100,9 +100,9 @@ def _apply_chunk(
 ) -> bool:
     """Apply the first records in one transaction, appending their results to ``results``;
     True when the office failed on the next one (what came before is committed)."""
-    started = time.monotonic()
     # Pushed records never change articles, units, VAT rates or payment methods.
     with store.write() as db, documents.remembered_lookups():
+        started = time.monotonic()  # the write lock is held from here
         chunk = _Chunk(db, register, records)
         for record in records:
             try:
