@@ -145,6 +145,39 @@ class LockTimes:
         return max(self.held, default=0.0) * 1000
 
 
+class UiSaves:
+    """A UI save (one settings row) every 50 ms in a thread: how long each waited and wrote."""
+
+    def __init__(self, store: Any) -> None:
+        import threading
+
+        self.store = store
+        self.took: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            started = time.perf_counter()
+            with self.store.write() as db:
+                db.execute(
+                    "INSERT INTO settings (key, value) VALUES ('benchmark.ui', '0')"
+                    " ON CONFLICT (key) DO UPDATE SET value = value + 1"
+                )
+            self.took.append(time.perf_counter() - started)
+
+    def stop(self) -> str:
+        self._stop.set()
+        self._thread.join()
+        took = sorted(ms * 1000 for ms in self.took) or [0.0]
+        p95 = took[min(len(took) - 1, int(len(took) * 0.95))]
+        return (
+            f"{len(self.took)} saves, p50 {took[len(took) // 2]:.0f} ms, p95 {p95:.0f} ms,"
+            f" longest {took[-1]:.0f} ms"
+        )
+
+
 def _timed(step: Any) -> tuple[Any, float, float]:
     started, cpu = time.perf_counter(), time.process_time()
     result = step()
@@ -189,10 +222,12 @@ def drain_benchmark(tickets: int = 5_000, batch: int = 500) -> None:
             for after in range(0, tickets, batch)
         ]
         locks = LockTimes(office_services.store)
+        saves = UiSaves(office_services.store)
         with OfficeClient(url, token, timeout=120) as client:
             pushed, drain_s, drain_cpu = _timed(
                 lambda: outbox.push_outbox(till.store, client, 1, batch)
             )
+        ui_saves = saves.stop()
         drain_lock = locks.longest_ms()
         locks.held.clear()
         headers = {"Authorization": f"Bearer {token}"}
@@ -224,6 +259,7 @@ def drain_benchmark(tickets: int = 5_000, batch: int = 500) -> None:
         f"{'baseline: replay (already_applied)':<34}{replay_s:>9.2f}{replay_cpu:>8.2f}"
         f"{tickets / replay_s:>11,.0f}{1:>10.2f}{replay_lock:>9.0f}"
     )
+    print(f"UI saves on the office during the drain: {ui_saves}")
     print(f"office documents: {documents:,} (each ticket exactly once: {documents == tickets})")
 
 
