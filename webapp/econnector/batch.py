@@ -206,14 +206,15 @@ def _integrate(
                 plan.later_numbers.append((result, _index_of(plan, document.doc_ref)))
             continue
         _note(report, item)
-        reasons = _refusal(db, connector, item, desk, connector_error, duplicates, answers, plan)
+        reasons = _refusal(
+            db, connector, item, desk, connector_error, duplicates, answers, plan, result
+        )
         if reasons is not None:
             _refuse(db, result, item, reasons, layer)
             plan.order.append(("refused", len(plan.refused)))
             plan.refused.append((item, reasons))
             continue
         accepted = plan.accepted[-1]
-        accepted.result = result
         result.customer_status = accepted.customer.status
         result.candidates = accepted.customer.candidates
         if report.analyse_only:
@@ -254,6 +255,7 @@ def _refusal(
     duplicates: dict[str, DocumentError],
     answers: ReferenceAnswers,
     plan: Plan,
+    result: DocumentResult,
 ) -> list[str] | None:
     """The document's reasons for not being integrated, in the per-document path's order; None
     when it is accepted (then it is the plan's last accepted document)."""
@@ -281,7 +283,7 @@ def _refusal(
         return [refused.translated()]
     desk.accept(customer)
     plan.order.append(("accepted", len(plan.accepted)))
-    plan.accepted.append(Accepted(item, customer, checked, _result(item.document)))
+    plan.accepted.append(Accepted(item, customer, checked, result))
     return None
 
 

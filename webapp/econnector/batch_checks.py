@@ -67,14 +67,9 @@ class Amounts(NamedTuple):
 Resolved = tuple[SourceLine, int, Decimal, str | None]
 
 
-class ReceivedLine(NamedTuple):
-    """A checked line: what document_checks.CheckedLine holds, with its stored numbers."""
-
-    line_no: int
-    article_id: int | None
-    label: str
-    unit_code: str | None
-    amounts: Amounts
+# A checked line: (line number, article id, label, unit code, amounts), what
+# document_checks.CheckedLine holds; a plain tuple, as there is one per line of the file.
+ReceivedLine = tuple[int, int | None, str, str | None, Amounts]
 
 
 class ReferenceAnswers:
@@ -164,8 +159,8 @@ def check_received(
     if connector.generate_payment:
         method = str(document.header.get("payment_method") or "CASH")
         payments = [check_payment(db, PaymentInput(method=method, amount=total), 1, doc_date)]
-    total_excl = sum_money(line.amounts.totals.total_excl_vat for line in checked)
-    total_incl = sum_money(line.amounts.totals.total_incl_vat for line in checked)
+    total_excl = sum_money(line[4].totals.total_excl_vat for line in checked)
+    total_incl = sum_money(line[4].totals.total_incl_vat for line in checked)
     if total is not None and abs(total_incl - total) > TOLERANCE:
         raise TotalMismatch(total_incl, total)
     check_paid_total(payments, total_incl)
@@ -181,7 +176,7 @@ def _line(db: Database, answers: ReferenceAnswers, line: Resolved, number: int) 
     described = answers.described.get((article_id, source.label, unit_code))
     if amounts is None or described is None:
         return _checked_line(db, answers, line, number)
-    return ReceivedLine(number, article_id, described[0], described[1], amounts)
+    return (number, article_id, described[0], described[1], amounts)
 
 
 def _checked_line(
@@ -217,7 +212,7 @@ def _checked_line(
     amounts = Amounts(totals, stored)
     answers.remember((source.quantity, source.unit_price_incl_vat, vat_rate), amounts)
     answers.described[(article_id, source.label, unit_code)] = (label, unit)
-    return ReceivedLine(number, article_id, label, unit, amounts)
+    return (number, article_id, label, unit, amounts)
 
 
 def _article(

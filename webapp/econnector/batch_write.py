@@ -96,16 +96,9 @@ def _documents(db: Database, connector: Connector, plan: Plan, ids: range, now: 
         " quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_incl_vat)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (
-                document_id,
-                line.line_no,
-                line.article_id,
-                line.label,
-                line.unit_code,
-                *line.amounts.stored,
-            )
+            (document_id, line_no, article_id, label, unit_code, *amounts.stored)
             for document_id, item in zip(ids, plan.accepted, strict=True)
-            for line in item.checked.lines
+            for line_no, article_id, label, unit_code, amounts in item.checked.lines
         ],
     )
     conn.executemany(

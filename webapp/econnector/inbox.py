@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
@@ -45,7 +46,7 @@ TIER_ABOVE = N_("> 1000 documents")
 COUNT_LIMIT = 1001  # enough to say "> 1000": a huge file is not read to its end
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceLine:
     line: int
     line_no: int
@@ -67,7 +68,7 @@ class SourceDocument:
     lines: list[SourceLine] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def customer_name(self) -> str:
         names = [self.header.get("first_name") or "", self.header.get("last_name") or ""]
         return " ".join(part for part in names if part) or str(self.header.get("company") or "")
