@@ -1,13 +1,19 @@
 """E-connecteur: a 300,000-line documents file (30,000 documents) received end to end, and a send
 of 200,000 articles and 100,000 customers.
 
+The documents file mixes what web shops send: documents of 1 to 40 lines, customers met again and
+again, homonyms of the shop's customers (same e-mail, or same names and postcode), seven VAT codes
+(two through correspondences), and refusals (unmapped articles, an unknown VAT code, totals that do
+not match the lines). Three cases are printed: that file, a quarter of it (memory), and the same file
+received again after its first half was integrated (the "already" path).
+
     .venv/bin/python benchmarks/econnector.py [--documents N] [--lines-per-document N]
                                                [--articles N] [--customers N]
 
 Each step runs in a fresh child process (its peak memory is its max RSS):
 - baseline: `csv.reader` + `executemany` of the same lines into a bare table (same pragmas);
-- analysis (a dry run, rolled back) and integration of the documents file;
-- the same reception with a file a quarter of the size, for the memory;
+- analysis (a dry run, rolled back), a `relais connector receive` (process start included, on a
+  copy) and the integration of the documents file;
 - send: articles and customers files written from the back office;
 - baseline of the send: `csv.writer` of the same rows read by one bare SELECT.
 Prints a table; asserts nothing.
@@ -59,48 +65,83 @@ HEADER = [
 ARTICLES_IN_SHOP = 2000
 
 
-def write_documents(path: Path, documents: int, per_document: int) -> None:
-    rng = random.Random(3)
+# VAT codes as a web shop sends them: rates, with correspondences for the named ones.
+VAT_CODES = ("20", "20", "20", "10", "5,5", "21", "6", "TVA20", "TVA10")
+CORRESPONDENCES = {"TVA20": "FR20", "TVA10": "FR10"}
+SHOP_CUSTOMERS = 1000  # customers already in the back office (homonyms are met among them)
+
+
+def _size(rng: random.Random) -> int:
+    """1 to 40 lines, 10 on average: mostly small documents, a few large ones."""
+    return rng.randint(1, 15) if rng.random() < 0.9 else rng.randint(16, 40)
+
+
+def write_documents(path: Path, documents: int, per_document: int, first: int = 0) -> None:
+    """Documents `first`…`first + documents - 1` (the same ones for the same numbers): repeated
+    customers, homonyms of the shop's customers, several VAT codes, documents of 1 to 40 lines
+    (`per_document` on average), and refusals: unmapped articles, unknown VAT codes, totals that
+    do not match the lines."""
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(HEADER)
-        for number in range(documents):
-            customer = rng.randrange(max(documents // 6, 1))
-            lines = []
-            total = 0
-            for line_no in range(1, per_document + 1):
-                quantity = rng.randint(1, 3)
-                price_cents = rng.randint(100, 5000)
-                total += quantity * price_cents
-                lines.append((line_no, rng.randrange(ARTICLES_IN_SHOP), quantity, price_cents))
-            for line_no, article, quantity, price_cents in lines:
-                writer.writerow(
-                    [
-                        f"WEB{number:07d}",
-                        "23/01/2026",
-                        f"CUST{customer:06d}",
-                        f"Nom{customer}",
-                        "Jean",
-                        "",
-                        f"client{customer}@example.fr",
-                        "1 rue",
-                        "59000",
-                        "Lille",
-                        "FR",
-                        line_no,
-                        f"P-{article:05d}",
-                        "",
-                        "Article",
-                        quantity,
-                        "U",
-                        f"{price_cents / 100:.2f}".replace(".", ","),
-                        "20",
-                        "CARD",
-                        f"{total / 100:.2f}".replace(".", ","),
-                    ]
-                )
+        for number in range(first, first + documents):
+            rng = random.Random(number)
+            writer.writerows(_document(rng, number, documents, per_document))
     past = time.time() - 60
     os.utime(path, (past, past))
+
+
+def _document(
+    rng: random.Random, number: int, documents: int, per_document: int
+) -> list[list[Any]]:
+    customer = rng.randrange(max(documents // 6, 1))
+    email, last, first = f"client{customer}@example.fr", f"Nom{customer}", "Jean"
+    if customer % 30 == 0:  # the same person as a customer of the shop: homonyms
+        email = f"c{customer % SHOP_CUSTOMERS}@example.fr"
+    elif customer % 30 == 1:
+        last, first = f"Nom{customer % SHOP_CUSTOMERS}", "Anne"
+    size = max(1, round(_size(rng) * per_document / 10))
+    problem = rng.random()
+    lines, total = [], 0.0
+    for line_no in range(1, size + 1):
+        quantity, price_cents = rng.randint(1, 3), rng.randint(100, 5000)
+        total += quantity * price_cents
+        article = f"P-{rng.randrange(ARTICLES_IN_SHOP):05d}"
+        vat = rng.choice(VAT_CODES)
+        if problem < 0.004 and line_no == size:
+            article = f"P-X{number % 50:03d}"  # no correspondence
+        elif 0.004 <= problem < 0.006 and line_no == size:
+            vat = "TVA99"  # unknown VAT code
+        lines.append((line_no, article, quantity, price_cents, vat))
+    if 0.006 <= problem < 0.011:
+        total += 5  # the total does not match the lines
+    total_text = f"{total / 100:.2f}".replace(".", ",")
+    return [
+        [
+            f"WEB{number:07d}",
+            "23/01/2026",
+            f"CUST{customer:06d}",
+            last,
+            first,
+            "",
+            email,
+            "1 rue",
+            "59000",
+            "Lille",
+            "FR",
+            line_no,
+            article,
+            "",
+            "Article",
+            quantity,
+            "U" if line_no % 2 else "",
+            f"{price_cents / 100:.2f}".replace(".", ","),
+            vat,
+            "CARD",
+            total_text,
+        ]
+        for line_no, article, quantity, price_cents, vat in lines
+    ]
 
 
 def write_catalogue(folder: Path, articles: int, customers: int) -> tuple[Path, Path]:
@@ -166,10 +207,9 @@ def setup_shop(data: Path, inbox: Path, outbox: Path, catalogue: tuple[Path, Pat
             for kind, path in zip(("articles", "customers"), catalogue, strict=True):
                 import_csv(services.store, kind, path, record_history=False)
         else:
-            source = data.parent / "shop-articles.csv"
-            write_catalogue(data.parent, ARTICLES_IN_SHOP, 0)
-            (data.parent / "articles.csv").rename(source)
-            import_csv(services.store, "articles", source, record_history=False)
+            articles, customers = write_catalogue(data.parent, ARTICLES_IN_SHOP, SHOP_CUSTOMERS)
+            import_csv(services.store, "articles", articles, record_history=False)
+            import_csv(services.store, "customers", customers, record_history=False)
         connector = connectors.save(
             services.store,
             connectors.Connector(
@@ -182,6 +222,11 @@ def setup_shop(data: Path, inbox: Path, outbox: Path, catalogue: tuple[Path, Pat
                 " SELECT ?, 'P-' || printf('%05d', CAST(substr(code, 2) AS INTEGER)), '', id FROM articles"
                 " WHERE CAST(substr(code, 2) AS INTEGER) < ?",
                 [connector.id, ARTICLES_IN_SHOP],
+            )
+            db.conn.executemany(
+                "INSERT INTO connector_codes (connector_id, kind, external, internal)"
+                " VALUES (?, 'vat', ?, ?)",
+                [(connector.id, code, internal) for code, internal in CORRESPONDENCES.items()],
             )
     finally:
         services.close()
@@ -205,6 +250,8 @@ def step_receive(data: Path, analyse: bool) -> dict[str, Any]:
         "documents": report.total,
         "integrated": counts["integrated"] + counts["will_integrate"],
         "refused": counts["not_integrated"],
+        "already": counts["already"],
+        "homonyms": sum(1 for r in report.documents if r.customer_status == "homonym"),
     }
 
 
@@ -291,20 +338,85 @@ def run(step: str, data: Path, work: Path, file: Path | None = None) -> dict[str
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def cli_receive(data: Path, work: Path) -> dict[str, Any]:
+    """A single `relais connector receive WEB`, process start included, on a copy of the shop."""
+    from webapp.config import resolve_data_dir
+
+    copy = work / "cli"
+    shutil.copytree(data, copy / "data")
+    shutil.copytree(work / "in", copy / "in")
+    conn = sqlite3.connect(resolve_data_dir(copy / "data").database)
+    conn.execute("UPDATE connectors SET import_dir = ?", [str(copy / "in")])
+    conn.commit()
+    conn.close()
+    command = [sys.executable, "-m", "webapp", "--data-dir", str(copy / "data")]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*command, "connector", "receive", "WEB", "--json"], capture_output=True, cwd=REPO
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):  # 1: some documents were not integrated
+        raise RuntimeError(done.stderr.decode())
+    shutil.rmtree(copy, ignore_errors=True)
+    return {"seconds": seconds}
+
+
 def reception(
-    root: Path, name: str, documents: int, per_document: int
+    root: Path, name: str, documents: int, per_document: int, *, half_first: bool = False
 ) -> dict[str, dict[str, Any]]:
+    """One case: the file's baseline, its analysis, a `relais connector receive` of it, then its
+    integration. `half_first`: the first half of its documents were integrated before."""
     work = root / name
     data, inbox, outbox = work / "data", work / "in", work / "out"
     for folder in (inbox, outbox):
         folder.mkdir(parents=True)
     setup_shop(data, inbox, outbox, None)
     path = inbox / "orders.csv"
+    if half_first:
+        write_documents(path, documents // 2, per_document)
+        run("receive", data, work)
+        for left in inbox.iterdir():
+            left.unlink()
     write_documents(path, documents, per_document)
     baseline = run("baseline-receive", data, work, path)
     analysis = run("analyse", data, work)
+    cli = cli_receive(data, work) if not half_first else {}
     integration = run("receive", data, work)
-    return {"baseline": baseline, "analysis": analysis, "integration": integration}
+    return {"baseline": baseline, "analysis": analysis, "cli": cli, "integration": integration}
+
+
+def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
+    """The case's figures, each with its ratio to the case's baseline (same run, same file)."""
+    lines = case["baseline"]["lines"]
+    base_rate = lines / case["baseline"]["seconds"]
+    analysis, integration = case["analysis"], case["integration"]
+    rows = [
+        ("baseline (csv.reader + executemany)", case["baseline"]),
+        ("analysis (dry run)", analysis),
+        ("integration", integration),
+        (
+            "analysis + integration",
+            {
+                "seconds": analysis["seconds"] + integration["seconds"],
+                "max_rss_mb": max(analysis["max_rss_mb"], integration["max_rss_mb"]),
+            },
+        ),
+    ]
+    if case["cli"]:
+        rows.append(("relais connector receive", {**case["cli"], "max_rss_mb": float("nan")}))
+    print(f"-- {title}")
+    for label, step in rows:
+        rate = lines / step["seconds"]
+        print(
+            f"{label:<36} {lines:>8} {step['seconds']:>7.2f} {rate:>9.0f}"
+            f" {base_rate / rate:>10.2f}× {step['max_rss_mb']:>8.1f}"
+        )
+    print(
+        f"   documents {integration['documents']}: integrated {integration['integrated']},"
+        f" not integrated {integration['refused']}, already {integration['already']},"
+        f" homonyms {integration['homonyms']} in the report's detail (analysis: {analysis['integrated']} to integrate,"
+        f" {analysis['refused']} not, {analysis['already']} already)"
+    )
 
 
 def main() -> None:
@@ -323,55 +435,16 @@ def main() -> None:
         return
     root = Path(tempfile.mkdtemp(prefix="relais-bench-econnector-"))
     try:
-        full = reception(root, "full", args.documents, args.lines_per_document)
-        quarter = reception(root, "quarter", max(args.documents // 4, 1), args.lines_per_document)
-        lines = full["baseline"]["lines"]
-        base_rate = lines / full["baseline"]["seconds"]
+        documents, per_document = args.documents, args.lines_per_document
+        full = reception(root, "full", documents, per_document)
+        quarter = reception(root, "quarter", max(documents // 4, 1), per_document)
+        again = reception(root, "again", documents, per_document, half_first=True)
         print(
-            f"{'step':<34} {'lines':>8} {'s':>7} {'lines/s':>9} {'× baseline':>11} {'peak MB':>8}"
+            f"{'step':<36} {'lines':>8} {'s':>7} {'lines/s':>9} {'× baseline':>11} {'peak MB':>8}"
         )
-        both = full["analysis"]["seconds"] + full["integration"]["seconds"]
-        rows = [
-            (
-                "baseline (csv.reader + executemany)",
-                lines,
-                full["baseline"]["seconds"],
-                full["baseline"]["max_rss_mb"],
-            ),
-            (
-                "analysis (dry run)",
-                lines,
-                full["analysis"]["seconds"],
-                full["analysis"]["max_rss_mb"],
-            ),
-            (
-                "integration",
-                lines,
-                full["integration"]["seconds"],
-                full["integration"]["max_rss_mb"],
-            ),
-            (
-                "analysis + integration",
-                lines,
-                both,
-                max(full["analysis"]["max_rss_mb"], full["integration"]["max_rss_mb"]),
-            ),
-            (
-                "integration, 1/4 size file",
-                quarter["baseline"]["lines"],
-                quarter["integration"]["seconds"],
-                quarter["integration"]["max_rss_mb"],
-            ),
-        ]
-        for label, count, seconds, memory in rows:
-            rate = count / seconds
-            print(
-                f"{label:<34} {count:>8} {seconds:>7.2f} {rate:>9.0f} {base_rate / rate:>10.2f}× {memory:>8.1f}"
-            )
-        print(
-            f"documents: {full['integration']['documents']} read,"
-            f" {full['integration']['integrated']} integrated, {full['integration']['refused']} refused"
-        )
+        print_case("mixed file (refusals, homonyms, 7 VAT codes, 1-40 lines)", full)
+        print_case("the same, 1/4 size (memory)", quarter)
+        print_case("the same file again, its first half integrated before", again)
         work = root / "send"
         data, inbox, outbox = work / "data", work / "in", work / "out"
         for folder in (inbox, outbox):
