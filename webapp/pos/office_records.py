@@ -39,7 +39,7 @@ MAX_ID_LENGTH = 100
 # A transaction of pushed records ends after this many records or this long, whichever comes first:
 # one commit (and fsync) per few hundred records, and the write lock never held for long.
 CHUNK_RECORDS = 250
-CHUNK_SECONDS = 0.15
+CHUNK_SECONDS = 0.1
 PAUSE_SECONDS = 0.001  # between two transactions of one batch
 
 
