@@ -173,7 +173,7 @@ def test_the_ui_writes_between_chunks(services: Services, tmp_path: Path) -> Non
         staging_connection(store) as staging,
     ):
         handler = _check(staging, kind, reader, report, None)
-        result = import_apply.apply_staged(store, handler, staging, after_chunk=after_chunk)
+        result = import_apply.apply_staged(store, handler, after_chunk=after_chunk)
     assert handlers.is_bulk("articles") and result.chunks >= 2
     assert all(saved) and len(saved) == result.chunks
     assert result.longest_hold > 0

@@ -57,7 +57,7 @@ class ArticleHandler(Handler):
         self.price_categories += [self.categories[name][0] for name in self.price_columns]
         prices = [f"price_{index}" for index in range(len(self.price_categories))]
         staged = [{"family_id": "family"}.get(name, name) for name in self.columns]
-        self.staged = self.stage("stage_articles", [*staged, *prices, "stock"])
+        self.staged = self.stage_rows([*staged, *prices, "stock"])
         self.now = now_iso()
 
     def extra_column(self, header: str) -> Column | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from webapp.backoffice.columns import Column
 from webapp.backoffice.handler_lookups import Lookups
-from webapp.backoffice.handler_rows import Stage
+from webapp.backoffice.import_stage import StagedRows
 from webapp.csvio import CsvFormat
 
 
@@ -58,16 +58,10 @@ class Handler:
         self.lookups = Lookups(conn)
         self.present: set[str] = set()
         self._before = 0
-        self.stages: list[Stage] = []
-
-    def stage(self, name: str, columns: Sequence[str]) -> Stage:
-        created = Stage(self.conn, name, columns)
-        self.stages.append(created)
-        return created
 
     def close(self) -> None:
-        for stage in self.stages:
-            stage.drop()
+        if self.bulk:
+            self.staged.drop()
 
     @property
     def created_references(self) -> list[str]:
@@ -93,7 +87,12 @@ class Handler:
     def finish(self) -> None:
         """Write what is still batched."""
 
-    staged: Stage
+    staged: StagedRows
+
+    def stage_rows(self, columns: Sequence[str]) -> StagedRows:
+        """Where a bulk handler keeps its mapped rows until they are applied."""
+        self.staged = StagedRows(columns)
+        return self.staged
 
     def apply(self, conn: sqlite3.Connection, chunk: str) -> Applied:
         """Write one chunk of `staged` rows, copied into the table `chunk` of the writer `conn`."""

@@ -39,9 +39,7 @@ class PartyHandler(Handler):
         columns += [{"family": "family_id"}.get(name, name) for name in optional]
         columns += ["created_at", "updated_at"]
         self.columns = columns
-        self.staged = self.stage(
-            "stage_parties", [{"family_id": "family"}.get(name, name) for name in columns]
-        )
+        self.staged = self.stage_rows([{"family_id": "family"}.get(name, name) for name in columns])
         self.now = now_iso()
 
     def row(self, values: dict[str, Any]) -> None:

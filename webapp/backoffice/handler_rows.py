@@ -1,14 +1,13 @@
-"""What every import handler shares: the refusal of a row, the batch size, staging, the upsert.
+"""What every import handler shares: the refusal of a row, the batch size, the upsert.
 
-Handlers run inside the importer's transaction, on the writer connection. Big kinds are written in
-batches: rows go through a temporary table and one upsert per batch; an upsert touches a row only
-when one of its values changed, so re-importing a file leaves unchanged rows (and their change
-marks) alone.
+The small kinds are written row by row inside the importer's transaction; the big ones are staged,
+then written a chunk at a time by one upsert per chunk (webapp/backoffice/import_apply.py). An
+upsert touches a row only when one of its values changed, so re-importing a file leaves unchanged
+rows (and their change marks) alone.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,39 +58,6 @@ def upsert_sql(
         f"INSERT INTO {table} ({names}) {values} "
         f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets} WHERE {differs}"
     )
-
-
-class Stage:
-    """A temporary table that batches of rows pass through on their way in."""
-
-    def __init__(self, conn: sqlite3.Connection, name: str, columns: Sequence[str]) -> None:
-        self.conn = conn
-        self.name = f"temp.{name}"
-        self.columns = list(columns)
-        definitions = ", ".join(
-            f"{column} {'TEXT COLLATE NOCASE' if column == 'code' else ''}" for column in columns
-        )
-        conn.execute(f"DROP TABLE IF EXISTS {self.name}")
-        conn.execute(f"CREATE TEMP TABLE {name} ({definitions})")
-        self.insert = f"INSERT INTO {self.name} VALUES ({', '.join('?' for _ in columns)})"
-        self.rows: list[Sequence[Any]] = []
-
-    def add(self, row: Sequence[Any]) -> None:
-        self.rows.append(row)
-
-    def load(self) -> bool:
-        """Move the batched rows into the table; False when there were none."""
-        if not self.rows:
-            return False
-        self.conn.executemany(self.insert, self.rows)
-        self.rows = []
-        return True
-
-    def clear(self) -> None:
-        self.conn.execute(f"DELETE FROM {self.name}")
-
-    def drop(self) -> None:
-        self.conn.execute(f"DROP TABLE IF EXISTS {self.name}")
 
 
 def flag(values: dict[str, Any], name: str, default: bool = True) -> int:

@@ -17,13 +17,11 @@ A dry run applies every chunk the same way and rolls each one back.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from webapp.backoffice.handler_base import Applied, Handler
-from webapp.backoffice.import_stage import staged_chunks
 from webapp.store import Store
 
 TARGET_SECONDS = 0.1
@@ -71,7 +69,6 @@ ChunkCallback = Callable[[ApplyResult], None]
 def apply_staged(
     store: Store,
     handler: Handler,
-    staging: sqlite3.Connection,
     *,
     dry_run: bool = False,
     after_chunk: ChunkCallback | None = None,
@@ -83,7 +80,7 @@ def apply_staged(
     create = f"CREATE TEMP TABLE import_chunk ({_definitions(columns)})"
     insert = f"INSERT INTO {CHUNK_TABLE} VALUES ({', '.join('?' for _ in columns)})"
     seen: set[str] = set()
-    for rows in staged_chunks(staging, handler.staged.name, sizer):
+    for rows in handler.staged.chunks(sizer):
         held = 0.0
         try:
             with store.write() as db:

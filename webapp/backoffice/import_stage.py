@@ -1,23 +1,28 @@
-"""Where a bulk import is read, checked and mapped: a connection of its own, off the write lock.
+"""Where a bulk import is read, checked and mapped: off the write lock.
 
-The connection reads the store read-only (reference tables, existing families) and keeps what it
-maps in TEMP tables (spilled to a temporary file, so memory stays flat in the file's size). The
-writer is not touched until the whole file is checked; webapp/backoffice/import_apply.py then
-copies the staged rows to the writer chunk by chunk.
+A connection of its own reads the store read-only (reference tables, existing families) and keeps
+the keys seen so far in a TEMP table. The mapped rows go to a temporary file, a batch at a time
+(marshal: the rows are plain tuples of text, numbers and None), so memory stays flat in the
+file's size. The writer is not touched until the whole file is checked;
+webapp/backoffice/import_apply.py then copies the staged rows to the writer chunk by chunk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import marshal
 import sqlite3
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
 from webapp.store import Store
 
 
 @contextlib.contextmanager
 def staging_connection(store: Store) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to the store whose TEMP tables hold the staged rows."""
+    """A read-only connection to the store, with TEMP tables of its own."""
     uri = f"{store.path.resolve().as_uri()}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     try:
@@ -43,17 +48,42 @@ def staging(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def staged_chunks(
-    conn: sqlite3.Connection, table: str, size: Iterator[int]
-) -> Iterator[list[tuple[object, ...]]]:
-    """The staged rows in file order, a chunk at a time; `size` says how many the next one holds."""
-    last = 0
-    while True:
-        rows = conn.execute(
-            f"SELECT rowid, * FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
-            (last, next(size)),
-        ).fetchall()
-        if not rows:
-            return
-        last = int(rows[-1][0])
-        yield [tuple(row[1:]) for row in rows]
+class StagedRows:
+    """Mapped rows (tuples in the order of `columns`) kept in a temporary file, in file order."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self.rows: list[Sequence[Any]] = []
+        self.count = 0
+        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="relais-import-")  # noqa: SIM115 - drop() closes it
+
+    def add(self, row: Sequence[Any]) -> None:
+        self.rows.append(row)
+
+    def load(self) -> bool:
+        """Write the batched rows to the file; False when there were none."""
+        if not self.rows:
+            return False
+        marshal.dump([tuple(row) for row in self.rows], self._file)
+        self.count += len(self.rows)
+        self.rows = []
+        return True
+
+    def chunks(self, size: Iterator[int]) -> Iterator[list[tuple[Any, ...]]]:
+        """Every staged row in file order, a chunk at a time; `size` says how many the next holds."""
+        rows = self._read()
+        while chunk := list(itertools.islice(rows, next(size))):
+            yield chunk
+
+    def _read(self) -> Iterator[tuple[Any, ...]]:
+        self._file.flush()
+        self._file.seek(0)
+        while True:
+            try:
+                batch = marshal.load(self._file)
+            except EOFError:
+                return
+            yield from batch
+
+    def drop(self) -> None:
+        self._file.close()

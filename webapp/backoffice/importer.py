@@ -173,7 +173,7 @@ def import_csv(
                 if dry_run or skip_bad or not report.errors_total:
                     if own_run:
                         report.run_id = history.start_run(store, JOB_NAME, origin)
-                    _applied(report, apply_staged(store, handler, conn, dry_run=dry_run))
+                    _applied(report, apply_staged(store, handler, dry_run=dry_run))
                 handler.close()
         else:
             _in_one_transaction(store, kind, reader, report, progress)
