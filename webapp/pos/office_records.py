@@ -141,7 +141,9 @@ class _Chunk:
         self.register = register
         self.articles = Articles(db)
         self.received_at = now_iso()
-        self.seen = _received_before(db, [_record_id(record) for record in records])
+        # A chunk takes CHUNK_RECORDS records at most: the ids of those are asked at once.
+        ids = [_record_id(record) for record in records[:CHUNK_RECORDS]]
+        self.seen = _received_before(db, ids)
 
     def apply(self, record: Any) -> dict[str, Any]:
         record_id = _record_id(record)
@@ -225,15 +227,14 @@ class _Chunk:
 
 def _received_before(db: Database, ids: list[str]) -> dict[str, dict[str, Any]]:
     """The rows of ``pos_received`` of these ids (those received before), by id."""
+    asked = [
+        one_id for one_id in ids if one_id and (one_id.isascii() or protocol.valid_text(one_id))
+    ]
     found = rows(
         db,
         "SELECT id, status, reason, params FROM pos_received"
         " WHERE id IN (SELECT value FROM json_each(?))",
-        [
-            json.dumps(
-                [record_id for record_id in ids if record_id and protocol.valid_text(record_id)]
-            )
-        ],
+        [json.dumps(asked)],
     )
     return {row.pop("id"): row for row in found}
 
