@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -52,6 +53,9 @@ class ArticleHandler(Handler):
         self.columns += [{"family": "family_id"}.get(name, name) for name in optional]
         self.columns += ["created_at", "updated_at"]
         self.price_columns = [name for name in present if name in self.categories]
+        self.price_names = ["price_excl_vat", *self.price_columns]
+        self.getters = [self._getter(name) for name in optional]
+        self.has_stock = "stock" in present
         # Staged: the article's columns (the family by its code), then one price per category.
         self.price_categories = [self.default_category]
         self.price_categories += [self.categories[name][0] for name in self.price_columns]
@@ -71,12 +75,10 @@ class ArticleHandler(Handler):
         unit = self.lookups.unit(values["unit"])
         vat = self.lookups.vat(values.get("vat_code"), values["vat_rate"])
         params: list[Any] = [values["code"], values["label"], unit, vat]
-        for name in self.optional:
-            params.append(self._optional(name, values))
+        params += [get(values) for get in self.getters]
         params += [self.now, self.now]
-        prices = [(values["price_excl_vat"], "price_excl_vat")]
-        prices += [(values.get(name), name) for name in self.price_columns]
-        for price, column in prices:
+        for column in self.price_names:
+            price = values.get(column)
             if price is None:
                 params.append(None)
                 continue
@@ -85,20 +87,23 @@ class ArticleHandler(Handler):
                     column, N_("a price cannot be negative ({value})"), value=str(price)
                 )
             params.append(stored_price(price))
-        stock = values.get("stock") if "stock" in self.present else None
+        stock = values.get("stock") if self.has_stock else None
         params.append(None if stock is None else stored_quantity(stock))
-        self.staged.add(params)
-        if len(self.staged.rows) >= BATCH:
+        rows = self.staged.rows
+        rows.append(params)
+        if len(rows) >= BATCH:
             self.staged.load()
 
-    def _optional(self, name: str, values: dict[str, Any]) -> Any:
+    def _getter(self, name: str) -> Callable[[dict[str, Any]], Any]:
+        """How a row gives the value of an optional column, chosen once per file."""
         if name == "family":
-            return self.lookups.family_code("article_families", values.get("family"))
+            family = self.lookups.family_code
+            return lambda values: family("article_families", values.get("family"))
         if name in ("export", "active"):
-            return flag(values, name)
+            return lambda values: flag(values, name)
         if name == "tags":
-            return values.get("tags") or ""
-        return values.get(name)
+            return lambda values: values.get("tags") or ""
+        return lambda values: values.get(name)
 
     def finish(self) -> None:
         self.staged.load()
