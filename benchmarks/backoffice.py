@@ -125,6 +125,7 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
     import fills (articles with their family, prices and stock; parties with every column), with
     their indexes, FTS5 and change-log triggers. What the store alone costs, whatever the
     importer does in Python."""
+    from webapp.clock import now_iso
     from webapp.store import Store
 
     store = Store(work / "floor.sqlite")
@@ -139,6 +140,7 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
         code: ident for ident, code in conn.execute("SELECT id, code FROM article_families")
     }
     conn.execute("COMMIT")
+    now = now_iso()  # the import's timestamps: rows as long as the import's
     started = time.perf_counter()
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter=";")
@@ -153,7 +155,7 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
             moves = [
                 "INSERT INTO articles (code, label, unit_id, vat_rate_id, family_id, tags,"
                 " created_at, updated_at) SELECT code, label, unit_id, vat_rate_id, family_id,"
-                " tags, '', '' FROM stage WHERE true ON CONFLICT (code) DO NOTHING",
+                " tags, :now, :now FROM stage WHERE true ON CONFLICT (code) DO NOTHING",
                 "INSERT INTO article_prices SELECT a.id, 1, s.price FROM temp.stage s"
                 " JOIN articles a ON a.code = s.code WHERE true ON CONFLICT DO NOTHING",
                 "INSERT INTO stock SELECT a.id, 1, s.stock FROM temp.stage s"
@@ -180,7 +182,7 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
             insert = f"INSERT INTO stage VALUES ({', '.join('?' * 11)})"
             moves = [
                 f"INSERT INTO parties (kind, {names}, created_at, updated_at)"
-                f" SELECT 'customer', {names}, '', '' FROM stage WHERE true ON CONFLICT DO NOTHING"
+                f" SELECT 'customer', {names}, :now, :now FROM stage WHERE true ON CONFLICT DO NOTHING"
             ]
 
             def convert(row: list[str]) -> tuple[Any, ...]:
@@ -190,7 +192,7 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
         while batch := [convert(row) for _, row in zip(range(1000), reader, strict=False)]:
             conn.executemany(insert, batch)
             for move in moves:
-                conn.execute(move)
+                conn.execute(move, {"now": now})
             conn.execute("DELETE FROM stage")
             rows += len(batch)
         conn.execute("COMMIT")
