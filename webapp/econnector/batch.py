@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -47,20 +47,26 @@ from webapp.i18n import N_, gettext
 
 log = logging.getLogger(__name__)
 
+_UNKNOWN: Any = object()
+OUTSIDE_CODES_KEPT = 100_000
 CHUNK_DOCUMENTS = 1000
+FIRST_CHUNK = 125
 CHUNK_LINES = 10_000  # a chunk's transaction stays short (the UI's writes wait for it)
 
 
 def chunks(documents: Iterable[SourceDocument]) -> Iterator[list[SourceDocument]]:
-    """The documents in chunks of at most CHUNK_DOCUMENTS documents or about CHUNK_LINES lines."""
+    """The documents in chunks of at most CHUNK_DOCUMENTS documents or about CHUNK_LINES lines;
+    the first chunks smaller (FIRST_CHUNK, doubling), so the first documents show early."""
     chunk: list[SourceDocument] = []
     lines = 0
+    limit = min(FIRST_CHUNK, CHUNK_DOCUMENTS)
     for document in documents:
         chunk.append(document)
         lines += len(document.lines) + 1
-        if len(chunk) >= CHUNK_DOCUMENTS or lines >= CHUNK_LINES:
+        if len(chunk) >= limit or lines >= CHUNK_LINES:
             yield chunk
             chunk, lines = [], 0
+            limit = min(limit * 2, CHUNK_DOCUMENTS)
     if chunk:
         yield chunk
 
@@ -77,30 +83,33 @@ class Prepared:
     codes: list[tuple[str, str]] = field(default_factory=list)  # (kind, outside code)
 
 
-def prepare(resolver: Resolver, documents: list[SourceDocument]) -> list[Prepared]:
-    """integration._lines and the country, for a chunk; the resolver may be on a reader. A line's
-    outside codes are resolved once per distinct combination in the chunk."""
-    known: dict[tuple[str, str, str, str], tuple[int | None, Decimal | None, str | None]] = {}
-    return [_prepare(resolver, document, known) for document in documents]
+def prepare(
+    resolver: Resolver, answers: ReferenceAnswers, documents: list[SourceDocument]
+) -> list[Prepared]:
+    """integration._lines and the country, for a chunk; the resolver may be on a reader. Each
+    distinct outside code is asked of the resolver once for the reception."""
+    return [_prepare(resolver, answers, document) for document in documents]
 
 
-def _prepare(
-    resolver: Resolver,
-    document: SourceDocument,
-    known: dict[tuple[str, str, str, str], tuple[int | None, Decimal | None, str | None]],
-) -> Prepared:
+def _prepare(resolver: Resolver, answers: ReferenceAnswers, document: SourceDocument) -> Prepared:
     prepared = Prepared(document, [], list(document.problems), None)
     reasons = prepared.reasons
+    articles, rates, units = answers.outside_articles, answers.outside_rates, answers.outside_units
+    if len(articles) > OUTSIDE_CODES_KEPT:  # bounded: memory stays flat in the file size
+        articles.clear()
     for line in document.lines:
-        key = (line.article_ref, line.variant_ref, line.vat_code, line.unit)
-        found = known.get(key)
-        if found is None:
-            found = known[key] = (
-                resolver.article(line.article_ref, line.variant_ref),
-                resolver.vat_rate(line.vat_code),
-                resolver.unit(line.unit) if line.unit else None,
-            )
-        article, rate, unit = found
+        key = (line.article_ref, line.variant_ref)
+        article = articles.get(key, _UNKNOWN)
+        if article is _UNKNOWN:
+            article = articles[key] = resolver.article(line.article_ref, line.variant_ref)
+        rate = rates.get(line.vat_code, _UNKNOWN)
+        if rate is _UNKNOWN:
+            rate = rates[line.vat_code] = resolver.vat_rate(line.vat_code)
+        unit = None
+        if line.unit:
+            unit = units.get(line.unit, _UNKNOWN)
+            if unit is _UNKNOWN:
+                unit = units[line.unit] = resolver.unit(line.unit)
         if article is None:
             prepared.articles.append(line)
             label = (

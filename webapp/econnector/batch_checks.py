@@ -83,11 +83,30 @@ class ReferenceAnswers:
         self.amounts: dict[tuple[Any, Any, Any], Amounts] = {}
         # (article, label, unit) → (label, unit code) of lines that passed
         self.described: dict[tuple[int, str, str | None], tuple[str, str | None]] = {}
+        self.quantities: set[Decimal] = set()  # quantities that passed
+        self.prices: dict[Decimal, Decimal] = {}  # prices that passed → as stored (4 places)
+        # The outside codes of the file, resolved (Resolver's answers, asked once each).
+        self.outside_articles: dict[tuple[str, str], int | None] = {}
+        self.outside_rates: dict[str, Decimal | None] = {}
+        self.outside_units: dict[str, str | None] = {}
+
+    def amounts_of(self, quantity: Decimal, price: Decimal, rate: Decimal) -> Amounts | None:
+        """A line's amounts when its quantity, price and rate each passed before, computed as
+        compute_line does; None when one did not, or when the amount is too large."""
+        stored_price = self.prices.get(price)
+        if stored_price is None or quantity not in self.quantities or not self.rates.get(rate):
+            return None
+        totals = compute_line(quantity, stored_price, rate, prices_include_vat=True)
+        if is_amount_too_large(totals):
+            return None
+        amounts = _amounts(quantity, rate, totals)
+        self.remember((quantity, price, rate), amounts)
+        return amounts
 
     def remember(self, key: tuple[Any, Any, Any], amounts: Amounts) -> None:
         if len(self.amounts) >= AMOUNTS_KEPT:  # bounded: memory stays flat in the file size
-            self.amounts.clear()
-            self.described.clear()
+            for kept in (self.amounts, self.described, self.quantities, self.prices):
+                kept.clear()
         self.amounts[key] = amounts
 
     def article(self, db: Database, article_id: int) -> dict[str, Any] | None:
@@ -172,11 +191,15 @@ def _line(db: Database, answers: ReferenceAnswers, line: Resolved, number: int) 
     and of (article, label, unit) on the other: a line whose two sides both passed before passes,
     with the same results; any other goes through every check, in check_document's order."""
     source, article_id, rate, unit_code = line
-    amounts = answers.amounts.get((source.quantity, source.unit_price_incl_vat, rate))
     described = answers.described.get((article_id, source.label, unit_code))
-    if amounts is None or described is None:
-        return _checked_line(db, answers, line, number)
-    return (number, article_id, described[0], described[1], amounts)
+    if described is not None:
+        quantity, price = source.quantity, source.unit_price_incl_vat
+        amounts = answers.amounts.get((quantity, price, rate)) or answers.amounts_of(
+            quantity, price, rate
+        )
+        if amounts is not None:
+            return (number, article_id, described[0], described[1], amounts)
+    return _checked_line(db, answers, line, number)
 
 
 def _checked_line(
@@ -202,6 +225,15 @@ def _checked_line(
     if is_amount_too_large(totals):
         raise DocumentError(N_("Line {line}: the amount is too large."), line=number)
     unit = _unit(db, answers, line, article, number)
+    amounts = _amounts(quantity, rate, totals)
+    answers.remember((source.quantity, source.unit_price_incl_vat, vat_rate), amounts)
+    answers.described[(article_id, source.label, unit_code)] = (label, unit)
+    answers.quantities.add(quantity)
+    answers.prices[source.unit_price_incl_vat] = price
+    return (number, article_id, label, unit, amounts)
+
+
+def _amounts(quantity: Decimal, rate: Decimal, totals: LineTotals) -> Amounts:
     stored = (
         float(quantity),
         float(totals.unit_price_excl_vat),
@@ -209,10 +241,7 @@ def _checked_line(
         float(totals.total_excl_vat),
         float(totals.total_incl_vat),
     )
-    amounts = Amounts(totals, stored)
-    answers.remember((source.quantity, source.unit_price_incl_vat, vat_rate), amounts)
-    answers.described[(article_id, source.label, unit_code)] = (label, unit)
-    return (number, article_id, label, unit, amounts)
+    return Amounts(totals, stored)
 
 
 def _article(

@@ -135,7 +135,7 @@ def _documents_file(
     answers = ReferenceAnswers()
     for chunk in batch.chunks(read_documents(path, connector)):
         with store.read() as reader:
-            prepared = batch.prepare(report.resolver(reader, connector), chunk)
+            prepared = batch.prepare(report.resolver(reader, connector), answers, chunk)
         with contextlib.suppress(_Rollback), store.write() as db:
             if report.analyse_only:
                 # The chunk refers to customers earlier chunks created then rolled back.
