@@ -113,9 +113,12 @@ class Lookups:
     def country(self, value: str | None, column: str = "country") -> str | None:
         if not value:
             return None
-        found = self.countries.get(value) or self.countries.get(fold(value))
+        found = self.countries.get(value)
         if found is None:
-            raise RowProblem(column, N_("{value} is not a known country"), value=value)
+            found = self.countries.get(fold(value))
+            if found is None:
+                raise RowProblem(column, N_("{value} is not a known country"), value=value)
+            self.countries[value] = found  # the raw spelling too: folded once, not per row
         return found
 
     def family(self, table: str, code: str | None, kind: str | None = None) -> int | None:
