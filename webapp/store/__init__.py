@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from webapp.files import replace_file
+from webapp.store.fair_lock import FairLock
 from webapp.store.migrations import apply_migrations, latest_version
 
 __all__ = ["Store", "latest_version", "one", "rows"]
@@ -56,7 +56,8 @@ def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 class Store:
     def __init__(self, path: Path, *, migrate: bool = True) -> None:
         self.path = Path(path)
-        self._lock = threading.RLock()
+        # First come, first served: a UI save waits for one job transaction, not for the job.
+        self._lock = FairLock()
         self._writer = _connect(self.path)
         self._writer.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed outbox record or delivery mark must survive a power cut.
