@@ -37,7 +37,7 @@ from webapp.econnector.inbox import SourceDocument, SourceLine
 from webapp.i18n import N_
 from webapp.store import one
 
-AMOUNTS_KEPT = 50_000
+AMOUNTS_KEPT = 16_384
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,7 @@ class _Memo:
     codes, quantities, prices and customers); bounded, so memory stays flat in the file size.
     Field.parse is a function of the raw text alone, so the answer is the same as asking again."""
 
-    LIMIT = 10_000
+    LIMIT = 8192
 
     def __init__(self, fields: list[Any]) -> None:
         self.known: dict[int, dict[str, Any]] = {item.index: {} for item in fields}
