@@ -73,7 +73,9 @@ INTEGRATION = TaskSpec(INTEGRATION_TASK, N_("Connector reception"), integrate)
 
 
 def _customer_refs(connector: Connector, report: ReceiveReport) -> dict[str, str]:
-    """doc_ref → the outside customer code, read again from the analysed files."""
+    """doc_ref → the outside customer code of the documents the report details, read again from
+    the analysed files (up to the last of them)."""
+    wanted = {result.doc_ref for result in report.documents}
     refs: dict[str, str] = {}
     folder = Path(connector.import_dir)
     for entry in report.files:
@@ -81,7 +83,10 @@ def _customer_refs(connector: Connector, report: ReceiveReport) -> dict[str, str
             continue
         with contextlib.suppress(CsvError, UserError, OSError):
             for document in read_documents(folder / entry["name"], connector):
-                refs[document.doc_ref] = str(document.header.get("customer_ref") or "")
+                if document.doc_ref in wanted:
+                    refs[document.doc_ref] = str(document.header.get("customer_ref") or "")
+                    if len(refs) == len(wanted):
+                        return refs
     return refs
 
 
