@@ -22,6 +22,7 @@ Prints a table; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -237,6 +238,7 @@ def step_receive(data: Path, analyse: bool) -> dict[str, Any]:
     from webapp.econnector.receive import receive
 
     services = _services(data)
+    holds = _watch_write_lock(services.store)
     try:
         connector = connectors.get(services.store, "WEB")
         started = time.perf_counter()
@@ -252,7 +254,29 @@ def step_receive(data: Path, analyse: bool) -> dict[str, Any]:
         "refused": counts["not_integrated"],
         "already": counts["already"],
         "homonyms": sum(1 for r in report.documents if r.customer_status == "homonym"),
+        "lock_max_ms": max(holds, default=0) * 1000,
+        "lock_count": len(holds),
     }
+
+
+def _watch_write_lock(store: Any) -> list[float]:
+    """How long each store.write() of this process holds the write lock (seconds)."""
+    holds: list[float] = []
+    write = store.write
+
+    @contextlib.contextmanager
+    def timed() -> Any:
+        started = None
+        try:
+            with write() as db:
+                started = time.perf_counter()  # the lock is taken: its commit counts too
+                yield db
+        finally:
+            if started is not None:
+                holds.append(time.perf_counter() - started)
+
+    store.write = timed
+    return holds
 
 
 def step_send(data: Path) -> dict[str, Any]:
@@ -416,6 +440,11 @@ def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
         f" not integrated {integration['refused']}, already {integration['already']},"
         f" homonyms {integration['homonyms']} in the report's detail (analysis: {analysis['integrated']} to integrate,"
         f" {analysis['refused']} not, {analysis['already']} already)"
+    )
+    print(
+        f"   write lock held at most {analysis['lock_max_ms']:.0f} ms by the analysis"
+        f" ({analysis['lock_count']} transactions), {integration['lock_max_ms']:.0f} ms by the"
+        f" integration ({integration['lock_count']})"
     )
 
 
