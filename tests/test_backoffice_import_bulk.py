@@ -11,12 +11,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO, relais_env
 from webapp import history
 from webapp.backoffice import handlers, import_apply
 from webapp.backoffice.columns import KINDS
 from webapp.backoffice.import_stage import staging_connection
-from webapp.backoffice.importer import ImportReport, _check, import_csv
+from webapp.backoffice.importer import ImportReport, ImportStopped, _check, import_csv
 from webapp.csvio import CsvReader
 from webapp.pos.package_rows import changed_keys
 from webapp.pos.packages import last_seq
@@ -204,15 +206,16 @@ def test_a_bad_last_row_writes_nothing(services: Services, tmp_path: Path) -> No
 CUT_SHORT = """
 import os, sys
 from pathlib import Path
-from webapp.backoffice import importer
+from webapp.backoffice import import_apply, importer
 from webapp.store import Store
+
+apply_staged = import_apply.apply_staged
 
 def cut_after_first_chunk(*args, **kwargs):
     kwargs["after_chunk"] = lambda result: os._exit(9)  # as a kill -9 would, between two chunks
-    return importer.apply_staged.__wrapped__(*args, **kwargs)
+    return apply_staged(*args, **kwargs)
 
-cut_after_first_chunk.__wrapped__ = importer.apply_staged
-importer.apply_staged = cut_after_first_chunk
+import_apply.apply_staged = cut_after_first_chunk
 importer.import_csv(Store(Path(sys.argv[1])), "articles", Path(sys.argv[2]))
 """
 
@@ -265,3 +268,31 @@ def test_a_bad_value_repeated_is_refused_on_every_line(services: Services, tmp_p
     ]
     assert all("dix" in error.translated() for error in report.errors if error.line in (3, 7))
     assert not report.committed
+
+
+def test_a_unit_removed_during_the_check_stops_the_import_clearly(
+    services: Services, tmp_path: Path
+) -> None:
+    """The file was checked against a unit deleted before its rows are written: the chunk is
+    rolled back, the import says how far it went, and importing again finishes it."""
+    store = services.store
+    with store.write() as db:
+        db.execute("INSERT INTO units (code, label) VALUES ('CAISSE', 'Caisse')")
+    path = tmp_path / "a.csv"
+    path.write_text(HEADER + "".join(f"K{n};Vin;CAISSE;20;1;;;\n" for n in range(50)), "utf-8")
+
+    def remove_the_unit(rows: int) -> None:
+        with store.write() as db:  # as the UI could, while the file is checked
+            db.execute("DELETE FROM units WHERE code = 'CAISSE'")
+
+    with pytest.raises(ImportStopped) as stopped:
+        import_csv(store, "articles", path, progress=remove_the_unit)
+    assert stopped.value.params["done"] == 0 and stopped.value.params["rows"] == 50
+    assert "import the file again" in stopped.value.translated()
+    with store.read() as db:
+        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+        status, message = tuple(db.execute("SELECT status, message FROM runs").fetchone())
+    assert status == "failed" and "stopped after" in message
+    with store.write() as db:
+        db.execute("INSERT INTO units (code, label) VALUES ('CAISSE', 'Caisse')")
+    assert import_csv(store, "articles", path).created == 50

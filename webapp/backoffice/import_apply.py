@@ -12,16 +12,24 @@ If the process dies between two chunks, the run is left "running" (marked interr
 Relais process) and importing the same file again finishes the import; the chunks already written
 are left as they are.
 
-A dry run applies every chunk the same way and rolls each one back.
+A dry run applies every chunk the same way and rolls each one back. A chunk that cannot be
+written (a unit, VAT rate or family deleted since the file was checked) stops the import with
+ImportStopped, saying how far it went.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from webapp import history
 from webapp.backoffice.handler_base import Applied, Handler
+from webapp.backoffice.row_checks import ImportProblem
+from webapp.i18n import N_
 from webapp.store import Store
 
 TARGET_SECONDS = 0.1
@@ -108,3 +116,45 @@ def apply_staged(
 
 def _definitions(columns: list[str]) -> str:
     return ", ".join(f"{name} COLLATE NOCASE" if name == "code" else name for name in columns)
+
+
+class ImportStopped(ImportProblem):
+    """A chunk could not be written after the whole file was checked. The chunks written before
+    stay (each is a committed upsert); importing the same file again finishes the import."""
+
+
+STOPPED = N_(
+    "The import stopped after {done} of {rows} rows: {detail}. A unit, VAT rate or family was"
+    " removed meanwhile: import the file again to finish it."
+)
+STOPPED_RUN = N_("Import of {kind} from {file} stopped after {done} of {rows} rows: {detail}")
+
+
+@dataclass
+class Applying:
+    """What an import about to be applied is: for the message if it stops."""
+
+    kind: str
+    file: str
+    rows: int
+    run_id: int | None = None  # a run of its own, ended failed if the import stops
+
+
+def apply_or_stop(
+    store: Store, handler: Handler, applying: Applying, *, dry_run: bool = False
+) -> ApplyResult:
+    """apply_staged, or ImportStopped naming how many rows were written before a chunk failed."""
+    done = ApplyResult()
+
+    def count(result: ApplyResult) -> None:
+        done.rows = result.rows
+
+    try:
+        return apply_staged(store, handler, dry_run=dry_run, after_chunk=count)
+    except sqlite3.IntegrityError as exc:
+        params: dict[str, Any] = {"done": done.rows, "rows": applying.rows}
+        params["detail"] = str(exc)
+        if applying.run_id is not None:
+            params.update(kind=applying.kind, file=Path(applying.file).name)
+            history.finish_run(store, applying.run_id, "failed", STOPPED_RUN, params)
+        raise ImportStopped(STOPPED, **params) from exc

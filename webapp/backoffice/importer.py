@@ -30,7 +30,7 @@ from webapp.backoffice import handlers
 from webapp.backoffice.columns import KINDS, Kind
 from webapp.backoffice.handler_base import Handler
 from webapp.backoffice.handler_rows import BATCH, RowProblem
-from webapp.backoffice.import_apply import ApplyResult, apply_staged
+from webapp.backoffice.import_apply import Applying, ApplyResult, ImportStopped, apply_or_stop
 from webapp.backoffice.import_stage import staging, staging_connection
 from webapp.backoffice.row_checks import (
     ImportProblem,
@@ -173,7 +173,9 @@ def import_csv(
                 if dry_run or skip_bad or not report.errors_total:
                     if own_run:
                         report.run_id = history.start_run(store, JOB_NAME, origin)
-                    _applied(report, apply_staged(store, handler, dry_run=dry_run))
+                    applying = Applying(report.kind, report.file, report.rows - report.rejected)
+                    applying.run_id = report.run_id
+                    _applied(report, apply_or_stop(store, handler, applying, dry_run=dry_run))
                 handler.close()
         else:
             _in_one_transaction(store, kind, reader, report, progress)
@@ -362,6 +364,7 @@ __all__ = [
     "CsvError",
     "ImportProblem",
     "ImportReport",
+    "ImportStopped",
     "RowError",
     "import_csv",
     "map_header",
