@@ -25,6 +25,7 @@ from webapp.clock import now_iso
 from webapp.econnector import batch_write
 from webapp.econnector.batch_checks import (
     CheckedReceived,
+    Outcome,
     ReferenceAnswers,
     Resolved,
     check_received,
@@ -81,14 +82,25 @@ class Prepared:
     country: str | None
     articles: list[SourceLine] = field(default_factory=list)  # without correspondence
     codes: list[tuple[str, str]] = field(default_factory=list)  # (kind, outside code)
+    outcome: Outcome | None = None  # check_document's answer, when nothing above refused it
 
 
 def prepare(
-    resolver: Resolver, answers: ReferenceAnswers, documents: list[SourceDocument]
+    db: Database,
+    resolver: Resolver,
+    answers: ReferenceAnswers,
+    connector: Connector,
+    documents: list[SourceDocument],
 ) -> list[Prepared]:
-    """integration._lines and the country, for a chunk; the resolver may be on a reader. Each
-    distinct outside code is asked of the resolver once for the reception."""
-    return [_prepare(resolver, answers, document) for document in documents]
+    """integration._lines, the country and check_document's checks, for a chunk, outside the
+    write lock: `db` and the resolver may be on a reader (they read only reference tables and
+    correspondences, which a reception does not change). Each distinct outside code is asked of
+    the resolver once for the reception."""
+    prepared = [_prepare(resolver, answers, document) for document in documents]
+    for item in prepared:
+        if not item.reasons:
+            item.outcome = check_received(db, answers, connector, item.document, item.lines)
+    return prepared
 
 
 def _prepare(resolver: Resolver, answers: ReferenceAnswers, document: SourceDocument) -> Prepared:
@@ -165,14 +177,13 @@ def integrate_chunk(
     choices: Choices,
     report: ReceiveReport,
     pending: Pending,
-    answers: ReferenceAnswers,
 ) -> Pending:
     """The chunk in `db`'s transaction; its results added to the report. Returns the layer of
     what it did (an analysis keeps it for the next chunks, rolled back as they are)."""
     layer = pending.layer()
     db.execute("SAVEPOINT chunk")
     try:
-        results = _integrate(db, connector, chunk, choices, report, layer, answers)
+        results = _integrate(db, connector, chunk, choices, report, layer)
     except Exception:
         db.execute("ROLLBACK TO chunk")
         db.execute("RELEASE chunk")
@@ -192,7 +203,6 @@ def _integrate(
     choices: Choices,
     report: ReceiveReport,
     layer: Pending,
-    answers: ReferenceAnswers,
 ) -> list[DocumentResult]:
     refs = [item.document.doc_ref for item in chunk]
     already = _already(db, connector, refs)
@@ -215,9 +225,7 @@ def _integrate(
                 plan.later_numbers.append((result, _index_of(plan, document.doc_ref)))
             continue
         _note(report, item)
-        reasons = _refusal(
-            db, connector, item, desk, connector_error, duplicates, answers, plan, result
-        )
+        reasons = _refusal(item, desk, connector_error, duplicates, plan, result)
         if reasons is not None:
             _refuse(db, result, item, reasons, layer)
             plan.order.append(("refused", len(plan.refused)))
@@ -256,13 +264,10 @@ def _index_of(plan: Plan, doc_ref: str) -> int:
 
 
 def _refusal(
-    db: Database,
-    connector: Connector,
     item: Prepared,
     desk: CustomerDesk,
     connector_error: DocumentError | None,
     duplicates: dict[str, DocumentError],
-    answers: ReferenceAnswers,
     plan: Plan,
     result: DocumentResult,
 ) -> list[str] | None:
@@ -279,17 +284,10 @@ def _refusal(
         return [error.translated()]
     if connector_error is not None:
         return [connector_error.translated()]
-    try:
-        checked = check_received(
-            db,
-            answers,
-            connector,
-            item.document,
-            item.lines,
-            duplicates.get(item.document.doc_ref.strip()),
-        )
-    except DocumentError as refused:
-        return [refused.translated()]
+    assert item.outcome is not None
+    checked = item.outcome.result(duplicates.get(item.document.doc_ref.strip()))
+    if isinstance(checked, DocumentError):
+        return [checked.translated()]
     desk.accept(customer)
     plan.order.append(("accepted", len(plan.accepted)))
     plan.accepted.append(Accepted(item, customer, checked, result))

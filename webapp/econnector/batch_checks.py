@@ -152,24 +152,56 @@ def connector_problem(db: Database, connector: Connector) -> tuple[int, Document
     return company_id, None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """check_document's answer for a received document, found outside the write lock. The
+    refusal as a duplicate comes in between (asked of the database for a whole chunk, under the
+    lock): `before` is a refusal that precedes it, `after` the document or a refusal that follows
+    it."""
+
+    before: DocumentError | None
+    after: CheckedReceived | DocumentError | None
+
+    def result(self, duplicate: DocumentError | None) -> CheckedReceived | DocumentError:
+        if self.before is not None:
+            return self.before
+        if duplicate is not None:
+            return duplicate
+        assert self.after is not None
+        return self.after
+
+
 def check_received(
     db: Database,
     answers: ReferenceAnswers,
     connector: Connector,
     document: SourceDocument,
     lines: list[Resolved],
-    duplicate: DocumentError | None,
+) -> Outcome:
+    """check_document's rules after its references (checked by connector_problem), on any
+    connection (only reference tables are read)."""
+    try:
+        doc_date = checks._doc_date(document.header["doc_date"])
+        if not (document.doc_ref or "").strip():
+            raise DocumentError(
+                N_("A document from elsewhere needs both its source and its external reference.")
+            )
+    except DocumentError as refused:
+        return Outcome(refused, None)
+    try:
+        return Outcome(None, _check_rest(db, answers, connector, document, lines, doc_date))
+    except DocumentError as refused:
+        return Outcome(None, refused)
+
+
+def _check_rest(
+    db: Database,
+    answers: ReferenceAnswers,
+    connector: Connector,
+    document: SourceDocument,
+    lines: list[Resolved],
+    doc_date: date,
 ) -> CheckedReceived:
-    """check_document's rules after its references (checked by connector_problem); `duplicate`
-    is its refusal as a document already integrated (asked for the whole chunk). Raises
-    DocumentError."""
-    doc_date = checks._doc_date(document.header["doc_date"])
-    if not (document.doc_ref or "").strip():
-        raise DocumentError(
-            N_("A document from elsewhere needs both its source and its external reference.")
-        )
-    if duplicate is not None:
-        raise duplicate
     if not lines:
         raise DocumentError(N_("A document needs at least one line."))
     checked = [_line(db, answers, line, number) for number, line in enumerate(lines, start=1)]

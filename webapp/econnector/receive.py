@@ -135,14 +135,13 @@ def _documents_file(
     answers = ReferenceAnswers()
     for chunk in batch.chunks(read_documents(path, connector)):
         with store.read() as reader:
-            prepared = batch.prepare(report.resolver(reader, connector), answers, chunk)
+            resolver = report.resolver(reader, connector)
+            prepared = batch.prepare(reader, resolver, answers, connector, chunk)
         with contextlib.suppress(_Rollback), store.write() as db:
             if report.analyse_only:
                 # The chunk refers to customers earlier chunks created then rolled back.
                 db.execute("PRAGMA defer_foreign_keys = ON")
-            layer = batch.integrate_chunk(
-                db, connector, prepared, choices, report, pending, answers
-            )
+            layer = batch.integrate_chunk(db, connector, prepared, choices, report, pending)
             if report.analyse_only:
                 pending.absorb(layer)
                 raise _Rollback()
