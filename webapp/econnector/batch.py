@@ -52,7 +52,7 @@ _UNKNOWN: Any = object()
 OUTSIDE_CODES_KEPT = 100_000
 CHUNK_DOCUMENTS = 1000
 FIRST_CHUNK = 125
-CHUNK_LINES = 10_000  # a chunk's transaction stays short (the UI's writes wait for it)
+CHUNK_LINES = 6_000  # a chunk's transaction stays short (the UI's writes wait for it)
 
 
 def chunks(documents: Iterable[SourceDocument]) -> Iterator[list[SourceDocument]]:
