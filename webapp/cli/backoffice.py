@@ -91,14 +91,20 @@ def import_command(
     as_json: bool,
 ) -> None:
     """Import FILE as KIND. Any bad row: nothing is written (exit 2), unless --skip-bad (exit 1)."""
-    from webapp.backoffice.importer import ImportProblem, import_csv, record_refusal
+    from webapp.backoffice.importer import (
+        ImportProblem,
+        ImportStopped,
+        import_csv,
+        record_refusal,
+    )
 
     services = state.services()
     options = _options(encoding, delimiter, decimal, date_format)
     try:
         report = import_csv(services.store, kind, file, options, skip_bad=skip_bad, dry_run=dry_run)
     except (CsvError, ImportProblem) as exc:
-        if not dry_run:
+        # A stop after the check already ended the import's own run; no second "cannot be read".
+        if not dry_run and not isinstance(exc, ImportStopped):
             record_refusal(services.store, kind, file, exc, "command")
         where = (
             _("line {line}: ", line=exc.line) if exc.line and "{line}" not in exc.message else ""
