@@ -5,12 +5,17 @@ unexpectedly is replayed document by document, and the write lock is free betwee
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import REPO, relais, relais_env
 from tests.test_econnector import ARTICLES, CUSTOMERS, drop, line
 from webapp import history
 from webapp.backoffice import documents
@@ -258,3 +263,64 @@ def test_the_analysis_lets_other_writers_in_between_chunks(tmp_path: Path) -> No
         assert written == [3, 6, 9, 10], "one write between each chunk"
     finally:
         services.close()
+
+
+def test_kill_9_between_chunks_leaves_each_document_whole_and_once(tmp_path: Path) -> None:
+    services, _connector, inbox = open_shop(tmp_path)
+    services.close()
+    lines = [
+        line(f"K{n:05d}", f"CUST{n % 70}", f"Nom{n % 70}", no, "P-VR1", "1", "5", "15")
+        for n in range(2000)
+        for no in (1, 2, 3)
+    ]
+    drop(inbox, "big.csv", lines)
+    data = tmp_path / "data"
+    command = [sys.executable, "-m", "webapp", "--data-dir", str(data), "connector", "receive"]
+    process = subprocess.Popen(
+        [*command, "WEB"],
+        env=relais_env(),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, "the reception ended before it could be killed"
+        assert time.monotonic() < deadline
+        probe = open_services(resolve_data_dir(data))
+        try:
+            with probe.store.read() as db:
+                done = db.execute("SELECT count(*) FROM connector_documents").fetchone()[0]
+        finally:
+            probe.close()
+        if done:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = relais("connector", "receive", "WEB", "--json", data_dir=data)
+    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr
+    services = open_services(resolve_data_dir(data))
+    try:
+        with services.store.read() as db:
+            documents, refs, numbers = db.execute(
+                "SELECT count(*), count(DISTINCT external_ref), count(DISTINCT number)"
+                " FROM documents"
+            ).fetchone()
+            uneven = db.execute(
+                "SELECT count(*) FROM documents d WHERE (SELECT count(*) FROM document_lines l"
+                " WHERE l.document_id = d.id) != 3 OR (SELECT count(*) FROM document_payments p"
+                " WHERE p.document_id = d.id) != 1 OR d.total_incl_vat != 15"
+            ).fetchone()[0]
+            items = db.execute(
+                "SELECT count(*), count(DISTINCT reference) FROM run_items"
+                " WHERE kind = 'document' AND status = 'received'"
+            ).fetchone()
+            customers = db.execute("SELECT count(*) FROM connector_customers").fetchone()[0]
+    finally:
+        services.close()
+    assert documents == refs == numbers == 2000, "every document exactly once, numbered once"
+    assert uneven == 0, "each document whole: its three lines, its payment, its total"
+    assert tuple(items) == (2000, 2000), "one history item per document"
+    assert customers == 70
+    assert (inbox / "big.bak").exists()
