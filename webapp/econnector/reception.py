@@ -77,6 +77,8 @@ def _customer_refs(connector: Connector, report: ReceiveReport) -> dict[str, str
     the analysed files (up to the last of them)."""
     wanted = {result.doc_ref for result in report.documents}
     refs: dict[str, str] = {}
+    if not wanted:
+        return refs
     folder = Path(connector.import_dir)
     for entry in report.files:
         if entry.get("error"):
