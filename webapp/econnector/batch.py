@@ -139,7 +139,12 @@ def _prepare(resolver: Resolver, answers: ReferenceAnswers, document: SourceDocu
         if article is not None and rate is not None:
             prepared.lines.append((line, article, rate, unit))
     country_code = str(document.header.get("country") or "")
-    prepared.country = resolver.country(country_code)
+    countries = answers.outside_countries
+    if country_code not in countries:
+        if len(countries) > OUTSIDE_CODES_KEPT:
+            countries.clear()
+        countries[country_code] = resolver.country(country_code)
+    prepared.country = countries[country_code]
     if prepared.country is None:
         reasons.append(
             gettext(

@@ -89,6 +89,7 @@ class ReferenceAnswers:
         self.outside_articles: dict[tuple[str, str], int | None] = {}
         self.outside_rates: dict[str, Decimal | None] = {}
         self.outside_units: dict[str, str | None] = {}
+        self.outside_countries: dict[str, str | None] = {}
 
     def amounts_of(self, quantity: Decimal, price: Decimal, rate: Decimal) -> Amounts | None:
         """A line's amounts when its quantity, price and rate each passed before, computed as
@@ -104,8 +105,8 @@ class ReferenceAnswers:
         return amounts
 
     def remember(self, key: tuple[Any, Any, Any], amounts: Amounts) -> None:
-        if len(self.amounts) >= AMOUNTS_KEPT:  # bounded: memory stays flat in the file size
-            for kept in (self.amounts, self.described, self.quantities, self.prices):
+        for kept in (self.amounts, self.described, self.quantities, self.prices):
+            if len(kept) >= AMOUNTS_KEPT:  # bounded: memory stays flat in the file size
                 kept.clear()
         self.amounts[key] = amounts
 

@@ -68,6 +68,7 @@ class Pending:
     numbers: int = 0
     last_party_id: int = 0
     w_max: int = 0
+    chain: list[Pending] = field(default_factory=list, repr=False, compare=False)
 
     def layer(self) -> Pending:
         return Pending(parent=self)
@@ -91,10 +92,12 @@ class Pending:
         self.numbers += layer.numbers
 
     def _chain(self) -> list[Pending]:
-        chain: list[Pending] = [self]
-        while (parent := chain[-1].parent) is not None:
-            chain.append(parent)
-        return chain
+        """This layer and those under it (a layer's parent never changes)."""
+        if not self.chain:
+            self.chain.append(self)
+            while (parent := self.chain[-1].parent) is not None:
+                self.chain.append(parent)
+        return self.chain
 
     def link(self, ref: str) -> tuple[int, str] | None:
         return next((layer.links[ref] for layer in self._chain() if ref in layer.links), None)
