@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlite_utils import Database
@@ -36,6 +36,18 @@ def apply_record_kind(
     """Apply one record in ``db``'s transaction; the document made for a ticket, if any.
 
     ``articles`` remembers the article lookups of the transaction (one per batch)."""
+    kind, payload = check_envelope(register, record)
+    if kind == "ticket":
+        return _apply_ticket(articles or Articles(db), register, record["id"], payload)
+    if kind == "customer":
+        _apply_customer(db, payload)
+        return None
+    _apply_setting(db, register, payload)
+    return None
+
+
+def check_envelope(register: Register, record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The record's kind and payload, once its sender, kind and payload are checked."""
     kind = record.get("kind")
     payload = record.get("payload")
     sender = record.get("register")
@@ -49,13 +61,7 @@ def apply_record_kind(
         raise RecordRejected(N_("Unknown record kind {kind}."), kind=str(kind))
     if not isinstance(payload, dict):
         raise RecordRejected(N_("The record has no payload object."))
-    if kind == "ticket":
-        return _apply_ticket(articles or Articles(db), register, record["id"], payload)
-    if kind == "customer":
-        _apply_customer(db, payload)
-        return None
-    _apply_setting(db, register, payload)
-    return None
+    return str(kind), payload
 
 
 # --- Tickets ---------------------------------------------------------------------------------
@@ -124,21 +130,41 @@ def _ticket_line(
     )
 
 
-def _apply_ticket(
-    articles: Articles, register: Register, record_id: str, payload: dict[str, Any]
-) -> int:
-    db = articles.db
-    # The register made the same check before recording it (webapp/pos/ticket_rules.py).
-    ticket = ticket_rules.check_ticket(payload, articles.places)
+# Whether a ticket number is already another document's: (db, register, number, record id).
+NumberTaken = Callable[[Database, Register, str, str], bool]
+
+
+def number_taken(db: Database, register: Register, number: str, record_id: str) -> bool:
     taken = one(
         db,
         "SELECT external_ref FROM documents WHERE company_id = ? AND kind = 'ticket'"
         " AND number = ? AND (source IS NOT ? OR external_ref IS NOT ?)",
-        [register.company_id, ticket.number, register.source, record_id],
+        [register.company_id, number, register.source, record_id],
     )
-    if taken is not None:
+    return taken is not None
+
+
+def _apply_ticket(
+    articles: Articles, register: Register, record_id: str, payload: dict[str, Any]
+) -> int:
+    data = ticket_document(articles, register, record_id, payload)
+    return documents.get_or_create_document(articles.db, data).id
+
+
+def ticket_document(
+    articles: Articles,
+    register: Register,
+    record_id: str,
+    payload: dict[str, Any],
+    taken: NumberTaken = number_taken,
+) -> documents.DocumentInput:
+    """The back-office document a ticket becomes, once its values are checked."""
+    db = articles.db
+    # The register made the same check before recording it (webapp/pos/ticket_rules.py).
+    ticket = ticket_rules.check_ticket(payload, articles.places)
+    if taken(db, register, ticket.number, record_id):
         raise RecordRejected(N_("Ticket number {number} is already used."), number=ticket.number)
-    data = documents.DocumentInput(
+    return documents.DocumentInput(
         kind="ticket",
         doc_date=ticket.sold_at.date(),
         lines=[_ticket_line(articles, line, index) for index, line in enumerate(ticket.lines, 1)],
@@ -152,7 +178,6 @@ def _apply_ticket(
         warehouse_id=register.warehouse_id,
         number=ticket.number,
     )
-    return documents.get_or_create_document(db, data).id
 
 
 # --- Customers and settings ------------------------------------------------------------------
