@@ -23,13 +23,14 @@ from sqlite_utils import Database
 from webapp.backoffice import documents
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import protocol
+from webapp.pos import office_batch, protocol
 from webapp.pos.office import (
     REGISTER_SQL,
     Register,
     RegisterError,
     register_of,
 )
+from webapp.pos.office_batch import answer as _result
 from webapp.pos.office_record_kinds import Articles, apply_record_kind, setting_key
 from webapp.store import Store, one, rows
 
@@ -44,24 +45,6 @@ PAUSE_SECONDS = 0.001  # between two transactions of one batch
 
 
 # --- Records pushed by a register ------------------------------------------------------------
-
-
-def _result(
-    record_id: str, status: str, reason: str | None = None, **params: Any
-) -> dict[str, Any]:
-    result: dict[str, Any] = {"id": record_id, "status": status}
-    if reason:
-        result["reason"] = _english(reason, params)
-        result["message"] = reason
-        result["params"] = params
-    return result
-
-
-def _english(message: str, params: Mapping[str, Any]) -> str:
-    try:
-        return message.format(**params) if params else message
-    except (KeyError, IndexError, ValueError):
-        return message
 
 
 def apply_records(
@@ -107,6 +90,10 @@ def _apply_chunk(
     with store.write() as db, documents.remembered_lookups():
         started = time.monotonic()  # the write lock is held from here
         chunk = _Chunk(db, register, records)
+        decided = chunk.apply_tickets(records, started)
+        if decided:  # tickets checked first, then written set-based
+            results.extend(decided)
+            return False
         for record in records:
             try:
                 results.append(chunk.apply(record))
@@ -145,24 +132,42 @@ class _Chunk:
         ids = [_record_id(record) for record in records[:CHUNK_RECORDS]]
         self.seen = _received_before(db, ids)
 
-    def apply(self, record: Any) -> dict[str, Any]:
+    def screen(self, record: Any) -> tuple[dict[str, Any] | None, str]:
+        """The answer decided without writing (a bad id, an id seen before), or None and the
+        record's JSON text when it is to be applied."""
         record_id = _record_id(record)
         if not record_id:
             reason = N_("The record has no id (a text of 1 to 100 characters).")
             given = record.get("id") if isinstance(record, dict) else None
-            return _result(str(given or "")[:MAX_ID_LENGTH], "rejected", reason)
+            return _result(str(given or "")[:MAX_ID_LENGTH], "rejected", reason), ""
         text = protocol.json_text(record)
         if text is None:
             # Not kept either: SQLite stores only valid UTF-8, so not even the refusal could be.
             reason = N_("The record holds text that is not valid Unicode.")
-            return _result(record_id, "rejected", reason)
+            return _result(record_id, "rejected", reason), ""
         prefix = f"R{self.register.number}-"
         if not record_id.startswith(prefix):
             # Not kept: the id may be another register's, whose own record must still go through.
             reason = N_("The record id {id} does not start with {prefix}, this register's prefix.")
-            return _result(record_id, "rejected", reason, id=record_id, prefix=prefix)
+            return _result(record_id, "rejected", reason, id=record_id, prefix=prefix), ""
         if record_id in self.seen:
-            return _seen(record_id, self.seen[record_id])
+            return _seen(record_id, self.seen[record_id]), ""
+        return None, text
+
+    def apply_tickets(self, records: Sequence[Any], started: float) -> list[dict[str, Any]]:
+        """The first records decided first and written set-based, as long as they are tickets;
+        [] (nothing written) when the per-record path must take them."""
+        taken = records[:CHUNK_RECORDS]
+        new = [r for r in taken if office_batch.is_ticket(r) and r.get("id") not in self.seen]
+        if not new:
+            return []
+        batch = office_batch.TicketBatch(self.db, self.register, self.articles)
+        return batch.apply(self.screen, taken, new, self.received_at, started + CHUNK_SECONDS)
+
+    def apply(self, record: Any) -> dict[str, Any]:
+        answer, text = self.screen(record)
+        if answer is not None:
+            return answer
         self.db.execute("SAVEPOINT record")
         try:
             result = self._apply_or_refuse(record, text)
@@ -206,7 +211,7 @@ class _Chunk:
         params: dict[str, Any],
         document_id: int | None,
     ) -> None:
-        kept = json.dumps(params, ensure_ascii=False, default=str) if params else None
+        kept = office_batch.kept_params(params)
         self.db.execute(
             "INSERT INTO pos_received (id, register_id, kind, status, reason, params,"
             " document_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,0 +1,223 @@
+"""Office: a transaction of pushed tickets decided first, then written set-based.
+
+Each ticket is checked in Python first, in order, with the rules and checks of the per-record path
+(:mod:`webapp.pos.office_record_kinds`, :func:`~webapp.backoffice.documents.check_document`): a
+refusal is decided before anything is written, so it leaves no trace but its ``pos_received`` row.
+Then the transaction's documents, lines, payments and ``pos_received`` rows are written with a few
+statements (:mod:`webapp.backoffice.document_bulk`). The caller keeps the per-record path for what
+this one does not take: other kinds of records, a ticket already in the back office, and any
+unexpected failure (it rolls this back and replays the records one savepoint each).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from webapp.backoffice import document_bulk, documents
+from webapp.i18n import UserError
+from webapp.pos.office import Register
+from webapp.pos.office_record_kinds import Articles, check_envelope, ticket_document
+from webapp.store import rows
+
+log = logging.getLogger(__name__)
+
+
+def answer(record_id: str, status: str, reason: str | None = None, **params: Any) -> dict[str, Any]:
+    """The office's answer for one record."""
+    result: dict[str, Any] = {"id": record_id, "status": status}
+    if reason:
+        result["reason"] = _english(reason, params)
+        result["message"] = reason
+        result["params"] = params
+    return result
+
+
+def _english(message: str, params: Mapping[str, Any]) -> str:
+    try:
+        return message.format(**params) if params else message
+    except (KeyError, IndexError, ValueError):
+        return message
+
+
+def kept_params(params: Mapping[str, Any]) -> str | None:
+    """A refusal's params as ``pos_received`` keeps them."""
+    return json.dumps(params, ensure_ascii=False, default=str) if params else None
+
+
+class Unsuited(Exception):
+    """The records need the per-record path (a ticket or its number already in the office)."""
+
+
+@dataclass
+class Planned:
+    """A pushed ticket decided before anything is written."""
+
+    record: dict[str, Any]
+    text: str
+    status: str = "applied"
+    reason: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    document: document_bulk.CheckedInput | None = None
+    document_id: int | None = None
+
+
+# A record's place in a transaction: its answer already decided, or a ticket to decide.
+Slot = dict[str, Any] | Planned
+# The answer decided without writing (a bad id, an id seen before), or None and the JSON text.
+Screen = Callable[[Any], tuple[dict[str, Any] | None, str]]
+
+
+def is_ticket(record: Any) -> bool:
+    return isinstance(record, dict) and record.get("kind") == "ticket"
+
+
+class TicketBatch:
+    """The tickets of one transaction: planned one by one, then written at once."""
+
+    def __init__(self, db: Database, register: Register, articles: Articles) -> None:
+        self.db = db
+        self.register = register
+        self.articles = articles
+        self.planned: list[Planned] = []
+        self._numbers: set[str] = set()  # the ticket numbers this transaction's documents take
+
+    def apply(
+        self,
+        screen: Screen,
+        records: Sequence[Any],
+        new: Sequence[dict[str, Any]],
+        received_at: str,
+        deadline: float,
+    ) -> list[dict[str, Any]]:
+        """Decide the records in order until ``deadline`` (monotonic) or the first that is not a
+        ticket, then write them; their answers, or [] with nothing written when the per-record
+        path must take them. ``new`` are the tickets among them not received before."""
+        try:
+            self.check_new(new)
+            taken = self._decide(screen, records, deadline)
+        except Unsuited:
+            return []
+        except (ArithmeticError, ValueError, TypeError, RecursionError):
+            # Values no check foresaw: the per-record path refuses that ticket with its error.
+            log.warning("pos: a ticket escaped the checks, replayed one by one", exc_info=True)
+            return []
+        if not self.planned:
+            return []
+        self.db.execute("SAVEPOINT tickets")
+        try:
+            self.write()
+            self.remember(received_at)
+        except Exception:
+            if not self.db.conn.in_transaction:  # SQLite undid the whole transaction
+                raise
+            self.db.execute("ROLLBACK TO tickets")
+            self.db.execute("RELEASE tickets")
+            log.warning("pos: tickets not written at once, replayed one by one", exc_info=True)
+            return []
+        self.db.execute("RELEASE tickets")
+        return [_answer_of(slot) for slot in taken]
+
+    def _decide(self, screen: Screen, records: Sequence[Any], deadline: float) -> list[Slot]:
+        taken: list[Slot] = []
+        pending: set[str] = set()
+        for record in records:
+            if self.planned and time.monotonic() >= deadline:
+                break
+            answer, text = screen(record)
+            if answer is not None:
+                taken.append(answer)
+                continue
+            if not is_ticket(record) or record["id"] in pending:
+                break  # a customer or setting, or an id twice: a later transaction takes it
+            pending.add(record["id"])
+            planned = Planned(record, text)
+            self.plan(planned)
+            taken.append(planned)
+        return taken
+
+    def check_new(self, records: Sequence[dict[str, Any]]) -> None:
+        """Raise Unsuited when one of these tickets, or its number, is in the office already:
+        the per-record path answers those as it always did."""
+        ids = [record.get("id") for record in records]
+        numbers = [_number(record) for record in records]
+        found = rows(
+            self.db,
+            "SELECT id FROM documents WHERE source = ? AND external_ref IN"
+            " (SELECT value FROM json_each(?)) UNION ALL SELECT id FROM documents"
+            " WHERE company_id = ? AND kind = 'ticket' AND number IN"
+            " (SELECT value FROM json_each(?)) LIMIT 1",
+            [self.register.source, json.dumps(ids), self.register.company_id, json.dumps(numbers)],
+        )
+        if found:
+            raise Unsuited
+
+    def plan(self, planned: Planned) -> None:
+        """Decide one ticket: checked into a document, or refused with its reason."""
+        record = planned.record
+        try:
+            _kind, payload = check_envelope(self.register, record)
+            data = ticket_document(self.articles, self.register, record["id"], payload, self._taken)
+            checked = documents.check_document(self.db, data)
+        except UserError as exc:
+            planned.status, planned.reason, planned.params = "rejected", exc.message, exc.params
+        else:
+            assert data.number is not None  # a ticket always carries its number
+            planned.document = document_bulk.CheckedInput(data, checked, data.number)
+            self._numbers.add(data.number)
+        self.planned.append(planned)
+
+    def _taken(self, _db: Database, _register: Register, number: str, _record_id: str) -> bool:
+        return number in self._numbers  # those in the office were ruled out by check_new
+
+    def write(self) -> None:
+        """Write the planned documents; each planned ticket then knows its document id."""
+        made = [planned for planned in self.planned if planned.document is not None]
+        ids = document_bulk.write_documents(
+            self.db,
+            [planned.document for planned in made if planned.document is not None],
+            self.register.source,
+        )
+        for planned, document_id in zip(made, ids, strict=True):
+            planned.document_id = document_id
+
+    def remember(self, received_at: str) -> None:
+        """The ``pos_received`` row of each decided ticket, the refused ones too."""
+        self.db.conn.executemany(
+            "INSERT INTO pos_received (id, register_id, kind, status, reason, params,"
+            " document_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    planned.record["id"],
+                    self.register.id,
+                    str(planned.record.get("kind") or "")[:40],
+                    planned.status,
+                    planned.reason,
+                    kept_params(planned.params),
+                    planned.document_id,
+                    planned.text,
+                    received_at,
+                )
+                for planned in self.planned
+            ],
+        )
+
+
+def _number(record: dict[str, Any]) -> str:
+    payload = record.get("payload")
+    value = payload.get("number") if isinstance(payload, dict) else None
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _answer_of(slot: Slot) -> dict[str, Any]:
+    if not isinstance(slot, Planned):
+        return slot
+    if slot.status == "applied":
+        return answer(slot.record["id"], "applied")
+    return answer(slot.record["id"], "rejected", slot.reason, **slot.params)
