@@ -32,6 +32,7 @@ SAMPLE_AT_VERSION = {
     " VALUES ('lines-missing', 'c1', 'j1', '2026-11-29', 'now')",
     15: "UPDATE runs SET subject = NULL",
     16: "SELECT 1",
+    17: "SELECT 1",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 
