@@ -10,11 +10,16 @@ from typing import Any
 from webapp.backoffice.columns import Column
 from webapp.backoffice.document_totals import PRICE_STEP, QUANTITY_STEP
 from webapp.backoffice.handler_base import Applied, Handler, new_families
+from webapp.backoffice.handler_changes import ChunkChanges, differs
 from webapp.backoffice.handler_lookups import default_warehouse
 from webapp.backoffice.handler_rows import BATCH, RowProblem, flag, upsert_sql
 from webapp.clock import now_iso
 from webapp.csvio import normalise_header
 from webapp.i18n import N_
+
+ARTICLE_CHANGES = ChunkChanges(
+    "articles", "articles_fts", ("code", "label", "barcode", "tags"), "t.code = c.code", "articles"
+)
 
 
 def stored_price(value: Decimal) -> float:
@@ -110,21 +115,19 @@ class ArticleHandler(Handler):
 
     def apply(self, conn: sqlite3.Connection, chunk: str) -> Applied:
         """One chunk of staged articles written on the writer `conn`, set-based: its new families,
-        the upsert, the prices per category and the stock. The FTS and change-log triggers fire
-        within these few INSERT … SELECT statements."""
+        the upsert, the prices per category and the stock, then their FTS entries and one
+        change_log row per article changed (the per-row triggers are off, handler_changes.py)."""
         families = (
             new_families(conn, chunk, "article_families") if "family" in self.optional else []
         )
-        created = conn.execute(
-            f"SELECT count(*) FROM {chunk} c WHERE NOT EXISTS"
-            " (SELECT 1 FROM articles a WHERE a.code = c.code)"
-        ).fetchone()[0]
         expressions = [
             "(SELECT id FROM article_families f WHERE f.code = c.family)"
             if name == "family_id"
-            else name
+            else f"c.{name}"
             for name in self.columns
         ]
+        unchanged = ["code", "created_at", "updated_at"]
+        created = ARTICLE_CHANGES.note(conn, chunk, differs(self.columns, expressions, unchanged))
         conn.execute(
             upsert_sql(
                 "articles",
@@ -145,11 +148,20 @@ class ArticleHandler(Handler):
             "WHERE quantity IS NOT excluded.quantity",
             (self.warehouse,),
         )
-        return Applied(int(created), families)
+        ARTICLE_CHANGES.index(conn, chunk)
+        return Applied(created, families)
 
     def _apply_prices(
         self, conn: sqlite3.Connection, chunk: str, column: str, category: int
     ) -> None:
+        ARTICLE_CHANGES.touch(  # the articles whose price in this category changes
+            conn,
+            f"SELECT a.id FROM {chunk} c JOIN articles a ON a.code = c.code"
+            " LEFT JOIN article_prices p ON p.article_id = a.id AND p.price_category_id = ?"
+            f" WHERE CASE WHEN c.{column} IS NULL THEN p.article_id IS NOT NULL"
+            f" ELSE p.price_excl_vat IS NOT c.{column} END",
+            (category,),
+        )
         conn.execute(
             "INSERT INTO article_prices (article_id, price_category_id, price_excl_vat) "
             f"SELECT a.id, ?, c.{column} FROM {chunk} c "

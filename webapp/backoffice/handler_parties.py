@@ -8,10 +8,14 @@ from typing import Any
 
 from webapp.backoffice.column_values import parse_vat_number
 from webapp.backoffice.handler_base import Applied, Handler, new_families
+from webapp.backoffice.handler_changes import ChunkChanges, differs
 from webapp.backoffice.handler_rows import BATCH, RowProblem, upsert_sql
 from webapp.clock import now_iso
 from webapp.csvio import CsvFormat, ValueProblem
 from webapp.i18n import N_
+
+PARTY_FTS = ("code", "last_name", "first_name", "company", "city", "email")
+PARTY_MATCH = "t.kind = c.kind AND t.code = c.code"
 
 
 class PartyHandler(Handler):
@@ -26,6 +30,8 @@ class PartyHandler(Handler):
         super().__init__(conn, fmt)
         self.kind = kind
         self.count_params = (kind,)
+        entity = "customers" if kind == "customer" else None  # suppliers stay in the office
+        self.changes = ChunkChanges("parties", "parties_fts", PARTY_FTS, PARTY_MATCH, entity)
 
     def start(self, present: set[str]) -> None:
         super().start(present)
@@ -76,18 +82,18 @@ class PartyHandler(Handler):
         self.staged.load()
 
     def apply(self, conn: sqlite3.Connection, chunk: str) -> Applied:
-        """One chunk of staged parties on the writer: new families, then one upsert."""
+        """One chunk of staged parties on the writer: new families, one upsert, then their FTS
+        entries and change-log rows set-based (handler_changes.py)."""
         families = (
             new_families(conn, chunk, "party_families", self.kind)
             if "family" in self.optional
             else []
         )
-        created = conn.execute(
-            f"SELECT count(*) FROM {chunk} c WHERE NOT EXISTS"
-            " (SELECT 1 FROM parties p WHERE p.kind = c.kind AND p.code = c.code)"
-        ).fetchone()[0]
         family = "(SELECT id FROM party_families f WHERE f.kind = c.kind AND f.code = c.family)"
-        expressions = [family if name == "family_id" else name for name in self.columns]
+        expressions = [family if name == "family_id" else f"c.{name}" for name in self.columns]
+        changes = self.changes
+        unchanged = ["kind", "code", "created_at", "updated_at"]
+        created = changes.note(conn, chunk, differs(self.columns, expressions, unchanged))
         conn.execute(
             upsert_sql(
                 "parties",
@@ -98,7 +104,8 @@ class PartyHandler(Handler):
                 expressions=expressions,
             )
         )
-        return Applied(int(created), families)
+        changes.index(conn, chunk)
+        return Applied(created, families)
 
 
 class ContactHandler(Handler):

@@ -2,7 +2,8 @@
 
 The file was checked whole before (webapp/backoffice/import_stage.py). Each chunk is one write
 transaction: its rows copied into a TEMP table of the writer, then the kind's handler writes them
-set-based (a few INSERT … SELECT). The chunk size follows the time a chunk took, aiming at
+set-based (a few INSERT … SELECT), FTS entries and change log included, with the per-row triggers
+off for that transaction only (webapp/backoffice/handler_changes.py). The chunk size follows the time a chunk took, aiming at
 TARGET_SECONDS per transaction, well under the 250 ms the UI may wait.
 
 Why not one transaction for the whole file: it would hold the one writer for as long as the
@@ -28,6 +29,7 @@ from typing import Any
 
 from webapp import history
 from webapp.backoffice.handler_base import Applied, Handler
+from webapp.backoffice.handler_changes import BULK_OFF, BULK_ON
 from webapp.backoffice.row_checks import ImportProblem
 from webapp.i18n import N_
 from webapp.store import Store
@@ -95,7 +97,9 @@ def apply_staged(
                 held = time.perf_counter()
                 db.conn.execute(create)
                 db.conn.executemany(insert, rows)
+                db.conn.execute(BULK_ON)  # the per-row triggers off, for this transaction only
                 applied = handler.apply(db.conn, CHUNK_TABLE)
+                db.conn.execute(BULK_OFF)
                 db.conn.execute(f"DROP TABLE {CHUNK_TABLE}")
                 if dry_run:
                     raise _DryRun(applied)

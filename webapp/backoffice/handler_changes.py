@@ -1,0 +1,91 @@
+"""The full-text rows and change-log rows of a bulk-imported chunk, written set-based.
+
+Per row, the triggers of migrations 0006 and 0009 would write each article's FTS row one
+statement at a time (a delete and an insert for an update) and TWO change_log rows per new
+article (the article, then its price). During a chunk they are inactive: import_apply.py adds the
+row of `bulk_writes` (migration 0018) inside the chunk's transaction and removes it before the
+commit, so no other writer ever sees them off. The handler instead notes, before its upsert,
+which stored rows it will update (with the values their FTS entry holds) and which keys it will
+create (`ChunkChanges.note`); afterwards `ChunkChanges.index` removes the old FTS entries, inserts
+the new ones and logs ONE change_log row per item touched. After the commit the FTS index and the
+change log's keys are what the triggers would have left.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+BULK_ON = "INSERT INTO bulk_writes (active) VALUES (1)"
+BULK_OFF = "DELETE FROM bulk_writes"
+TEMP_TABLES = ("import_old", "import_new", "import_touched")
+
+
+@dataclass(frozen=True)
+class ChunkChanges:
+    """How the chunk table `c` meets the stored table `t`, and what indexes and logs the latter."""
+
+    table: str  # articles, parties
+    fts: str  # its external-content FTS5 table
+    fts_columns: Sequence[str]
+    match: str  # the join of a chunk row c with its stored row t
+    entity: str | None  # its change_log entity; None: not sent to the registers
+
+    def note(self, conn: sqlite3.Connection, chunk: str, differs: str) -> int:
+        """Before the upsert: the rows it will update (`differs`, a condition on c and t) with
+        their indexed values, and the chunk rows it will create. Returns how many it creates."""
+        old = ", ".join(f"t.{name} AS {name}" for name in self.fts_columns)
+        conn.execute(
+            f"CREATE TEMP TABLE import_old AS SELECT t.id AS id, {old}"
+            f" FROM {chunk} c JOIN {self.table} t ON {self.match} WHERE {differs}"
+        )
+        conn.execute(
+            f"CREATE TEMP TABLE import_new AS SELECT c.rowid AS line FROM {chunk} c"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {self.table} t WHERE {self.match})"
+        )
+        conn.execute("CREATE TEMP TABLE import_touched (id INTEGER PRIMARY KEY)")
+        return int(conn.execute("SELECT count(*) FROM temp.import_new").fetchone()[0])
+
+    def touch(self, conn: sqlite3.Connection, select_ids: str, params: Sequence[object]) -> None:
+        """Items changed by a write to another table (an article's price): logged once too."""
+        conn.execute(f"INSERT OR IGNORE INTO temp.import_touched (id) {select_ids}", params)
+
+    def index(self, conn: sqlite3.Connection, chunk: str) -> None:
+        """After the writes: the FTS entries of updated and created rows, then the change log."""
+        names = ", ".join(self.fts_columns)
+        stored = ", ".join(f"t.{name}" for name in self.fts_columns)
+        created = f"FROM temp.import_new n JOIN {chunk} c ON c.rowid = n.line"
+        created += f" JOIN {self.table} t ON {self.match}"
+        conn.execute(
+            f"INSERT INTO {self.fts} ({self.fts}, rowid, {names})"
+            f" SELECT 'delete', id, {names} FROM temp.import_old"
+        )
+        conn.execute(
+            f"INSERT INTO {self.fts} (rowid, {names}) SELECT t.id, {stored}"
+            f" FROM temp.import_old o JOIN {self.table} t ON t.id = o.id"
+        )
+        conn.execute(f"INSERT INTO {self.fts} (rowid, {names}) SELECT t.id, {stored} {created}")
+        if self.entity is not None:
+            touched = "INSERT OR IGNORE INTO temp.import_touched (id)"
+            conn.execute(f"{touched} SELECT id FROM temp.import_old")
+            conn.execute(f"{touched} SELECT t.id {created}")
+            conn.execute(
+                "INSERT INTO change_log (entity, key, op) SELECT ?, t.code, 'upsert'"
+                f" FROM temp.import_touched d JOIN {self.table} t ON t.id = d.id ORDER BY t.id",
+                (self.entity,),
+            )
+        for name in TEMP_TABLES:
+            conn.execute(f"DROP TABLE temp.{name}")
+
+
+def differs(columns: Sequence[str], expressions: Sequence[str], unchanged: Sequence[str]) -> str:
+    """The upsert's condition to update (handler_rows.upsert_sql) as a condition on the stored
+    row t and the chunk row: a column differs from the value the upsert would write."""
+    values = expressions or [f"c.{name}" for name in columns]
+    tests = [
+        f"t.{name} IS NOT {value}"
+        for name, value in zip(columns, values, strict=True)
+        if name not in unchanged
+    ]
+    return " OR ".join(tests) or "0"
