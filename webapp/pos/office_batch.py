@@ -11,6 +11,7 @@ unexpected failure (it rolls this back and replays the records one savepoint eac
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from webapp.backoffice import document_bulk, documents
+from webapp.backoffice.document_checks import CheckedDocument, check_origin
 from webapp.i18n import UserError
 from webapp.pos.office import Register
 from webapp.pos.office_record_kinds import Articles, check_envelope, ticket_document
@@ -145,8 +147,14 @@ class TicketBatch:
     def check_new(self, records: Sequence[dict[str, Any]]) -> None:
         """Raise Unsuited when one of these tickets, or its number, is in the office already:
         the per-record path answers those as it always did."""
-        ids = [record.get("id") for record in records]
-        numbers = [_number(record) for record in records]
+        # As check_origin cleans them: the documents keep the ids stripped.
+        ids = [_stripped(record.get("id")) for record in records]
+        numbers = [_stripped(_payload(record).get("number")) for record in records]
+        warehouse = self.register.warehouse_id
+        if warehouse is not None and not rows(
+            self.db, "SELECT id FROM warehouses WHERE id = ?", [warehouse]
+        ):
+            raise Unsuited  # every ticket is refused for it, one by one
         found = rows(
             self.db,
             "SELECT id FROM documents WHERE source = ? AND external_ref IN"
@@ -164,7 +172,7 @@ class TicketBatch:
         try:
             _kind, payload = check_envelope(self.register, record)
             data = ticket_document(self.articles, self.register, record["id"], payload, self._taken)
-            checked = documents.check_document(self.db, data)
+            checked = self._check(data)
         except UserError as exc:
             planned.status, planned.reason, planned.params = "rejected", exc.message, exc.params
         else:
@@ -172,6 +180,14 @@ class TicketBatch:
             planned.document = document_bulk.CheckedInput(data, checked, data.number)
             self._numbers.add(data.number)
         self.planned.append(planned)
+
+    def _check(self, data: documents.DocumentInput) -> CheckedDocument:
+        """:func:`~webapp.backoffice.documents.check_document` but for what is the same for the
+        whole transaction: the register's warehouse and the tickets' origin (``check_new``)."""
+        source, external_ref = check_origin(data)
+        bare = dataclasses.replace(data, warehouse_id=None, source=None, external_ref=None)
+        checked = documents.check_document(self.db, bare)
+        return dataclasses.replace(checked, source=source, external_ref=external_ref)
 
     def _taken(self, _db: Database, _register: Register, number: str, _record_id: str) -> bool:
         return number in self._numbers  # those in the office were ruled out by check_new
@@ -209,9 +225,12 @@ class TicketBatch:
         )
 
 
-def _number(record: dict[str, Any]) -> str:
+def _payload(record: dict[str, Any]) -> dict[str, Any]:
     payload = record.get("payload")
-    value = payload.get("number") if isinstance(payload, dict) else None
+    return payload if isinstance(payload, dict) else {}
+
+
+def _stripped(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
