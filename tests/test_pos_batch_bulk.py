@@ -53,6 +53,8 @@ def mixed_batch() -> list[Any]:
         ticket("R3-t13", "C3-000013", lines=[{"article": "VR1", "quantity": "0"}]),
         ticket("R3-t14 ", "C3-000014"),  # the document keeps its id stripped...
         ticket("R3-t14", "C3-000015"),  # ...so this one is given that document
+        ticket("R3-t15 ", "C3-000016"),
+        ticket("R3-t15", "C3-000016"),  # the same number, that same document
     ]
 
 
@@ -98,8 +100,8 @@ def test_set_based_and_per_record_paths_keep_the_same_rows(
     per_record = office_records.apply_records(store, register, batch)
     assert set_based == per_record
     assert stored(store) == kept
-    assert statuses(set_based).count("applied") == 8
-    assert len(kept["documents"]) == 6 and len(kept["pos_received"]) == 16
+    assert statuses(set_based).count("applied") == 10
+    assert len(kept["documents"]) == 7 and len(kept["pos_received"]) == 18
 
 
 def test_tickets_only_never_take_the_per_record_path(

@@ -88,7 +88,8 @@ class TicketBatch:
         self.register = register
         self.articles = articles
         self.planned: list[Planned] = []
-        self._numbers: set[str] = set()  # the ticket numbers this transaction's documents take
+        # The ticket numbers this transaction's documents take, and those documents' references.
+        self._numbers: dict[str, str | None] = {}
 
     def apply(
         self,
@@ -178,7 +179,7 @@ class TicketBatch:
         else:
             assert data.number is not None  # a ticket always carries its number
             planned.document = document_bulk.CheckedInput(data, checked, data.number)
-            self._numbers.add(data.number)
+            self._numbers[data.number] = checked.external_ref
         self.planned.append(planned)
 
     def _check(self, data: documents.DocumentInput) -> CheckedDocument:
@@ -189,8 +190,9 @@ class TicketBatch:
         checked = documents.check_document(self.db, bare)
         return dataclasses.replace(checked, source=source, external_ref=external_ref)
 
-    def _taken(self, _db: Database, _register: Register, number: str, _record_id: str) -> bool:
-        return number in self._numbers  # those in the office were ruled out by check_new
+    def _taken(self, _db: Database, _register: Register, number: str, record_id: str) -> bool:
+        # As office_record_kinds.number_taken asks; those in the office were ruled out by check_new.
+        return number in self._numbers and self._numbers[number] != record_id
 
     def write(self) -> None:
         """Write the planned documents; each planned ticket then knows its document id."""
