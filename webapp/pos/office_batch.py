@@ -11,7 +11,6 @@ unexpected failure (it rolls this back and replays the records one savepoint eac
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
@@ -186,9 +185,10 @@ class TicketBatch:
         """:func:`~webapp.backoffice.documents.check_document` but for what is the same for the
         whole transaction: the register's warehouse and the tickets' origin (``check_new``)."""
         source, external_ref = check_origin(data)
-        bare = dataclasses.replace(data, warehouse_id=None, source=None, external_ref=None)
-        checked = documents.check_document(self.db, bare)
-        return dataclasses.replace(checked, source=source, external_ref=external_ref)
+        # As dataclasses.replace, at half its cost (which is more than the rest of this check).
+        bare = {**vars(data), "warehouse_id": None, "source": None, "external_ref": None}
+        checked = vars(documents.check_document(self.db, documents.DocumentInput(**bare)))
+        return CheckedDocument(**{**checked, "source": source, "external_ref": external_ref})
 
     def _taken(self, _db: Database, _register: Register, number: str, record_id: str) -> bool:
         # As office_record_kinds.number_taken asks; those in the office were ruled out by check_new.
