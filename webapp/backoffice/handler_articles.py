@@ -156,7 +156,7 @@ class ArticleHandler(Handler):
     ) -> None:
         ARTICLE_CHANGES.touch(  # the articles whose price in this category changes
             conn,
-            f"SELECT a.id FROM {chunk} c JOIN articles a ON a.code = c.code"
+            f"SELECT a.id FROM {chunk} c CROSS JOIN articles a ON a.code = c.code"
             " LEFT JOIN article_prices p ON p.article_id = a.id AND p.price_category_id = ?"
             f" WHERE CASE WHEN c.{column} IS NULL THEN p.article_id IS NOT NULL"
             f" ELSE p.price_excl_vat IS NOT c.{column} END",
