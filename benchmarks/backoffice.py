@@ -12,6 +12,9 @@ in a fresh child process each:
   with the longest time it held the one writer at once ("lock ms": the UI waits at most that);
 - re-import of the same file (every row an update, nothing changed);
 - export: the exporter writing the rows back to CSV.
+Then the cost of the bulk_writes guard (migration 0018) for the other writers: a per-row writer
+(one INSERT per article and per price, as the UI or a register push) on a store at version 17
+and at 18, alternated, as the median ratio of nine rounds.
 Peak memory (max RSS of the child) is measured at full size and at a quarter of it: a streamed
 import has the same peak for both. Prints a table with each step's ratio to the baseline and
 to the schema floor of the same run; asserts nothing.
@@ -226,6 +229,42 @@ def step_export(path: Path, work: Path, kind: str) -> dict[str, Any]:
     return {"rows": report.rows, "seconds": time.perf_counter() - started}
 
 
+def per_row_writes(work: Path, version: int, count: int = 5000) -> float:
+    """Seconds for `count` articles and their prices inserted one statement at a time."""
+    from webapp.store import Store
+
+    store = Store(work / f"per-row-{version}.sqlite", migrate=False)
+    store.migrate(target=version)
+    conn = store._writer
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    for number in range(count):
+        conn.execute(
+            "INSERT INTO articles (code, label, unit_id, vat_rate_id, tags, created_at,"
+            " updated_at) VALUES (?, ?, 1, 5, 'bio', 'now', 'now')",
+            (f"A{number:07d}", f"Article {number} rouge"),
+        )
+        conn.execute("INSERT INTO article_prices VALUES (last_insert_rowid(), 1, 9.5)")
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    store.close()
+    (work / f"per-row-{version}.sqlite").unlink()
+    return seconds
+
+
+def guard_cost(root: Path) -> None:
+    ratios = []
+    for round_number in range(9):
+        versions = (17, 18) if round_number % 2 else (18, 17)
+        seconds = {version: per_row_writes(root, version) for version in versions}
+        ratios.append(seconds[18] / seconds[17])
+    ratios.sort()
+    print(
+        f"per-row writer with the bulk_writes guard: {ratios[4]:.3f}× without"
+        f" (median of 9; range {ratios[0]:.2f}–{ratios[-1]:.2f})"
+    )
+
+
 def child(args: argparse.Namespace) -> None:
     path, work = Path(args.file), Path(args.work)
     if args.step == "baseline":
@@ -297,6 +336,7 @@ def main() -> None:
                     f" {rate:>9.0f} {base_rate / rate:>10.2f}× {floor_rate / rate:>7.2f}×"
                     f" {result['max_rss_mb']:>8.1f} {lock}"
                 )
+        guard_cost(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
