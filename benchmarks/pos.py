@@ -144,6 +144,12 @@ class LockTimes:
     def longest_ms(self) -> float:
         return max(self.held, default=0.0) * 1000
 
+    def summary(self) -> str:
+        held = sorted(self.held) or [0.0]
+        p95 = held[min(len(held) - 1, int(len(held) * 0.95))] * 1000
+        over = sum(1 for seconds in held if seconds > 0.25)
+        return f"{len(self.held)} transactions, p95 {p95:.0f} ms, {over} over 250 ms"
+
 
 class UiSaves:
     """A UI save (one settings row) every 50 ms in a thread: how long each waited and wrote."""
@@ -229,6 +235,7 @@ def drain_benchmark(tickets: int = 5_000, batch: int = 500) -> None:
             )
         ui_saves = saves.stop()
         drain_lock = locks.longest_ms()
+        drain_locks = locks.summary()
         locks.held.clear()
         headers = {"Authorization": f"Bearer {token}"}
 
@@ -260,6 +267,7 @@ def drain_benchmark(tickets: int = 5_000, batch: int = 500) -> None:
         f"{tickets / replay_s:>11,.0f}{1:>10.2f}{replay_lock:>9.0f}"
     )
     print(f"UI saves on the office during the drain: {ui_saves}")
+    print(f"office write lock during the drain: {drain_locks}")
     print(f"office documents: {documents:,} (each ticket exactly once: {documents == tickets})")
 
 
