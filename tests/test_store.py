@@ -34,6 +34,7 @@ SAMPLE_AT_VERSION = {
     16: "SELECT 1",
     17: "SELECT 1",
     18: "SELECT 1",
+    19: "SELECT 1",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 
