@@ -174,6 +174,9 @@ class _Problem:
 
 _EMPTY = object()
 
+# A field read from a line: (its index, its name, the field, its memo of raw text → parse).
+Pair = tuple[int, str, Any, dict[str, Any]]
+
 
 class _Memo:
     """Each field's parse of a raw text, asked once per distinct text (a file repeats its VAT
@@ -185,8 +188,8 @@ class _Memo:
     def __init__(self, fields: list[Any]) -> None:
         self.known: dict[int, dict[str, Any]] = {item.index: {} for item in fields}
 
-    def pairs(self, fields: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
-        return [(item, self.known[item.index]) for item in fields]
+    def pairs(self, fields: list[Any]) -> list[Pair]:
+        return [(item.index, item.name, item, self.known[item.index]) for item in fields]
 
     def add(self, item: Any, known: dict[str, Any], raw: str) -> Any:
         found = self._parse(item, raw)
@@ -230,7 +233,7 @@ def _row_problems(
     line: int,
     raw: list[str],
     width: int,
-    fields: list[tuple[Any, dict[str, Any]]],
+    fields: list[Pair],
     values: dict[str, Any],
     memo: _Memo,
 ) -> list[str]:
@@ -245,32 +248,33 @@ def _row_problems(
             )
         ]
     problems: list[str] = []
-    for item, known in fields:
-        text = raw[item.index]
+    for index, name, item, known in fields:
+        text = raw[index]
         found = known.get(text, _EMPTY)
         if found is _EMPTY:
             found = memo.add(item, known, text)
         if type(found) is _Problem:
-            problems.append(RowError(line, item.name, found.message, found.params).translated())
+            problems.append(RowError(line, name, found.message, found.params).translated())
             if found.message == N_("is empty"):
-                values[item.name] = None
+                values[name] = None
         else:
-            values[item.name] = found
+            values[name] = found
     return problems
 
 
 def _add_line(document: SourceDocument, line: int, values: dict[str, Any]) -> None:
+    get = values.get
     document.lines.append(
-        SourceLine(
-            line=line,
-            line_no=int(values["line_no"]),
-            article_ref=str(values["article_ref"]),
-            variant_ref=str(values.get("variant_ref") or ""),
-            label=str(values.get("label") or ""),
-            quantity=values["quantity"],
-            unit=str(values.get("unit") or ""),
-            unit_price_incl_vat=values["unit_price_incl_vat"],
-            vat_code=str(values.get("vat_code") or ""),
+        SourceLine(  # positional: one per line of the file
+            line,
+            int(values["line_no"]),
+            str(values["article_ref"]),
+            str(get("variant_ref") or ""),
+            str(get("label") or ""),
+            values["quantity"],
+            str(get("unit") or ""),
+            values["unit_price_incl_vat"],
+            str(get("vat_code") or ""),
         )
     )
 
