@@ -158,7 +158,8 @@ def _picker(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
     """The raw texts at `indexes`, as one tuple to compare."""
     if len(indexes) > 1:
         getter = itemgetter(*indexes)
-        return lambda values: cast(tuple[str, ...], getter(values))
+        # cast's type as text: a subscripted type would be built again on every line
+        return lambda values: cast("tuple[str, ...]", getter(values))
     return lambda values: tuple(values[index] for index in indexes)
 
 
