@@ -32,7 +32,6 @@ from webapp.backoffice.document_types import (
     PaymentInput,
     TotalMismatch,
 )
-from webapp.econnector.batch_amounts import LineAmounts
 from webapp.econnector.connectors import Connector
 from webapp.econnector.inbox import SourceDocument, SourceLine
 from webapp.i18n import N_
@@ -82,7 +81,6 @@ class ReferenceAnswers:
         self.rates: dict[Decimal, bool] = {}
         self.units: dict[str, str | None] = {}
         self.amounts: dict[tuple[Any, Any, Any], Amounts] = {}
-        self.line_amounts = LineAmounts()
         # (article, label, unit) → (label, unit code) of lines that passed
         self.described: dict[tuple[int, str, str | None], tuple[str, str | None]] = {}
         self.quantities: set[Decimal] = set()  # quantities that passed
@@ -99,10 +97,10 @@ class ReferenceAnswers:
         stored_price = self.prices.get(price)
         if stored_price is None or quantity not in self.quantities or not self.rates.get(rate):
             return None
-        totals, stored = self.line_amounts.compute(quantity, stored_price, rate)
+        totals = compute_line(quantity, stored_price, rate, prices_include_vat=True)
         if is_amount_too_large(totals):
             return None
-        amounts = Amounts(totals, stored)
+        amounts = _amounts(quantity, rate, totals)
         self.remember((quantity, price, rate), amounts)
         return amounts
 
