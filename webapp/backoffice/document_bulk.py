@@ -13,10 +13,28 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from webapp.backoffice.document_checks import CheckedDocument
+from webapp.backoffice.document_checks import CheckedDocument, CheckedLine
+from webapp.backoffice.document_payments import CheckedPayment
 from webapp.backoffice.document_types import DocumentInput
 from webapp.clock import now_iso
 from webapp.store import rows
+
+# The one shape of a document's rows: create_document (documents.py) writes them one document at a
+# time, write_documents many at once.
+HEADER_SQL = (
+    "INSERT INTO documents (company_id, site_id, kind, number, doc_date, party_id,"
+    " carrier_id, warehouse_id, total_excl_vat, total_vat, total_incl_vat, source,"
+    " external_ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+LINE_SQL = (
+    "INSERT INTO document_lines (document_id, line_no, article_id, label, quantity,"
+    " unit_code, unit_price_excl_vat, vat_rate, total_excl_vat, total_incl_vat)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+PAYMENT_SQL = (
+    "INSERT INTO document_payments (document_id, payment_method_id, amount, paid_on)"
+    " VALUES (?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -32,12 +50,7 @@ def write_documents(db: Database, documents: Sequence[CheckedInput], source: str
     """Write the documents, all from ``source`` with their own external references; their ids."""
     if not documents:
         return []
-    db.conn.executemany(
-        "INSERT INTO documents (company_id, site_id, kind, number, doc_date, party_id,"
-        " carrier_id, warehouse_id, total_excl_vat, total_vat, total_incl_vat, source,"
-        " external_ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_header(one, source) for one in documents],
-    )
+    db.conn.executemany(HEADER_SQL, [_header(one, source) for one in documents])
     refs = [one.checked.external_ref for one in documents]
     found = rows(
         db,
@@ -48,31 +61,17 @@ def write_documents(db: Database, documents: Sequence[CheckedInput], source: str
     by_ref = {row["external_ref"]: int(row["id"]) for row in found}
     ids = [by_ref[ref] for ref in refs]
     db.conn.executemany(
-        "INSERT INTO document_lines (document_id, line_no, article_id, label, quantity,"
-        " unit_code, unit_price_excl_vat, vat_rate, total_excl_vat, total_incl_vat)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        LINE_SQL,
         [
-            (
-                document_id,
-                line.line_no,
-                line.article_id,
-                line.label,
-                float(line.quantity),
-                line.unit_code,
-                float(line.totals.unit_price_excl_vat),
-                float(line.vat_rate),
-                float(line.totals.total_excl_vat),
-                float(line.totals.total_incl_vat),
-            )
+            line_values(document_id, line)
             for document_id, one in zip(ids, documents, strict=True)
             for line in one.checked.lines
         ],
     )
     db.conn.executemany(
-        "INSERT INTO document_payments (document_id, payment_method_id, amount, paid_on)"
-        " VALUES (?, ?, ?, ?)",
+        PAYMENT_SQL,
         [
-            (document_id, payment.method_id, float(payment.amount), payment.paid_on.isoformat())
+            payment_values(document_id, payment)
             for document_id, one in zip(ids, documents, strict=True)
             for payment in one.checked.payments
         ],
@@ -84,11 +83,16 @@ def _header(document: CheckedInput, source: str) -> tuple[object, ...]:
     data, checked = document.data, document.checked
     if checked.source != source or checked.external_ref is None:
         raise ValueError("a bulk document needs the batch's source and its own reference")
+    return header_values(data, checked, document.number)
+
+
+def header_values(data: DocumentInput, checked: CheckedDocument, number: str) -> tuple[object, ...]:
+    """A document's row for HEADER_SQL, as create_document and write_documents both write it."""
     return (
         checked.company_id,
         data.site_id,
         data.kind,
-        document.number,
+        number,
         checked.doc_date.isoformat(),
         data.party_id,
         data.carrier_id,
@@ -100,3 +104,22 @@ def _header(document: CheckedInput, source: str) -> tuple[object, ...]:
         checked.external_ref,
         now_iso(),
     )
+
+
+def line_values(document_id: int, line: CheckedLine) -> tuple[object, ...]:
+    return (
+        document_id,
+        line.line_no,
+        line.article_id,
+        line.label,
+        float(line.quantity),
+        line.unit_code,
+        float(line.totals.unit_price_excl_vat),
+        float(line.vat_rate),
+        float(line.totals.total_excl_vat),
+        float(line.totals.total_incl_vat),
+    )
+
+
+def payment_values(document_id: int, payment: CheckedPayment) -> tuple[object, ...]:
+    return (document_id, payment.method_id, float(payment.amount), payment.paid_on.isoformat())

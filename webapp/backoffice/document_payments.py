@@ -77,15 +77,6 @@ def check_paid_total(payments: list[CheckedPayment], total: Decimal) -> None:
         )
 
 
-def insert_payments(db: Database, document_id: int, payments: list[CheckedPayment]) -> None:
-    for payment in payments:
-        db.execute(
-            "INSERT INTO document_payments (document_id, payment_method_id, amount, paid_on)"
-            " VALUES (?, ?, ?, ?)",
-            [document_id, payment.method_id, float(payment.amount), payment.paid_on.isoformat()],
-        )
-
-
 def payments_of(db: Database, document_id: int) -> tuple[DocumentPayment, ...]:
     found = rows(
         db,

@@ -27,9 +27,16 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from webapp.backoffice.document_bulk import (
+    HEADER_SQL,
+    LINE_SQL,
+    PAYMENT_SQL,
+    header_values,
+    line_values,
+    payment_values,
+)
 from webapp.backoffice.document_checks import (
     CheckedDocument,
-    CheckedLine,
     check_document,
     check_origin,
 )
@@ -39,7 +46,7 @@ from webapp.backoffice.document_numbers import (
     latest_number,
     next_number,
 )
-from webapp.backoffice.document_payments import delete_payments, insert_payments, payments_of
+from webapp.backoffice.document_payments import delete_payments, payments_of
 from webapp.backoffice.document_totals import to_decimal
 from webapp.backoffice.document_types import (
     DOCUMENT_AMOUNTS,
@@ -56,7 +63,6 @@ from webapp.backoffice.document_types import (
     PaymentInput,
     TotalMismatch,
 )
-from webapp.clock import now_iso
 from webapp.i18n import N_
 from webapp.store import one, rows
 
@@ -99,53 +105,15 @@ def _savepoint(db: Database, name: str) -> Iterator[None]:
 
 
 def _insert_header(db: Database, data: DocumentInput, checked: CheckedDocument, number: str) -> int:
-    row = one(
-        db,
-        "INSERT INTO documents (company_id, site_id, kind, number, doc_date, party_id,"
-        " carrier_id, warehouse_id, total_excl_vat, total_vat, total_incl_vat, source,"
-        " external_ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING id",
-        [
-            checked.company_id,
-            data.site_id,
-            data.kind,
-            number,
-            checked.doc_date.isoformat(),
-            data.party_id,
-            data.carrier_id,
-            data.warehouse_id,
-            float(checked.total_excl_vat),
-            float(checked.total_vat),
-            float(checked.total_incl_vat),
-            checked.source,
-            checked.external_ref,
-            now_iso(),
-        ],
-    )
+    row = one(db, f"{HEADER_SQL} RETURNING id", header_values(data, checked, number))
     assert row is not None  # RETURNING always yields the inserted row
     return int(row["id"])
 
 
-def _insert_lines(db: Database, document_id: int, lines: list[CheckedLine]) -> None:
+def _insert_rows(db: Database, document_id: int, checked: CheckedDocument) -> None:
+    db.conn.executemany(LINE_SQL, [line_values(document_id, line) for line in checked.lines])
     db.conn.executemany(
-        "INSERT INTO document_lines (document_id, line_no, article_id, label, quantity,"
-        " unit_code, unit_price_excl_vat, vat_rate, total_excl_vat, total_incl_vat)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                document_id,
-                line.line_no,
-                line.article_id,
-                line.label,
-                float(line.quantity),
-                line.unit_code,
-                float(line.totals.unit_price_excl_vat),
-                float(line.vat_rate),
-                float(line.totals.total_excl_vat),
-                float(line.totals.total_incl_vat),
-            )
-            for line in lines
-        ],
+        PAYMENT_SQL, [payment_values(document_id, payment) for payment in checked.payments]
     )
 
 
@@ -159,8 +127,7 @@ def create_document(db: Database, data: DocumentInput) -> CreatedDocument:
     with _savepoint(db, "create_document"):
         number = data.number or next_number(db, checked.company_id, data.kind)
         document_id = _insert_header(db, data, checked, number)
-        _insert_lines(db, document_id, checked.lines)
-        insert_payments(db, document_id, checked.payments)
+        _insert_rows(db, document_id, checked)
     return CreatedDocument(
         id=document_id,
         number=number,
