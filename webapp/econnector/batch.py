@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
@@ -24,23 +23,20 @@ from webapp.backoffice.document_types import DocumentError, DuplicateDocument
 from webapp.clock import now_iso
 from webapp.econnector import batch_write
 from webapp.econnector.batch_checks import (
-    CheckedReceived,
-    Outcome,
     ReferenceAnswers,
-    Resolved,
     check_received,
     connector_problem,
 )
 from webapp.econnector.batch_customers import (
-    Customer,
     CustomerDesk,
     NoSuchCustomer,
     Pending,
     homonyms,
     mapped_customers,
 )
+from webapp.econnector.batch_plan import Accepted, Plan, Prepared
 from webapp.econnector.connectors import Connector
-from webapp.econnector.inbox import SourceDocument, SourceLine
+from webapp.econnector.inbox import SourceDocument
 from webapp.econnector.integration import integrate_one, record_refusal, refusal_result
 from webapp.econnector.mappings import Resolver
 from webapp.econnector.report import Choices, DocumentResult, ReceiveReport
@@ -70,19 +66,6 @@ def chunks(documents: Iterable[SourceDocument]) -> Iterator[list[SourceDocument]
             limit = min(limit * 2, CHUNK_DOCUMENTS)
     if chunk:
         yield chunk
-
-
-@dataclass
-class Prepared:
-    """A document with its lines resolved, and what the reception must be told it lacks."""
-
-    document: SourceDocument
-    lines: list[Resolved]
-    reasons: list[str]
-    country: str | None
-    articles: list[SourceLine] = field(default_factory=list)  # without correspondence
-    codes: list[tuple[str, str]] = field(default_factory=list)  # (kind, outside code)
-    outcome: Outcome | None = None  # check_document's answer, when nothing above refused it
 
 
 def prepare(
@@ -153,26 +136,6 @@ def _prepare(resolver: Resolver, answers: ReferenceAnswers, document: SourceDocu
         )
         prepared.codes.append(("country", str(document.header.get("country"))))
     return prepared
-
-
-@dataclass
-class Accepted:
-    prepared: Prepared
-    customer: Customer
-    checked: CheckedReceived
-    result: DocumentResult
-    number: str = ""
-
-
-@dataclass
-class Plan:
-    """What a chunk will write, in document order."""
-
-    company_id: int = 0
-    accepted: list[Accepted] = field(default_factory=list)
-    refused: list[tuple[Prepared, list[str]]] = field(default_factory=list)
-    order: list[tuple[str, int]] = field(default_factory=list)  # ('accepted'|'refused', index)
-    later_numbers: list[tuple[DocumentResult, int]] = field(default_factory=list)
 
 
 def integrate_chunk(

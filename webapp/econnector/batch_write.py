@@ -3,18 +3,16 @@ order, so ids, numbers and history items come out the same."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlite_utils import Database
 
 from webapp.econnector import records
+from webapp.econnector.batch_plan import Accepted, Plan
 from webapp.econnector.connectors import Connector
 from webapp.econnector.inbox import SourceDocument
 from webapp.econnector.records import RECEIVE_JOB, Exchange
 from webapp.i18n import N_
-
-if TYPE_CHECKING:
-    from webapp.econnector.batch import Accepted, Plan
 
 
 def write(db: Database, connector: Connector, plan: Plan, run_id: int | None, now: str) -> None:
