@@ -20,6 +20,7 @@ from webapp.backoffice.columns import KINDS
 from webapp.backoffice.import_stage import staging_connection
 from webapp.backoffice.importer import ImportReport, ImportStopped, _check, import_csv
 from webapp.csvio import CsvReader
+from webapp.i18n import language
 from webapp.pos.package_rows import changed_keys
 from webapp.pos.packages import last_seq
 from webapp.services import Services
@@ -288,7 +289,10 @@ def test_a_unit_removed_during_the_check_stops_the_import_clearly(
     with pytest.raises(ImportStopped) as stopped:
         import_csv(store, "articles", path, progress=remove_the_unit)
     assert stopped.value.params["done"] == 0 and stopped.value.params["rows"] == 50
-    assert "import the file again" in stopped.value.translated()
+    with language("en"):
+        assert "import the file again" in stopped.value.translated()
+    with language("fr"):
+        assert "importez à nouveau le fichier" in stopped.value.translated()
     with store.read() as db:
         assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
         status, message = tuple(db.execute("SELECT status, message FROM runs").fetchone())
