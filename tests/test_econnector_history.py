@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from webapp import history, history_queries
 from webapp.econnector import records
@@ -202,6 +203,14 @@ def version_15(path: Path) -> None:
     old.close()
 
 
+def _tab_items(store: Store, code: str, tab: str, start: date, end: date) -> list[dict[str, Any]]:
+    """What the connector's history tab lists, as its page asks it (maps.history_page)."""
+    filters = history_queries.ItemFilter(
+        date_from=start, date_to=end, status=records.TABS[tab], subject=code
+    )
+    return history_queries.query_items(store, filters, 1, 500).items
+
+
 def test_connector_events_stay_visible_and_resolvable_after_the_migration(tmp_path: Path) -> None:
     path = tmp_path / "v15.sqlite"
     version_15(path)
@@ -215,7 +224,7 @@ def test_connector_events_stay_visible_and_resolvable_after_the_migration(tmp_pa
         ).fetchone()
     assert tuple(lost) == (1, "migration", "SHOP"), "one run for the connector's lost day"
     span = date(2026, 10, 1), date(2026, 11, 30)
-    received = records.items(store, "SHOP", "reception", *span)
+    received = _tab_items(store, "SHOP", "reception", *span)
     assert sorted((row["kind"], row["params"]["doc_ref"]) for row in received) == [
         ("customer", "D1"),
         ("document", "D1"),
@@ -223,9 +232,9 @@ def test_connector_events_stay_visible_and_resolvable_after_the_migration(tmp_pa
     document = next(row for row in received if row["kind"] == "document")
     assert document["params"]["number"] == "CM1" and document["params"]["amount"] == "19.00"
     assert document["reference"] == "SHOP:D1"
-    sent = records.items(store, "SHOP", "send", *span)
+    sent = _tab_items(store, "SHOP", "send", *span)
     assert [row["params"]["file"] for row in sent] == ["SHOP_articles_1.csv"]
-    errors = records.items(store, "SHOP", "error", *span)
+    errors = _tab_items(store, "SHOP", "error", *span)
     assert sorted(row["params"]["doc_ref"] for row in errors) == ["D2", "D3", "D4"]
     resolved = next(row for row in errors if row["params"]["doc_ref"] == "D4")
     assert (resolved["resolved_by"], resolved["resolution"]) == ("anne", "Ressaisi")
@@ -254,9 +263,7 @@ def test_the_command_line_resolves_a_connector_error_with_the_name_typed(tmp_pat
     version_15(database)
     store = Store(database)
     span = date(2026, 10, 1), date(2026, 11, 30)
-    error = next(
-        row for row in records.items(store, "SHOP", "error", *span) if not row["resolved_at"]
-    )
+    error = next(row for row in _tab_items(store, "SHOP", "error", *span) if not row["resolved_at"])
     store.close()
     done = relais(
         "history",
@@ -271,7 +278,7 @@ def test_the_command_line_resolves_a_connector_error_with_the_name_typed(tmp_pat
     assert done.returncode == 0, done.stderr
     store = Store(database)
     resolved = next(
-        row for row in records.items(store, "SHOP", "error", *span) if row["id"] == error["id"]
+        row for row in _tab_items(store, "SHOP", "error", *span) if row["id"] == error["id"]
     )
     assert (resolved["resolved_by"], resolved["resolution"]) == ("anne", "Ressaisi")
     assert history_queries.count_unresolved_for(store, "SHOP") == 1

@@ -11,10 +11,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from webapp import history, history_queries
+from webapp import history
 from webapp.clock import now_iso
 from webapp.i18n import N_
-from webapp.store import Store
 
 for _kind, _label in (
     ("document", N_("document")),
@@ -121,13 +120,3 @@ def record_many(
 def default_period(today: date | None = None) -> tuple[date, date]:
     day = today or datetime.now().date()
     return day - timedelta(days=61), day
-
-
-def items(
-    store: Store, code: str, tab: str, date_from: date, date_to: date, limit: int = 500
-) -> list[dict[str, Any]]:
-    """The tab's items about the connector, newest first."""
-    filters = history_queries.ItemFilter(
-        date_from=date_from, date_to=date_to, status=TABS[tab], subject=code
-    )
-    return history_queries.query_items(store, filters, 1, limit).items
