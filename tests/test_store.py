@@ -35,6 +35,7 @@ SAMPLE_AT_VERSION = {
     17: "SELECT 1",
     18: "SELECT 1",
     19: "SELECT 1",
+    20: "UPDATE connectors SET mode = 'webservice', shop_url = 'https://example.org/'",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 
