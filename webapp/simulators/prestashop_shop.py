@@ -1,0 +1,503 @@
+"""The PrestaShop simulator's data: tables of records and the helpers tests and the demo use to
+fill them (products, combinations, stock, customers, addresses, orders with PrestaShop's rounding).
+
+Totals follow PrestaShop's order fields (webservice/resources/orders.md) and its three rounding
+types (Order::ROUND_ITEM = 1, ROUND_LINE = 2, ROUND_TOTAL = 3, the shop's PS_ROUND_TYPE): with
+ROUND_ITEM each unit price is rounded before it is multiplied, so 3 x 15.004 is billed 45.00.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from webapp.simulators.prestashop_format import DATE_FORMAT, Record, normalize
+from webapp.simulators.prestashop_schema import RESOURCES
+
+ROUND_ITEM, ROUND_LINE, ROUND_TOTAL = 1, 2, 3
+CENT = Decimal("0.01")
+MICRO = Decimal("0.000001")
+LANG = 1
+CURRENCY = 1
+CARRIER_TAX_RATE = Decimal("20")  # the demo carrier's VAT rate (assumed, a French shop)
+
+# PrestaShop's default order states (ids of a fresh install), in the shop's language (French).
+ORDER_STATES = (
+    (1, "En attente du paiement par chèque", 0, 0, 0),
+    (2, "Paiement accepté", 0, 0, 1),
+    (3, "En cours de préparation", 0, 0, 1),
+    (4, "Expédié", 0, 1, 1),
+    (5, "Livré", 1, 1, 1),
+    (6, "Annulé", 0, 0, 0),
+    (7, "Remboursé", 0, 0, 1),
+    (8, "Erreur de paiement", 0, 0, 0),
+    (9, "En attente de réapprovisionnement (payé)", 0, 0, 1),
+    (10, "En attente de virement bancaire", 0, 0, 0),
+    (11, "Paiement à distance accepté", 0, 0, 1),
+    (12, "En attente de réapprovisionnement (non payé)", 0, 0, 0),
+)
+# Ids of a fresh PrestaShop install's country table.
+COUNTRIES = (
+    (1, "DE", "Allemagne"),
+    (3, "BE", "Belgique"),
+    (8, "FR", "France"),
+    (12, "LU", "Luxembourg"),
+    (13, "NL", "Pays-Bas"),
+    (19, "CH", "Suisse"),
+)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One ordered product: a product id, its combination id (0: none), a quantity."""
+
+    product_id: int
+    quantity: int
+    combination_id: int = 0
+
+
+class ShopData:
+    """Tables keyed by resource then id. Thread-safe: a test adds orders while the server reads."""
+
+    def __init__(self, *, seed: int = 7, clock_offset_seconds: int = 0) -> None:
+        self.clock_offset_seconds = clock_offset_seconds
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        self._tables: dict[str, dict[int, Record]] = {name: {} for name in RESOURCES}
+        self._rows: dict[int, list[Record]] = {}  # order id -> its order_rows
+        self._base_tables()
+
+    # -- the shop's clock and raw access --
+
+    def shop_now(self) -> datetime:
+        """The shop's clock: ours shifted by clock_offset_seconds (another timezone, a drift)."""
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        return now + timedelta(seconds=self.clock_offset_seconds)
+
+    def _stamp(self, moment: datetime | None = None) -> str:
+        return (moment or self.shop_now()).strftime(DATE_FORMAT)
+
+    def insert(self, resource: str, values: dict[str, Any], record_id: int | None = None) -> int:
+        """A record with every field of the resource (missing ones empty, as PrestaShop prints)."""
+        definition = RESOURCES[resource]
+        with self._lock:
+            table = self._tables[resource]
+            new_id = record_id or (max(table, default=0) + 1)
+            record = {f.name: normalize(f, values.get(f.name)) for f in definition.fields}
+            record["id"] = str(new_id)
+            table[new_id] = record
+            return new_id
+
+    def record(self, resource: str, record_id: int) -> Record:
+        """A copy of one stored record (KeyError when there is none)."""
+        with self._lock:
+            return dict(self._tables[resource][record_id])
+
+    def records(self, resource: str) -> list[Record]:
+        with self._lock:
+            return [dict(r) for r in self._tables[resource].values()]
+
+    def _update(self, resource: str, record_id: int, **values: Any) -> None:
+        definition = RESOURCES[resource]
+        with self._lock:
+            record = self._tables[resource][record_id]
+            for name, value in values.items():
+                record[name] = normalize(definition.by_name[name], value)
+
+    def store_replaced(self, resource: str, record_id: int, record: Record) -> None:
+        """A PUT's checked record; date_upd is the shop's clock and date_add stays, as
+        PrestaShop's ObjectModel::update sets them."""
+        with self._lock:
+            old = self._tables[resource][record_id]
+            if "date_upd" in record:
+                record["date_upd"] = self._stamp()
+            if "date_add" in record:
+                record["date_add"] = old["date_add"]
+            self._tables[resource][record_id] = record
+            if resource == "stock_availables" and record["id_product_attribute"] != "0":
+                self._sum_stock(int(record["id_product"]))
+
+    # -- reference data --
+
+    def _base_tables(self) -> None:
+        self.insert(
+            "currencies",
+            {"name": "Euro", "iso_code": "EUR", "precision": 2, "conversion_rate": "1.000000"},
+        )
+        for state_id, name, delivery, shipped, paid in ORDER_STATES:
+            self.insert(
+                "order_states",
+                {
+                    "name": name,
+                    "delivery": delivery,
+                    "shipped": shipped,
+                    "paid": paid,
+                    "logable": paid,
+                    "invoice": paid,
+                },
+                state_id,
+            )
+        for country_id, iso, name in COUNTRIES:
+            self.insert(
+                "countries",
+                {
+                    "iso_code": iso,
+                    "name": name,
+                    "id_zone": 1,
+                    "active": 1,
+                    "need_zip_code": 1,
+                    "display_tax_label": 1,
+                },
+                country_id,
+            )
+        self.add_tax_group("FR Taux standard (20%)", Decimal("20"))
+        self.add_tax_group("FR Taux réduit (5.5%)", Decimal("5.5"))
+
+    def add_tax_group(self, name: str, rate: Decimal) -> int:
+        """A tax, its tax rule group and a rule for every country of the shop."""
+        now = self._stamp()
+        tax_id = self.insert("taxes", {"name": f"TVA {rate}%", "rate": rate, "active": 1})
+        group_id = self.insert(
+            "tax_rule_groups", {"name": name, "active": 1, "date_add": now, "date_upd": now}
+        )
+        for country_id, _, _ in COUNTRIES:
+            self.insert(
+                "tax_rules",
+                {"id_tax_rules_group": group_id, "id_country": country_id, "id_tax": tax_id},
+            )
+        return group_id
+
+    def tax_rate(self, group_id: int, country_id: int) -> Decimal:
+        with self._lock:
+            for rule in self._tables["tax_rules"].values():
+                if rule["id_tax_rules_group"] == str(group_id) and rule["id_country"] == str(
+                    country_id
+                ):
+                    return Decimal(self._tables["taxes"][int(rule["id_tax"])]["rate"])
+        return Decimal(0)
+
+    # -- catalogue and stock --
+
+    def add_product(
+        self,
+        reference: str,
+        name: str,
+        price: str | Decimal,
+        *,
+        tax_group: int = 1,
+        quantity: int = 0,
+        ean13: str = "",
+    ) -> int:
+        """A product (price excl. VAT) and its stock_available row (id_product_attribute 0)."""
+        now = self._stamp()
+        product_id = self.insert(
+            "products",
+            {
+                "reference": reference,
+                "name": name,
+                "price": price,
+                "id_tax_rules_group": tax_group,
+                "ean13": ean13,
+                "active": 1,
+                "state": 1,
+                "type": "simple",
+                "id_category_default": 2,
+                "link_rewrite": reference.lower(),
+                "date_add": now,
+                "date_upd": now,
+            },
+        )
+        self.insert(
+            "stock_availables",
+            {
+                "id_product": product_id,
+                "id_product_attribute": 0,
+                "id_shop": 1,
+                "quantity": quantity,
+                "out_of_stock": 2,
+            },
+        )
+        return product_id
+
+    def add_combination(
+        self,
+        product_id: int,
+        reference: str,
+        *,
+        price_impact: str | Decimal = "0",
+        quantity: int = 0,
+    ) -> int:
+        """A combination with its own stock_available; the product's row then holds the sum
+        (PrestaShop keeps a product's quantity as the sum of its combinations')."""
+        with self._lock:
+            first = not any(
+                c["id_product"] == str(product_id) for c in self._tables["combinations"].values()
+            )
+            combination_id = self.insert(
+                "combinations",
+                {
+                    "id_product": product_id,
+                    "reference": reference,
+                    "price": price_impact,
+                    "minimal_quantity": 1,
+                    "default_on": 1 if first else 0,
+                },
+            )
+            if first:
+                self._update("products", product_id, id_default_combination=combination_id)
+            self.insert(
+                "stock_availables",
+                {
+                    "id_product": product_id,
+                    "id_product_attribute": combination_id,
+                    "id_shop": 1,
+                    "quantity": quantity,
+                    "out_of_stock": 2,
+                },
+            )
+            self._sum_stock(product_id)
+            return combination_id
+
+    def stock_row(self, product_id: int, combination_id: int = 0) -> Record:
+        with self._lock:
+            for row in self._tables["stock_availables"].values():
+                if row["id_product"] == str(product_id) and row["id_product_attribute"] == str(
+                    combination_id
+                ):
+                    return row
+        raise KeyError((product_id, combination_id))
+
+    def set_stock(self, product_id: int, quantity: int, combination_id: int = 0) -> None:
+        with self._lock:
+            self.stock_row(product_id, combination_id)["quantity"] = str(quantity)
+            if combination_id:
+                self._sum_stock(product_id)
+
+    def stock(self, product_id: int, combination_id: int = 0) -> int:
+        return int(self.stock_row(product_id, combination_id)["quantity"])
+
+    def _sum_stock(self, product_id: int) -> None:
+        with self._lock:
+            rows = [
+                r
+                for r in self._tables["stock_availables"].values()
+                if r["id_product"] == str(product_id) and r["id_product_attribute"] != "0"
+            ]
+            if rows:
+                total = sum(int(r["quantity"]) for r in rows)
+                self.stock_row(product_id)["quantity"] = str(total)
+
+    def associations(self, resource: str, record: Record) -> dict[str, list[Record]]:
+        """The associations printed with a record (products: computed from the other tables)."""
+        with self._lock:
+            if resource == "orders":
+                return {"order_rows": [dict(r) for r in self._rows.get(int(record["id"]), [])]}
+            if resource != "products":
+                return {}
+            pid = record["id"]
+            combinations = [
+                {"id": c["id"]}
+                for c in self._tables["combinations"].values()
+                if c["id_product"] == pid
+            ]
+            stock = [
+                {"id": s["id"], "id_product_attribute": s["id_product_attribute"]}
+                for s in self._tables["stock_availables"].values()
+                if s["id_product"] == pid
+            ]
+            return {"combinations": combinations, "stock_availables": stock}
+
+    def computed(self, resource: str, record: Record) -> Record:
+        """Read-only fields PrestaShop computes (a product's quantity comes from its stock)."""
+        if resource == "products":
+            record["quantity"] = self.stock_row(int(record["id"]))["quantity"]
+        return record
+
+    # -- customers and orders --
+
+    def add_customer(self, firstname: str, lastname: str, email: str, *, company: str = "") -> int:
+        now = self._stamp()
+        secret = "".join(self._rng.choices(string.hexdigits.lower(), k=32))
+        return self.insert(
+            "customers",
+            {
+                "firstname": firstname,
+                "lastname": lastname,
+                "email": email,
+                "company": company,
+                "passwd": secret,
+                "id_lang": LANG,
+                "id_default_group": 3,
+                "active": 1,
+                "date_add": now,
+                "date_upd": now,
+            },
+        )
+
+    def add_address(
+        self,
+        customer_id: int,
+        address1: str,
+        postcode: str,
+        city: str,
+        country_iso: str = "FR",
+        *,
+        company: str = "",
+        vat_number: str = "",
+        phone: str = "",
+    ) -> int:
+        customer = self.record("customers", customer_id)
+        country_id = next(c for c, iso, _ in COUNTRIES if iso == country_iso)
+        now = self._stamp()
+        return self.insert(
+            "addresses",
+            {
+                "id_customer": customer_id,
+                "id_country": country_id,
+                "alias": "Mon adresse",
+                "company": company,
+                "lastname": customer["lastname"],
+                "firstname": customer["firstname"],
+                "vat_number": vat_number,
+                "address1": address1,
+                "postcode": postcode,
+                "city": city,
+                "phone": phone,
+                "date_add": now,
+                "date_upd": now,
+            },
+        )
+
+    def add_order(
+        self,
+        customer_id: int,
+        lines: list[Line],
+        *,
+        state: int = 2,
+        address_id: int | None = None,
+        shipping_incl: str | Decimal = "0",
+        discount_incl: str | Decimal = "0",
+        round_type: int = ROUND_ITEM,
+        payment: str = "Virement bancaire",
+        date_add: datetime | None = None,
+        reference: str | None = None,
+    ) -> int:
+        """An order with its rows and PrestaShop's totals (taxes from the delivery country)."""
+        with self._lock:
+            address_id = address_id or self._first_address(customer_id)
+            country_id = int(self.record("addresses", address_id)["id_country"])
+            rows, excl, incl = self._order_rows(lines, country_id, round_type)
+            shipping_incl, discount_incl = Decimal(shipping_incl), Decimal(discount_incl)
+            rate = 1 + CARRIER_TAX_RATE / 100
+            shipping_excl = cents(shipping_incl / rate)
+            discount_excl = cents(discount_incl / rate)
+            paid_incl = incl + shipping_incl - discount_incl
+            paid_excl = excl + shipping_excl - discount_excl
+            moment = self._stamp(date_add)
+            order_id = self.insert(
+                "orders",
+                {
+                    "id_address_delivery": address_id,
+                    "id_address_invoice": address_id,
+                    "id_cart": len(self._tables["orders"]) + 1,
+                    "id_currency": CURRENCY,
+                    "id_lang": LANG,
+                    "id_customer": customer_id,
+                    "id_carrier": 1,
+                    "current_state": state,
+                    "module": "ps_wirepayment",
+                    "valid": 1,
+                    "date_add": moment,
+                    "date_upd": moment,
+                    "id_shop_group": 1,
+                    "id_shop": 1,
+                    "payment": payment,
+                    "total_discounts": discount_incl,
+                    "total_discounts_tax_incl": discount_incl,
+                    "total_discounts_tax_excl": discount_excl,
+                    "total_paid": paid_incl,
+                    "total_paid_tax_incl": paid_incl,
+                    "total_paid_tax_excl": paid_excl,
+                    "total_paid_real": paid_incl,
+                    "total_products": excl,
+                    "total_products_wt": incl,
+                    "total_shipping": shipping_incl,
+                    "total_shipping_tax_incl": shipping_incl,
+                    "total_shipping_tax_excl": shipping_excl,
+                    "carrier_tax_rate": CARRIER_TAX_RATE,
+                    "round_mode": 2,
+                    "round_type": round_type,
+                    "conversion_rate": "1.000000",
+                    "reference": reference or self._reference(),
+                    "secure_key": "".join(self._rng.choices(string.hexdigits.lower(), k=32)),
+                },
+            )
+            for number, row in enumerate(rows, 1):
+                row["id"] = str(sum(len(r) for r in self._rows.values()) + number)
+            self._rows[order_id] = rows
+            return order_id
+
+    def set_order_state(self, order_id: int, state: int, at: datetime | None = None) -> None:
+        """A new current state; date_upd moves to the shop's clock (or `at`)."""
+        self._update("orders", order_id, current_state=state, date_upd=self._stamp(at))
+
+    def _first_address(self, customer_id: int) -> int:
+        for address in self._tables["addresses"].values():
+            if address["id_customer"] == str(customer_id):
+                return int(address["id"])
+        raise KeyError(f"customer {customer_id} has no address")
+
+    def _reference(self) -> str:
+        # PrestaShop's order references are 9 random capital letters (Order::generateReference).
+        return "".join(self._rng.choices(string.ascii_uppercase, k=9))
+
+    def _order_rows(
+        self, lines: list[Line], country_id: int, round_type: int
+    ) -> tuple[list[Record], Decimal, Decimal]:
+        rows: list[Record] = []
+        exact_excl = exact_incl = total_excl = total_incl = Decimal(0)
+        for line in lines:
+            product = self._tables["products"][line.product_id]
+            reference, unit_excl = product["reference"], Decimal(product["price"])
+            if line.combination_id:
+                combination = self._tables["combinations"][line.combination_id]
+                reference = combination["reference"] or reference
+                unit_excl += Decimal(combination["price"])
+            rate = self.tax_rate(int(product["id_tax_rules_group"]), country_id)
+            unit_incl = (unit_excl * (1 + rate / 100)).quantize(MICRO, rounding=ROUND_HALF_UP)
+            quantity = line.quantity
+            if round_type == ROUND_ITEM:
+                total_excl += cents(unit_excl) * quantity
+                total_incl += cents(unit_incl) * quantity
+            elif round_type == ROUND_LINE:
+                total_excl += cents(unit_excl * quantity)
+                total_incl += cents(unit_incl * quantity)
+            exact_excl += unit_excl * quantity
+            exact_incl += unit_incl * quantity
+            rows.append(
+                {
+                    "id": "",
+                    "product_id": str(line.product_id),
+                    "product_attribute_id": str(line.combination_id),
+                    "product_quantity": str(quantity),
+                    "product_name": product["name"],
+                    "product_reference": reference,
+                    "product_ean13": product["ean13"],
+                    "product_price": f"{unit_excl:.6f}",
+                    "id_customization": "0",
+                    "unit_price_tax_incl": f"{unit_incl:.6f}",
+                    "unit_price_tax_excl": f"{unit_excl:.6f}",
+                }
+            )
+        if round_type == ROUND_TOTAL:
+            total_excl, total_incl = cents(exact_excl), cents(exact_incl)
+        return rows, total_excl, total_incl
