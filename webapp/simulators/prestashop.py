@@ -109,6 +109,7 @@ class PrestaShopSimulator(ShopData):
         everything["stock_availables"] |= {"PUT"}
         self.add_key(self.api_key, everything)
         self.requests: list[RecordedRequest] = []
+        self.demo_ids: dict[str, int] = {}  # set by populate_demo
         self.record_requests = True
         self.url: str | None = None
         self._failures: list[_Rule] = []
@@ -126,7 +127,8 @@ class PrestaShopSimulator(ShopData):
         """The seeded demo shop (prestashop_demo); the ids a test may name."""
         from webapp.simulators.prestashop_demo import populate
 
-        return populate(self, orders=orders)
+        self.demo_ids = populate(self, orders=orders)
+        return self.demo_ids
 
     # -- injected trouble --
 
