@@ -1,0 +1,1 @@
+"""The e-connecteur's webservice mode: a PrestaShop shop reached through its webservice API."""
