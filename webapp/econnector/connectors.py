@@ -11,11 +11,14 @@ from typing import Any
 from webapp.clock import now_iso
 from webapp.csvio import CsvOptions
 from webapp.i18n import N_, UserError
+from webapp.secrets import Vault
 from webapp.store import Store
 
 __all__ = ["Connector", "ConnectorError", "replace"]
 
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+_STATES = re.compile(r"^\d+$")
+_BOOLEANS = ("hidden", "send_contacts", "generate_payment", "use_ws_key")
 
 
 # What a connector sends, and how: the wizard's second step, and what one send may override.
@@ -47,6 +50,12 @@ class Connector:
     mode: str = "csv"
     import_dir: str = ""
     export_dir: str = ""
+    # Webservice mode (a PrestaShop shop): its address, the key's fallback into the query for
+    # hosts that strip the Authorization header, the order states taken ("2,3"; "" for all).
+    # The key itself is in the vault, under key_name(code).
+    shop_url: str = ""
+    use_ws_key: bool = False
+    order_states: str = ""
     send_articles: str = "export"
     article_filter: str = ""
     price_category_id: int | None = None
@@ -87,13 +96,13 @@ CHOICES = {
     "send_customers": ("all", "filter", "none"),
     "doc_type": ("order", "delivery"),
     "reception_update": ("manual", "startup"),
-    "mode": ("csv",),
+    "mode": ("csv", "webservice"),
 }
 
 
 def _row(row: Any) -> Connector:
     values = dict(row)
-    for name in ("hidden", "send_contacts", "generate_payment"):
+    for name in _BOOLEANS:
         values[name] = bool(values[name])
     return Connector(**{name: values[name] for name in (*COLUMNS, "id")})
 
@@ -157,19 +166,78 @@ def validate(store: Store, connector: Connector, *, existing_id: int | None = No
         )
     connector.csv_options().checked()
     check_references(store, connector)
+    if connector.mode == "webservice":
+        # The shop is reached over HTTP: the folders are optional (a send may still write one).
+        return replace(
+            connector,
+            shop_url=checked_shop_url(connector.shop_url),
+            order_states=checked_states(connector.order_states),
+            import_dir=check_folder(connector.import_dir, "import_dir", required=False),
+            export_dir=check_folder(connector.export_dir, "export_dir", required=False),
+        )
     return replace(
         connector,
+        shop_url="",
+        use_ws_key=False,
+        order_states="",
         import_dir=check_folder(connector.import_dir, "import_dir"),
         export_dir=check_folder(connector.export_dir, "export_dir"),
     )
 
 
-def save(store: Store, connector: Connector, *, code: str | None = None) -> Connector:
-    """Create (code None) or update the connector that had `code`."""
+def checked_shop_url(value: str) -> str:
+    from webapp.econnector.prestashop.client import BadShopUrl, shop_url
+
+    if not value.strip():
+        raise ConnectorError(N_("Give the address of the shop."), field="shop_url")
+    try:
+        return shop_url(value)
+    except BadShopUrl as exc:
+        raise ConnectorError(exc.message, field="shop_url", **exc.params) from None
+
+
+def checked_states(value: str) -> str:
+    """ "2, 3" -> "2,3": PrestaShop order state ids, positive integers, each once."""
+    states: list[int] = []
+    for part in re.split(r"[\s,;]+", value.strip()):
+        if not part:
+            continue
+        if not _STATES.match(part) or int(part) < 1:
+            raise ConnectorError(
+                N_("{value} is not an order state: give their numbers, such as 2,3."),
+                field="order_states",
+                value=part[:20],
+            )
+        if int(part) not in states:
+            states.append(int(part))
+    return ",".join(str(state) for state in states)
+
+
+def key_name(code: str) -> str:
+    """The vault entry of a webservice connector's key."""
+    return f"econnector.{code.upper()}.key"
+
+
+def shop_key(vault: Vault, code: str) -> str | None:
+    """The connector's webservice key, or None when the vault is locked or holds none."""
+    return vault.get(key_name(code)) if vault.is_unlocked else None
+
+
+def save(
+    store: Store,
+    connector: Connector,
+    *,
+    code: str | None = None,
+    vault: Vault | None = None,
+    key: str | None = None,
+) -> Connector:
+    """Create (code None) or update the connector that had `code`. A webservice connector's
+    `key` goes to the vault in the same step; None or "" keeps the stored one (when editing)."""
     existing = get(store, code) if code else None
     checked = validate(store, connector, existing_id=existing.id if existing else None)
+    secrets = _key_changes(checked, existing, vault, (key or "").strip())
     values = {name: getattr(checked, name) for name in COLUMNS}
-    for name in ("hidden", "send_contacts", "generate_payment"):
+    for name in _BOOLEANS:
         values[name] = int(values[name])
     with store.write() as db:
         if existing is None:
@@ -183,7 +251,43 @@ def save(store: Store, connector: Connector, *, code: str | None = None) -> Conn
             db.execute(
                 f"UPDATE connectors SET {sets} WHERE id = ?", [*values.values(), existing.id]
             )
+        # Inside the transaction: a vault that fails leaves the connector as it was.
+        for name, value in secrets.items():
+            assert vault is not None
+            if value is None:
+                vault.delete(name)
+            else:
+                vault.set(name, value)
     return get(store, checked.code)
+
+
+def _key_changes(
+    connector: Connector, existing: Connector | None, vault: Vault | None, key: str
+) -> dict[str, str | None]:
+    """Vault entries to write (None: to delete) for this save; ConnectorError if it cannot."""
+    old_name = key_name(existing.code) if existing else None
+    new_name = key_name(connector.code)
+    if connector.mode != "webservice":
+        return {}
+    if not key and existing is None:
+        raise ConnectorError(N_("Give the PrestaShop webservice key."), field="key")
+    moved = old_name is not None and old_name != new_name
+    if not key and not moved:
+        return {}  # editing: the stored key stays
+    if vault is None or not vault.is_unlocked:
+        raise ConnectorError(
+            N_("Unlock the secrets vault before saving the PrestaShop key."), field="key"
+        )
+    if not key:
+        assert old_name is not None
+        key = vault.get(old_name) or ""
+        if not key:
+            raise ConnectorError(N_("Give the PrestaShop webservice key."), field="key")
+    changes: dict[str, str | None] = {new_name: key}
+    if moved:
+        assert old_name is not None
+        changes[old_name] = None
+    return changes
 
 
 def duplicate(store: Store, code: str, new_code: str) -> Connector:
@@ -202,7 +306,8 @@ def duplicate(store: Store, code: str, new_code: str) -> Connector:
     return copy
 
 
-def delete(store: Store, code: str) -> None:
+def delete(store: Store, code: str, *, vault: Vault | None = None) -> None:
+    """Delete an unused connector; its webservice key goes too when the vault is open."""
     connector = get(store, code)
     with store.read() as db:
         used = db.execute(
@@ -216,6 +321,8 @@ def delete(store: Store, code: str) -> None:
         )
     with store.write() as db:
         db.execute("DELETE FROM connectors WHERE id = ?", [connector.id])
+        if vault is not None and vault.is_unlocked:
+            vault.delete(key_name(connector.code))
 
 
 # -- the rows a connector points to -----------------------------------------------------------
