@@ -224,7 +224,7 @@ def test_json_output(shop: PrestaShopSimulator, client: httpx.Client) -> None:
     assert listed.json() == {"orders": [{"id": 1}, {"id": 2}]}
     one = client.get("products/1", params={"output_format": "JSON"}).json()["product"]
     assert one["reference"] == "PN22" and one["price"] == "17.500000"
-    assert one["name"] == [{"id": "1", "value": "Pinot Noir 2022"}]
+    assert one["name"] == "Pinot Noir 2022"  # one language: a plain string
     empty = client.get("orders", params={"output_format": "JSON", "filter[id]": "[999]"})
     assert empty.json() == []
     error = client.get("nope", params={"output_format": "JSON"})

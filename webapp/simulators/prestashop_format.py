@@ -4,8 +4,9 @@ Shapes follow PrestaShop's docs (https://devdocs.prestashop-project.org/8/webser
 CDATA, ids that point at another resource carry `xlink:href`, a list without `display` gives ids
 only (tutorials/prestashop-webservice-lib/listing-resources), money with 6 decimals as stored in
 PrestaShop's DECIMAL(20,6) columns, dates `YYYY-MM-DD HH:MM:SS` and `0000-00-00 00:00:00` for
-none. Where the docs show no example (the JSON shapes, the empty JSON list) the simulator does what
-PrestaShop's WebserviceOutputJSON answers; docs/prestashop-simulator.md marks those as assumed.
+none. The docs show no JSON example (the cheat sheet only names `output_format=JSON`): the JSON
+shapes follow PrestaShop's own WebserviceOutputJSON (classes/webservice/ in PrestaShop's source),
+docs/prestashop-simulator.md says so.
 """
 
 from __future__ import annotations
@@ -144,10 +145,6 @@ def list_xml(
     return document_xml("".join(parts))
 
 
-def _field_json(field: Field, value: str) -> Any:
-    if field.kind == "lang":
-        return [{"id": "1", "value": value}]
-    return value
 
 
 def record_json(
@@ -157,7 +154,9 @@ def record_json(
     for field in resource.fields:
         if fields is None or field.name in fields:
             value = record.get(field.name, "")
-            out[field.name] = int(value) if field.name == "id" else _field_json(field, value)
+            # A multilingual field of a one-language shop is a plain string in JSON
+            # (WebserviceOutputJSON::renderField); the id is the object's integer id.
+            out[field.name] = int(value) if field.name == "id" else value
     if resource.associations and (fields is None or "associations" in fields):
         associations: Mapping[str, Sequence[Record]] = record.get("associations") or {}
         out["associations"] = {
@@ -174,8 +173,7 @@ def list_json(
     ids_only: bool,
 ) -> bytes:
     if not records:
-        # PrestaShop's JSON output of an empty list is an empty array, not {"orders": []}
-        # (assumed from WebserviceOutputJSON; docs/prestashop-simulator.md).
+        # WebserviceOutputJSON encodes its empty content: `[]`, not {"orders": []}.
         return b"[]"
     if ids_only:
         items: list[dict[str, Any]] = [{"id": int(r["id"])} for r in records]
