@@ -49,9 +49,10 @@ class Resource:
 
 ID = Field("id", "id")
 
+# Order::$webservice_parameters gives order_rows no xlink_resource: plain ids.
 ORDER_ROW_FIELDS = (
-    Field("product_id", "id", link="products"),
-    Field("product_attribute_id", "id", link="combinations"),
+    Field("product_id", "id"),
+    Field("product_attribute_id", "id"),
     Field("product_quantity", "int"),
     Field("product_name"),
     Field("product_reference"),
@@ -70,11 +71,12 @@ ORDERS = Resource(
         ID,
         Field("id_address_delivery", "id", link="addresses", required=True),
         Field("id_address_invoice", "id", link="addresses", required=True),
-        Field("id_cart", "id", required=True),
+        # Linked as PrestaShop links them; carts, languages and carriers are not served.
+        Field("id_cart", "id", link="carts", required=True),
         Field("id_currency", "id", link="currencies", required=True),
-        Field("id_lang", "id", required=True),
+        Field("id_lang", "id", link="languages", required=True),
         Field("id_customer", "id", link="customers", required=True),
-        Field("id_carrier", "id", required=True),
+        Field("id_carrier", "id", link="carriers", required=True),
         Field("current_state", "id", link="order_states"),
         Field("module", required=True),
         Field("invoice_number", "int"),
