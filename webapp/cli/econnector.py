@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from webapp.cli.common import EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
+from webapp.cli.common import (
+    EXIT_CREDENTIALS,
+    EXIT_ITEMS_FAILED,
+    CliState,
+    emit,
+    fail,
+    json_option,
+    unlocked_services,
+)
 from webapp.i18n import _, translate_stored
 
 
@@ -31,9 +39,15 @@ def _reference_id(state: CliState, table: str, code: str | None, label: str) -> 
 @connector.command("add")
 @click.argument("code")
 @click.option("--partner", default="Autre", show_default=True, help="The program it talks to.")
-@click.option("--mode", type=click.Choice(["csv"]), default="csv", show_default=True)
-@click.option("--import-dir", required=True, help="Folder where the other program puts its files.")
-@click.option("--export-dir", required=True, help="Folder where Relais writes its files.")
+@click.option("--mode", type=click.Choice(["csv", "webservice"]), default="csv", show_default=True)
+@click.option("--import-dir", default="", help="Folder where the other program puts its files.")
+@click.option("--export-dir", default="", help="Folder where Relais writes its files.")
+@click.option("--url", "shop_url", default="", help="Webservice mode: the shop's address.")
+@click.option("--key", help="Webservice mode: the PrestaShop key ('-' reads standard input).")
+@click.option("--order-states", default="", help="Webservice mode: order states taken, e.g. 2,3.")
+@click.option(
+    "--ws-key", "use_ws_key", is_flag=True, help="Send the key as ws_key= (hosts that strip it)."
+)
 @click.option(
     "--doc-type", type=click.Choice(["orders", "deliveries"]), default="orders", show_default=True
 )
@@ -63,16 +77,21 @@ def _reference_id(state: CliState, table: str, code: str | None, label: str) -> 
 @json_option
 @click.pass_obj
 def add(state: CliState, /, code: str, as_json: bool, **options: Any) -> None:
-    """Create the connector CODE."""
+    """Create the connector CODE (CSV folders, or a PrestaShop shop's webservice)."""
     from webapp.econnector.connectors import Connector, ConnectorError, save
 
-    store = state.services().store
+    webservice = options["mode"] == "webservice"
+    services = unlocked_services(state, as_json) if webservice else state.services()
+    key = _read_key(options["key"]) if webservice else None
     values = Connector(
         code=code,
         partner=options["partner"],
         mode=options["mode"],
         import_dir=options["import_dir"],
         export_dir=options["export_dir"],
+        shop_url=options["shop_url"],
+        use_ws_key=options["use_ws_key"],
+        order_states=options["order_states"],
         doc_type="order" if options["doc_type"] == "orders" else "delivery",
         send_articles=options["send_articles"],
         article_filter=options["article_filter"],
@@ -91,11 +110,56 @@ def add(state: CliState, /, code: str, as_json: bool, **options: Any) -> None:
         csv_date_format=options["date_format"],
     )
     try:
-        saved = save(store, values)
+        saved = save(services.store, values, vault=services.vault, key=key)
     except ConnectorError as exc:
         where = f" ({exc.field})" if exc.field else ""
         fail(exc.translated() + where, as_json=as_json)
     emit(as_json, {"ok": True, **saved.as_dict()}, _("Connector {code} created.", code=saved.code))
+
+
+def _read_key(option: str | None) -> str:
+    """The key from standard input ('-'), or as given; never echoed."""
+    if option != "-":
+        return (option or "").strip()
+    if sys.stdin.isatty():
+        return str(click.prompt(_("PrestaShop key"), hide_input=True, err=True)).strip()
+    return sys.stdin.readline().strip()
+
+
+@connector.command("test")
+@click.argument("code")
+@json_option
+@click.pass_obj
+def test_command(state: CliState, code: str, as_json: bool) -> None:
+    """Test a webservice connector's shop and key: exit 0 when the key works, 3 when the shop
+    refuses it, 1 when the shop cannot be reached or is not PrestaShop."""
+    from webapp.econnector.connectors import shop_key
+    from webapp.econnector.prestashop.connection import test_connection
+
+    services = unlocked_services(state, as_json)
+    item = _get(state, code, as_json)
+    if item.mode != "webservice":
+        fail(
+            _("The connector {code} exchanges CSV files: nothing to test.", code=code),
+            as_json=as_json,
+        )
+    key = shop_key(services.vault, item.code)
+    if not key:
+        fail(
+            _("No PrestaShop key is stored for {code}.", code=code),
+            EXIT_CREDENTIALS,
+            as_json=as_json,
+        )
+    result = test_connection(item.shop_url, key, use_ws_key=item.use_ws_key)
+    lines = [result.message]
+    if result.ok:
+        lines += [
+            _("Shop: {name}", name=result.shop_name or "-"),
+            _("Readable: {names}", names=", ".join(result.readable) or "-"),
+            _("Writable: {names}", names=", ".join(result.writable) or "-"),
+        ]
+    emit(as_json, result.as_dict(), "\n".join(lines))
+    sys.exit(result.exit_code)
 
 
 def _family(state: CliState, code: str | None) -> int | None:

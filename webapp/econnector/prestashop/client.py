@@ -299,16 +299,7 @@ class PrestaShopClient:
                 location=redact(response.headers.get("location", "?")),
             )
         if status == 401:
-            realm = response.headers.get("www-authenticate", "")
-            if "prestashop" in realm.lower():
-                raise _status(KeyRejected(N_("The shop refused the webservice key.")), status)
-            raise _status(
-                KeyRejected(
-                    N_("The host asks for its own password before PrestaShop ({realm})."),
-                    realm=realm[:80] or "HTTP 401",
-                ),
-                status,
-            )
+            raise _status(_refused_401(response, data, method, path), status)
         if status in (403, 405):
             raise _status(
                 MethodRefused(
@@ -320,10 +311,11 @@ class PrestaShopClient:
                 ),
                 status,
             )
+        if status == 404 and path and "psws-version" in response.headers:
+            # PrestaShop answers an unknown id with a 404 and an empty body.
+            raise _status(NotFound(N_("The shop has no {path}."), path=path), status)
         root = _prestashop_root(data, response)
         problems = xml.errors(root)
-        if status == 404:
-            raise _status(NotFound(N_("The shop has no {path}."), path=path or "/api/"), status)
         if status >= 400 or problems:
             detail = "; ".join(p.message for p in problems) or f"HTTP {status}"
             raise _status(
@@ -346,6 +338,32 @@ class PrestaShopClient:
 def _status(error: PrestaShopError, status: int) -> PrestaShopError:
     error.status = status
     return error
+
+
+def _refused_401(response: httpx.Response, data: bytes, method: str, path: str) -> PrestaShopError:
+    """PrestaShop answers 401 for a bad key, and for a resource the key may not use (error 26)."""
+    try:
+        problems = xml.errors(xml.parse(data))
+    except ShopAnswerError:
+        problems = []
+    if any(problem.code == "26" for problem in problems):
+        return MethodRefused(
+            N_("{method} on {resource} is refused (HTTP {status}): {detail}"),
+            method=method,
+            resource=path,
+            status=401,
+            detail=problems[0].message[:300],
+        )
+    realm = response.headers.get("www-authenticate", "")
+    if problems or "prestashop" in realm.lower():
+        detail = "; ".join(problem.message for problem in problems)[:300]
+        if detail:
+            return KeyRejected(N_("The shop refused the webservice key: {detail}"), detail=detail)
+        return KeyRejected(N_("The shop refused the webservice key."))
+    return KeyRejected(
+        N_("The host asks for its own password before PrestaShop ({realm})."),
+        realm=realm[:80] or "HTTP 401",
+    )
 
 
 def _list_params(

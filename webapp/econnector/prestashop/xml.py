@@ -5,11 +5,11 @@ resource as `xlink:href` beside its id, multi-language fields as `<language id="
 `<associations>` holding lists of records (an order's `order_rows`), money with six decimals
 (`71.510000`), dates `YYYY-MM-DD HH:MM:SS` and `0000-00-00 00:00:00` for none.
 
-What the caller gets: a record is a dict; ids (`id`, `id_*`, `*_id`) are ints (None when empty),
-money and rates are Decimal, dates are strings exactly as the shop wrote them (None for the zero
-date: the shop's clock is not ours, and the cursor compares the shop's own text), a multi-language
-field is a :class:`Languages` dict (language id -> text), `associations` is a dict of lists of
-records. Everything else stays text.
+What the caller gets: a record is a dict; ids (`id`, `id_*`, `*_id`), states and quantities are
+ints (None when empty), money and rates are Decimal, dates are strings exactly as the shop wrote
+them (None for the zero date: the shop's clock is not ours, and the cursor compares the shop's
+own text), a multi-language field is a :class:`Languages` dict (language id -> text),
+`associations` is a dict of :class:`Association` lists of records. Everything else stays text.
 
 The parser is hardened as the UBL one is: no entities, no DTD, no network, a size cap.
 """
@@ -54,6 +54,8 @@ _DECIMALS = frozenset(
 _DATES = frozenset(
     {"birthday", "available_date", "newsletter_date_add", "last_passwd_gen", "delivery_date"}
 )
+
+_INTS = frozenset({"current_state", "quantity", "product_quantity", "position"})
 
 # Fields the shop prints but refuses in a PUT ("parameter ... not writable").
 READ_ONLY = {"products": frozenset({"manufacturer_name", "quantity", "position_in_category"})}
@@ -227,7 +229,9 @@ def value_of(name: str, text: str) -> Any:
         return _int(name, text)
     if name in _DECIMALS or "price" in name or name.startswith("total_"):
         return _decimal(name, text)
-    if name.startswith("date_") or name in _DATES:
+    if name in _INTS:
+        return _int(name, text)
+    if name.startswith("date_") or name.endswith("_date") or name in _DATES:
         return None if text.strip() in NO_DATES else text
     return text
 
@@ -236,7 +240,7 @@ def _int(name: str, text: str) -> int | None:
     value = text.strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not value.removeprefix("-").isdigit():  # a stock quantity may be negative
         raise ShopAnswerError(
             N_("The shop sent {value} for {field}, not a number."), value=value[:40], field=name
         )
