@@ -134,7 +134,7 @@ def test_command(state: CliState, code: str, as_json: bool) -> None:
     """Test a webservice connector's shop and key: exit 0 when the key works, 3 when the shop
     refuses it, 1 when the shop cannot be reached or is not PrestaShop."""
     from webapp.econnector.connectors import shop_key
-    from webapp.econnector.prestashop.connection import test_connection
+    from webapp.econnector.prestashop.connection import check_connection
 
     services = unlocked_services(state, as_json)
     item = _get(state, code, as_json)
@@ -150,7 +150,7 @@ def test_command(state: CliState, code: str, as_json: bool) -> None:
             EXIT_CREDENTIALS,
             as_json=as_json,
         )
-    result = test_connection(item.shop_url, key, use_ws_key=item.use_ws_key)
+    result = check_connection(item.shop_url, key, use_ws_key=item.use_ws_key)
     lines = [result.message]
     if result.ok:
         lines += [

@@ -58,7 +58,7 @@ class ConnectionResult:
         return {**asdict(self), "exit_code": self.exit_code}
 
 
-def test_connection(
+def check_connection(
     shop: str, key: str, *, use_ws_key: bool = False, timeout: float = 10.0
 ) -> ConnectionResult:
     """One `GET /api/`, no retries beyond the client's; never raises a PrestaShopError."""
