@@ -312,7 +312,8 @@ class PrestaShopSimulator(ShopData):
                 return _Response(200, fmt.single_json(resource, shown), fmt.JSON_TYPE)
             return _Response(200, fmt.document_xml(fmt.record_xml(api, resource, shown)))
         wanted = query.parse_list_query(resource, params)
-        chosen = query.apply(wanted, self.records(resource.name))
+        with self._lock:  # filtered on the live table, only the chosen records copied
+            chosen = [dict(r) for r in query.apply(resource, wanted, self.table(resource.name))]
         ids_only = wanted.fields is None and not wanted.full
         shown_all = [r if ids_only else self._full(resource, dict(r)) for r in chosen]
         if as_json:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from webapp.simulators.prestashop_schema import Resource
@@ -146,60 +146,68 @@ def _php_int(text: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _number(text: str) -> Decimal | None:
-    try:
-        return Decimal(text.strip())
-    except (InvalidOperation, ValueError):
-        return None
+NUMERIC_KINDS = ("id", "int", "money", "float", "bool")
+_NUMBER = re.compile(r"\s*-?\d+(\.\d*)?\s*")
 
 
-def _compare(left: str, right: str) -> int:
-    """MySQL-like: numbers as numbers, text without case."""
-    a, b = _number(left), _number(right)
-    if a is not None and b is not None:
-        return (a > b) - (a < b)
-    x, y = left.casefold(), right.casefold()
-    return (x > y) - (x < y)
+def _key_maker(kind: str) -> Callable[[str], Any]:
+    """How a column compares: numbers as numbers, text without case (MySQL's default
+    collation); a number column's non-number value sorts first, as MySQL's cast to 0 would."""
+    if kind in NUMERIC_KINDS:
+
+        def number(text: str) -> Any:
+            return Decimal(text) if _NUMBER.fullmatch(text) else Decimal(0)
+
+        return number
+    return str.casefold
 
 
-def matches(value: str, condition: str) -> bool:
-    """One filter value against a stored value (getSQLRetrieveFilter's cases)."""
+def predicate(condition: str, kind: str) -> Callable[[str], bool]:
+    """One filter value compiled once (getSQLRetrieveFilter's cases) into a test of a value."""
+    key = _key_maker(kind)
     match = _FILTER.match(condition)
     if not match:
-        return _compare(value, condition) == 0
+        wanted = key(condition)
+        return lambda value: key(value) == wanted
     before, inner, after = match.groups()
     if before == "%" or after == "%":
         pattern = (
             (".*" if before == "%" else "") + re.escape(inner) + (".*" if after == "%" else "")
         )
-        return re.fullmatch(pattern, value, re.I | re.S) is not None
+        compiled = re.compile(pattern, re.I | re.S)
+        return lambda value: compiled.fullmatch(value) is not None
     if before == "" and after == "":
         if "|" in inner:
-            return any(_compare(value, v) == 0 for v in inner.split("|"))
+            choices = {key(v) for v in inner.split("|")}
+            return lambda value: key(value) in choices
         interval = _INTERVAL.match(inner)
         if interval:
-            low, high = sorted((interval.group(1), interval.group(2)), key=_sort_key_text)
-            return _compare(value, low) >= 0 and _compare(value, high) <= 0
-        return _compare(value, inner) == 0
-    if before == ">":
-        return _compare(value, inner) > 0
-    if before == "<":
-        return _compare(value, inner) < 0
+            low, high = sorted((key(interval.group(1)), key(interval.group(2))))
+            return lambda value: low <= key(value) <= high
+        wanted = key(inner)
+        return lambda value: key(value) == wanted
+    if before in (">", "<"):
+        bound = key(inner)
+        if before == ">":
+            return lambda value: key(value) > bound
+        return lambda value: key(value) < bound
     if before == "!":
-        return all(_compare(value, v) != 0 for v in inner.split("|"))
-    return False
+        refused = {key(v) for v in inner.split("|")}
+        return lambda value: key(value) not in refused
+    return lambda value: False
 
 
-def _sort_key_text(text: str) -> Any:
-    number = _number(text)
-    return (0, number, "") if number is not None else (1, Decimal(0), text)
-
-
-def apply(query: ListQuery, records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    chosen = [r for r in records if all(matches(r.get(f, ""), c) for f, c in query.filters)]
+def apply(
+    resource: Resource, query: ListQuery, records: Iterable[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The records a list query selects, sorted and paged."""
+    kinds = {f.name: f.kind for f in resource.fields}
+    tests = [(name, predicate(value, kinds.get(name, "date"))) for name, value in query.filters]
+    chosen = [r for r in records if all(test(r.get(name, "")) for name, test in tests)]
     chosen.sort(key=lambda r: int(r["id"]))
     for name, descending in reversed(query.sort):
-        chosen.sort(key=lambda r, n=name: _sort_key_text(r.get(n, "")), reverse=descending)  # type: ignore[misc]
+        key = _key_maker(kinds.get(name, "date"))
+        chosen.sort(key=lambda r, n=name, k=key: k(r.get(n, "")), reverse=descending)  # type: ignore[misc]
     if query.limit is None:
         return chosen[query.offset :] if query.offset else chosen
     return chosen[query.offset : query.offset + max(query.limit, 0)]

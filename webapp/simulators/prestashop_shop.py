@@ -74,6 +74,8 @@ class ShopData:
         self._lock = threading.RLock()
         self._tables: dict[str, dict[int, Record]] = {name: {} for name in RESOURCES}
         self._rows: dict[int, list[Record]] = {}  # order id -> its order_rows
+        self._last_ids: dict[str, int] = {name: 0 for name in RESOURCES}
+        self._last_ids["order_rows"] = 0
         self._base_tables()
 
     # -- the shop's clock and raw access --
@@ -91,7 +93,8 @@ class ShopData:
         definition = RESOURCES[resource]
         with self._lock:
             table = self._tables[resource]
-            new_id = record_id or (max(table, default=0) + 1)
+            new_id = record_id or self._last_ids[resource] + 1
+            self._last_ids[resource] = max(self._last_ids[resource], new_id)
             record = {f.name: normalize(f, values.get(f.name)) for f in definition.fields}
             record["id"] = str(new_id)
             table[new_id] = record
@@ -105,6 +108,10 @@ class ShopData:
     def records(self, resource: str) -> list[Record]:
         with self._lock:
             return [dict(r) for r in self._tables[resource].values()]
+
+    def table(self, resource: str) -> list[Record]:
+        """The live records, not copies: read under the lock (`with shop._lock`) only."""
+        return list(self._tables[resource].values())
 
     def _update(self, resource: str, record_id: int, **values: Any) -> None:
         definition = RESOURCES[resource]
@@ -408,7 +415,7 @@ class ShopData:
                 {
                     "id_address_delivery": address_id,
                     "id_address_invoice": address_id,
-                    "id_cart": len(self._tables["orders"]) + 1,
+                    "id_cart": self._last_ids["orders"] + 1,
                     "id_currency": CURRENCY,
                     "id_lang": LANG,
                     "id_customer": customer_id,
@@ -441,8 +448,9 @@ class ShopData:
                     "secure_key": "".join(self._rng.choices(string.hexdigits.lower(), k=32)),
                 },
             )
-            for number, row in enumerate(rows, 1):
-                row["id"] = str(sum(len(r) for r in self._rows.values()) + number)
+            for row in rows:
+                self._last_ids["order_rows"] += 1
+                row["id"] = str(self._last_ids["order_rows"])
             self._rows[order_id] = rows
             return order_id
 
