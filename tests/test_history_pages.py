@@ -181,6 +181,21 @@ def test_the_history_page_walks_by_its_links(client: Client, services: Services)
     assert references(client.get(back[0]).text) == want[50:100]
 
 
+def test_a_page_turn_by_htmx_gets_the_same_rows_alone(client: Client, services: Services) -> None:
+    """What the "next" link really asks (hx-get aimed at #history-results): the results only,
+    the rows of the whole page; the browser's back button (a history restore) the whole page."""
+    seed(services.store, 200)
+    turn = {"HX-Request": "true", "HX-Target": "history-results"}
+    url = links(client.get("/history").text, "next")[0]
+    whole, alone = client.get(url), client.get(url, headers=turn)
+    assert alone.status_code == 200 and alone.text.lstrip().startswith('<section id="history-re')
+    assert "<html" not in alone.text and "<html" in whole.text
+    assert references(alone.text) == references(whole.text) and len(references(whole.text)) == 50
+    assert links(alone.text, "next") == links(whole.text, "next")
+    restored = client.get(url, headers={**turn, "HX-History-Restore-Request": "true"})
+    assert "<html" in restored.text and references(restored.text) == references(whole.text)
+
+
 def test_an_old_page_link_opens_the_first_page(client: Client, services: Services) -> None:
     seed(services.store, 80)
     first = client.get("/history")

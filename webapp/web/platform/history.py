@@ -6,6 +6,7 @@ import csv
 import getpass
 import io
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,9 +17,10 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Stream, Template
 
 from webapp import history, history_queries
+from webapp.formatting import local_time
 from webapp.history import HistoryError
 from webapp.history_queries import Cursor, ItemFilter, Page
-from webapp.i18n import _
+from webapp.i18n import _, translate_stored
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import HistoryQuery, ResolveForm
@@ -53,9 +55,42 @@ def page_links(result: Page, place: str) -> dict[str, str]:
     }
 
 
+def shown_rows(services: Services, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items with what their row shows, worked out here rather than by template calls per
+    cell: each process, kind and status is translated once per page, not once per row."""
+    kinds = services.run_kinds()
+
+    def job_title(name: str) -> str:
+        spec = kinds.get(name)
+        return _(spec.title) if spec else name
+
+    # Per page (the language is the request's): a handful of codes among fifty rows.
+    process, kind, status = map(cache, (job_title, history.kind_label, history.status_label))
+    return [
+        {
+            **item,
+            "when": local_time(item["created_at"]),
+            "process": process(item["job_name"]),
+            "kind_text": kind(item["kind"]),
+            "status_text": status(item["status"]),
+            "text": translate_stored(item["message"], item["params"]),
+            "resolved_text": _(
+                "Resolved on {date} by {who}: {text}",
+                date=local_time(item["resolved_at"]),
+                who=item["resolved_by"],
+                text=item["resolution"],
+            )
+            if item["resolved_at"]
+            else "",
+        }
+        for item in items
+    ]
+
+
 @get("/history", name="history", sync_to_thread=False)
 def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
-    """Keyset pages: an old ``?page=N`` link without a cursor opens the first page."""
+    """Keyset pages: an old ``?page=N`` link without a cursor opens the first page. A page turn
+    by htmx gets the results alone; going back in the browser (a history restore) the whole page."""
     query = HistoryQuery.parse(request.query_params)
     filters, params = query.filters, request.query_params
     result = history_queries.query_page(
@@ -69,6 +104,7 @@ def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
     context = {
         "active": "history",
         "page": result,
+        "rows": shown_rows(services, result.items),
         "filters": filters,
         "jobs": services.run_kinds(),
         "kinds": sorted(history.KIND_LABELS, key=history.kind_label),
@@ -76,7 +112,8 @@ def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
         **page_links(result, _query_string(filters)),
         "export_qs": _query_string(filters),
     }
-    return page(request, "platform/history.html", context, partial="platform/_history_results.html")
+    partial = None if request.htmx.history_restore_request else "platform/_history_results.html"
+    return page(request, "platform/history.html", context, partial=partial)
 
 
 def _item_or_404(services: Services, item_id: int) -> dict[str, Any]:
@@ -90,11 +127,7 @@ def _item_or_404(services: Services, item_id: int) -> dict[str, Any]:
 @get("/history/items/{item_id:int}/resolve", name="history_resolve_form", sync_to_thread=False)
 def resolve_form(services: ServicesDep, item_id: FromPath[int]) -> Template:
     """The row with its resolve form open: loaded on demand, so long pages of errors stay light."""
-    context = {
-        "item": _item_or_404(services, item_id),
-        "editing": True,
-        "jobs": services.run_kinds(),
-    }
+    context = {"rows": shown_rows(services, [_item_or_404(services, item_id)]), "editing": True}
     return Template("platform/_history_row.html", context=context)
 
 
@@ -111,7 +144,7 @@ def resolve(
         error = exc.translated()
         status = 422
         item = _item_or_404(services, item_id)
-    context = {"item": item, "error": error, "editing": True, "jobs": services.run_kinds()}
+    context = {"item": item, "rows": shown_rows(services, [item]), "error": error, "editing": True}
     # A page that shows the item its own way (a connector's history) aims at its resolution only.
     only_resolution = request.headers.get("hx-target") == f"resolution-{item_id}"
     template = (
