@@ -141,6 +141,56 @@ def start_scrada_simulator(services: Services) -> Callable[[], None]:
     return simulator.stop
 
 
+def start_prestashop_simulator(services: Services) -> Callable[[], None]:
+    """Start a PrestaShop simulator with its demo shop and point the PRESTA connector (webservice
+    mode) at it; returns its stop function. The port changes at each start: the connector's
+    address is written again each time (the key, from the simulator's fixed seed, stays)."""
+    from dataclasses import replace
+
+    from webapp.econnector import connectors, mappings
+    from webapp.simulators.prestashop import PrestaShopSimulator
+
+    simulator = PrestaShopSimulator(seed=7)
+    simulator.populate_demo()
+    url = simulator.start()
+    if not _demo_vault(services):
+        log.warning("demo: the vault is locked, the PRESTA connector is not set")
+        return simulator.stop
+    try:
+        existing = connectors.get(services.store, "PRESTA")
+    except connectors.ConnectorError:
+        existing = None
+    try:
+        if existing is None:
+            shop = connectors.save(
+                services.store,
+                connectors.Connector(
+                    code="PRESTA",
+                    partner="Prestashop",
+                    mode="webservice",
+                    shop_url=url,
+                    order_states="2,3",
+                ),
+                vault=services.vault,
+                key=simulator.api_key,
+            )
+            # As BOUTIQUE: two articles mapped, the others left to map on the first reception.
+            mappings.set_mapping(services.store, shop, "article", "PN22", "RBPN22")
+            mappings.set_mapping(services.store, shop, "article", "POM20", "RPOM20")
+        else:
+            connectors.save(
+                services.store,
+                replace(existing, shop_url=url),
+                code="PRESTA",
+                vault=services.vault,
+                key=simulator.api_key,
+            )
+    except Exception:  # a back office without the demo articles: no PRESTA connector
+        log.warning("demo: the PRESTA connector could not be made", exc_info=True)
+    log.info("demo: PrestaShop simulator on %s (connector PRESTA)", url)
+    return simulator.stop
+
+
 def _first_pull(services: Services) -> None:
     from webapp.scrada.delivery import JOB_NAME
 

@@ -135,10 +135,15 @@ def _run_server(
             _start_role(services, role)
             stop_demo = None
             if demo:
-                from webapp.demo import seed_demo, start_scrada_simulator
+                from webapp.demo import (
+                    seed_demo,
+                    start_prestashop_simulator,
+                    start_scrada_simulator,
+                )
 
                 seed_demo(services)
                 stop_demo = start_scrada_simulator(services)
+                stop_shop = start_prestashop_simulator(services)
             options = server.ServeOptions(
                 host=host,
                 port=DEFAULT_PORT if port is None else port,
@@ -160,6 +165,7 @@ def _run_server(
             finally:
                 if stop_demo:
                     stop_demo()
+                    stop_shop()
     except server.AlreadyRunning as exc:
         where = exc.url or "?"
         click.echo(_("Relais already runs for this data folder: {url}", url=where), err=True)
