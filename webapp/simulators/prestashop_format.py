@@ -145,8 +145,6 @@ def list_xml(
     return document_xml("".join(parts))
 
 
-
-
 def record_json(
     resource: Resource, record: Mapping[str, Any], fields: Sequence[str] | None = None
 ) -> dict[str, Any]:
