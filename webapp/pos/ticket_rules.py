@@ -44,14 +44,29 @@ class TicketError(UserError):
     """A ticket refused for what it carries; nothing was written."""
 
 
+# Texts parsed before, by (text, limit, places, negative): a batch of tickets repeats the same few
+# prices and quantities. Only texts are kept (Decimal("1.0") == Decimal("1.00") as a key), and only
+# those that passed: a refusal names its field, which the key leaves out.
+_PARSED: dict[tuple[str, Decimal, int, bool], Decimal] = {}
+_PARSED_MOST = 4096
+
+
 def number(
     value: Any, field: str, *, limit: Decimal, places: int, negative: bool = False
 ) -> Decimal:
     """`value` through the strict parser, as a TicketError naming `field` when it does not fit."""
+    key = (value, limit, places, negative) if type(value) is str else None
+    if key is not None and (found := _PARSED.get(key)) is not None:
+        return found
     try:
-        return parse_decimal(value, what=field, limit=limit, places=places, negative=negative)
+        found = parse_decimal(value, what=field, limit=limit, places=places, negative=negative)
     except NumberProblem as exc:
         raise TicketError(exc.message, **exc.params) from None
+    if key is not None:
+        if len(_PARSED) >= _PARSED_MOST:
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
 
 
 def quantity(value: Any, line: int, places: int | None = None) -> Decimal:
