@@ -6,7 +6,7 @@ Unit prices are kept excluding VAT with 4 decimals, quantities with 3, totals wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -65,48 +65,73 @@ class CheckedDocument:
         return self.total_incl_vat - self.total_excl_vat
 
 
+@dataclass
+class BatchReferences:
+    """What a batch of documents asks once rather than once per document: the companies, parties,
+    sites, warehouses and carriers it names (the batch changes none of them), and, with
+    ``origins_new``, that no document of the office has the source and reference of one of its
+    documents (the caller asked that for the whole batch, and gives each reference once)."""
+
+    origins_new: bool = False
+    answers: dict[tuple[str, tuple[Any, ...]], dict[str, Any] | None] = field(default_factory=dict)
+
+    def one(self, db: Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        key = (sql, tuple(params))
+        if key not in self.answers:
+            self.answers[key] = one(db, sql, params)
+        return self.answers[key]
+
+
+def _one(
+    db: Database, sql: str, params: list[Any], batch: BatchReferences | None
+) -> dict[str, Any] | None:
+    return one(db, sql, params) if batch is None else batch.one(db, sql, params)
+
+
 def _clean(text: str | None) -> str | None:
     text = (text or "").strip()
     return text or None
 
 
-def _company_id(db: Database, company_id: int | None) -> int:
+def _company_id(db: Database, company_id: int | None, batch: BatchReferences | None = None) -> int:
     if company_id is None:
-        row = one(db, "SELECT id FROM companies ORDER BY is_default DESC, id LIMIT 1")
+        row = _one(db, "SELECT id FROM companies ORDER BY is_default DESC, id LIMIT 1", [], batch)
         if row is None:
             raise DocumentError(N_("No company is defined: create one first."))
         return int(row["id"])
-    if one(db, "SELECT id FROM companies WHERE id = ?", [company_id]) is None:
+    if _one(db, "SELECT id FROM companies WHERE id = ?", [company_id], batch) is None:
         raise DocumentError(N_("Company {company} does not exist."), company=company_id)
     return company_id
 
 
-def _exists(db: Database, sql: str, params: list[Any]) -> bool:
-    return one(db, sql, params) is not None
+def _exists(db: Database, sql: str, params: list[Any], batch: BatchReferences | None) -> bool:
+    return _one(db, sql, params, batch) is not None
 
 
-def _check_references(db: Database, data: DocumentInput, company_id: int) -> None:
+def _check_references(
+    db: Database, data: DocumentInput, company_id: int, batch: BatchReferences | None = None
+) -> None:
     if data.kind not in KINDS:
         raise DocumentError(
             N_("Unknown document kind {kind}: expected order, delivery or ticket."), kind=data.kind
         )
     customer = "SELECT id FROM parties WHERE id = ? AND kind = 'customer'"
-    if data.party_id is not None and not _exists(db, customer, [data.party_id]):
+    if data.party_id is not None and not _exists(db, customer, [data.party_id], batch):
         raise DocumentError(N_("Customer {customer} does not exist."), customer=data.party_id)
     site = "SELECT id FROM sites WHERE id = ? AND company_id = ?"
-    if data.site_id is not None and not _exists(db, site, [data.site_id, company_id]):
+    if data.site_id is not None and not _exists(db, site, [data.site_id, company_id], batch):
         raise DocumentError(
             N_("Site {site} does not belong to company {company}."),
             site=data.site_id,
             company=company_id,
         )
     warehouse = "SELECT id FROM warehouses WHERE id = ?"
-    if data.warehouse_id is not None and not _exists(db, warehouse, [data.warehouse_id]):
+    if data.warehouse_id is not None and not _exists(db, warehouse, [data.warehouse_id], batch):
         raise DocumentError(
             N_("Warehouse {warehouse} does not exist."), warehouse=data.warehouse_id
         )
     carrier = "SELECT id FROM carriers WHERE id = ?"
-    if data.carrier_id is not None and not _exists(db, carrier, [data.carrier_id]):
+    if data.carrier_id is not None and not _exists(db, carrier, [data.carrier_id], batch):
         raise DocumentError(N_("Carrier {carrier} does not exist."), carrier=data.carrier_id)
 
 
@@ -233,13 +258,17 @@ def _check_line(
     return CheckedLine(number, line.article_id, label, quantity, unit, rate, totals)
 
 
-def check_document(db: Database, data: DocumentInput) -> CheckedDocument:
-    """Every check of :func:`~webapp.backoffice.documents.create_document`, writing nothing."""
-    company_id = _company_id(db, data.company_id)
+def check_document(
+    db: Database, data: DocumentInput, batch: BatchReferences | None = None
+) -> CheckedDocument:
+    """Every check of :func:`~webapp.backoffice.documents.create_document`, writing nothing;
+    ``batch`` remembers the references of a batch's documents (see :class:`BatchReferences`)."""
+    company_id = _company_id(db, data.company_id, batch)
     doc_date = _doc_date(data.doc_date)
-    _check_references(db, data, company_id)
+    _check_references(db, data, company_id, batch)
     source, external_ref = check_origin(data)
-    if source is not None and external_ref is not None:
+    origins_new = batch is not None and batch.origins_new
+    if source is not None and external_ref is not None and not origins_new:
         _check_not_integrated(db, source, external_ref)
     if not data.lines:
         raise DocumentError(N_("A document needs at least one line."))

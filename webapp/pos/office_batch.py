@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from webapp.backoffice import document_bulk, documents
-from webapp.backoffice.document_checks import CheckedDocument, check_origin
+from webapp.backoffice import document_bulk
+from webapp.backoffice.document_checks import BatchReferences, check_document
 from webapp.i18n import UserError
 from webapp.pos.office import Register
 from webapp.pos.office_record_kinds import Articles, check_envelope, ticket_document
@@ -87,6 +87,8 @@ class TicketBatch:
         self.register = register
         self.articles = articles
         self.planned: list[Planned] = []
+        # The batch's references asked once; its tickets' origins are new (check_new).
+        self.references = BatchReferences(origins_new=True)
         # The ticket numbers this transaction's documents take, and those documents' references.
         self._numbers: dict[str, str | None] = {}
 
@@ -172,7 +174,7 @@ class TicketBatch:
         try:
             _kind, payload = check_envelope(self.register, record)
             data = ticket_document(self.articles, self.register, record["id"], payload, self._taken)
-            checked = self._check(data)
+            checked = check_document(self.db, data, self.references)
         except UserError as exc:
             planned.status, planned.reason, planned.params = "rejected", exc.message, exc.params
         else:
@@ -180,15 +182,6 @@ class TicketBatch:
             planned.document = document_bulk.CheckedInput(data, checked, data.number)
             self._numbers[data.number] = checked.external_ref
         self.planned.append(planned)
-
-    def _check(self, data: documents.DocumentInput) -> CheckedDocument:
-        """:func:`~webapp.backoffice.documents.check_document` but for what is the same for the
-        whole transaction: the register's warehouse and the tickets' origin (``check_new``)."""
-        source, external_ref = check_origin(data)
-        # As dataclasses.replace, at half its cost (which is more than the rest of this check).
-        bare = {**vars(data), "warehouse_id": None, "source": None, "external_ref": None}
-        checked = vars(documents.check_document(self.db, documents.DocumentInput(**bare)))
-        return CheckedDocument(**{**checked, "source": source, "external_ref": external_ref})
 
     def _taken(self, _db: Database, _register: Register, number: str, record_id: str) -> bool:
         # As office_record_kinds.number_taken asks; those in the office were ruled out by check_new.
