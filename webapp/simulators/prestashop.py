@@ -14,27 +14,20 @@ import base64
 import binascii
 import contextlib
 import hmac
-import socket
-import socketserver
 import string
-import sys
 import threading
-from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from webapp.simulators import prestashop_format as fmt
 from webapp.simulators import prestashop_query as query
+from webapp.simulators.prestashop_http import RecordedRequest, Response, Server, host_page
 from webapp.simulators.prestashop_schema import RESOURCES, Resource
 from webapp.simulators.prestashop_shop import Line, ShopData
 from webapp.simulators.prestashop_write import WriteError, replace
 
-# Both headers come from PrestaShop's webservice (dispatcher.php, WebserviceRequest::fetch);
-# prestapyt reads PSWS-Version to check the shop's version.
-PSWS_VERSION = "8.1.7"
 REALM = (
     'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the '
     'login. No password required."'
@@ -43,24 +36,6 @@ SHOP_NAME = "Domaine du Relais"
 READ = frozenset({"GET", "HEAD"})
 
 __all__ = ["Line", "PrestaShopSimulator", "RecordedRequest"]
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    auth: str | None  # "basic", "ws_key" or None: how the key came (tests: never in a URL)
-    body: bytes
-    status: int = 0
-
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes = b""
-    content_type: str = fmt.XML_TYPE
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,7 +49,7 @@ class _Rule:
 class _Refused(Exception):
     """An answer decided early (an error): carried up to the handler."""
 
-    def __init__(self, response: _Response) -> None:
+    def __init__(self, response: Response) -> None:
         self.response = response
 
 
@@ -115,7 +90,7 @@ class PrestaShopSimulator(ShopData):
         self._failures: list[_Rule] = []
         self._delays: list[_Rule] = []
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
     def add_key(self, key: str, permissions: dict[str, set[str]]) -> None:
@@ -163,20 +138,20 @@ class PrestaShopSimulator(ShopData):
     def api_url(self) -> str:
         return f"{self.url}/api/"
 
-    def _answer(self, method: str, target: str, headers: Any, body: bytes) -> _Response:
+    def answer(self, method: str, target: str, headers: Any, body: bytes) -> Response:
         path, _, raw_query = target.partition("?")
         api_root = f"{self.base_path}/api"
         if path != api_root and not path.startswith(api_root + "/"):
-            return _Response(404, b"Not Found", "text/plain")
+            return Response(404, b"Not Found", "text/plain")
         delay = self._take(self._delays, method, target)
         if delay:
             self._stopping.wait(delay)
         failure = self._take(self._failures, method, target)
         if failure is not None:
             status = int(failure)
-            return _Response(status, _host_page(status), "text/html")
+            return Response(status, host_page(status), "text/html")
         if method == "PUT" and self.block_put:
-            return _Response(405, _host_page(405), "text/html")
+            return Response(405, host_page(405), "text/html")
         params = dict(parse_qsl(raw_query, keep_blank_values=True))
         as_json = (params.get("output_format") or headers.get("Output-Format") or "").upper()
         try:
@@ -200,7 +175,7 @@ class PrestaShopSimulator(ShopData):
         if key is None:
             # dispatcher.php dies with this text when neither carries a key.
             raise _Refused(
-                _Response(401, b"401 Unauthorized", "text/html", {"WWW-Authenticate": REALM})
+                Response(401, b"401 Unauthorized", "text/html", {"WWW-Authenticate": REALM})
             )
         if not key:
             errors = [(17, "Authentication key is empty")]
@@ -227,13 +202,13 @@ class PrestaShopSimulator(ShopData):
         permissions: dict[str, set[str]],
         body: bytes,
         as_json: bool,
-    ) -> _Response:
+    ) -> Response:
         if method not in ("GET", "POST", "PUT", "DELETE", "HEAD"):
             return _errors(405, [(23, f"Method {method} is not valid")], as_json)
         if not segments:
             if method not in READ:
                 return _errors(405, [(23, f"Method {method} is not valid")], as_json)
-            return _Response(200, b"" if method == "HEAD" else self._index(permissions))
+            return Response(200, b"" if method == "HEAD" else self._index(permissions))
         name = segments[0]
         resource = RESOURCES.get(name)
         if resource is None:
@@ -291,7 +266,7 @@ class PrestaShopSimulator(ShopData):
 
     def _get(
         self, resource: Resource, record_id: str, params: dict[str, str], as_json: bool
-    ) -> _Response:
+    ) -> Response:
         api = self.api_url
         if "schema" in params:
             if params["schema"] not in ("blank", "synopsis"):
@@ -301,16 +276,16 @@ class PrestaShopSimulator(ShopData):
                     "'blank' to get an empty schema to fill before using POST request"
                 )
                 return _errors(400, [(28, message)], as_json)
-            return _Response(200, fmt.document_xml(fmt.record_xml(api, resource, {})))
+            return Response(200, fmt.document_xml(fmt.record_xml(api, resource, {})))
         if record_id:
             try:
                 record = self.record(resource.name, int(record_id))
             except (KeyError, ValueError):
-                return _Response(404)  # WebserviceRequest: status 404, output disabled
+                return Response(404)  # WebserviceRequest: status 404, output disabled
             shown = self._full(resource, record)
             if as_json:
-                return _Response(200, fmt.single_json(resource, shown), fmt.JSON_TYPE)
-            return _Response(200, fmt.document_xml(fmt.record_xml(api, resource, shown)))
+                return Response(200, fmt.single_json(resource, shown), fmt.JSON_TYPE)
+            return Response(200, fmt.document_xml(fmt.record_xml(api, resource, shown)))
         wanted = query.parse_list_query(resource, params)
         with self._lock:  # filtered on the live table, only the chosen records copied
             chosen = [dict(r) for r in query.apply(resource, wanted, self.table(resource.name))]
@@ -318,20 +293,20 @@ class PrestaShopSimulator(ShopData):
         shown_all = [r if ids_only else self._full(resource, dict(r)) for r in chosen]
         if as_json:
             body = fmt.list_json(resource, shown_all, wanted.fields, ids_only)
-            return _Response(200, body, fmt.JSON_TYPE)
-        return _Response(200, fmt.list_xml(api, resource, shown_all, wanted.fields, ids_only))
+            return Response(200, body, fmt.JSON_TYPE)
+        return Response(200, fmt.list_xml(api, resource, shown_all, wanted.fields, ids_only))
 
-    def _put(self, resource: Resource, record_id: str, body: bytes, as_json: bool) -> _Response:
+    def _put(self, resource: Resource, record_id: str, body: bytes, as_json: bool) -> Response:
         try:
             saved = replace(self, resource, record_id, body)
         except WriteError as error:
             return _errors(error.status, error.errors, as_json)
         shown = self._full(resource, self.record(resource.name, saved))
         if as_json:
-            return _Response(200, fmt.single_json(resource, shown), fmt.JSON_TYPE)
-        return _Response(200, fmt.document_xml(fmt.record_xml(self.api_url, resource, shown)))
+            return Response(200, fmt.single_json(resource, shown), fmt.JSON_TYPE)
+        return Response(200, fmt.document_xml(fmt.record_xml(self.api_url, resource, shown)))
 
-    def _record(self, request: RecordedRequest) -> None:
+    def log_request(self, request: RecordedRequest) -> None:
         if self.record_requests:
             with self._lock:
                 self.requests.append(request)
@@ -343,7 +318,7 @@ class PrestaShopSimulator(ShopData):
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
         self._stopping.clear()
-        server = _Server((host, port), self)
+        server = Server((host, port), self)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -380,135 +355,7 @@ class PrestaShopSimulator(ShopData):
         self.stop()
 
 
-def _errors(status: int, errors: list[tuple[int, str]], as_json: bool) -> _Response:
+def _errors(status: int, errors: list[tuple[int, str]], as_json: bool) -> Response:
     if as_json:
-        return _Response(status, fmt.errors_json(errors), fmt.JSON_TYPE)
-    return _Response(status, fmt.errors_xml(errors))
-
-
-def _host_page(status: int) -> bytes:
-    phrase = _reason(status)
-    return (
-        f"<html><head><title>{status} {phrase}</title></head><body>{phrase}</body></html>".encode()
-    )
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-# --- HTTP ------------------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self, method: str) -> None:
-        simulator = self.server.simulator
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > fmt.MAX_BODY:
-            # Not read: the connection closes rather than swallow an oversized body.
-            self.close_connection = True
-            response = _Response(413, _host_page(413), "text/html")
-            body = b""
-        else:
-            body = self.rfile.read(length) if length else b""
-            response = simulator._answer(method, self.path, self.headers, body)
-        path, _, raw_query = self.path.partition("?")
-        auth = None
-        if self.headers.get("Authorization") and not simulator.strip_authorization:
-            auth = "basic"
-        elif "ws_key" in dict(parse_qsl(raw_query)):
-            auth = "ws_key"
-        simulator._record(RecordedRequest(method, path, raw_query, auth, body, response.status))
-        head = [
-            f"HTTP/1.1 {response.status} {_reason(response.status)}",
-            f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body) if method != 'HEAD' else 0}",
-            f"PSWS-Version: {PSWS_VERSION}",
-            "X-Powered-By: PrestaShop Webservice",
-        ]
-        head.extend(f"{name}: {value}" for name, value in response.headers.items())
-        if self.close_connection:
-            head.append("Connection: close")
-        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
-        if method != "HEAD":
-            data += response.body
-        try:
-            self.wfile.write(data)
-        except OSError:
-            self.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], simulator: PrestaShopSimulator) -> None:
-        self.simulator = simulator
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can take seconds.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._connections_lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return
-        super().handle_error(request, client_address)
+        return Response(status, fmt.errors_json(errors), fmt.JSON_TYPE)
+    return Response(status, fmt.errors_xml(errors))
