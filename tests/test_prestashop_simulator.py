@@ -6,6 +6,9 @@ and the request log."""
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -426,3 +429,21 @@ def test_a_shop_at_the_root_and_outside_the_api() -> None:
         assert sim.url is not None and sim.url.count("/") == 2
         assert httpx.get(sim.url + "/api/", auth=(sim.api_key, "")).status_code == 200
         assert httpx.get(sim.url + "/boutique/api/", auth=(sim.api_key, "")).status_code == 404
+
+
+def test_the_command_line_serves_a_demo_shop_and_stops_on_sigterm() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webapp.simulators.prestashop", "--port", "0", "--orders", "5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"API (\S+), key ([A-Z0-9]{32})", line)
+        assert match, line
+        response = httpx.get(match.group(1) + "orders", auth=(match.group(2), ""))
+        assert ids(response, "order") == [1, 2, 3, 4, 5]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0

@@ -10,14 +10,17 @@ parameters in prestashop_query.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import contextlib
 import hmac
+import signal
 import string
+import sys
 import threading
 from dataclasses import dataclass
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -359,3 +362,50 @@ def _errors(status: int, errors: list[tuple[int, str]], as_json: bool) -> Respon
     if as_json:
         return Response(status, fmt.errors_json(errors), fmt.JSON_TYPE)
     return Response(status, fmt.errors_xml(errors))
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m webapp.simulators.prestashop",
+        description="Serve a simulated PrestaShop webservice with a demo shop.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--base-path", default="/boutique")
+    parser.add_argument("--orders", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--clock-offset", type=int, default=0, help="the shop's clock, seconds")
+    parser.add_argument("--strip-authorization", action="store_true")
+    parser.add_argument("--block-put", action="store_true")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    simulator = PrestaShopSimulator(
+        base_path=args.base_path,
+        seed=args.seed,
+        strip_authorization=args.strip_authorization,
+        block_put=args.block_put,
+        clock_offset_seconds=args.clock_offset,
+    )
+    simulator.record_requests = False  # nobody reads it here; a long run would grow it
+    simulator.populate_demo(orders=args.orders)
+    url = simulator.start(args.host, args.port)
+    # A simulator's key, not a secret: a developer needs it to try the shop.
+    print(f"PrestaShop simulator on {url} (API {simulator.api_url}, key {simulator.api_key})")
+    sys.stdout.flush()
+    while not stop.wait(0.5):
+        pass
+    simulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
