@@ -18,7 +18,7 @@ import pytest
 from lxml import etree
 
 from webapp.simulators.prestashop import REALM, PrestaShopSimulator
-from webapp.simulators.prestashop_shop import Line
+from webapp.simulators.prestashop_orders import Line
 
 XLINK = "{http://www.w3.org/1999/xlink}href"
 

@@ -27,8 +27,8 @@ from urllib.parse import parse_qsl, unquote
 from webapp.simulators import prestashop_format as fmt
 from webapp.simulators import prestashop_query as query
 from webapp.simulators.prestashop_http import RecordedRequest, Response, Server, host_page
+from webapp.simulators.prestashop_orders import Line, OrderBook
 from webapp.simulators.prestashop_schema import RESOURCES, Resource
-from webapp.simulators.prestashop_shop import Line, ShopData
 from webapp.simulators.prestashop_write import WriteError, replace
 
 REALM = (
@@ -61,8 +61,8 @@ def _key(rng_source: Any) -> str:
     return "".join(rng_source.choices(alphabet, k=32))
 
 
-class PrestaShopSimulator(ShopData):
-    """The shop's data (ShopData), the webservice's rules and the HTTP server."""
+class PrestaShopSimulator(OrderBook):
+    """The shop's data (OrderBook), the webservice's rules and the HTTP server."""
 
     def __init__(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from webapp.simulators.prestashop_shop import ROUND_ITEM, ROUND_LINE, Line, ShopData
+from webapp.simulators.prestashop_orders import ROUND_ITEM, ROUND_LINE, Line, OrderBook
 
 CUSTOMERS = (
     ("Isabelle", "Petit", "isabelle.petit@example.fr", "12 rue des Forges", "21000", "Dijon", "FR"),
@@ -31,7 +31,7 @@ CUSTOMERS = (
 )
 
 
-def populate(shop: ShopData, *, orders: int = 12) -> dict[str, int]:
+def populate(shop: OrderBook, *, orders: int = 12) -> dict[str, int]:
     """The demo catalogue, customers and `orders` orders (at least the 4 fixed ones).
 
     Returns the ids a test names: products, combinations, customers and the rounding order."""
