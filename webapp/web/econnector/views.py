@@ -3,6 +3,9 @@
 The wizard keeps its state in the form itself: the fields of the other steps travel as hidden
 inputs, each "Next step" validates the steps done so far on the server (422 with the error under
 its field), and "Finish" (or "Save", on any step) saves through `connectors.save`.
+
+A webservice connector's key never travels back to the browser: typed once, it is held here under
+a random token (the form carries the token) until the wizard saves it into the vault.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from litestar.response import Redirect, Template
 from webapp.csvio import DATE_FORMATS, DECIMAL_MARKS, CsvError, CsvOptions
 from webapp.econnector import connectors as connector_store
 from webapp.econnector.connectors import Connector, ConnectorError
+from webapp.econnector.prestashop.connection import ConnectionResult, check_connection
+from webapp.econnector.prestashop.key_drafts import KeyDrafts
 from webapp.i18n import N_, gettext
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, first, page
@@ -29,6 +34,9 @@ STEPS = {
         "partner",
         "hidden",
         "mode",
+        "shop_url",
+        "use_ws_key",
+        "order_states",
         "import_dir",
         "export_dir",
         "csv_encoding",
@@ -53,9 +61,9 @@ STEP_TITLES = {
     2: N_("Set the sends"),
     3: N_("Set the receptions"),
 }
-FLAGS = ("hidden", "send_contacts", "generate_payment")
+FLAGS = ("hidden", "send_contacts", "generate_payment", "use_ws_key")
 IDS = tuple(connector_store.REFERENCE_FIELDS)
-STEP_OF = {name: step for step, names in STEPS.items() for name in names}
+STEP_OF = {name: step for step, names in STEPS.items() for name in names} | {"key": 1}
 CSV_CHOICES = {
     "csv_encoding": (("utf-8", "UTF-8"), ("windows-1252", "Windows-1252"), ("latin-1", "Latin-1")),
     "csv_delimiter": ((";", ";"), (",", ","), ("tab", N_("tab")), ("|", "|")),
@@ -147,6 +155,21 @@ def connector_duplicate(
 # The wizard -----------------------------------------------------------------------------------
 
 
+KEY_DRAFTS = KeyDrafts()
+
+
+def _typed_key(data: dict[str, Any]) -> tuple[str, str]:
+    """(the key typed now or held from an earlier step, its token; "" for none)."""
+    typed = first(data.get("key")).strip()
+    token = first(data.get("key_token"))
+    if typed:
+        if token:
+            KEY_DRAFTS.drop(token)
+        return typed, KEY_DRAFTS.hold(typed)
+    held = KEY_DRAFTS.get(token) if token else None
+    return (held, token) if held else ("", "")
+
+
 def form_of(connector: Connector) -> dict[str, str]:
     values: dict[str, str] = {}
     for item in dataclass_fields(Connector):
@@ -220,8 +243,12 @@ def _wizard_context(
     original: str,
     errors: dict[str, str] | None = None,
     error: str | None = None,
+    key_token: str = "",
+    connection: ConnectionResult | None = None,
 ) -> dict[str, Any]:
     return {
+        "key_token": key_token,
+        "connection": connection,
         "active": "connectors",
         "section": "settings",
         "form": form,
@@ -277,12 +304,20 @@ def connector_wizard(request: HTMXRequest, services: ServicesDep, data: FormData
         except ConnectorError:
             raise NotFoundException() from None
     template = "econnector/_wizard.html" if request.htmx else "econnector/wizard.html"
+    key, token = _typed_key(data)
     if action == "previous":
-        context = _wizard_context(services, form, max(1, step - 1), original)
+        context = _wizard_context(services, form, max(1, step - 1), original, key_token=token)
         return Template(template, context=context)
+    if action == "refresh":  # the mode changed: the step again with its own fields
+        context = _wizard_context(services, form, step, original, key_token=token)
+        return Template(template, context=context)
+    if action == "test":
+        return _connection_test(services, template, form, original, key, token)
     upto = 3 if action == "save" else step
     try:
         checked = check_steps(services, form, upto, original)
+        if checked.mode == "webservice" and not key and not _has_key(services, original):
+            raise ConnectorError(N_("Give the PrestaShop webservice key."), field="key")
     except ConnectorError as exc:
         where = STEP_OF.get(exc.field or "", step)
         errors = {exc.field: exc.translated()} if exc.field else {}
@@ -293,24 +328,70 @@ def connector_wizard(request: HTMXRequest, services: ServicesDep, data: FormData
             original,
             errors=errors,
             error=None if exc.field else exc.translated(),
+            key_token=token,
         )
         return Template(template, context=context, status_code=422)
     if action != "save":
-        # Folders are shown as saved (a full path, ~ expanded).
-        form.update(import_dir=checked.import_dir, export_dir=checked.export_dir)
-        return Template(template, context=_wizard_context(services, form, step + 1, original))
+        # Folders (and the shop address) are shown as saved: a full path, ~ expanded.
+        form.update(
+            import_dir=checked.import_dir,
+            export_dir=checked.export_dir,
+            shop_url=checked.shop_url,
+            order_states=checked.order_states,
+        )
+        context = _wizard_context(services, form, step + 1, original, key_token=token)
+        return Template(template, context=context)
     try:
-        saved = connector_store.save(services.store, checked, code=original or None)
+        saved = connector_store.save(
+            services.store, checked, code=original or None, vault=services.vault, key=key
+        )
     except ConnectorError as exc:
         errors = {exc.field: exc.translated()} if exc.field else {}
+        where = STEP_OF.get(exc.field or "", step)
         context = _wizard_context(
-            services, form, STEP_OF.get(exc.field or "", step), original, errors=errors
+            services,
+            form,
+            where,
+            original,
+            errors=errors,
+            error=None if exc.field else exc.translated(),
+            key_token=token,
         )
         return Template(template, context=context, status_code=422)
+    if token:
+        KEY_DRAFTS.drop(token)
     target = f"/connectors?saved={saved.code}"
     if request.htmx:
         return Response(content="", status_code=200, headers={"HX-Redirect": target})
     return Redirect(target, status_code=303)
+
+
+def _has_key(services: Services, original: str) -> bool:
+    """Editing a webservice connector: its stored key stays (the vault checks at save)."""
+    if not original:
+        return False
+    return connector_store.get(services.store, original).mode == "webservice"
+
+
+def _connection_test(
+    services: Services, template: str, form: dict[str, str], original: str, key: str, token: str
+) -> Template:
+    """ "Test de connexion": the shop and key as typed (the stored key when editing)."""
+    errors: dict[str, str] = {}
+    try:
+        shop = connector_store.checked_shop_url(form.get("shop_url", ""))
+    except ConnectorError as exc:
+        errors["shop_url"] = exc.translated()
+    if not key and original:
+        key = connector_store.shop_key(services.vault, original) or ""
+    if not key:
+        errors["key"] = gettext(N_("Give the PrestaShop webservice key."))
+    if errors:
+        context = _wizard_context(services, form, 1, original, errors=errors, key_token=token)
+        return Template(template, context=context, status_code=422)
+    result = check_connection(shop, key, use_ws_key=form.get("use_ws_key") == "1")
+    context = _wizard_context(services, form, 1, original, key_token=token, connection=result)
+    return Template(template, context=context)
 
 
 ROUTES = [
