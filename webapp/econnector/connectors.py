@@ -268,8 +268,11 @@ def _key_changes(
     old_name = key_name(existing.code) if existing else None
     new_name = key_name(connector.code)
     if connector.mode != "webservice":
+        was_webservice = existing is not None and existing.mode == "webservice"
+        if old_name and was_webservice and vault is not None and vault.is_unlocked:
+            return {old_name: None}  # back to CSV files: the key is of no more use
         return {}
-    if not key and existing is None:
+    if not key and (existing is None or existing.mode != "webservice"):
         raise ConnectorError(N_("Give the PrestaShop webservice key."), field="key")
     moved = old_name is not None and old_name != new_name
     if not key and not moved:
