@@ -285,3 +285,17 @@ def test_cli_refuses_bad_input_and_saves_nothing(tmp_path: Path) -> None:
     assert bad_states.returncode == 2
     listed = run(data, "list", "--json")
     assert json.loads(listed.stdout) == []
+
+
+def test_a_copy_takes_the_key_and_a_deleted_connector_leaves_none(unlocked: Services) -> None:
+    wanted = Connector(
+        code="ONE", partner="Prestashop", mode="webservice", shop_url="https://example.org"
+    )
+    connectors.save(unlocked.store, wanted, vault=unlocked.vault, key="K" * 32)
+    with pytest.raises(ConnectorError) as refused:  # without the vault, no key for the copy
+        connectors.duplicate(unlocked.store, "ONE", "TWO")
+    assert refused.value.field == "key"
+    connectors.duplicate(unlocked.store, "ONE", "TWO", vault=unlocked.vault)
+    assert connectors.shop_key(unlocked.vault, "TWO") == "K" * 32
+    connectors.delete(unlocked.store, "ONE", vault=unlocked.vault)
+    assert unlocked.vault.names() == ["econnector.TWO.key"]

@@ -293,10 +293,11 @@ def _key_changes(
     return changes
 
 
-def duplicate(store: Store, code: str, new_code: str) -> Connector:
-    """A copy with its settings and correspondences, under a new code."""
+def duplicate(store: Store, code: str, new_code: str, *, vault: Vault | None = None) -> Connector:
+    """A copy with its settings and correspondences (and webservice key), under a new code."""
     source = get(store, code)
-    copy = save(store, replace(source, code=new_code, id=None))
+    key = shop_key(vault, source.code) if vault and source.mode == "webservice" else None
+    copy = save(store, replace(source, code=new_code, id=None), vault=vault, key=key)
     with store.write() as db:
         for table in ("connector_articles", "connector_customers", "connector_codes"):
             columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")][1:]

@@ -132,7 +132,7 @@ def _list_response(
 @post("/connectors/{code:str}/delete", name="connector_delete", sync_to_thread=True)
 def connector_delete(request: HTMXRequest, services: ServicesDep, code: FromPath[str]) -> Template:
     try:
-        connector_store.delete(services.store, code)
+        connector_store.delete(services.store, code, vault=services.vault)
     except ConnectorError as exc:
         return _list_response(request, services, 422, error=exc.translated(), error_code=code)
     return _list_response(request, services, deleted=code)
@@ -144,7 +144,7 @@ def connector_duplicate(
 ) -> Template:
     new_code = first(data.get("new_code"))
     try:
-        copy = connector_store.duplicate(services.store, code, new_code)
+        copy = connector_store.duplicate(services.store, code, new_code, vault=services.vault)
     except ConnectorError as exc:
         return _list_response(
             request, services, 422, error=exc.translated(), error_code=code, new_code=new_code
