@@ -368,6 +368,38 @@ def test_a_bad_put_is_refused_and_nothing_changes(
     assert shop.record("products", 2)["reference"] == "POM20"
 
 
+def _stock_body(client: httpx.Client, rows: list[tuple[int, int]]) -> bytes:
+    """One PUT body with several stock_available entities (row id, quantity), each the row as
+    GET gives it (an id the shop lacks: a bare entity), as a batch send would write them."""
+    entities = []
+    for row_id, quantity in rows:
+        answer = client.get(f"stock_availables/{row_id}")
+        if answer.status_code == 404:
+            entities.append(f"<stock_available><id>{row_id}</id></stock_available>")
+            continue
+        entity = xml(answer).find("stock_available")
+        assert entity is not None
+        entity.find("quantity").text = str(quantity)  # type: ignore[union-attr]
+        entities.append(etree.tostring(entity).decode())
+    return f"<prestashop>{''.join(entities)}</prestashop>".encode()
+
+
+def test_a_put_of_several_stock_rows_is_saved_one_after_the_other(
+    shop: PrestaShopSimulator, client: httpx.Client
+) -> None:
+    both = client.put("stock_availables", content=_stock_body(client, [(1, 11), (2, 22)]))
+    assert both.status_code == 200
+    assert [text(r, "quantity") for r in xml(both).iter("stock_available")] == ["11", "22"]
+    assert (shop.stock(1), shop.stock(2)) == (11, 22)
+    duplicate = client.put("stock_availables", content=_stock_body(client, [(1, 7), (1, 8)]))
+    assert duplicate.status_code == 400 and error_codes(duplicate) == [89]
+    assert shop.stock(1) == 11
+    # As PrestaShop: the first entity is written before the unknown second one is refused.
+    half = client.put("stock_availables", content=_stock_body(client, [(1, 3), (999, 1)]))
+    assert half.status_code == 404 and error_codes(half) == [92]
+    assert shop.stock(1) == 3
+
+
 def test_put_on_an_unknown_id_and_bad_xml(client: httpx.Client) -> None:
     body = b"<prestashop><stock_available><id>999</id></stock_available></prestashop>"
     unknown = client.put("stock_availables/999", content=body)

@@ -304,10 +304,14 @@ class PrestaShopSimulator(OrderBook):
             saved = replace(self, resource, record_id, body)
         except WriteError as error:
             return _errors(error.status, error.errors, as_json)
-        shown = self._full(resource, self.record(resource.name, saved))
+        shown = [self._full(resource, self.record(resource.name, i)) for i in saved]
+        if len(shown) > 1:  # several entities: answered as a list (assumed)
+            if as_json:
+                return Response(200, fmt.list_json(resource, shown, None, False), fmt.JSON_TYPE)
+            return Response(200, fmt.list_xml(self.api_url, resource, shown, None, False))
         if as_json:
-            return Response(200, fmt.single_json(resource, shown), fmt.JSON_TYPE)
-        return Response(200, fmt.document_xml(fmt.record_xml(self.api_url, resource, shown)))
+            return Response(200, fmt.single_json(resource, shown[0]), fmt.JSON_TYPE)
+        return Response(200, fmt.document_xml(fmt.record_xml(self.api_url, resource, shown[0])))
 
     def log_request(self, request: RecordedRequest) -> None:
         if self.record_requests:

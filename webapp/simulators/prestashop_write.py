@@ -35,8 +35,12 @@ class WriteError(Exception):
         self.status, self.errors = status, errors
 
 
-def replace(shop: ShopData, resource: Resource, url_id: str, body: bytes) -> int:
-    """Apply a PUT body; the id of the record written."""
+def replace(shop: ShopData, resource: Resource, url_id: str, body: bytes) -> list[int]:
+    """Apply a PUT body; the ids of the records written.
+
+    A body may carry several entities (PUT /api/stock_availables without an id): PrestaShop saves
+    them one after the other, so an error on the third leaves the first two written. The
+    simulator does the same: a client must not report a refused batch as undone."""
     if not body.strip():
         raise WriteError(400, [(40, "Bad XML: the request body is empty")])  # assumed wording
     try:
@@ -44,26 +48,25 @@ def replace(shop: ShopData, resource: Resource, url_id: str, body: bytes) -> int
     except fmt.BadBody as error:
         message = f"XML error : {error}\nXML length : {len(body)}"
         raise WriteError(500, [(127, message)]) from error
-    if len(entities) != 1:
+    ids = [values["id"] for values in entities if values.get("id")]
+    if len(set(ids)) != len(ids):
+        raise WriteError(400, [(89, "id is duplicate in request")])
+    if not entities or len(ids) != len(entities):
         raise WriteError(400, [(90, "id is required when modifying a resource")])
-    values = entities[0]
-    if not values.get("id"):
-        raise WriteError(400, [(90, "id is required when modifying a resource")])
-    try:
-        record_id = int(values["id"])
-    except ValueError as error:
-        raise WriteError(404, [(92, "Invalid ID")]) from error
-    if url_id and url_id != values["id"]:
-        # Assumed: PrestaShop takes the body's id; a client sending another record's body to
+    if url_id and ids != [url_id]:
+        # Assumed: PrestaShop takes the body's ids; a client sending another record's body to
         # this URL has a bug the simulator should show (docs/prestashop-simulator.md).
         raise WriteError(400, [(90, "id in the URL and in the body differ")])
-    try:
-        old = shop.record(resource.name, record_id)
-    except KeyError as error:
-        raise WriteError(404, [(92, "Invalid ID")]) from error
-    new = _checked(resource, values, old)
-    shop.store_replaced(resource.name, record_id, new)
-    return record_id
+    written = []
+    for values in entities:
+        try:
+            record_id = int(values["id"])
+            old = shop.record(resource.name, record_id)
+        except (KeyError, ValueError) as error:
+            raise WriteError(404, [(92, "Invalid ID")]) from error
+        shop.store_replaced(resource.name, record_id, _checked(resource, values, old))
+        written.append(record_id)
+    return written
 
 
 def _checked(resource: Resource, values: dict[str, str], old: fmt.Record) -> fmt.Record:
