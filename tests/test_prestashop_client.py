@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from webapp import i18n
 from webapp.econnector.prestashop import xml
 from webapp.econnector.prestashop.client import (
     BadShopUrl,
@@ -303,9 +304,10 @@ def html_site() -> Iterator[str]:
 
 
 def test_a_web_page_is_not_a_prestashop_webservice(html_site: str) -> None:
-    result = check_connection(html_site + "/shop", "K" * 32)
+    with i18n.language("en"):
+        result = check_connection(html_site + "/shop", "K" * 32)
     assert not result.ok and result.exit_code == 1 and result.status == 200
-    assert "not a PrestaShop webservice" in result.message or "PrestaShop" in result.message
+    assert "is not a PrestaShop webservice" in result.message
     moved_site = PrestaShopClient(html_site + "/moved", "K" * 32, use_ws_key=True)
     with moved_site as client, pytest.raises(NotPrestaShop) as moved:
         client.index()

@@ -26,7 +26,7 @@ import httpx
 from webapp.econnector.prestashop import xml
 from webapp.econnector.prestashop.xml import ApiIndex, ShopAnswerError
 from webapp.http_retry import Retrying, RetryPolicy, http_client
-from webapp.i18n import N_, UserError
+from webapp.i18n import N_, UserError, gettext
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +307,8 @@ class PrestaShopClient:
                     method=method,
                     resource=path or "/api/",
                     status=status,
-                    detail=_shop_message(data) or N_("by the key's permissions or by the host"),
+                    detail=_shop_message(data)
+                    or gettext(N_("by the key's permissions or by the host")),
                 ),
                 status,
             )
