@@ -247,6 +247,18 @@ def test_the_connector_history_pages_by_cursor(
     assert [refs[item] for item in seen] == want and len(want) > 50
     old = client.get("/connectors/WEB/history?tab=error&page=9&after=x")
     assert old.status_code == 200
+    # The pager's htmx turn: the section alone, the rows of the whole page; back: the whole page.
+    first = client.get("/connectors/WEB/history").text
+    url = links(first, "next")[0]
+    whole = client.get(url).text
+    turn = {"HX-Request": "true", "HX-Target": "connector-history"}
+    alone = client.get(url, headers=turn).text
+    assert alone.lstrip().startswith('<section id="connector-history">') and "<html" not in alone
+    assert 'hx-target="#connector-history"' in alone and f'hx-get="{html.escape(url)}"' in first
+    events = re.compile(r"data-event=\"(\d+)\"")
+    assert events.findall(alone) == events.findall(whole) and events.findall(whole)
+    restored = client.get(url, headers={**turn, "HX-History-Restore-Request": "true"}).text
+    assert "<html" in restored and events.findall(restored) == events.findall(whole)
 
 
 # Every filter the two pages offer, alone and as the connector's page combines them.

@@ -321,7 +321,9 @@ def history_page(request: HTMXRequest, services: ServicesDep, code: FromPath[str
         data_kinds=DATA_KINDS,
         retention_months=int(settings.get(services.store, "history_retention_months")),
     )
-    return page(request, "econnector/history.html", context, partial="econnector/_history.html")
+    # The pager's htmx turn gets the section alone; the back button (a history restore) the page.
+    partial = None if request.htmx.history_restore_request else "econnector/_history.html"
+    return page(request, "econnector/history.html", context, partial=partial)
 
 
 # File specification -----------------------------------------------------------------------------
