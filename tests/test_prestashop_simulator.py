@@ -439,6 +439,34 @@ def test_a_host_that_blocks_put() -> None:
         assert sim.stock(1) == 120
 
 
+def test_an_order_history_posted_changes_the_order_state(shop: PrestaShopSimulator) -> None:
+    key = "H" * 32
+    shop.add_key(key, {"orders": {"GET"}, "order_histories": {"GET", "POST"}})
+    before = shop.record("orders", 2)
+    body = (
+        b"<prestashop><order_history><id_order>2</id_order><id_order_state>4</id_order_state>"
+        b"</order_history></prestashop>"
+    )
+    with httpx.Client(base_url=shop.api_url, auth=(key, "")) as http:
+        created = http.post("order_histories", content=body)
+        assert created.status_code == 201
+        history = xml(created).find("order_history")
+        assert history is not None and text(history, "id_order_state") == "4"
+        after = shop.record("orders", 2)
+        assert after["current_state"] == "4" and after["date_upd"] >= before["date_upd"]
+        listed = http.get("order_histories", params={"filter[id_order]": "[2]"})
+        assert len(ids(listed, "order_history")) == 2  # the order's first state, then this one
+        with_id = http.post(
+            "order_histories", content=body.replace(b"<id_order>", b"<id>9</id><id_order>")
+        )
+        assert with_id.status_code == 400 and error_codes(with_id) == [91]
+        unknown = http.post("order_histories", content=body.replace(b">2<", b">999<"))
+        assert unknown.status_code == 400 and error_codes(unknown) == [85]
+    assert shop.record("orders", 2)["current_state"] == "4"
+    refused = httpx.post(shop.api_url + "order_histories", content=body, auth=(shop.api_key, ""))
+    assert refused.status_code == 405 and error_codes(refused) == [25]
+
+
 # --- injected faults and the shop's place ----------------------------------------------------
 
 

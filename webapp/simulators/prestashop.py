@@ -29,7 +29,7 @@ from webapp.simulators import prestashop_query as query
 from webapp.simulators.prestashop_http import RecordedRequest, Response, Server, host_page
 from webapp.simulators.prestashop_orders import Line, OrderBook
 from webapp.simulators.prestashop_schema import RESOURCES, Resource
-from webapp.simulators.prestashop_write import WriteError, replace
+from webapp.simulators.prestashop_write import WriteError, add_order_history, replace
 
 REALM = (
     'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the '
@@ -239,8 +239,21 @@ class PrestaShopSimulator(OrderBook):
             return response
         if method == "PUT":
             return self._put(resource, record_id, body, as_json)
-        # POST and DELETE: no connector needs them; a real shop would create or delete.
+        if method == "POST" and name == "order_histories" and not record_id:
+            return self._post_history(body, as_json)
+        # Other POSTs and DELETE: no connector needs them; a real shop would create or delete.
         return _errors(501, [(999, f"{method} is not simulated")], as_json)
+
+    def _post_history(self, body: bytes, as_json: bool) -> Response:
+        resource = RESOURCES["order_histories"]
+        try:
+            history_id = add_order_history(self, body)
+        except WriteError as error:
+            return _errors(error.status, error.errors, as_json)
+        shown = self.record("order_histories", history_id)
+        if as_json:
+            return Response(201, fmt.single_json(resource, shown), fmt.JSON_TYPE)
+        return Response(201, fmt.document_xml(fmt.record_xml(self.api_url, resource, shown)))
 
     def _index(self, permissions: dict[str, set[str]]) -> bytes:
         """GET /api/: the resources this key may use (tutorials/testing-access)."""

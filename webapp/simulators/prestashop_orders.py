@@ -160,11 +160,18 @@ class OrderBook(ShopData):
                 self._last_ids["order_rows"] += 1
                 row["id"] = str(self._last_ids["order_rows"])
             self._rows[order_id] = rows
+            history = {"id_order": order_id, "id_order_state": state, "date_add": moment}
+            self.insert("order_histories", history)
             return order_id
 
-    def set_order_state(self, order_id: int, state: int, at: datetime | None = None) -> None:
-        """A new current state; date_upd moves to the shop's clock (or `at`)."""
-        self._update("orders", order_id, current_state=state, date_upd=self._stamp(at))
+    def set_order_state(self, order_id: int, state: int, at: datetime | None = None) -> int:
+        """A new current state and its order_histories row (PrestaShop writes one per change);
+        date_upd moves to the shop's clock (or `at`). The history row's id."""
+        with self._lock:
+            stamp = self._stamp(at)
+            self._update("orders", order_id, current_state=state, date_upd=stamp)
+            values = {"id_order": order_id, "id_order_state": state, "date_add": stamp}
+            return self.insert("order_histories", values)
 
     def _first_address(self, customer_id: int) -> int:
         for address in self._tables["addresses"].values():

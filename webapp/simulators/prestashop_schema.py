@@ -112,6 +112,19 @@ ORDERS = Resource(
     (Association("order_rows", "order_row", None, ORDER_ROW_FIELDS),),
 )
 
+ORDER_HISTORIES = Resource(
+    "order_histories",
+    "order_history",
+    "The Order histories",
+    (
+        ID,
+        Field("id_employee", "id"),
+        Field("id_order_state", "id", link="order_states", required=True),
+        Field("id_order", "id", link="orders", required=True),
+        Field("date_add", "date"),
+    ),
+)
+
 PRODUCTS = Resource(
     "products",
     "product",
@@ -340,6 +353,7 @@ RESOURCES: dict[str, Resource] = {
         COUNTRIES,
         CURRENCIES,
         CUSTOMERS,
+        ORDER_HISTORIES,
         ORDER_STATES,
         ORDERS,
         PRODUCTS,

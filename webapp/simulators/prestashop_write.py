@@ -17,6 +17,7 @@ from webapp.simulators import prestashop_format as fmt
 from webapp.simulators.prestashop_schema import Resource
 
 if TYPE_CHECKING:
+    from webapp.simulators.prestashop_orders import OrderBook
     from webapp.simulators.prestashop_shop import ShopData
 
 CLASS_NAMES = {
@@ -41,13 +42,7 @@ def replace(shop: ShopData, resource: Resource, url_id: str, body: bytes) -> lis
     A body may carry several entities (PUT /api/stock_availables without an id): PrestaShop saves
     them one after the other, so an error on the third leaves the first two written. The
     simulator does the same: a client must not report a refused batch as undone."""
-    if not body.strip():
-        raise WriteError(400, [(40, "Bad XML: the request body is empty")])  # assumed wording
-    try:
-        entities = fmt.parse_entities(body)
-    except fmt.BadBody as error:
-        message = f"XML error : {error}\nXML length : {len(body)}"
-        raise WriteError(500, [(127, message)]) from error
+    entities = _entities(body)
     ids = [values["id"] for values in entities if values.get("id")]
     if len(set(ids)) != len(ids):
         raise WriteError(400, [(89, "id is duplicate in request")])
@@ -67,6 +62,16 @@ def replace(shop: ShopData, resource: Resource, url_id: str, body: bytes) -> lis
         shop.store_replaced(resource.name, record_id, _checked(resource, values, old))
         written.append(record_id)
     return written
+
+
+def _entities(body: bytes) -> list[dict[str, str]]:
+    if not body.strip():
+        raise WriteError(400, [(40, "Bad XML: the request body is empty")])  # assumed wording
+    try:
+        return fmt.parse_entities(body)
+    except fmt.BadBody as error:
+        message = f"XML error : {error}\nXML length : {len(body)}"
+        raise WriteError(500, [(127, message)]) from error
 
 
 def _checked(resource: Resource, values: dict[str, str], old: fmt.Record) -> fmt.Record:
@@ -96,3 +101,26 @@ def _checked(resource: Resource, values: dict[str, str], old: fmt.Record) -> fmt
             message = f'Validation error: "Property {class_name}->{field.name} is not valid"'
             raise WriteError(400, [(85, message)]) from error
     return new
+
+
+def add_order_history(shop: OrderBook, body: bytes) -> int:
+    """POST /api/order_histories: the order takes the new state (OrderHistory::addWs changes the
+    order's state, then saves the row). An id in the body is refused (error 91); an order or
+    state the shop lacks is a validation error (assumed: PrestaShop would fail further in)."""
+    entities = _entities(body)
+    if len(entities) != 1:
+        raise WriteError(400, [(90, "one order_history is expected")])  # assumed wording
+    values = entities[0]
+    if values.get("id"):
+        raise WriteError(400, [(91, "id is forbidden when adding a new resource")])
+    for name in ("id_order_state", "id_order"):
+        if not values.get(name):
+            raise WriteError(400, [(41, f'parameter "{name}" required')])
+    try:
+        order_id, state = int(values["id_order"]), int(values["id_order_state"])
+        shop.record("orders", order_id)
+        shop.record("order_states", state)
+    except (KeyError, ValueError) as error:
+        message = 'Validation error: "Property OrderHistory->id_order is not valid"'
+        raise WriteError(400, [(85, message)]) from error
+    return shop.set_order_state(order_id, state)
