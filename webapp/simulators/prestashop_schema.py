@@ -205,7 +205,7 @@ CUSTOMERS = Resource(
         Field("id_default_group", "id"),
         Field("id_lang", "id"),
         Field("deleted", "bool"),
-        Field("passwd", required=True, writable=False),
+        Field("passwd", required=True),  # hashed; Customer sets it through setWsPasswd
         Field("lastname", required=True),
         Field("firstname", required=True),
         Field("email", required=True),
