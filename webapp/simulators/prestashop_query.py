@@ -159,6 +159,8 @@ def _key_maker(kind: str) -> Callable[[str], Any]:
             return Decimal(text) if _NUMBER.fullmatch(text) else Decimal(0)
 
         return number
+    if kind == "date":
+        return str  # "YYYY-MM-DD HH:MM:SS" compares as text, and has no case
     return str.casefold
 
 
@@ -200,14 +202,19 @@ def predicate(condition: str, kind: str) -> Callable[[str], bool]:
 def apply(
     resource: Resource, query: ListQuery, records: Iterable[Mapping[str, Any]]
 ) -> list[Mapping[str, Any]]:
-    """The records a list query selects, sorted and paged."""
+    """The records a list query selects, sorted and paged; `records` come in id order (the
+    tables keep it), the order of a list without `sort`."""
     kinds = {f.name: f.kind for f in resource.fields}
     tests = [(name, predicate(value, kinds.get(name, "date"))) for name, value in query.filters]
-    chosen = [r for r in records if all(test(r.get(name, "")) for name, test in tests)]
-    chosen.sort(key=lambda r: int(r["id"]))
+    chosen = list(records)
+    for name, test in tests:  # one pass per filter: no generator per record
+        chosen = [r for r in chosen if test(r.get(name, ""))]
     for name, descending in reversed(query.sort):
         key = _key_maker(kinds.get(name, "date"))
-        chosen.sort(key=lambda r, n=name, k=key: k(r.get(n, "")), reverse=descending)  # type: ignore[misc]
+        if key is str:
+            chosen.sort(key=lambda r, n=name: r.get(n, ""), reverse=descending)  # type: ignore[misc]
+        else:
+            chosen.sort(key=lambda r, n=name, k=key: k(r.get(n, "")), reverse=descending)  # type: ignore[misc]
     if query.limit is None:
         return chosen[query.offset :] if query.offset else chosen
     return chosen[query.offset : query.offset + max(query.limit, 0)]

@@ -71,6 +71,9 @@ class ShopData:
         definition = RESOURCES[resource]
         with self._lock:
             table = self._tables[resource]
+            if record_id is not None and record_id <= self._last_ids[resource]:
+                # Tables keep id order: a list without `sort` relies on it.
+                raise ValueError(f"{resource} {record_id}: ids are given in increasing order")
             new_id = record_id or self._last_ids[resource] + 1
             self._last_ids[resource] = max(self._last_ids[resource], new_id)
             record = {f.name: normalize(f, values.get(f.name)) for f in definition.fields}
