@@ -26,6 +26,7 @@ from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import HistoryQuery, ResolveForm
 
 PER_PAGE = 50
+RESULTS = "platform/_history_results.html"  # what a page turn by htmx gets
 EXPORT_CHUNK = 1000  # rows read per query while the CSV streams
 
 
@@ -106,14 +107,24 @@ def history_page(request: HTMXRequest, services: ServicesDep) -> Template:
         "page": result,
         "rows": shown_rows(services, result.items),
         "filters": filters,
-        "jobs": services.run_kinds(),
-        "kinds": sorted(history.KIND_LABELS, key=history.kind_label),
-        "statuses": [*history.ITEM_STATUSES, "unresolved"],
         **page_links(result, _query_string(filters)),
         "export_qs": _query_string(filters),
     }
-    partial = None if request.htmx.history_restore_request else "platform/_history_results.html"
-    return page(request, "platform/history.html", context, partial=partial)
+    turn = request.htmx and not request.htmx.history_restore_request
+    if turn:  # the results alone: no filter form to fill
+        return page(request, "platform/history.html", context, partial=RESULTS)
+    return page(request, "platform/history.html", {**context, **filter_options(services)})
+
+
+def filter_options(services: Services) -> dict[str, list[tuple[str, str]]]:
+    """The filter form's choices, (value, label), each label translated once."""
+    kinds = sorted((history.kind_label(kind), kind) for kind in history.KIND_LABELS)
+    statuses = [(status, history.status_label(status)) for status in history.ITEM_STATUSES]
+    return {
+        "jobs": [(name, _(spec.title)) for name, spec in services.run_kinds().items()],
+        "kinds": [(kind, label) for label, kind in kinds],
+        "statuses": [*statuses, ("unresolved", _("unresolved errors"))],
+    }
 
 
 def _item_or_404(services: Services, item_id: int) -> dict[str, Any]:
