@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -52,11 +53,15 @@ def parse_json(body: bytes) -> Any:
         raise BadJson(f"the body is not JSON ({exc})") from None
 
 
+# json.dumps(value, ensure_ascii=False, default=str), without making an encoder for each record.
+_TEXT = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def json_text(value: Any) -> str | None:
     """`value` as JSON text (non-ASCII as it is, other values by `str`), or None when a text in it
     cannot be UTF-8: JSON's `"\\ud800"` escape gives a lone surrogate, which SQLite refuses to
     store (and a JSON encoder to write as UTF-8)."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    text = _TEXT.encode(value)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -67,6 +72,28 @@ def json_text(value: Any) -> str | None:
 def valid_text(value: Any) -> bool:
     """False when a text anywhere in `value` cannot be UTF-8 (see :func:`json_text`)."""
     return json_text(value) is not None
+
+
+class WireRecord(Mapping[str, Any]):
+    """A pushed record as the JSON text that is sent; read as a mapping, it is decoded once."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._fields: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._fields is None:
+            self._fields = json.loads(self.text)
+        return self._fields
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
 
 
 def record_id(register: int) -> str:
