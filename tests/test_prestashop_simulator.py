@@ -166,6 +166,8 @@ def test_filters_literal_or_and_case(shop: PrestaShopSimulator, client: httpx.Cl
     assert ids(begins, "product") == [shop.demo_ids["CHARD23"]]
     interval = client.get("orders", params={"filter[id]": "[2,4]"})
     assert ids(interval, "order") == [2, 3, 4]
+    by_name = client.get("products", params={"filter[name]": "[pinot]%"})  # multilingual field
+    assert ids(by_name, "product") == [shop.demo_ids["PN22"]]
     unknown = client.get("orders", params={"filter[nope]": "[1]"})
     assert unknown.status_code == 400 and error_codes(unknown) == [32]
 
@@ -507,3 +509,9 @@ def test_the_command_line_serves_a_demo_shop_and_stops_on_sigterm() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
+
+
+def test_ids_are_given_in_increasing_order(shop: PrestaShopSimulator) -> None:
+    with pytest.raises(ValueError, match="increasing order"):
+        shop.insert("countries", {"iso_code": "IT", "name": "Italie"}, 10)
+    assert 10 not in [int(r["id"]) for r in shop.records("countries")]
