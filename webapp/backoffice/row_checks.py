@@ -167,13 +167,21 @@ class _Refusal:
 
 
 _UNSEEN = object()
+_NO_MEMO: dict[str, Any] = {}  # the memo of a column parsed directly: never written
+
+
+class _Careful(Exception):
+    """The fast pass met a text it has not seen, an empty value or a refusal."""
 
 
 class ValueParser:
     """parse_values for a whole file, each column's distinct texts parsed once.
 
-    Most columns repeat a few values (units, VAT rates, families, stock counts); their outcome,
-    value or refusal, is looked up instead of parsed again. The same rules as parse_values.
+    Most columns repeat a few values (units, VAT rates, families, stock counts); their value is
+    looked up instead of parsed again. A column whose distinct texts fill its memo (codes,
+    labels, prices) is parsed directly from then on. A row is first read in one pass that stops
+    at anything unusual (a text not seen yet, an empty value, a refusal); only such a row takes
+    the careful pass, which applies the rules of parse_values and names every problem.
     """
 
     def __init__(self, fields: list[Field]) -> None:
@@ -183,16 +191,33 @@ class ValueParser:
             if item.column.type != "numbers"  # a list: each row gets its own
         ]
         self.plain = [item for item in fields if item.column.type == "numbers"]
+        self.memoized = [(index, name, memo) for index, name, _, _, memo in self.fields]
+        self.direct: list[tuple[int, str, Callable[[str], Any]]] = [
+            (item.index, item.name, _direct(item.parse, item.column.not_empty))
+            for item in self.plain
+        ]
 
     def __call__(self, line: int, raw_values: list[str], values: dict[str, Any]) -> list[RowError]:
+        try:
+            for index, name, memo in self.memoized:
+                values[name] = memo[raw_values[index]]
+            for index, name, parse in self.direct:
+                values[name] = parse(raw_values[index])
+        except (KeyError, ValueProblem, _Careful):
+            return self._careful(line, raw_values, values)
+        return []
+
+    def _careful(self, line: int, raw_values: list[str], values: dict[str, Any]) -> list[RowError]:
         problems: list[RowError] = []
-        for index, name, not_empty, parse, memo in self.fields:
+        for field_index, (index, name, not_empty, parse, memo) in enumerate(self.fields):
             raw = raw_values[index]
             found = memo.get(raw, _UNSEEN)
             if found is _UNSEEN:
                 found = _outcome(raw, not_empty, parse)
-                if len(memo) < MEMO_LIMIT:
+                if type(found) is not _Refusal and memo is not _NO_MEMO:
                     memo[raw] = found
+                    if len(memo) >= MEMO_LIMIT:
+                        self._parse_directly(field_index)
             if type(found) is _Refusal:
                 if found.empty:
                     values[name] = None
@@ -203,6 +228,26 @@ class ValueParser:
         if self.plain:
             problems += parse_values(line, raw_values, self.plain, values)
         return problems
+
+    def _parse_directly(self, field_index: int) -> None:
+        """A column of many distinct texts: parsed each time, no longer looked up."""
+        index, name, not_empty, parse, _memo = self.fields[field_index]
+        self.fields[field_index] = (index, name, not_empty, parse, _NO_MEMO)
+        self.memoized = [entry for entry in self.memoized if entry[1] != name]
+        self.direct.append((index, name, _direct(parse, not_empty)))
+
+
+def _direct(parse: Callable[[str], Any], not_empty: bool) -> Callable[[str], Any]:
+    """The fast pass's parser of a column: an empty value is None, or a reason to be careful."""
+
+    def direct(raw: str) -> Any:
+        if raw and not raw.isspace():
+            return parse(raw)
+        if not_empty:
+            raise _Careful()
+        return None
+
+    return direct
 
 
 def _outcome(raw: str, not_empty: bool, parse: Callable[[str], Any]) -> Any:
