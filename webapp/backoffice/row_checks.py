@@ -273,8 +273,9 @@ class KeyTracker:
         self.conn = conn
         self.key = kind.key
         conn.execute("DROP TABLE IF EXISTS temp.import_keys")
-        conn.execute(
+        conn.execute(  # WITHOUT ROWID: one b-tree to insert into, not a table and its index
             "CREATE TEMP TABLE import_keys (key TEXT PRIMARY KEY COLLATE NOCASE, line INTEGER)"
+            " WITHOUT ROWID"
         )
 
     def _key(self, row: Row) -> str | None:
