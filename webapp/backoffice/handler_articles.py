@@ -128,22 +128,21 @@ class ArticleHandler(Handler):
         ]
         unchanged = ["code", "created_at", "updated_at"]
         created = ARTICLE_CHANGES.note(conn, chunk, differs(self.columns, expressions, unchanged))
-        conn.execute(
+        conn.execute(  # a new row's id is the one note() gave it: prices and stock use c.id
             upsert_sql(
                 "articles",
                 ["code"],
-                self.columns,
-                keep=["created_at"],
+                ["id", *self.columns],
+                keep=["id", "created_at"],
                 source=f"{chunk} c",
-                expressions=expressions,
+                expressions=["c.new_id", *expressions],
             )
         )
         for index, category in enumerate(self.price_categories):
             self._apply_prices(conn, chunk, f"price_{index}", category)
         conn.execute(
             "INSERT INTO stock (article_id, warehouse_id, quantity) "
-            f"SELECT a.id, ?, c.stock FROM {chunk} c "
-            "JOIN articles a ON a.code = c.code WHERE c.stock IS NOT NULL "
+            f"SELECT c.id, ?, c.stock FROM {chunk} c WHERE c.stock IS NOT NULL "
             "ON CONFLICT DO UPDATE SET quantity = excluded.quantity "
             "WHERE quantity IS NOT excluded.quantity",
             (self.warehouse,),
@@ -154,25 +153,22 @@ class ArticleHandler(Handler):
     def _apply_prices(
         self, conn: sqlite3.Connection, chunk: str, column: str, category: int
     ) -> None:
-        ARTICLE_CHANGES.touch(  # the articles whose price in this category changes
+        ARTICLE_CHANGES.touch(  # the stored articles whose price in this category changes
             conn,
-            f"SELECT a.id FROM {chunk} c CROSS JOIN articles a ON a.code = c.code"
-            " LEFT JOIN article_prices p ON p.article_id = a.id AND p.price_category_id = ?"
-            f" WHERE CASE WHEN c.{column} IS NULL THEN p.article_id IS NOT NULL"
-            f" ELSE p.price_excl_vat IS NOT c.{column} END",
+            f"SELECT c.id FROM {chunk} c LEFT JOIN article_prices p ON p.article_id = c.id"
+            f" AND p.price_category_id = ? WHERE c.new_id IS NULL AND CASE WHEN c.{column} IS NULL"
+            f" THEN p.article_id IS NOT NULL ELSE p.price_excl_vat IS NOT c.{column} END",
             (category,),
         )
         conn.execute(
             "INSERT INTO article_prices (article_id, price_category_id, price_excl_vat) "
-            f"SELECT a.id, ?, c.{column} FROM {chunk} c "
-            f"JOIN articles a ON a.code = c.code WHERE c.{column} IS NOT NULL "
+            f"SELECT c.id, ?, c.{column} FROM {chunk} c WHERE c.{column} IS NOT NULL "
             "ON CONFLICT DO UPDATE SET price_excl_vat = excluded.price_excl_vat "
             "WHERE price_excl_vat IS NOT excluded.price_excl_vat",
             (category,),
         )
-        conn.execute(
+        conn.execute(  # a new article has no price to remove
             "DELETE FROM article_prices WHERE price_category_id = ? AND article_id IN "
-            f"(SELECT a.id FROM {chunk} c JOIN articles a ON a.code = c.code"
-            f" WHERE c.{column} IS NULL)",
+            f"(SELECT c.id FROM {chunk} c WHERE c.{column} IS NULL AND c.new_id IS NULL)",
             (category,),
         )

@@ -5,8 +5,9 @@ statement at a time (a delete and an insert for an update) and TWO change_log ro
 article (the article, then its price). During a chunk they are inactive: import_apply.py adds the
 row of `bulk_writes` (migration 0018) inside the chunk's transaction and removes it before the
 commit, so no other writer ever sees them off. The handler instead notes, before its upsert,
-which stored rows it will update (with the values their FTS entry holds) and which keys it will
-create (`ChunkChanges.note`); afterwards `ChunkChanges.index` removes the old FTS entries, inserts
+each chunk row's id, found by its key once, or the id its insert will take, and which stored
+rows it will update, with the values their FTS entry holds (`ChunkChanges.note`); every later
+statement meets the chunk by id; afterwards `ChunkChanges.index` removes the old FTS entries, inserts
 the new ones and logs ONE change_log row per item touched. After the commit the FTS index and
 the change log's keys are what the triggers would have left.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 BULK_ON = "INSERT INTO bulk_writes (active) VALUES (1)"
 BULK_OFF = "DELETE FROM bulk_writes"
-TEMP_TABLES = ("import_old", "import_new", "import_touched")
+TEMP_TABLES = ("import_old", "import_touched")
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,38 @@ class ChunkChanges:
     entity: str | None  # its change_log entity; None: not sent to the registers
 
     def note(self, conn: sqlite3.Connection, chunk: str, differs: str) -> int:
-        """Before the upsert: the rows it will update (`differs`, a condition on c and t) with
-        their indexed values, and the chunk rows it will create. Returns how many it creates."""
+        """Before the upsert: each chunk row's id (`identify`), then the rows the upsert will
+        update (`differs`, a condition on c and t) with their indexed values. Returns how many
+        rows it creates."""
+        created = self.identify(conn, chunk)
         old = ", ".join(f"t.{name} AS {name}" for name in self.fts_columns)
         conn.execute(
-            f"CREATE TEMP TABLE import_old AS SELECT t.id AS id, {old}"
-            f" FROM {chunk} c CROSS JOIN {self.table} t ON {self.match} WHERE {differs}"
-        )
-        conn.execute(
-            f"CREATE TEMP TABLE import_new AS SELECT c.rowid AS line FROM {chunk} c"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {self.table} t WHERE {self.match})"
+            f"CREATE TEMP TABLE import_old AS SELECT t.id AS id, {old} FROM {chunk} c"
+            f" CROSS JOIN {self.table} t ON t.id = c.id WHERE c.new_id IS NULL AND ({differs})"
         )
         conn.execute("CREATE TEMP TABLE import_touched (id INTEGER PRIMARY KEY)")
-        return int(conn.execute("SELECT count(*) FROM temp.import_new").fetchone()[0])
+        return created
+
+    def identify(self, conn: sqlite3.Connection, chunk: str) -> int:
+        """Each chunk row's stored id in c.id, found by its key once; a new row gets the id its
+        insert takes (the next after the largest, in file order, as SQLite would give) in both
+        c.id and c.new_id. Every later statement meets the chunk by id, not by key. Returns how
+        many rows are new."""
+        conn.execute(
+            f"UPDATE {chunk} AS c SET id = (SELECT t.id FROM {self.table} t WHERE {self.match})"
+        )
+        largest = conn.execute(f"SELECT coalesce(max(id), 0) FROM {self.table}").fetchone()[0]
+        new, rows = conn.execute(f"SELECT count(*) - count(id), count(*) FROM {chunk}").fetchone()
+        if new == rows:  # rowids 1..n in file order: the ids follow (a first import's chunks)
+            conn.execute(f"UPDATE {chunk} SET id = ? + rowid, new_id = ? + rowid", (largest,) * 2)
+        elif new:
+            conn.execute(
+                f"UPDATE {chunk} AS c SET id = n.id, new_id = n.id FROM (SELECT rowid AS line,"
+                f" ? + row_number() OVER (ORDER BY rowid) AS id FROM {chunk} WHERE id IS NULL) n"
+                " WHERE c.rowid = n.line",
+                (largest,),
+            )
+        return int(new)
 
     def touch(self, conn: sqlite3.Connection, select_ids: str, params: Sequence[object]) -> None:
         """Items changed by a write to another table (an article's price): logged once too."""
@@ -59,21 +79,18 @@ class ChunkChanges:
         """After the writes: the FTS entries of updated and created rows, then the change log."""
         names = ", ".join(self.fts_columns)
         stored = ", ".join(f"t.{name}" for name in self.fts_columns)
-        created = f"FROM temp.import_new n CROSS JOIN {chunk} c ON c.rowid = n.line"
-        created += f" CROSS JOIN {self.table} t ON {self.match}"
+        written = f"SELECT id FROM temp.import_old UNION ALL SELECT new_id FROM {chunk}"
+        written += " WHERE new_id IS NOT NULL"
         conn.execute(
             f"INSERT INTO {self.fts} ({self.fts}, rowid, {names})"
             f" SELECT 'delete', id, {names} FROM temp.import_old"
         )
         conn.execute(
             f"INSERT INTO {self.fts} (rowid, {names}) SELECT t.id, {stored}"
-            f" FROM temp.import_old o CROSS JOIN {self.table} t ON t.id = o.id"
+            f" FROM ({written}) w CROSS JOIN {self.table} t ON t.id = w.id"
         )
-        conn.execute(f"INSERT INTO {self.fts} (rowid, {names}) SELECT t.id, {stored} {created}")
         if self.entity is not None:
-            touched = "INSERT OR IGNORE INTO temp.import_touched (id)"
-            conn.execute(f"{touched} SELECT id FROM temp.import_old")
-            conn.execute(f"{touched} SELECT t.id {created}")
+            conn.execute(f"INSERT OR IGNORE INTO temp.import_touched (id) {written}")
             conn.execute(
                 "INSERT INTO change_log (entity, key, op) SELECT ?, t.code, 'upsert'"
                 f" FROM temp.import_touched d CROSS JOIN {self.table} t ON t.id = d.id ORDER BY d.id",

@@ -94,14 +94,14 @@ class PartyHandler(Handler):
         changes = self.changes
         unchanged = ["kind", "code", "created_at", "updated_at"]
         created = changes.note(conn, chunk, differs(self.columns, expressions, unchanged))
-        conn.execute(
+        conn.execute(  # a new row's id is the one note() gave it
             upsert_sql(
                 "parties",
                 ["kind", "code"],
-                self.columns,
-                keep=["created_at"],
+                ["id", *self.columns],
+                keep=["id", "created_at"],
                 source=f"{chunk} c",
-                expressions=expressions,
+                expressions=["c.new_id", *expressions],
             )
         )
         changes.index(conn, chunk)

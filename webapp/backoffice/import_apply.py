@@ -87,8 +87,10 @@ def apply_staged(
     result = ApplyResult()
     sizer = ChunkSizer()
     columns = handler.staged.columns
-    create = f"CREATE TEMP TABLE import_chunk ({_definitions(columns)})"
-    insert = f"INSERT INTO {CHUNK_TABLE} VALUES ({', '.join('?' for _ in columns)})"
+    # id and new_id: the stored row's id and a new row's (handler_changes.ChunkChanges.identify)
+    create = f"CREATE TEMP TABLE import_chunk ({_definitions(columns)}, id INTEGER, new_id INTEGER)"
+    insert = f"INSERT INTO {CHUNK_TABLE} ({', '.join(columns)})"
+    insert += f" VALUES ({', '.join('?' for _ in columns)})"
     seen: set[str] = set()
     for rows in handler.staged.chunks(sizer):
         held = 0.0
