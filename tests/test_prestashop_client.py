@@ -166,7 +166,11 @@ def test_orders_since_a_cursor_are_paged_oldest_first_with_date_1(
         assert [len(page) for page in pages][:-1] == [5] * (len(pages) - 1)
         cursor = pages[0][-1]["date_upd"]
         later = [o for page in client.orders_since(cursor, page_size=5) for o in page]
+        same_second = [o for page in client.orders_since(cursor, inclusive=True) for o in page]
     assert later and all(order["date_upd"] > cursor for order in later)
+    assert {o["id"] for o in same_second} == {o["id"] for o in later} | {
+        o["id"] for page in pages for o in page if o["date_upd"] == cursor
+    }
     listed = [q for q in queries(shop) if "display=full" in q]
     assert all("date=1" in q for q in listed)
     assert any("limit=5%2C5" in q or "limit=5,5" in q for q in listed)

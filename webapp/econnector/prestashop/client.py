@@ -24,46 +24,44 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from webapp.econnector.prestashop import xml
+from webapp.econnector.prestashop.errors import (
+    BadShopUrl,
+    KeyRejected,
+    MethodRefused,
+    NotFound,
+    NotPrestaShop,
+    PrestaShopError,
+    ShopUnavailable,
+    prestashop_root,
+    refused_401,
+    shop_message,
+    with_status,
+)
 from webapp.econnector.prestashop.xml import ApiIndex, ShopAnswerError
 from webapp.http_retry import Retrying, RetryPolicy, http_client
-from webapp.i18n import N_, UserError, gettext
+from webapp.i18n import N_, gettext
+
+__all__ = [  # the errors are the client's: callers import them from here
+    "BadShopUrl",
+    "KeyRejected",
+    "MethodRefused",
+    "NotFound",
+    "NotPrestaShop",
+    "PrestaShopClient",
+    "PrestaShopError",
+    "ShopUnavailable",
+    "api_url",
+    "redact",
+    "shop_url",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY = RetryPolicy(attempts=3, base_seconds=0.5, cap_seconds=10.0)
 PAGE_SIZE = 100
+LAST_DATE = "9999-12-31 23:59:59"
 IDS_PER_REQUEST = 100  # filter[id]=[1|2|...] stays well under the hosts' URL limits
 _WS_KEY = re.compile(r"(ws_key=)[^&\s\"']*", re.IGNORECASE)
-
-
-class PrestaShopError(UserError):
-    """The shop's webservice could not do what was asked; the message says why."""
-
-    status: int | None = None
-
-
-class BadShopUrl(PrestaShopError):
-    """The shop address cannot be used (scheme, shape)."""
-
-
-class KeyRejected(PrestaShopError):
-    """401: the shop refused the key (or the host asks for its own password)."""
-
-
-class MethodRefused(PrestaShopError):
-    """403/405: the key, or the host, does not allow this method on this resource."""
-
-
-class NotFound(PrestaShopError):
-    """404: no such record (or resource)."""
-
-
-class ShopUnavailable(PrestaShopError):
-    """No answer, or still failing after the retries."""
-
-
-class NotPrestaShop(PrestaShopError):
-    """Something answered, but not a PrestaShop webservice."""
 
 
 def redact(text: str) -> str:
@@ -213,13 +211,17 @@ class PrestaShopClient:
         *,
         filters: Mapping[str, str] | None = None,
         page_size: int = PAGE_SIZE,
+        inclusive: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         """Whole records whose `date_upd` is after `since` (the shop's own text; None: all),
         oldest first, a page at a time (`limit=offset,N`). PrestaShop takes a date filter only
-        with `date=1`. The caller advances its cursor only once a page is committed."""
+        with `date=1`. The caller advances its cursor only once a page is committed.
+
+        `inclusive` also takes records of that very second (an interval filter): the shop's dates
+        have no fraction, so a cursor between two orders of one second would skip the second."""
         wanted = dict(filters or {})
         if since:
-            wanted["date_upd"] = f">[{since}]"
+            wanted["date_upd"] = f"[{since},{LAST_DATE}]" if inclusive else f">[{since}]"
         offset = 0
         while True:
             params = {
@@ -235,11 +237,18 @@ class PrestaShopClient:
             offset += page_size
 
     def orders_since(
-        self, since: str | None, *, states: Sequence[int] = (), page_size: int = PAGE_SIZE
+        self,
+        since: str | None,
+        *,
+        states: Sequence[int] = (),
+        page_size: int = PAGE_SIZE,
+        inclusive: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         """Orders changed after `since` in the chosen states (none chosen: every state)."""
         filters = {"current_state": "[" + "|".join(str(s) for s in states) + "]"} if states else {}
-        return self.changed_since("orders", since, filters=filters, page_size=page_size)
+        return self.changed_since(
+            "orders", since, filters=filters, page_size=page_size, inclusive=inclusive
+        )
 
     def put(self, resource: str, record_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the whole record (GET it, change it, PUT it back); the shop's answer."""
@@ -282,7 +291,7 @@ class PrestaShopClient:
             finally:
                 response.close()
             if response.status_code >= 500:
-                self._last_problem = _shop_message(bytes(content))
+                self._last_problem = shop_message(bytes(content))
             return response
 
         try:
@@ -299,27 +308,27 @@ class PrestaShopClient:
                 location=redact(response.headers.get("location", "?")),
             )
         if status == 401:
-            raise _status(_refused_401(response, data, method, path), status)
+            raise with_status(refused_401(response, data, method, path), status)
         if status in (403, 405):
-            raise _status(
+            raise with_status(
                 MethodRefused(
                     N_("{method} on {resource} is refused (HTTP {status}): {detail}"),
                     method=method,
                     resource=path or "/api/",
                     status=status,
-                    detail=_shop_message(data)
+                    detail=shop_message(data)
                     or gettext(N_("by the key's permissions or by the host")),
                 ),
                 status,
             )
         if status == 404 and path and "psws-version" in response.headers:
             # PrestaShop answers an unknown id with a 404 and an empty body.
-            raise _status(NotFound(N_("The shop has no {path}."), path=path), status)
-        root = _prestashop_root(data, response)
+            raise with_status(NotFound(N_("The shop has no {path}."), path=path), status)
+        root = prestashop_root(data, response)
         problems = xml.errors(root)
         if status >= 400 or problems:
             detail = "; ".join(p.message for p in problems) or f"HTTP {status}"
-            raise _status(
+            raise with_status(
                 PrestaShopError(N_("The shop refused {path}: {detail}"), path=path, detail=detail),
                 status,
             )
@@ -336,37 +345,6 @@ class PrestaShopClient:
         )
 
 
-def _status(error: PrestaShopError, status: int) -> PrestaShopError:
-    error.status = status
-    return error
-
-
-def _refused_401(response: httpx.Response, data: bytes, method: str, path: str) -> PrestaShopError:
-    """PrestaShop answers 401 for a bad key, and for a resource the key may not use (error 26)."""
-    try:
-        problems = xml.errors(xml.parse(data))
-    except ShopAnswerError:
-        problems = []
-    if any(problem.code == "26" for problem in problems):
-        return MethodRefused(
-            N_("{method} on {resource} is refused (HTTP {status}): {detail}"),
-            method=method,
-            resource=path,
-            status=401,
-            detail=problems[0].message[:300],
-        )
-    realm = response.headers.get("www-authenticate", "")
-    if problems or "prestashop" in realm.lower():
-        detail = "; ".join(problem.message for problem in problems)[:300]
-        if detail:
-            return KeyRejected(N_("The shop refused the webservice key: {detail}"), detail=detail)
-        return KeyRejected(N_("The shop refused the webservice key."))
-    return KeyRejected(
-        N_("The host asks for its own password before PrestaShop ({realm})."),
-        realm=realm[:80] or "HTTP 401",
-    )
-
-
 def _list_params(
     filters: Mapping[str, str] | None, sort: str | None, offset: int, limit: int | None
 ) -> dict[str, str]:
@@ -376,29 +354,3 @@ def _list_params(
     if limit is not None:
         params["limit"] = f"{offset},{limit}" if offset else str(limit)
     return params
-
-
-def _prestashop_root(data: bytes, response: httpx.Response) -> Any:
-    try:
-        return xml.parse(data)
-    except ShopAnswerError:
-        kind = response.headers.get("content-type", "").split(";")[0].strip() or "?"
-        raise _status(
-            NotPrestaShop(
-                N_(
-                    "This address is not a PrestaShop webservice (it answered HTTP {status}, "
-                    "{kind})."
-                ),
-                status=response.status_code,
-                kind=kind,
-            ),
-            response.status_code,
-        ) from None
-
-
-def _shop_message(data: bytes) -> str:
-    """PrestaShop's `<errors>` messages in an answer, or "" when there are none to read."""
-    try:
-        return "; ".join(p.message for p in xml.errors(xml.parse(data)))[:300]
-    except ShopAnswerError:
-        return ""
