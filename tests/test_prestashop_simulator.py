@@ -110,6 +110,8 @@ def test_index_lists_the_key_resources_and_methods(
     assert orders.get(XLINK) == shop.api_url + "orders"
     head = client.head("")
     assert head.status_code == 200 and head.content == b""
+    as_json = client.get("", params={"output_format": "JSON"}).json()
+    assert "orders" in as_json and "stock_availables" in as_json
 
 
 def test_a_restricted_key_sees_and_uses_only_its_resources(shop: PrestaShopSimulator) -> None:

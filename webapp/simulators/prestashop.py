@@ -15,6 +15,7 @@ import base64
 import binascii
 import contextlib
 import hmac
+import json
 import signal
 import string
 import sys
@@ -211,6 +212,9 @@ class PrestaShopSimulator(OrderBook):
         if not segments:
             if method not in READ:
                 return _errors(405, [(23, f"Method {method} is not valid")], as_json)
+            if as_json:  # WebserviceOutputJSON lists the resource names only
+                names = json.dumps(sorted(permissions)).encode()
+                return Response(200, b"" if method == "HEAD" else names, fmt.JSON_TYPE)
             return Response(200, b"" if method == "HEAD" else self._index(permissions))
         name = segments[0]
         resource = RESOURCES.get(name)
