@@ -16,6 +16,7 @@ from webapp.econnector.prestashop.client import (
     PrestaShopError,
     ShopUnavailable,
 )
+from webapp.http_retry import RetryPolicy
 from webapp.i18n import N_, gettext
 
 # What the connector reads (receptions) and writes (stock and prices sends).
@@ -29,6 +30,9 @@ NEEDED_READ = (
     "stock_availables",
 )
 NEEDED_WRITE = ("products", "stock_availables")
+
+# Someone waits for the answer: one retry, not the reception's patience.
+RETRY = RetryPolicy(attempts=2, base_seconds=0.5, cap_seconds=1.0)
 
 # What `relais connector test` exits with.
 EXIT_OK = 0
@@ -61,9 +65,10 @@ class ConnectionResult:
 def check_connection(
     shop: str, key: str, *, use_ws_key: bool = False, timeout: float = 10.0
 ) -> ConnectionResult:
-    """One `GET /api/`, no retries beyond the client's; never raises a PrestaShopError."""
+    """One `GET /api/` (tried twice at most); never raises a PrestaShopError."""
     try:
-        with PrestaShopClient(shop, key, use_ws_key=use_ws_key, timeout=timeout) as client:
+        client = PrestaShopClient(shop, key, use_ws_key=use_ws_key, timeout=timeout, retry=RETRY)
+        with client:
             index = client.index()
     except KeyRejected as exc:
         return ConnectionResult(False, exc.status, exc.translated(), key_refused=True)
