@@ -1,19 +1,17 @@
 """The PrestaShop simulator driven by prestapyt, a maintained PrestaShop client that knows nothing
 of Relais: it must answer as PrestaShop does, not as our own client expects.
 
-prestapyt is a development dependency (pyproject's `dev` extra); where it is not installed the
-module is skipped, as the report of issue 15's simulator says."""
+prestapyt is a development dependency (pyproject's `dev` extra), installed by `make test`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import prestapyt  # type: ignore[import-untyped]
 import pytest
 
 from webapp.simulators.prestashop import PrestaShopSimulator
-
-prestapyt: Any = pytest.importorskip("prestapyt")
 
 # prestapyt 0.11 knows PrestaShop up to 1.7.8 and warns on the 8.x version header a real shop
 # of today sends (PSWS-Version): a warning, not an error.
