@@ -307,7 +307,7 @@ def test_stock_available_round_trip(shop: PrestaShopSimulator, client: httpx.Cli
     quantity.text = "7"
     response = client.put(f"stock_availables/{row_id}", content=etree.tostring(document))
     assert response.status_code == 200
-    assert text(xml(response).find("stock_available"), "quantity") == "7"  # type: ignore[arg-type]
+    assert text(xml(response).find("stock_available"), "quantity") == "7"
     assert shop.stock(product, combination) == 7
     # The product's own row holds the sum of its combinations' (60 brut + 7 rosé).
     assert shop.stock(product) == 67
