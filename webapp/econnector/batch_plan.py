@@ -22,6 +22,7 @@ class Prepared:
     articles: list[SourceLine] = field(default_factory=list)  # without correspondence
     codes: list[tuple[str, str]] = field(default_factory=list)  # (kind, outside code)
     outcome: Outcome | None = None  # check_document's answer, when nothing above refused it
+    already: bool = False  # integrated before this reception: not prepared
 
 
 @dataclass

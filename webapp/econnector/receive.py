@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from itertools import islice
@@ -28,7 +29,7 @@ from webapp.econnector.connectors import Connector, check_references
 from webapp.econnector.inbox import SETTLE_SECONDS, file_kind, read_documents, ready_files, to_bak
 from webapp.econnector.receive_parties import integrate_one_party, read_parties
 from webapp.econnector.report import Choices, ReceiveReport, summary
-from webapp.i18n import UserError
+from webapp.i18n import UserError, current_language, translations
 from webapp.store import Store
 
 __all__ = ["JOB_NAME", "Choices", "ReceiveReport", "integrated_documents", "receive"]
@@ -73,6 +74,7 @@ def receive(
         with store.write() as db:
             db.execute("UPDATE runs SET subject = ? WHERE id = ?", [connector.code, run_id])
     report.run_id = None if analyse_only else run_id
+    translations(current_language())  # its first reading takes ~0.2 s: not under the write lock
     try:
         with documents.remembered_lookups():
             for path in ready:
@@ -133,11 +135,14 @@ def _documents_file(
     committed, or rolled back for an analysis (what it did is carried to the next chunks)."""
     pending = Pending()
     answers = ReferenceAnswers()
-    for chunk in batch.chunks(read_documents(path, connector)):
+    sizer = batch.ChunkSizer()
+    for chunk in batch.chunks(read_documents(path, connector), sizer):
         with store.read() as reader:
             resolver = report.resolver(reader, connector)
             prepared = batch.prepare(reader, resolver, answers, connector, chunk)
+        started = time.perf_counter()
         with contextlib.suppress(_Rollback), store.write() as db:
+            started = time.perf_counter()  # the lock is held from here
             if report.analyse_only:
                 # The chunk refers to customers earlier chunks created then rolled back.
                 db.execute("PRAGMA defer_foreign_keys = ON")
@@ -145,6 +150,7 @@ def _documents_file(
             if report.analyse_only:
                 pending.absorb(layer)
                 raise _Rollback()
+        sizer.took(time.perf_counter() - started, batch.written_lines(prepared))
         if progress:
             progress(report.total)
 
