@@ -32,12 +32,22 @@ def enqueue(db: Any, register: int, kind: str, payload: Mapping[str, Any], recor
 
 def queued(store: Store, limit: int, after_seq: int = 0) -> list[dict[str, Any]]:
     with store.read() as db:
-        rows = db.execute(
-            "SELECT seq, id, kind, payload, created_at FROM MICPTRACK"
-            " WHERE state = 'queued' AND seq > ? ORDER BY seq LIMIT ?",
-            [after_seq, limit],
-        ).fetchall()
+        return _queued(db, limit, after_seq)
+
+
+def _queued(db: Any, limit: int, after_seq: int) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT seq, id, kind, payload, created_at FROM MICPTRACK"
+        " WHERE state = 'queued' AND seq > ? ORDER BY seq LIMIT ?",
+        [after_seq, limit],
+    ).fetchall()
     return [dict(row) for row in rows]
+
+
+# The JSON of a record's envelope; json.dumps(..., ensure_ascii=False) without an encoder each time.
+_ENVELOPE = json.JSONEncoder(ensure_ascii=False)
+# What a request's JSON encoder refuses (httpx's allow_nan=False): such a payload goes that way.
+_NOT_JSON = ("NaN", "Infinity")
 
 
 def wire_record(row: Mapping[str, Any], register: int) -> dict[str, Any]:
@@ -49,6 +59,22 @@ def wire_record(row: Mapping[str, Any], register: int) -> dict[str, Any]:
         "created_at": row["created_at"],
         "payload": json.loads(row["payload"]),
     }
+
+
+def wire_text(row: Mapping[str, Any], register: int) -> str:
+    """:func:`wire_record` as JSON text, its payload as it is kept (the JSON :func:`enqueue`
+    wrote), rather than decoded and encoded again for each send."""
+    payload = str(row["payload"])
+    if any(word in payload for word in _NOT_JSON):
+        return json.dumps(wire_record(row, register), ensure_ascii=False, allow_nan=False)
+    envelope = {
+        "id": row["id"],
+        "register": register,
+        "seq": int(row["seq"]),
+        "kind": row["kind"],
+        "created_at": row["created_at"],
+    }
+    return f'{_ENVELOPE.encode(envelope)[:-1]}, "payload": {payload}}}'
 
 
 @dataclass
@@ -65,14 +91,15 @@ def push_outbox(
     result = PushResult()
     size = max(1, min(batch_size, protocol.MAX_BATCH))
     after = 0
-    while True:
-        rows = queued(store, size, after)
-        if not rows:
-            return result
-        answers = client.push([wire_record(row, register) for row in rows])
-        result.batches += 1
-        _record_answers(store, rows, answers, result)
-        after = int(rows[-1]["seq"])
+    with store.read() as reader:  # one reading connection for the whole push
+        while True:
+            rows = _queued(reader, size, after)
+            if not rows:
+                return result
+            answers = client.push([protocol.WireRecord(wire_text(row, register)) for row in rows])
+            result.batches += 1
+            _record_answers(store, rows, answers, result)
+            after = int(rows[-1]["seq"])
 
 
 NO_ANSWER = "no answer from the office for this record"
@@ -87,14 +114,14 @@ def _record_answers(
     """The office's answer for a batch, written in one transaction."""
     by_id = {str(answer.get("id")): answer for answer in answers}
     moment = now_iso()
-    sent: list[tuple[str, str]] = []
+    sent: list[str] = []
     rejected: list[tuple[str, str]] = []
     unanswered: list[tuple[str, str]] = []
     for row in rows:
         answer = by_id.get(row["id"])
         status = answer.get("status") if answer else None
         if status in ("applied", "already_applied"):
-            sent.append((moment, row["id"]))
+            sent.append(row["id"])
         elif status == "rejected":
             reason = str((answer or {}).get("reason") or "rejected")
             rejected.append((reason, row["id"]))
@@ -102,10 +129,12 @@ def _record_answers(
         else:  # no answer for it: it stays queued and goes again next round
             unanswered.append((NO_ANSWER, row["id"]))
     with store.write() as db:
-        db.conn.executemany(
+        # One statement for the batch (most records are sent); "+state": found by id, not by
+        # walking every queued record of the state index.
+        db.execute(
             "UPDATE MICPTRACK SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
-            " last_error = NULL WHERE id = ? AND state = 'queued'",
-            sent,
+            " last_error = NULL WHERE id IN (SELECT value FROM json_each(?)) AND +state = 'queued'",
+            [moment, json.dumps(sent)],
         )
         db.conn.executemany(
             "UPDATE MICPTRACK SET state = 'rejected', last_error = ?,"
