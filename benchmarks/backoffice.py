@@ -2,7 +2,10 @@
 
     .venv/bin/python benchmarks/backoffice.py [--articles N] [--customers N]
 
-For each kind it writes a CSV file (French habits: `;`, decimal comma, UTF-8 with BOM), then times
+For each kind it writes a CSV file (French habits: `;`, decimal comma, UTF-8 with BOM) with the
+mixtures of real files: homonyms (labels and names given to several codes), references spelled
+several ways (`VINS`, `vins`, `Vins`; `BT`, `bt`; `FR`, `France`), labels of 2 to 120
+characters, optional columns left empty; then times
 in a fresh child process each:
 - baseline: `csv.reader` + `executemany` of the same rows into a bare SQLite table (same pragmas);
 - schema floor: the same rows, typed but unchecked, staged into the real tables the import fills
@@ -10,11 +13,16 @@ in a fresh child process each:
   FTS5 and change-log triggers, by executemany: what the store costs on its own;
 - import: `relais`' importer into a fresh data folder (validation, reference lookups, upsert, FTS),
   with the longest time it held the one writer at once ("lock ms": the UI waits at most that);
-- re-import of the same file (every row an update, nothing changed);
+- re-import of the same file (every row an update, nothing changed), then of the file with 1 %
+  of its rows changed (label, price or stock): only those are written;
+- import of the file with 1 % of its rows refused (a bad price, an unknown unit) with skip_bad,
+  into a fresh data folder: the other 99 % go in, each refusal reported with its line;
 - export: the exporter writing the rows back to CSV.
 Then the cost of the bulk_writes guard (migration 0018) for the other writers: a per-row writer
 (one INSERT per article and per price, as the UI or a register push) on a store at version 17
 and at 18, alternated, as the median ratio of nine rounds.
+Beside the wall-clock ratios, `cpu×fl` is the step's CPU seconds per row over the floor's: steadier
+when other processes share the machine (it leaves out waits for the disk).
 Peak memory (max RSS of the child) is measured at full size and at a quarter of it: a streamed
 import has the same peak for both. Prints a table with each step's ratio to the baseline and
 to the schema floor of the same run; asserts nothing.
@@ -43,32 +51,43 @@ FAMILIES = ["VINS", "BLANCS", "CREMANTS", "MIEL", "EPICERIE", "COFFRETS", "SERVI
 UNITS = ["BT", "U", "KG", "L"]
 RATES = ["20", "5,5", "10"]
 CITIES = [("21200", "Beaune"), ("21000", "Dijon"), ("75011", "Paris"), ("69002", "Lyon")]
+COUNTRIES = ["FR", "FR", "fr", "France", "BE", "Belgique"]
+COUNTRY_CODES = {"FR": "FR", "fr": "FR", "France": "FR", "BE": "BE", "Belgique": "BE"}
+LONG_LABEL = " — cuvée des Ducs, élevé 12 mois en fût de chêne, à servir à 16 °C avec une viande"
+LONG_LABEL += " rouge ou un fromage affiné"
 
 
-def write_articles(path: Path, count: int) -> None:
+def write_articles(path: Path, count: int, variant: str = "") -> None:
+    """`variant`: "changed" alters 1 % of the rows, "refused" makes 1 % of them bad."""
     rng = random.Random(1)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(
             ["code", "libellé", "unit", "vat_rate", "prix_ht", "family", "tags", "stock"]
         )
+        label = ""
         for number in range(count):
             price = f"{rng.randint(100, 99999) / 100:.2f}".replace(".", ",")
+            family = rng.choice(FAMILIES)
+            family = rng.choice([family, family, family.lower(), family.title()])
+            unit = rng.choice(UNITS)
+            unit = rng.choice([unit, unit, unit.lower()])
+            if number % 7 or not label:  # else a homonym: the label of the article before
+                label = f"Article {number} {rng.choice(['rouge', 'blanc', 'miel', 'coffret'])}"
+                label += rng.choice(["", "", " 75 cl", LONG_LABEL[: rng.randint(10, 100)]])
+            stock = str(rng.randint(0, 500))
+            tags = rng.choice(["bio", "promo bio", ""])
+            if number % 100 == 50 and variant == "changed":
+                label, price, stock = label + " (nouveau)", "1,00", "7"
+            if number % 100 == 50 and variant == "refused":
+                price, unit = ("12,3,4", unit) if number % 200 == 50 else (price, "XX")
             writer.writerow(
-                [
-                    f"ART{number:07d}",
-                    f"Article {number} {rng.choice(['rouge', 'blanc', 'miel', 'coffret'])}",
-                    rng.choice(UNITS),
-                    rng.choice(RATES),
-                    price,
-                    rng.choice(FAMILIES),
-                    rng.choice(["bio", "promo bio", ""]),
-                    str(rng.randint(0, 500)),
-                ]
+                [f"ART{number:07d}", label, unit, rng.choice(RATES), price, family, tags, stock]
             )
 
 
-def write_customers(path: Path, count: int) -> None:
+def write_customers(path: Path, count: int, variant: str = "") -> None:
+    """`variant`: "changed" alters 1 % of the rows, "refused" makes 1 % of them bad."""
     rng = random.Random(2)
     header = ["code", "last_name", "first_name", "company", "email", "phone", "address"]
     header += ["postcode", "city", "country", "vat_number"]
@@ -77,18 +96,26 @@ def write_customers(path: Path, count: int) -> None:
         writer.writerow(header)
         for number in range(count):
             postcode, city = rng.choice(CITIES)
+            email = f"client{number}@example.fr"
+            last_name = f"Nom{number % 5000}"  # homonyms: 5,000 names for every code
+            company = rng.choice(["", "", "", f"Cave {last_name}"])
+            address = f"{number % 200} rue des Vignes"
+            if number % 100 == 50 and variant == "changed":
+                address = f"{number % 200} place du Marché"
+            if number % 100 == 50 and variant == "refused":
+                email = f"client{number}.example.fr"
             writer.writerow(
                 [
                     f"C{number:07d}",
-                    f"Nom{number}",
-                    rng.choice(["Claire", "Louis", "Anne", "Marc"]),
-                    "",
-                    f"client{number}@example.fr",
-                    "03 80 22 00 00",
-                    f"{number % 200} rue des Vignes",
+                    last_name,
+                    rng.choice(["Claire", "Louis", "Anne", "Marc", "Élodie"]),
+                    company,
+                    email,
+                    rng.choice(["03 80 22 00 00", ""]),
+                    address,
                     postcode,
                     city,
-                    "FR",
+                    rng.choice(COUNTRIES),
                     "",
                 ]
             )
@@ -101,7 +128,7 @@ def step_baseline(path: Path, work: Path) -> dict[str, Any]:
     conn = sqlite3.connect(work / "baseline.sqlite", isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter=";")
         header = next(reader)
@@ -120,7 +147,11 @@ def step_baseline(path: Path, work: Path) -> dict[str, Any]:
         conn.executemany(sql, batch)
         rows += len(batch)
         conn.execute("COMMIT")
-    return {"rows": rows, "seconds": time.perf_counter() - started}
+    return {
+        "rows": rows,
+        "seconds": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+    }
 
 
 def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
@@ -144,7 +175,7 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
     }
     conn.execute("COMMIT")
     now = now_iso()  # the import's timestamps: rows as long as the import's
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter=";")
         next(reader)
@@ -167,11 +198,11 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
 
             def convert(row: list[str]) -> tuple[Any, ...]:
                 price = float(row[4].replace(",", "."))
-                family = families[row[5]]
+                family = families[row[5].upper()]
                 return (
                     row[0],
                     row[1],
-                    units[row[2]],
+                    units[row[2].upper()],
                     rates[row[3]],
                     family,
                     row[6],
@@ -189,7 +220,7 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
             ]
 
             def convert(row: list[str]) -> tuple[Any, ...]:
-                return tuple(row)
+                return (*row[:9], COUNTRY_CODES[row[9]], row[10])
 
         rows = 0
         while batch := [convert(row) for _, row in zip(range(1000), reader, strict=False)]:
@@ -199,22 +230,28 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
             conn.execute("DELETE FROM stage")
             rows += len(batch)
         conn.execute("COMMIT")
-    return {"rows": rows, "seconds": time.perf_counter() - started}
+    return {
+        "rows": rows,
+        "seconds": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+    }
 
 
-def step_import(path: Path, work: Path, kind: str) -> dict[str, Any]:
+def step_import(path: Path, work: Path, kind: str, skip_bad: bool = False) -> dict[str, Any]:
     from webapp.backoffice.importer import import_csv
     from webapp.store import Store
 
     store = Store(work / "relais.sqlite")
-    started = time.perf_counter()
-    report = import_csv(store, kind, path, record_history=False)
+    started, cpu = time.perf_counter(), time.process_time()
+    report = import_csv(store, kind, path, record_history=False, skip_bad=skip_bad)
     seconds = time.perf_counter() - started
-    assert report.committed and not report.errors_total, report.as_dict()
+    assert report.committed and (skip_bad or not report.errors_total), report.as_dict()
     return {
         "rows": report.rows,
         "seconds": seconds,
+        "cpu": time.process_time() - cpu,
         "created": report.created,
+        "refused": report.errors_total,
         "lock_ms": report.longest_write * 1000,
     }
 
@@ -224,9 +261,10 @@ def step_export(path: Path, work: Path, kind: str) -> dict[str, Any]:
     from webapp.store import Store
 
     store = Store(work / "relais.sqlite")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = export_csv(store, kind, work / f"export-{kind}.csv")
-    return {"rows": report.rows, "seconds": time.perf_counter() - started}
+    seconds = time.perf_counter() - started
+    return {"rows": report.rows, "seconds": seconds, "cpu": time.process_time() - cpu}
 
 
 def per_row_writes(work: Path, version: int, count: int = 5000) -> float:
@@ -269,8 +307,8 @@ def child(args: argparse.Namespace) -> None:
     path, work = Path(args.file), Path(args.work)
     if args.step == "baseline":
         result = step_baseline(path, work)
-    elif args.step == "import":
-        result = step_import(path, work, args.kind)
+    elif args.step in ("import", "import-skip-bad"):
+        result = step_import(path, work, args.kind, skip_bad=args.step == "import-skip-bad")
     elif args.step == "floor":
         result = step_floor(path, work, args.kind)
     else:
@@ -288,16 +326,21 @@ def run_step(step: str, kind: str, path: Path, work: Path) -> dict[str, Any]:
 
 def measure(kind: str, count: int, root: Path) -> list[tuple[str, dict[str, Any]]]:
     writer = write_articles if kind == "articles" else write_customers
-    path = root / f"{kind}.csv"
+    path, changed, refused = (root / f"{kind}{name}.csv" for name in ("", "-changed", "-refused"))
     writer(path, count)
+    writer(changed, count, "changed")
+    writer(refused, count, "refused")
     results: list[tuple[str, dict[str, Any]]] = []
-    steps = [("baseline", "baseline"), ("schema floor", "floor")]
-    steps += [("import", "import"), ("re-import", "import")]
-    for label, step in steps:
-        work = root / f"{kind}-{'relais' if step == 'import' else step}"
+    relais = root / f"{kind}-relais"
+    steps = [("baseline", "baseline", path, root / f"{kind}-baseline")]
+    steps += [("schema floor", "floor", path, root / f"{kind}-floor")]
+    steps += [("import", "import", path, relais), ("re-import", "import", path, relais)]
+    steps += [("re-import, 1% chg", "import", changed, relais)]
+    steps += [("1% refused, skip", "import-skip-bad", refused, root / f"{kind}-refused")]
+    for label, step, source, work in steps:
         work.mkdir(exist_ok=True)
-        results.append((label, run_step(step, kind, path, work)))
-    results.append(("export", run_step("export", kind, path, root / f"{kind}-relais")))
+        results.append((label, run_step(step, kind, source, work)))
+    results.append(("export", run_step("export", kind, path, relais)))
     small = root / f"{kind}-quarter.csv"
     writer(small, count // 4)
     quarter_work = root / f"{kind}-quarter"
@@ -322,18 +365,22 @@ def main() -> None:
     try:
         print(
             f"{'kind':<10} {'step':<17} {'rows':>8} {'s':>7} {'rows/s':>9} {'× baseline':>11}"
-            f" {'× floor':>8} {'peak MB':>8} {'lock ms':>8}"
+            f" {'× floor':>8} {'cpu×fl':>7} {'peak MB':>8} {'lock ms':>8} {'created':>8} {'refused':>8}"
         )
         for kind, count in (("articles", args.articles), ("customers", args.customers)):
             results = measure(kind, count, root)
             base_rate = results[0][1]["rows"] / results[0][1]["seconds"]
             floor_rate = results[1][1]["rows"] / results[1][1]["seconds"]
+            floor_cpu = results[1][1]["cpu"] / results[1][1]["rows"]
             for label, result in results:
                 rate = result["rows"] / result["seconds"]
                 lock = f"{result['lock_ms']:>8.0f}" if "lock_ms" in result else f"{'':>8}"
+                if "created" in result:
+                    lock += f" {result['created']:>8} {result['refused']:>8}"
                 print(
                     f"{kind:<10} {label:<17} {result['rows']:>8} {result['seconds']:>7.2f}"
                     f" {rate:>9.0f} {base_rate / rate:>10.2f}× {floor_rate / rate:>7.2f}×"
+                    f" {result['cpu'] / result['rows'] / floor_cpu:>6.2f}×"
                     f" {result['max_rss_mb']:>8.1f} {lock}"
                 )
         guard_cost(root)
