@@ -50,7 +50,8 @@ def write_documents(db: Database, documents: Sequence[CheckedInput], source: str
     """Write the documents, all from ``source`` with their own external references; their ids."""
     if not documents:
         return []
-    db.conn.executemany(HEADER_SQL, [_header(one, source) for one in documents])
+    created_at = now_iso()  # the moment of the statement that writes them all
+    db.conn.executemany(HEADER_SQL, [_header(one, source, created_at) for one in documents])
     refs = [one.checked.external_ref for one in documents]
     found = rows(
         db,
@@ -79,15 +80,18 @@ def write_documents(db: Database, documents: Sequence[CheckedInput], source: str
     return ids
 
 
-def _header(document: CheckedInput, source: str) -> tuple[object, ...]:
+def _header(document: CheckedInput, source: str, created_at: str) -> tuple[object, ...]:
     data, checked = document.data, document.checked
     if checked.source != source or checked.external_ref is None:
         raise ValueError("a bulk document needs the batch's source and its own reference")
-    return header_values(data, checked, document.number)
+    return header_values(data, checked, document.number, created_at)
 
 
-def header_values(data: DocumentInput, checked: CheckedDocument, number: str) -> tuple[object, ...]:
-    """A document's row for HEADER_SQL, as create_document and write_documents both write it."""
+def header_values(
+    data: DocumentInput, checked: CheckedDocument, number: str, created_at: str | None = None
+) -> tuple[object, ...]:
+    """A document's row for HEADER_SQL, as create_document and write_documents both write it;
+    ``created_at`` is now unless given."""
     return (
         checked.company_id,
         data.site_id,
@@ -102,7 +106,7 @@ def header_values(data: DocumentInput, checked: CheckedDocument, number: str) ->
         float(checked.total_incl_vat),
         checked.source,
         checked.external_ref,
-        now_iso(),
+        created_at or now_iso(),
     )
 
 
