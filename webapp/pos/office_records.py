@@ -37,10 +37,12 @@ from webapp.store import Store, one, rows
 log = logging.getLogger(__name__)
 
 MAX_ID_LENGTH = 100
-# A transaction of pushed records ends after this many records or this long, whichever comes first:
-# one commit (and fsync) per few hundred records, and the write lock never held for long.
-CHUNK_RECORDS = 250
+# A transaction of pushed records ends after this many records (a whole call's) or this long,
+# whichever comes first: one commit (and fsync) per few hundred records, and the write lock never
+# held for long.
+CHUNK_RECORDS = protocol.MAX_BATCH
 CHUNK_SECONDS = 0.1
+MIN_OFFERED = 16
 # Tickets are decided for this share of CHUNK_SECONDS: writing them all at once then takes about a
 # fifth of the time deciding took (profiled), so the transaction still ends near CHUNK_SECONDS.
 DECIDE_SHARE = 0.8
@@ -68,19 +70,31 @@ def apply_records(
             raise RegisterError(N_("Register {register} does not exist."), register=register)
         register = found
     results: list[dict[str, Any]] = []
+    size = CHUNK_RECORDS
     while len(results) < len(records):
         # No pause between two transactions: the store's lock goes to the oldest waiter (a UI save
         # waiting behind this one gets it next, webapp/store/fair_lock.py).
         chunk: list[dict[str, Any]] = []
+        offered = records[len(results) : len(results) + size]
         try:
-            failed = _apply_chunk(store, register, records[len(results) :], chunk)
+            failed = _apply_chunk(store, register, offered, chunk)
         except Exception:  # the transaction itself failed: nothing of this chunk was kept
             log.exception("pos: register %s, a transaction of records failed", register.number)
             break
         results.extend(chunk)
         if failed:
             break
+        size = _next_size(size, len(offered), len(chunk))
     return results
+
+
+def _next_size(size: int, offered: int, taken: int) -> int:
+    """How many records the next transaction is offered: what a transaction asks before its first
+    record (the ids received before, the tickets' origins) is asked for all it is offered, so it
+    is offered about what the last one took in its time, and more when it took them all."""
+    if taken >= offered:
+        return min(CHUNK_RECORDS, size * 2)
+    return min(CHUNK_RECORDS, max(MIN_OFFERED, taken + taken // 2))
 
 
 def _apply_chunk(
@@ -130,6 +144,7 @@ class _Chunk:
         self.register = register
         self.articles = Articles(db)
         self.received_at = now_iso()
+        self.prefix = f"R{register.number}-"
         # A chunk takes CHUNK_RECORDS records at most: the ids of those are asked at once.
         ids = [_record_id(record) for record in records[:CHUNK_RECORDS]]
         self.seen = _received_before(db, ids)
@@ -147,7 +162,7 @@ class _Chunk:
             # Not kept either: SQLite stores only valid UTF-8, so not even the refusal could be.
             reason = N_("The record holds text that is not valid Unicode.")
             return _result(record_id, "rejected", reason), ""
-        prefix = f"R{self.register.number}-"
+        prefix = self.prefix
         if not record_id.startswith(prefix):
             # Not kept: the id may be another register's, whose own record must still go through.
             reason = N_("The record id {id} does not start with {prefix}, this register's prefix.")
