@@ -10,6 +10,7 @@ are applied by :mod:`webapp.pos.office_records`.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +147,12 @@ def revoke_tokens(store: Store, number: int) -> int:
         return int(cursor.rowcount)
 
 
+# A token's last_seen_at is written at most once a second: a register draining its outbox calls
+# several times a second, and each write would be a commit (an fsync) of its own.
+SEEN_EVERY = 1.0
+_seen_written: dict[tuple[str, str], float] = {}  # (database, token digest): monotonic time
+
+
 def register_for_token(store: Store, token: str) -> Register | None:
     """The active register holding this (unrevoked) token, or None; records when it was seen."""
     if not token:
@@ -159,13 +166,21 @@ def register_for_token(store: Store, token: str) -> Register | None:
             [digest],
         )
     register = register_of(row)
-    if register is not None:
+    if register is not None and _seen_due(store, digest):
         with store.write() as db:
             db.execute(
                 "UPDATE pos_register_tokens SET last_seen_at = ? WHERE token_sha256 = ?",
                 [now_iso(), digest],
             )
     return register
+
+
+def _seen_due(store: Store, digest: str) -> bool:
+    key, moment = (str(store.path), digest), time.monotonic()
+    if key in _seen_written and moment - _seen_written[key] < SEEN_EVERY:
+        return False
+    _seen_written[key] = moment
+    return True
 
 
 def list_registers(store: Store) -> list[dict[str, Any]]:
