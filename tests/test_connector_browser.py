@@ -61,7 +61,7 @@ def test_wizard_refuses_a_step_then_creates_the_connector(
     go(page, page.locator("#connector-list a[data-action='new']"))
     wizard = page.locator("#connector-wizard")
     expect(wizard).to_have_attribute("data-step", "1")
-    expect(wizard.locator("input[name=mode][value=webservice]")).to_be_disabled()
+    expect(wizard.locator("input[name=mode][value=webservice]")).to_be_enabled()
     wizard.locator("input[name=code]").fill("FACIL")
     wizard.locator("input[name=partner]").fill("SuiviETA")
     wizard.locator("input[name=export_dir]").fill(str(outbox))
