@@ -1,0 +1,60 @@
+"""The documents of a reception through the analysis or the integration (ECN-6), chunk by chunk.
+
+One loop for every source of documents: the CSV import folder (webapp/econnector/receive.py) and a
+PrestaShop shop's orders (webapp/econnector/prestashop/receive.py). Each chunk is read and resolved
+outside the write lock, then written in one short transaction, committed, or rolled back for an
+analysis (what it did is carried to the next chunks, so the analysis announces what the
+integration does). `progress` is called once a chunk is done, i.e. committed for an integration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+
+from webapp.econnector import batch
+from webapp.econnector.batch_checks import ReferenceAnswers
+from webapp.econnector.batch_customers import Pending
+from webapp.econnector.connectors import Connector
+from webapp.econnector.inbox import SourceDocument
+from webapp.econnector.report import Choices, ReceiveReport
+from webapp.store import Store
+
+__all__ = ["receive_documents"]
+
+
+class _Rollback(Exception):
+    pass
+
+
+def receive_documents(
+    store: Store,
+    connector: Connector,
+    documents: Iterable[SourceDocument],
+    choices: Choices,
+    report: ReceiveReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Chunk by chunk: read and resolved outside the write lock, then one short transaction each,
+    committed, or rolled back for an analysis (what it did is carried to the next chunks)."""
+    pending = Pending()
+    answers = ReferenceAnswers()
+    sizer = batch.ChunkSizer()
+    for chunk in batch.chunks(documents, sizer):
+        with store.read() as reader:
+            resolver = report.resolver(reader, connector)
+            prepared = batch.prepare(reader, resolver, answers, connector, chunk)
+        started = time.perf_counter()
+        with contextlib.suppress(_Rollback), store.write() as db:
+            started = time.perf_counter()  # the lock is held from here
+            if report.analyse_only:
+                # The chunk refers to customers earlier chunks created then rolled back.
+                db.execute("PRAGMA defer_foreign_keys = ON")
+            layer = batch.integrate_chunk(db, connector, prepared, choices, report, pending)
+            if report.analyse_only:
+                pending.absorb(layer)
+                raise _Rollback()
+        sizer.took(time.perf_counter() - started, batch.written_lines(prepared))
+        if progress:
+            progress(report.total)
