@@ -25,6 +25,7 @@ from webapp.csvio import CsvError
 from webapp.econnector import batch, records
 from webapp.econnector.batch_checks import ReferenceAnswers
 from webapp.econnector.batch_customers import Pending
+from webapp.econnector.batch_plan import Prepared
 from webapp.econnector.connectors import Connector, check_references
 from webapp.econnector.inbox import SETTLE_SECONDS, file_kind, read_documents, ready_files, to_bak
 from webapp.econnector.receive_parties import integrate_one_party, read_parties
@@ -136,23 +137,39 @@ def _documents_file(
     pending = Pending()
     answers = ReferenceAnswers()
     sizer = batch.ChunkSizer()
-    for chunk in batch.chunks(read_documents(path, connector), sizer):
-        with store.read() as reader:
-            resolver = report.resolver(reader, connector)
+    # One reader for the file (opening one costs ~10 ms, and chunks are many): it holds no read
+    # transaction between its statements, so the chunks' commits and checkpoints go on.
+    with store.read() as reader:
+        resolver = report.resolver(reader, connector)
+        for chunk in batch.chunks(read_documents(path, connector), sizer):
             prepared = batch.prepare(reader, resolver, answers, connector, chunk)
-        started = time.perf_counter()
-        with contextlib.suppress(_Rollback), store.write() as db:
-            started = time.perf_counter()  # the lock is held from here
-            if report.analyse_only:
-                # The chunk refers to customers earlier chunks created then rolled back.
-                db.execute("PRAGMA defer_foreign_keys = ON")
-            layer = batch.integrate_chunk(db, connector, prepared, choices, report, pending)
-            if report.analyse_only:
-                pending.absorb(layer)
-                raise _Rollback()
-        sizer.took(time.perf_counter() - started, batch.written_lines(prepared))
-        if progress:
-            progress(report.total)
+            held = _chunk(store, connector, prepared, choices, report, pending)
+            sizer.took(held, batch.written_lines(prepared))
+            if progress:
+                progress(report.total)
+
+
+def _chunk(
+    store: Store,
+    connector: Connector,
+    prepared: list[Prepared],
+    choices: Choices,
+    report: ReceiveReport,
+    pending: Pending,
+) -> float:
+    """The chunk's transaction, committed, or rolled back for an analysis (what it did is
+    carried to the next chunks); returns how long it held the write lock (seconds)."""
+    started = time.perf_counter()
+    with contextlib.suppress(_Rollback), store.write() as db:
+        started = time.perf_counter()  # the lock is held from here
+        if report.analyse_only:
+            # The chunk refers to customers earlier chunks created then rolled back.
+            db.execute("PRAGMA defer_foreign_keys = ON")
+        layer = batch.integrate_chunk(db, connector, prepared, choices, report, pending)
+        if report.analyse_only:
+            pending.absorb(layer)
+            raise _Rollback()
+    return time.perf_counter() - started
 
 
 def _parties_file(
