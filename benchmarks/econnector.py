@@ -73,6 +73,7 @@ def step_receive(data: Path, analyse: bool) -> dict[str, Any]:
         "lock_max_ms": max(holds, default=0) * 1000,
         "lock_count": len(holds),
         "lock_over": sum(1 for hold in holds if hold > LOCK_GOAL),
+        "lock_median_ms": sorted(holds)[len(holds) // 2] * 1000 if holds else 0,
     }
 
 
@@ -261,8 +262,9 @@ def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
     print(
         f"   write lock held at most {analysis['lock_max_ms']:.0f} ms by the analysis"
         f" ({analysis['lock_count']} transactions, {analysis['lock_over']} over"
-        f" {LOCK_GOAL * 1000:.0f} ms), {integration['lock_max_ms']:.0f} ms by the integration"
-        f" ({integration['lock_count']}, {integration['lock_over']} over)"
+        f" {LOCK_GOAL * 1000:.0f} ms, median {analysis['lock_median_ms']:.0f} ms),"
+        f" {integration['lock_max_ms']:.0f} ms by the integration ({integration['lock_count']},"
+        f" {integration['lock_over']} over, median {integration['lock_median_ms']:.0f} ms)"
     )
 
 
