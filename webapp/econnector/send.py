@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from webapp import clock, history
 from webapp.csvio import CsvWriter, WriteFormat
@@ -17,6 +17,10 @@ from webapp.econnector.columns import ARTICLES_SENT, CONTACTS_SENT, CUSTOMERS_SE
 from webapp.econnector.connectors import Connector, check_folder
 from webapp.i18n import N_
 from webapp.store import Store
+
+if TYPE_CHECKING:
+    from webapp.econnector.prestashop.send import ShopSendReport
+    from webapp.secrets import Vault
 
 JOB_NAME = "connector_send"
 FETCH = 2000
@@ -136,10 +140,14 @@ def send(
     export_dir: str | None = None,
     overrides: dict[str, Any] | None = None,
     origin: str = "command",
-) -> SendReport:
-    """Write the connector's files; `overrides` change its settings for this send only."""
+    vault: Vault | None = None,
+) -> SendReport | ShopSendReport:
+    """Write the connector's files (or, in webservice mode, the articles' stock and prices to the
+    shop, with the key from `vault`); `overrides` change its settings for this send only."""
     if overrides:
         connector = replace(connector, **overrides)
+    if connector.mode == "webservice":
+        return _send_to_shop(store, connector, vault, origin)
     folder = Path(check_folder(export_dir or connector.export_dir, "export_dir"))
     stamp = clock.file_stamp()
     fmt = WriteFormat.from_options(connector.csv_options())
@@ -168,6 +176,21 @@ def send(
         {"connector": connector.code, "files": len(report.files)},
     )
     return report
+
+
+def _send_to_shop(
+    store: Store, connector: Connector, vault: Vault | None, origin: str
+) -> ShopSendReport:
+    from webapp.econnector.connectors import ConnectorError, shop_key
+    from webapp.econnector.prestashop.send import send_to_shop
+
+    if vault is None or not vault.is_unlocked:
+        raise ConnectorError(N_("Unlock the secrets vault before sending to the shop."))
+    key = shop_key(vault, connector.code)
+    if not key:
+        raise ConnectorError(N_("No PrestaShop key is stored for {code}."), code=connector.code)
+    rows = article_rows(store, connector) if connector.send_articles != "none" else iter([])
+    return send_to_shop(store, connector, key, rows, origin=origin)
 
 
 def _record(
