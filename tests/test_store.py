@@ -36,6 +36,9 @@ SAMPLE_AT_VERSION = {
     18: "SELECT 1",
     19: "SELECT 1",
     20: "UPDATE connectors SET mode = 'webservice', shop_url = 'https://example.org/'",
+    21: "SELECT 1",
+    22: "INSERT INTO connector_held_orders (connector_id, order_id, doc_ref, held_at)"
+    " SELECT id, 7, 'REF', 'now' FROM connectors",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 

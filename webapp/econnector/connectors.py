@@ -76,6 +76,10 @@ class Connector:
     csv_delimiter: str = ""
     csv_decimal: str = ""
     csv_date_format: str = ""
+    # Webservice receptions: the outside article codes of an order's shipping and discount lines
+    # (mapped in the article correspondences like the shop's products).
+    shipping_ref: str = "SHIPPING"
+    discount_ref: str = "DISCOUNT"
     id: int | None = None
 
     def csv_options(self) -> CsvOptions:
@@ -172,6 +176,8 @@ def validate(store: Store, connector: Connector, *, existing_id: int | None = No
             connector,
             shop_url=checked_shop_url(connector.shop_url),
             order_states=checked_states(connector.order_states),
+            shipping_ref=connector.shipping_ref.strip() or "SHIPPING",
+            discount_ref=connector.discount_ref.strip() or "DISCOUNT",
             import_dir=check_folder(connector.import_dir, "import_dir", required=False),
             export_dir=check_folder(connector.export_dir, "export_dir", required=False),
         )
