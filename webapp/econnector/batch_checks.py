@@ -105,10 +105,21 @@ class ReferenceAnswers:
         return amounts
 
     def remember(self, key: tuple[Any, Any, Any], amounts: Amounts) -> None:
-        for kept in (self.amounts, self.described, self.quantities, self.prices):
-            if len(kept) >= AMOUNTS_KEPT:  # bounded: memory stays flat in the file size
-                kept.clear()
+        if len(self.amounts) >= AMOUNTS_KEPT:  # bounded: memory stays flat in the file size
+            self.amounts.clear()
         self.amounts[key] = amounts
+
+    def passed(
+        self, resolved: Resolved, label: str, unit: str | None, quantity: Decimal, price: Decimal
+    ) -> None:
+        """A line passed every check: its sides are known good for the next lines."""
+        for kept in (self.described, self.quantities, self.prices):
+            if len(kept) >= AMOUNTS_KEPT:  # each bounded apart (amounts fills fastest)
+                kept.clear()
+        source, article_id, _rate, unit_code = resolved
+        self.described[(article_id, source.label, unit_code)] = (label, unit)
+        self.quantities.add(quantity)
+        self.prices[source.unit_price_incl_vat] = price
 
     def article(self, db: Database, article_id: int) -> dict[str, Any] | None:
         if article_id not in self.articles:
@@ -260,9 +271,7 @@ def _checked_line(
     unit = _unit(db, answers, line, article, number)
     amounts = _amounts(quantity, rate, totals)
     answers.remember((source.quantity, source.unit_price_incl_vat, vat_rate), amounts)
-    answers.described[(article_id, source.label, unit_code)] = (label, unit)
-    answers.quantities.add(quantity)
-    answers.prices[source.unit_price_incl_vat] = price
+    answers.passed(resolved, label, unit, quantity, price)
     return (number, article_id, label, unit, amounts)
 
 
