@@ -362,17 +362,40 @@ def documents_command(state: CliState, code: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def send_command(state: CliState, code: str, export_dir: str | None, as_json: bool) -> None:
-    """Write the articles, customers (and contacts) files for the other program."""
+    """Write the articles, customers (and contacts) files for the other program; for a
+    webservice connector, the articles' stock and prices to the shop (exit 1 when some were
+    refused or not found, 3 when the shop refuses the key)."""
     from webapp.econnector.connectors import ConnectorError
     from webapp.econnector.send import send
 
     item = _get(state, code, as_json)
+    if item.mode == "webservice":
+        _send_to_shop(state, item, as_json)
+        return
     try:
         report = send(state.services().store, item, export_dir=export_dir)
     except ConnectorError as exc:
         fail(exc.translated(), as_json=as_json)
     lines = [f"{entry['file']}: {entry['rows']}" for entry in report.files]
     emit(as_json, report.as_dict(), "\n".join(lines) or _("Nothing to send."))
+
+
+def _send_to_shop(state: CliState, item: Any, as_json: bool) -> None:
+    from webapp.econnector.connectors import ConnectorError
+    from webapp.econnector.prestashop.send import ShopSendReport
+    from webapp.econnector.send import send
+
+    services = unlocked_services(state, as_json)
+    try:
+        report = send(services.store, item, vault=services.vault)
+    except ConnectorError as exc:
+        fail(exc.translated(), EXIT_CREDENTIALS, as_json=as_json)
+    assert isinstance(report, ShopSendReport)
+    emit(as_json, report.as_dict(), "\n".join(report.lines()))
+    if report.key_refused:
+        sys.exit(EXIT_CREDENTIALS)
+    if not report.ok:
+        sys.exit(EXIT_ITEMS_FAILED)
 
 
 @connector.command("spec")

@@ -33,7 +33,7 @@ from webapp.econnector.prestashop.client import (
     ShopUnavailable,
 )
 from webapp.econnector.prestashop.send_lookup import ShopCatalogue, find
-from webapp.i18n import N_
+from webapp.i18n import N_, gettext
 from webapp.store import Store
 
 JOB_NAME = "connector_send"
@@ -73,7 +73,8 @@ class Outcome:
     params: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"article": self.code, "status": self.status, **self.params}
+        text = gettext(self.message, **self.params) if self.message else ""
+        return {"article": self.code, "status": self.status, **self.params, "message": text}
 
 
 @dataclass
@@ -95,6 +96,20 @@ class ShopSendReport:
         self.counts[outcome.status] += 1
         if outcome.status != UNCHANGED:
             self.articles.append(outcome.as_dict())
+
+    def lines(self) -> list[str]:
+        """The report as text: an article a line (but the unchanged), then the summary."""
+        lines = [f"{entry['status']:<10} {entry['message']}" for entry in self.articles]
+        lines.append(
+            gettext(
+                N_(
+                    "Written: {written}, unchanged: {unchanged}, refused: {refused}, not found"
+                    " in the shop: {not_found}, without correspondence: {not_mapped}."
+                ),
+                **self.counts,
+            )
+        )
+        return [*lines, self.error] if self.error else lines
 
     def as_dict(self) -> dict[str, Any]:
         return {
