@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from webapp import clock, history
 from webapp.csvio import CsvWriter, WriteFormat
@@ -28,6 +28,7 @@ FETCH = 2000
 
 @dataclass
 class SendReport:
+    mode: ClassVar[str] = "csv"
     connector: str
     files: list[dict[str, Any]] = field(default_factory=list)
     run_id: int | None = None

@@ -239,6 +239,7 @@ def reception_integrate(
 
 # The send settings a user may change for one send without saving them on the connector.
 OVERRIDABLE = connector_store.SEND_SETTINGS
+CUSTOMER_SETTINGS = ("send_customers", "customer_filter", "send_contacts")
 
 
 def _send_context(services: Services, connector: Connector, **extra: Any) -> dict[str, Any]:
@@ -261,7 +262,7 @@ def _counts(services: Services, connector: Connector) -> dict[str, int]:
     counts = {"articles": 0, "customers": 0, "contacts": 0}
     if connector.send_articles != "none":
         counts["articles"] = sum(1 for _ in sending.article_rows(services.store, connector))
-    if connector.send_customers != "none":
+    if connector.send_customers != "none" and connector.mode != "webservice":
         counts["customers"] = sum(1 for _ in sending.customer_rows(services.store, connector))
         if connector.send_contacts:
             counts["contacts"] = sum(1 for _ in sending.contact_rows(services.store, connector))
@@ -278,8 +279,11 @@ def _overrides(services: Services, connector: Connector, data: dict[str, Any]) -
     from webapp.web.econnector.views import connector_from, form_of
 
     form = form_of(connector)
+    # A shop is sent articles only: its page has no customer settings to read.
+    shop = connector.mode == "webservice"
     for name in OVERRIDABLE:
-        form[name] = first(data.get(name))
+        if not (shop and name in CUSTOMER_SETTINGS):
+            form[name] = first(data.get(name))
     form["send_contacts"] = "1" if form["send_contacts"] in ("1", "on") else ""
     changed = connector_from(form, 2)
     values = {name: getattr(changed, name) for name in OVERRIDABLE}
@@ -340,6 +344,7 @@ def send_run(
             export_dir=form["export_dir"] or None,
             overrides=overrides or None,
             origin="manual",
+            vault=services.vault,
         )
     except ConnectorError as exc:
         context = _send_context(services, connector, form=form, errors=_send_errors(exc))
