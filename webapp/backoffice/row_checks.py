@@ -251,8 +251,8 @@ def _direct(parse: Callable[[str], Any], not_empty: bool) -> Callable[[str], Any
 
 
 def _outcome(raw: str, not_empty: bool, parse: Callable[[str], Any]) -> Any:
-    if not raw or raw.isspace():
-        return _Refusal(N_("is empty") if not_empty else "", {}, True)
+    if not raw or raw.isspace():  # an empty optional value is None, remembered as any value
+        return _Refusal(N_("is empty"), {}, True) if not_empty else None
     try:
         return parse(raw)
     except ValueProblem as problem:
