@@ -5,6 +5,7 @@ next send, products missing in the shop reported, the key only ever in the Autho
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,9 +130,16 @@ def test_stock_and_price_written_only_where_they_differ(
 
 
 def test_the_key_travels_only_in_the_authorization_header(
-    services: Services, sim: PrestaShopSimulator, presta: Connector
+    services: Services,
+    sim: PrestaShopSimulator,
+    presta: Connector,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    report = shop_send(services, presta)
+    sim.fail_next(1, status=503, path_contains="stock_availables", method="PUT")  # a retry logs
+    with caplog.at_level(logging.DEBUG):
+        report = shop_send(services, presta)
+    assert report.counts["written"] == 2
+    assert caplog.records and sim.api_key not in caplog.text
     assert sim.requests and all(r.auth == "basic" for r in sim.requests)
     assert not any(sim.api_key in f"{r.path}?{r.query}" for r in sim.requests)
     assert sim.api_key not in json.dumps(report.as_dict())
