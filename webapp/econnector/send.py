@@ -14,7 +14,7 @@ from webapp import clock, history
 from webapp.csvio import CsvWriter, WriteFormat
 from webapp.econnector import records
 from webapp.econnector.columns import ARTICLES_SENT, CONTACTS_SENT, CUSTOMERS_SENT
-from webapp.econnector.connectors import Connector, check_folder
+from webapp.econnector.connectors import Connector, ConnectorError, check_folder, shop_key
 from webapp.i18n import N_
 from webapp.store import Store
 
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 JOB_NAME = "connector_send"
 FETCH = 2000
+
+# A shop send records an item per article (econnector.prestashop.send): its label, known to the
+# history pages without loading the HTTP client.
+history.KIND_LABELS.setdefault("article", N_("Article"))
 
 
 @dataclass
@@ -182,7 +186,7 @@ def send(
 def _send_to_shop(
     store: Store, connector: Connector, vault: Vault | None, origin: str
 ) -> ShopSendReport:
-    from webapp.econnector.connectors import ConnectorError, shop_key
+    # Imported here: loading the HTTP client costs a CSV send (and the command line) tenths of a second.
     from webapp.econnector.prestashop.send import send_to_shop
 
     if vault is None or not vault.is_unlocked:
