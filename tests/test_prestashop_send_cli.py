@@ -78,3 +78,16 @@ def test_the_page_shows_the_summary_and_no_second_send(
     assert 'data-article="GONE" data-status="not_found"' in html
     assert 'data-action="send"' not in html
     assert sim.stock(sim.demo_ids["PN22"]) == 30
+
+
+def test_the_page_refuses_bad_overrides_and_a_locked_vault_and_sends_nothing(
+    services: Services, sim: PrestaShopSimulator, tmp_path: Path, client: Client
+) -> None:
+    set_up(services, sim, tmp_path)
+    bad = client.post_form("/connectors/PRESTA/send/run", {"send_articles": "filter"})
+    assert bad.status_code == 422 and 'data-error-for="article_filter"' in bad.text
+    services.vault.lock()
+    locked = client.post_form("/connectors/PRESTA/send/run", {"send_articles": "export"})
+    assert locked.status_code == 422 and 'role="alert"' in locked.text
+    assert 'data-action="send"' in locked.text  # nothing was sent: the form stays
+    assert sim.requests == []
