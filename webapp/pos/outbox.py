@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.clock import now_iso
 from webapp.pos import protocol
+from webapp.pos.protocol import WireRecord
 from webapp.pos.register_client import OfficeClient
 from webapp.store import Store
 
@@ -87,19 +89,29 @@ class PushResult:
 def push_outbox(
     store: Store, client: OfficeClient, register: int, batch_size: int = protocol.MAX_BATCH
 ) -> PushResult:
-    """Send the queued records in order, batch by batch, until none is left."""
+    """Send the queued records in order, batch by batch, until none is left.
+
+    A batch's answer is written while the next batch is sent (the commit waits for the disk): a
+    record sent again because its answer was not written yet, the register stopped, is answered
+    ``already_applied`` (the office applies each id once). The push returns, or raises, once every
+    answer received is written."""
     result = PushResult()
     size = max(1, min(batch_size, protocol.MAX_BATCH))
     after = 0
-    with store.read() as reader:  # one reading connection for the whole push
-        while True:
-            rows = _queued(reader, size, after)
-            if not rows:
-                return result
-            answers = client.push([protocol.WireRecord(wire_text(row, register)) for row in rows])
+    pending: Future[None] | None = None
+    # One reading connection for the whole push, one thread writing the answers (leaving the
+    # block waits for it, an error raised or not).
+    with store.read() as reader, ThreadPoolExecutor(1, "pos-outbox") as writer:
+        while rows := _queued(reader, size, after):
+            answers = client.push([WireRecord(wire_text(row, register)) for row in rows])
             result.batches += 1
-            _record_answers(store, rows, answers, result)
+            if pending is not None:
+                pending.result()  # the previous answer written, or its error raised here
+            pending = writer.submit(_record_answers, store, rows, answers, result)
             after = int(rows[-1]["seq"])
+    if pending is not None:
+        pending.result()
+    return result
 
 
 NO_ANSWER = "no answer from the office for this record"
