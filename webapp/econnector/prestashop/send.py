@@ -5,7 +5,7 @@ The articles are the CSV send's (`econnector.send.article_rows`: filters, price 
 warehouse, per-send overrides). Each mapped article is found in the shop through its
 correspondence (external code = the product's `reference`, variant = the combination's). Its stock
 goes to the matching `stock_availables` row (GET, change `quantity`, PUT the whole row back), its
-price excl. VAT to the product (GET the product, change `price`, PUT it back whole) for an article
+price excl. VAT to the product (read whole, change `price`, PUT it back whole) for an article
 mapped to a product without a combination: a combination's price is an impact on its product's,
 left to the shop. Amounts compare as Decimals (12.40 is 12.400000); nothing equal is PUT.
 
@@ -38,7 +38,7 @@ from webapp.store import Store
 
 JOB_NAME = "connector_send"
 KIND = "article"
-RECORD_EVERY = 200  # outcomes written to the history in one transaction
+RECORD_EVERY = 200  # articles a step: their products read at once, their outcomes recorded
 MONEY = Decimal("0.000001")  # PrestaShop's DECIMAL(20,6)
 
 WRITTEN, UNCHANGED, REFUSED, NOT_FOUND = "written", "unchanged", "refused", "not_found"
@@ -159,18 +159,38 @@ def _send(
     )
     pending: list[Outcome] = []
     try:
-        for item in wanted:
-            outcome = _one(client, catalogue, item)
-            report.add(outcome)
-            if outcome.status != UNCHANGED:
-                pending.append(outcome)
-            if len(pending) >= RECORD_EVERY:
-                _record(store, connector, report, pending)
+        for start in range(0, len(wanted), RECORD_EVERY):
+            chunk = wanted[start : start + RECORD_EVERY]
+            wholes = _products_to_price(client, catalogue, chunk)
+            for item in chunk:
+                outcome = _one(client, catalogue, item, wholes)
+                report.add(outcome)
+                if outcome.status != UNCHANGED:
+                    pending.append(outcome)
+            _record(store, connector, report, pending)
     finally:  # what was written before the shop stopped answering stays in the history
         _record(store, connector, report, pending)
 
 
-def _one(client: PrestaShopClient, catalogue: ShopCatalogue, item: Wanted) -> Outcome:
+def _products_to_price(
+    client: PrestaShopClient, catalogue: ShopCatalogue, chunk: list[Wanted]
+) -> dict[int, dict[str, Any]]:
+    """The whole records of the products whose price will be PUT, a hundred a request (rather
+    than a GET each)."""
+    ids = set()
+    for item in chunk:
+        product = catalogue.product(item.reference)
+        if product is not None and _price_differs(product, item):
+            ids.add(int(product["id"]))
+    return client.get_many("products", sorted(ids)) if ids else {}
+
+
+def _one(
+    client: PrestaShopClient,
+    catalogue: ShopCatalogue,
+    item: Wanted,
+    wholes: dict[int, dict[str, Any]],
+) -> Outcome:
     params: dict[str, Any] = {"article": item.code, "reference": item.reference}
     if item.variant:
         params["variant"] = item.variant
@@ -198,7 +218,7 @@ def _one(client: PrestaShopClient, catalogue: ShopCatalogue, item: Wanted) -> Ou
             params["quantity"] = item.quantity
         if _price_differs(product, item):
             assert item.price is not None
-            whole = client.get("products", product_id)
+            whole = wholes.get(product_id) or client.get("products", product_id)
             client.put("products", product_id, {**whole, "price": item.price.quantize(MONEY)})
             product["price"] = item.price
             written.append("price")
