@@ -17,7 +17,7 @@ from webapp.backoffice.importer import import_csv
 from webapp.econnector import batch, connectors, mappings
 from webapp.econnector.connectors import Connector
 from webapp.econnector.prestashop.receive import cursor_of, held_order_ids, receive_orders
-from webapp.econnector.report import ReceiveReport
+from webapp.econnector.report import Choices, ReceiveReport
 from webapp.services import Services
 from webapp.simulators.prestashop import Line, PrestaShopSimulator
 from webapp.simulators.prestashop_orders import ROUND_LINE, ROUND_TOTAL
@@ -221,6 +221,7 @@ def test_homonyms_are_handled_as_for_csv(
     report = run(services, presta, analyse_only=True)
     result = next(d for d in report.documents if d.doc_ref == "DUPONTLUX")
     assert result.customer_status == "homonym" and result.status == "will_integrate"
+    assert report.files[0]["customer_refs"]["DUPONTLUX"] == str(other)  # for the page's links
     assert len(result.candidates) >= 1
     with services.store.read() as db:
         query = "SELECT count(*) FROM parties WHERE last_name = 'Dupont'"
@@ -324,3 +325,18 @@ def test_the_key_never_travels_in_a_url_or_a_log(
     assert sim.requests and all(request.auth == "basic" for request in sim.requests)
     assert all(sim.api_key not in request.path + request.query for request in sim.requests)
     assert sim.api_key not in caplog.text
+
+
+def test_a_homonym_linked_by_its_customer_ref(
+    services: Services, presta: Connector, sim: PrestaShopSimulator
+) -> None:
+    run(services, presta)
+    other = sim.add_customer("Jean", "Dupont", "jd@example.fr")
+    sim.add_address(other, "1 rue Neuve", "21200", "Beaune", "FR")
+    sim.add_order(other, [Line(sim.demo_ids["PN22"], 1)], reference="DUPONTTWO")
+    analysis = run(services, presta, analyse_only=True)
+    (result,) = [d for d in analysis.documents if d.doc_ref == "DUPONTTWO"]
+    parties = count(services, "parties")
+    report = run(services, presta, choices=Choices(links={str(other): result.candidates[0]}))
+    assert report.documents[0].customer_status == "linked"
+    assert count(services, "parties") == parties

@@ -36,7 +36,7 @@ from webapp.econnector.prestashop.orders import (
 )
 from webapp.econnector.prestashop.orders_map import to_document
 from webapp.econnector.receive_documents import receive_documents
-from webapp.econnector.report import Choices, ReceiveReport, summary
+from webapp.econnector.report import MAX_DETAIL, Choices, ReceiveReport, summary
 from webapp.i18n import N_, UserError, current_language, translations
 from webapp.secrets import Vault
 from webapp.store import Store
@@ -91,7 +91,15 @@ def receive_orders(
                 if progress:
                     progress(total)
 
-            receive_documents(store, connector, feed.documents(), choices, report, chunk_done)
+            try:
+                receive_documents(store, connector, feed.documents(), choices, report, chunk_done)
+            finally:
+                # What reception.py reads back from a CSV file for the homonyms' links.
+                entry["customer_refs"] = {
+                    result.doc_ref: feed.customer_refs[result.doc_ref]
+                    for result in report.documents
+                    if result.doc_ref in feed.customer_refs
+                }
     except UserError as exc:  # PrestaShopError: the shop's trouble, in words
         _error(store, connector, entry, exc, report.run_id)
     except Exception as exc:  # a bug must still end the run with its reason
@@ -131,6 +139,7 @@ class _OrderFeed:
         self.analyse_only, self.page_size = analyse_only, page_size
         self.cache = ShopCache()
         self.given: list[ShopOrder] = []  # handed to the loop, their chunk not committed yet
+        self.customer_refs: dict[str, str] = {}  # doc_ref -> outside customer ref, for the report
         assert connector.id is not None
         self.connector_id: int = connector.id
 
@@ -153,7 +162,10 @@ class _OrderFeed:
                 self.given.append(order)
                 if not order.held and order.date_upd == cursor and order.doc_ref in known:
                     continue  # the cursor's own second, asked again: integrated before
-                yield to_document(order, self.cache, self.connector)
+                document = to_document(order, self.cache, self.connector)
+                if len(self.customer_refs) < 2 * MAX_DETAIL:
+                    self.customer_refs[document.doc_ref] = document.header["customer_ref"]
+                yield document
 
     def committed(self) -> None:
         """The chunk of the orders given so far is committed: move the cursor past them and
