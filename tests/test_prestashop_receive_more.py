@@ -3,6 +3,7 @@ lines, held orders that leave the chosen states, and a kill -9 in the middle of 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -129,3 +130,23 @@ def test_a_kill_9_in_the_middle_of_a_receive_loses_and_doubles_nothing(
     assert {ref: item["total"] for ref, item in integrated(services).items()} == wanted
     assert count(services, "connector_documents") == len(wanted)
     assert all(total > Decimal(0) for total in wanted.values())
+
+
+def test_the_ws_key_fallback_for_a_host_that_strips_the_header(
+    services: Services, presta: Connector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with PrestaShopSimulator(strip_authorization=True) as stripping:
+        stripping.populate_demo(orders=6)
+        assert stripping.url is not None
+        connector = connectors.save(
+            services.store,
+            connectors.replace(presta, shop_url=stripping.url, use_ws_key=True),
+            code="PRESTA",
+            vault=services.vault,
+            key=stripping.api_key,
+        )
+        report = run(services, connector)
+        assert report.count("integrated") == len(orders_in_states(stripping))
+        assert {request.auth for request in stripping.requests} == {"ws_key"}
+        assert stripping.api_key not in caplog.text
