@@ -128,11 +128,11 @@ def main() -> int:
         server = Server(data_dir.path)
         print(f"server ready at {server.url} in {time.perf_counter() - began:.2f} s")
         if not args.skip_pages:
-            measure_pages(server.url, targets, args)
+            measure_pages(server.url, targets, args, server.cpu_seconds)
         if articles_file is not None:
             measure_jobs(server, data_dir.path, articles_file, args.lines, args.articles)
             if not args.skip_pages:
-                measure_pages(server.url, connector_targets(data_dir), args)
+                measure_pages(server.url, connector_targets(data_dir), args, server.cpu_seconds)
     finally:
         if server is not None:
             code = server.stop()

@@ -9,6 +9,7 @@ import argparse
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -46,6 +47,13 @@ class Result:
     wall_s: float
     failures: int
     sample_bytes: int
+    server_cpu_s: float | None = None  # the server's CPU time over the measured requests
+
+    @property
+    def server_ms(self) -> str:
+        if self.server_cpu_s is None or not self.latencies_ms:
+            return "n/a"
+        return f"{self.server_cpu_s / len(self.latencies_ms) * 1000:.1f}"
 
     @property
     def median(self) -> float:
@@ -60,8 +68,16 @@ class Result:
         return len(self.latencies_ms) / self.wall_s
 
 
+CpuClock = Callable[[], float | None]
+
+
 def measure(
-    base: str, target: Target, requests: int, concurrency: int, warmup: int = WARMUP
+    base: str,
+    target: Target,
+    requests: int,
+    concurrency: int,
+    warmup: int = WARMUP,
+    server_cpu: CpuClock | None = None,
 ) -> Result:
     latencies: list[float] = []
     failures = 0
@@ -97,11 +113,13 @@ def measure(
     for thread in threads:
         thread.start()
     barrier.wait()  # every worker warmed up: the clock starts now
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), server_cpu() if server_cpu else None
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
-    return Result(target.name, path, latencies, wall, failures, sizes[0] if sizes else 0)
+    cpu_ended = server_cpu() if server_cpu else None
+    cpu = cpu_ended - cpu_began if cpu_began is not None and cpu_ended is not None else None
+    return Result(target.name, path, latencies, wall, failures, sizes[0] if sizes else 0, cpu)
 
 
 def print_table(results: list[Result], baseline: Result, alone: dict[str, Result]) -> None:
@@ -116,6 +134,7 @@ def print_table(results: list[Result], baseline: Result, alone: dict[str, Result
         "×static p95",
         "1 client ms",
         "1 client p95",
+        "server ms",
         "KiB",
     )
     rows = [
@@ -130,6 +149,7 @@ def print_table(results: list[Result], baseline: Result, alone: dict[str, Result
             f"{r.p95 / baseline.p95:.1f}",
             f"{alone[r.name].median:.1f}",
             f"{alone[r.name].p95:.1f}",
+            alone[r.name].server_ms,
             f"{r.sample_bytes / 1024:.0f}",
         )
         for r in results
@@ -167,18 +187,21 @@ def keyset_link(store: Store, path: str, filters: ItemFilter, number: int) -> st
     return f"{path}{separator}after={quote(result.next_cursor.token())}&page={result.number + 1}"
 
 
-def measure_pages(base: str, targets: list[Target], args: argparse.Namespace) -> None:
+def measure_pages(
+    base: str, targets: list[Target], args: argparse.Namespace, server_cpu: CpuClock | None = None
+) -> None:
     print(
         f"{args.requests} requests per target, {args.concurrency} parallel clients, "
         f"after {WARMUP} warm-up requests (at most {TARGET_BUDGET_S:.0f} s per target)\n"
     )
     results = [measure(base, target, args.requests, args.concurrency) for target in targets]
     # One client, one request at a time: the service time, without queueing.
-    alone = {target.name: measure(base, target, ALONE, 1, 3) for target in targets}
+    alone = {target.name: measure(base, target, ALONE, 1, 3, server_cpu) for target in targets}
     print_table(results, results[0], alone)
     print(
-        f"(1 client: {ALONE} sequential requests on one kept-alive connection; a page turn is"
-        " the pager's htmx request, answered with the results alone)\n"
+        f"(1 client: {ALONE} sequential requests on one kept-alive connection; server ms: the"
+        " server's CPU time per request meanwhile; a page turn is the pager's htmx request,"
+        " answered with the results alone)\n"
     )
     by_name = {result.name: result for result in results}
     for result in results:
