@@ -77,7 +77,8 @@ def receive_orders(
             db.execute("UPDATE runs SET subject = ? WHERE id = ?", [connector.code, run_id])
     report.run_id = None if analyse_only else run_id
     translations(current_language())  # its first reading takes ~0.2 s: not under the write lock
-    entry: dict[str, Any] = {"name": SOURCE, "documents": 0, "state": "kept"}
+    # state "shop": not a file (no .csv kept, no .bak); the page words it so.
+    entry: dict[str, Any] = {"name": SOURCE, "documents": 0, "state": "shop"}
     report.files.append(entry)
     try:
         with (
