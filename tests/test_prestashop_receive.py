@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from webapp import i18n
 from webapp.backoffice.importer import import_csv
 from webapp.econnector import batch, connectors, mappings
 from webapp.econnector.connectors import Connector
@@ -301,9 +302,10 @@ def test_an_error_between_chunks_loses_and_doubles_nothing(
 def test_an_unreachable_shop_or_a_refused_key_writes_nothing(
     services: Services, presta: Connector, sim: PrestaShopSimulator
 ) -> None:
-    sim.fail_next(10, status=503)
-    report = run(services, presta)
-    assert "did not answer" in report.files[0]["error"] or report.files[0]["error"]
+    sim.fail_next(3, status=503)  # every try of the first request
+    with i18n.language("en"):
+        report = run(services, presta)
+    assert report.files[0]["error"].startswith("The shop did not answer properly")
     assert count(services, "connector_documents") == 0
     assert cursor_of(services.store, presta) is None
     with services.store.read() as db:
@@ -312,8 +314,10 @@ def test_an_unreachable_shop_or_a_refused_key_writes_nothing(
         ).fetchone()
     assert item is not None and item[0] == "error"
     services.vault.set(connectors.key_name("PRESTA"), "Z" * 32)
-    refused = run(services, presta)
-    assert refused.files[0]["error"] and count(services, "connector_documents") == 0
+    with i18n.language("en"):
+        refused = run(services, presta)
+    assert "refused the webservice key" in refused.files[0]["error"]
+    assert count(services, "connector_documents") == 0 and cursor_of(services.store, presta) is None
 
 
 def test_the_key_never_travels_in_a_url_or_a_log(
