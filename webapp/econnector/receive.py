@@ -78,7 +78,7 @@ def receive(
     report.run_id = None if analyse_only else run_id
     translations(current_language())  # its first reading takes ~0.2 s: not under the write lock
     try:
-        with documents.remembered_lookups(), _fewer_collections():
+        with documents.remembered_lookups():
             for path in ready:
                 _file(store, connector, path, choices, report, progress)
     finally:
@@ -171,22 +171,6 @@ def _chunk(
             pending.absorb(layer)
             raise _Rollback()
     return time.perf_counter() - started
-
-
-GC_FIRST_GENERATION = 50_000  # objects allocated before a young collection (Python's is 700)
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Python's cyclic collector, at its usual thresholds, took a fifth of a reception's CPU:
-    a reception allocates millions of short-lived objects (freed by their counts, making almost no
-    cycles), and each full collection walks its memos too. Rarer collections while it runs."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], GC_FIRST_GENERATION), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
 
 
 @contextlib.contextmanager
