@@ -156,6 +156,8 @@ def _key_maker(kind: str) -> Callable[[str], Any]:
     if kind in NUMERIC_KINDS:
 
         def number(text: str) -> Any:
+            if text.isascii() and text.isdigit():
+                return int(text)  # ids and states, most values: equal to their Decimal
             return Decimal(text) if _NUMBER.fullmatch(text) else Decimal(0)
 
         return number
