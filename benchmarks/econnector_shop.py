@@ -80,9 +80,18 @@ def step_receive(data: Path, step: str) -> dict[str, Any]:
 def child(data: Path, step: str) -> None:
     result = step_receive(data, step)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["max_rss_mb"] = usage.ru_maxrss / 1024
+    result["max_rss_mb"] = _peak_rss_mb()
     result["cpu"] = usage.ru_utime + usage.ru_stime
     print(json.dumps(result))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. Not ru_maxrss: Linux keeps it across exec, so a child would
+    report its parent's (the simulator's) peak when that is higher."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(step: str, data: Path, sim: Any) -> dict[str, Any]:
@@ -146,7 +155,7 @@ def report(made: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
         f" documents; simulator filled in {made['fill_seconds']:.1f} s"
     )
     head = f"{'step':<34} {'s':>7} {'orders/s':>9} {'× csv':>7} {'req/order':>9}"
-    print(f"{head} {'sim CPU':>8} {'peak MB':>8}  integrated/held/already/homonyms")
+    print(f"{head} {'CPU s':>6} {'sim %':>8} {'peak MB':>8}  integrated/held/already/homonyms")
     rows = [
         ("csv: analysis", "csv-analyse", results["csv-analyse"]["seconds"]),
         ("csv: integration", "csv-receive", results["csv-receive"]["seconds"]),
@@ -169,19 +178,18 @@ def report(made: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
         requests = sum(result["requests"].values())
         share = result["sim_cpu"] / max(result["sim_cpu"] + result["cpu"], 1e-9)
         print(
-            f"{line} {requests / orders:>9.3f} {share:>7.0%} {result['max_rss_mb']:>8.1f}"
+            f"{line} {requests / orders:>9.3f} {result['cpu']:>6.1f} {share:>7.0%}"
+            f" {result['max_rss_mb']:>8.1f}"
             f"  {result['integrated']}/{result['held']}/{result['already']}/{result['homonyms']}"
         )
     for step in ("ws-analyse", "ws-receive", "ws-again"):
         result = results[step]
         detail = ", ".join(f"{name} {count}" for name, count in sorted(result["requests"].items()))
-        print(
-            f"   {step}: requests {detail}; simulator CPU {result['sim_cpu']:.2f} s,"
-            f" receiving process CPU {result['cpu']:.2f} s"
-        )
+        print(f"   {step}: requests {detail}; simulator CPU {result['sim_cpu']:.2f} s")
+    print(f"   held back because: {'; '.join(results['ws-receive']['reasons'])}")
     for step, result in results.items():
-        if result["errors"] or result["reasons"]:
-            print(f"   {step}: errors {result['errors']}, held because {result['reasons']}")
+        if result["errors"]:
+            print(f"   {step}: stopped on {result['errors']}")
 
 
 def main() -> None:
