@@ -24,7 +24,7 @@ from webapp.backoffice import document_bulk
 from webapp.backoffice.document_checks import BatchReferences, check_document
 from webapp.i18n import UserError
 from webapp.pos.office import Register
-from webapp.pos.office_record_kinds import Articles, check_envelope, ticket_document
+from webapp.pos.office_record_kinds import Articles, check_envelope, customer_id, ticket_document
 from webapp.store import rows
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,8 @@ class TicketBatch:
         self.references = BatchReferences(origins_new=True)
         # The ticket numbers this transaction's documents take, and those documents' references.
         self._numbers: dict[str, str | None] = {}
+        # The customers the tickets name, by code: a transaction of tickets changes none.
+        self._customers: dict[str, int | None] = {}
 
     def apply(
         self,
@@ -173,7 +175,9 @@ class TicketBatch:
         record = planned.record
         try:
             _kind, payload = check_envelope(self.register, record)
-            data = ticket_document(self.articles, self.register, record["id"], payload, self._taken)
+            data = ticket_document(
+                self.articles, self.register, record["id"], payload, self._taken, self._customer
+            )
             checked = check_document(self.db, data, self.references)
         except UserError as exc:
             planned.status, planned.reason, planned.params = "rejected", exc.message, exc.params
@@ -182,6 +186,11 @@ class TicketBatch:
             planned.document = document_bulk.CheckedInput(data, checked, data.number)
             self._numbers[data.number] = checked.external_ref
         self.planned.append(planned)
+
+    def _customer(self, db: Database, code: str) -> int | None:
+        if code not in self._customers:  # an unknown code raises, so it is asked again
+            self._customers[code] = customer_id(db, code)
+        return self._customers[code]
 
     def _taken(self, _db: Database, _register: Register, number: str, record_id: str) -> bool:
         # As office_record_kinds.number_taken asks; those in the office were ruled out by check_new.

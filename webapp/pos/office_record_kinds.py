@@ -72,7 +72,7 @@ def _text(payload: Mapping[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _customer_id(db: Database, code: str) -> int | None:
+def customer_id(db: Database, code: str) -> int | None:
     if not code:
         return None
     row = one(db, "SELECT id FROM parties WHERE kind = 'customer' AND code = ?", [code])
@@ -132,6 +132,8 @@ def _ticket_line(
 
 # Whether a ticket number is already another document's: (db, register, number, record id).
 NumberTaken = Callable[[Database, Register, str, str], bool]
+# The id of the customer with this code (None for no code); RecordRejected for an unknown one.
+CustomerOf = Callable[[Database, str], int | None]
 
 
 def number_taken(db: Database, register: Register, number: str, record_id: str) -> bool:
@@ -157,6 +159,7 @@ def ticket_document(
     record_id: str,
     payload: dict[str, Any],
     taken: NumberTaken = number_taken,
+    customer_of: CustomerOf | None = None,
 ) -> documents.DocumentInput:
     """The back-office document a ticket becomes, once its values are checked."""
     db = articles.db
@@ -168,7 +171,7 @@ def ticket_document(
         kind="ticket",
         doc_date=ticket.sold_at.date(),
         lines=[_ticket_line(articles, line, index) for index, line in enumerate(ticket.lines, 1)],
-        party_id=_customer_id(db, ticket.customer),
+        party_id=(customer_of or customer_id)(db, ticket.customer),
         company_id=register.company_id,
         prices_include_vat=True,
         payments=[documents.PaymentInput(p.method, p.amount) for p in ticket.payments],
