@@ -189,6 +189,8 @@ def _code(rate: Decimal) -> str:
 
 
 def _money(value: Any) -> Decimal:
+    if isinstance(value, Decimal):  # xml.py gives money as Decimal already
+        return value
     try:
         return Decimal(str(value if value not in (None, "") else "0"))
     except InvalidOperation:
