@@ -1,8 +1,9 @@
-"""The one SQLite file: a single writer connection behind a lock, short-lived readers, migrations.
+"""The one SQLite file: a single writer connection behind a lock, pooled readers, migrations.
 
 Every write in the process goes through :meth:`Store.write` (one transaction, ``BEGIN IMMEDIATE``),
-so web requests and scheduled jobs never fight over SQLite's write lock. Reads open their own
-connection and close it at once: WAL lets them run beside the writer.
+so web requests and scheduled jobs never fight over SQLite's write lock. Each read takes a read-only
+connection of its own from a small pool and gives it back at the end: WAL lets readers run beside
+the writer, and a kept connection spares each page the schema parse (~1.4 ms) and a cold cache.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,8 @@ from webapp.store.migrations import apply_migrations, latest_version
 __all__ = ["Store", "latest_version", "one", "rows"]
 
 ProgressCallback = Callable[[int, int], None]
+
+IDLE_READERS = 8  # idle reader connections kept; more readers at once open (and close) their own
 
 
 def rows(db: Database, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -41,10 +46,46 @@ def one(db: Database, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | 
     return dict(zip([column[0] for column in cursor.description], row, strict=True))
 
 
+class _Reader(sqlite3.Connection):
+    """A pooled read-only connection that knows its cursors.
+
+    A cursor left unfinished keeps its snapshot open: the connection's next user would not see
+    what was committed since. Giving the connection back closes its cursors, as closing it did.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+
+    def cursor(self, factory: Any = sqlite3.Cursor) -> Any:
+        cursor = super().cursor(factory)
+        self._cursors.add(cursor)
+        return cursor
+
+    # sqlite3's own shortcuts make their cursor in C, out of sight of cursor() above.
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.executemany(sql, parameters)
+
+    def release(self) -> None:
+        """End what a read left open; raises if the connection cannot be reused."""
+        for cursor in list(self._cursors):
+            cursor.close()
+        self._cursors.clear()
+        if self.in_transaction:
+            self.execute("ROLLBACK")
+
+
 def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         uri = f"{path.resolve().as_uri()}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        conn: sqlite3.Connection = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, factory=_Reader
+        )
     else:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
@@ -58,6 +99,9 @@ class Store:
         self.path = Path(path)
         # First come, first served: a UI save waits for one job transaction, not for the job.
         self._lock = FairLock()
+        self._idle: list[_Reader] = []
+        self._idle_lock = threading.Lock()
+        self._closed = False
         self._writer = _connect(self.path)
         self._writer.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed outbox record or delivery mark must survive a power cut.
@@ -95,11 +139,32 @@ class Store:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Database]:
-        conn = _connect(self.path, readonly=True)
+        """A read-only connection for the block; a read inside a read gets one of its own."""
+        conn = self._take_reader()
         try:
             yield Database(conn)
         finally:
+            self._give_back(conn)
+
+    def _take_reader(self) -> _Reader:
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+        conn = _connect(self.path, readonly=True)
+        assert isinstance(conn, _Reader)
+        return conn
+
+    def _give_back(self, conn: _Reader) -> None:
+        try:
+            conn.release()
+        except sqlite3.Error:
             conn.close()
+            return
+        with self._idle_lock:
+            if not self._closed and len(self._idle) < IDLE_READERS:
+                self._idle.append(conn)
+                return
+        conn.close()
 
     def backup(self, target: Path, progress: ProgressCallback | None = None) -> Path:
         """Consistent copy through SQLite's online backup, written under a temp name then renamed."""
@@ -137,5 +202,10 @@ class Store:
             os.fsync(handle.fileno())
 
     def close(self) -> None:
+        with self._idle_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
         with self._lock:
             self._writer.close()
