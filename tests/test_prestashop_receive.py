@@ -16,6 +16,7 @@ import pytest
 from webapp import i18n
 from webapp.backoffice.importer import import_csv
 from webapp.econnector import batch, connectors, mappings
+from webapp.econnector import receive as receiving
 from webapp.econnector.connectors import Connector
 from webapp.econnector.prestashop.receive import cursor_of, held_order_ids, receive_orders
 from webapp.econnector.report import Choices, ReceiveReport
@@ -344,3 +345,21 @@ def test_a_homonym_linked_by_its_customer_ref(
     report = run(services, presta, choices=Choices(links={str(other): result.candidates[0]}))
     assert report.documents[0].customer_status == "linked"
     assert count(services, "parties") == parties
+
+
+def test_the_reception_entry_point_receives_the_shop_not_a_folder(
+    services: Services,
+    sim: PrestaShopSimulator,
+    presta: Connector,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A webservice connector has no import folder: a CSV file in the working directory is not
+    # its business (an empty folder setting once meant ".").
+    monkeypatch.chdir(tmp_path)
+    stray = tmp_path / "commandes.csv"
+    stray.write_text("doc_ref;doc_date\nX1;01/01/2026\n", encoding="utf-8")
+    report = receiving.receive(services.store, presta, vault=services.vault)
+    assert set(integrated(services)) == set(orders_in_states(sim))
+    assert report.count("not_integrated") == 0
+    assert stray.exists()

@@ -29,9 +29,11 @@ from webapp.econnector.batch_customers import Pending
 from webapp.econnector.batch_plan import Prepared
 from webapp.econnector.connectors import Connector, check_references
 from webapp.econnector.inbox import SETTLE_SECONDS, file_kind, read_documents, ready_files, to_bak
+from webapp.econnector.prestashop.receive import receive_orders
 from webapp.econnector.receive_parties import integrate_one_party, read_parties
 from webapp.econnector.report import Choices, ReceiveReport, summary
 from webapp.i18n import UserError, current_language, translations
+from webapp.secrets import Vault
 from webapp.store import Store
 
 __all__ = ["JOB_NAME", "Choices", "ReceiveReport", "integrated_documents", "receive"]
@@ -57,12 +59,25 @@ def receive(
     settle: float = SETTLE_SECONDS,
     origin: str = "command",
     run_id: int | None = None,
+    vault: Vault | None = None,
 ) -> ReceiveReport:
-    """Analyse (everything rolled back) or integrate the files waiting in the import folder.
+    """Analyse (everything rolled back) or integrate the files waiting in the import folder, or a
+    web shop's new orders for a webservice connector (its key read from `vault`).
 
     An integration records into `run_id` when given (a task's run, ended by the task runner), or
     into a run of its own, about the connector, ended here.
     """
+    if connector.mode == "webservice":  # the shop's orders; such a connector has no folder
+        return receive_orders(
+            store,
+            connector,
+            vault=vault,
+            analyse_only=analyse_only,
+            choices=choices,
+            progress=progress,
+            origin=origin,
+            run_id=run_id,
+        )
     # The rows the connector points to may have gone since it was saved: refused as the wizard would.
     check_references(store, connector)
     choices = choices or Choices()
