@@ -308,7 +308,7 @@ class PrestaShopSimulator(OrderBook):
             return Response(200, fmt.document_xml(fmt.record_xml(api, resource, shown)))
         wanted = query.parse_list_query(resource, params)
         with self._lock:  # filtered on the live table, only the chosen records copied
-            chosen = [dict(r) for r in query.apply(resource, wanted, self.table(resource.name))]
+            chosen = [dict(r) for r in query.page(wanted, self.selected(resource, wanted))]
         ids_only = wanted.fields is None and not wanted.full
         shown_all = [r if ids_only else self._full(resource, dict(r)) for r in chosen]
         if as_json:

@@ -204,7 +204,14 @@ def predicate(condition: str, kind: str) -> Callable[[str], bool]:
 def apply(
     resource: Resource, query: ListQuery, records: Iterable[Mapping[str, Any]]
 ) -> list[Mapping[str, Any]]:
-    """The records a list query selects, sorted and paged; `records` come in id order (the
+    """The records a list query selects, sorted and paged."""
+    return page(query, select(resource, query, records))
+
+
+def select(
+    resource: Resource, query: ListQuery, records: Iterable[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The records a list query's filters select, sorted; `records` come in id order (the
     tables keep it), the order of a list without `sort`."""
     kinds = {f.name: f.kind for f in resource.fields}
     tests = [(name, predicate(value, kinds.get(name, "date"))) for name, value in query.filters]
@@ -217,6 +224,16 @@ def apply(
             chosen.sort(key=lambda r, n=name: r.get(n, ""), reverse=descending)  # type: ignore[misc]
         else:
             chosen.sort(key=lambda r, n=name, k=key: k(r.get(n, "")), reverse=descending)  # type: ignore[misc]
+    return chosen
+
+
+def page(query: ListQuery, chosen: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """`limit=N` or `limit=offset,N` of the selected records."""
     if query.limit is None:
         return chosen[query.offset :] if query.offset else chosen
     return chosen[query.offset : query.offset + max(query.limit, 0)]
+
+
+def selection_key(resource: Resource, query: ListQuery) -> tuple[Any, ...]:
+    """What select() depends on besides the table: the same key, the same selection."""
+    return (resource.name, tuple(query.filters), tuple(query.sort))

@@ -11,11 +11,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from webapp.simulators import prestashop_query as query
 from webapp.simulators.prestashop_format import DATE_FORMAT, Record, normalize
-from webapp.simulators.prestashop_schema import RESOURCES
+from webapp.simulators.prestashop_schema import RESOURCES, Resource
 
 LANG = 1
 CURRENCY = 1
+# Lists whose selection is kept between requests: their records change only through insert,
+# _update and store_replaced, which bump the table's version (stock rows change in place).
+SELECTIONS_KEPT = ("orders", "order_histories", "customers", "addresses")
+MAX_SELECTIONS = 16
 
 # PrestaShop's default order states (ids of a fresh install), in the shop's language (French).
 ORDER_STATES = (
@@ -54,6 +59,9 @@ class ShopData:
         self._rows: dict[int, list[Record]] = {}  # order id -> its order_rows
         self._last_ids: dict[str, int] = {name: 0 for name in RESOURCES}
         self._last_ids["order_rows"] = 0
+        self._versions: dict[str, int] = {name: 0 for name in RESOURCES}
+        # (resource, filters, sort) -> (table version, records selected and sorted)
+        self._selections: dict[tuple[Any, ...], tuple[int, list[Any]]] = {}
         self._base_tables()
 
     # -- the shop's clock and raw access --
@@ -79,6 +87,7 @@ class ShopData:
             record = {f.name: normalize(f, values.get(f.name)) for f in definition.fields}
             record["id"] = str(new_id)
             table[new_id] = record
+            self._versions[resource] += 1
             return new_id
 
     def record(self, resource: str, record_id: int) -> Record:
@@ -94,12 +103,31 @@ class ShopData:
         """The live records, not copies: read under the lock (`with shop._lock`) only."""
         return list(self._tables[resource].values())
 
+    def selected(self, resource: Resource, wanted: query.ListQuery) -> list[Any]:
+        """The live records a list query's filters and sort select (read under the lock). A
+        receive asks page after page of one selection: it is made once per table version, not
+        once a page (10,000 orders filtered and sorted a hundred times)."""
+        with self._lock:
+            if resource.name not in SELECTIONS_KEPT:
+                return query.select(resource, wanted, self.table(resource.name))
+            key = query.selection_key(resource, wanted)
+            version = self._versions[resource.name]
+            kept = self._selections.pop(key, None)
+            chosen = kept[1] if kept and kept[0] == version else None
+            if chosen is None:
+                chosen = query.select(resource, wanted, self.table(resource.name))
+            self._selections[key] = (version, chosen)  # the newest last
+            if len(self._selections) > MAX_SELECTIONS:
+                del self._selections[next(iter(self._selections))]
+            return chosen
+
     def _update(self, resource: str, record_id: int, **values: Any) -> None:
         definition = RESOURCES[resource]
         with self._lock:
             record = self._tables[resource][record_id]
             for name, value in values.items():
                 record[name] = normalize(definition.by_name[name], value)
+            self._versions[resource] += 1
 
     def store_replaced(self, resource: str, record_id: int, record: Record) -> None:
         """A PUT's checked record; date_upd is the shop's clock and date_add stays, as
@@ -111,6 +139,7 @@ class ShopData:
             if "date_add" in record:
                 record["date_add"] = old["date_add"]
             self._tables[resource][record_id] = record
+            self._versions[resource] += 1
             if resource == "stock_availables" and record["id_product_attribute"] != "0":
                 self._sum_stock(int(record["id_product"]))
 
