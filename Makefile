@@ -61,8 +61,12 @@ fuzz: $(STAMP)
 	RELAIS_FUZZ_PROFILE=long $(VENV)/bin/pytest -p no:cacheprovider -q --timeout=0 \
 	  --hypothesis-show-statistics tests/test_fuzz_*.py
 
+## One script per job; the other modules of benchmarks/ are their parts (data, servers).
+BENCHMARKS := startup scrada backoffice backoffice_ui econnector econnector_mappings econnector_shop \
+  pos ui
+
 bench: $(STAMP)
-	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for name in $(BENCHMARKS); do echo "== benchmarks/$$name.py"; $(PY) benchmarks/$$name.py || exit 1; done
 
 i18n: $(STAMP)
 	$(PY) tools/i18n.py
