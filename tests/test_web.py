@@ -347,3 +347,14 @@ def test_resolve_refuses_a_justification_too_long(client: Client, services: Serv
     )
     assert long_name.status_code == 422
     assert history_queries.count_unresolved(services.store) == 1
+
+
+def test_the_back_button_gets_the_whole_page_not_its_section(client: Client) -> None:
+    # htmx keeps no page in its history cache (historyCacheSize 0): going back asks the server
+    # with HX-History-Restore-Request and swaps the answer into the whole body.
+    section = client.get("/", headers={"HX-Request": "true"}).text
+    assert "<html" not in section
+    restored = client.get(
+        "/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    ).text
+    assert "<html" in restored

@@ -24,8 +24,13 @@ def page(
     partial: str | None = None,
     status_code: int = 200,
 ) -> Template:
-    """The whole page for a normal visit, only ``partial`` for an htmx request that targets it."""
-    name = partial if partial and request.htmx else template
+    """The whole page for a normal visit, only ``partial`` for an htmx request that targets it.
+
+    The Back button asks htmx to restore a page it did not keep (`historyCacheSize` 0): that
+    request (`HX-History-Restore-Request`) wants the whole page, not its section.
+    """
+    htmx = request.htmx
+    name = partial if partial and htmx and not htmx.history_restore_request else template
     return Template(name, context=context, status_code=status_code)
 
 
