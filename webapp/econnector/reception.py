@@ -27,12 +27,18 @@ INTEGRATION_TASK = receiving.JOB_NAME
 def analyse(context: RunContext, params: dict[str, Any]) -> Summary:
     """The dry run (rolled back): what an integration would do, kept for the page."""
     connector = get(context.store, params["connector"])
+    label = (
+        N_("Analysing the shop's orders…")
+        if connector.mode == "webservice"
+        else N_("Analysing the files…")
+    )
     report = receiving.receive(
         context.store,
         connector,
         analyse_only=True,
         choices=_choices(params),
-        progress=lambda done: context.progress(done, None, N_("Analysing the files…")),
+        progress=lambda done: context.progress(done, None, label),
+        vault=context.vault,
     )
     context.save_result(
         {"report": report.as_dict(), "customer_refs": _customer_refs(connector, report)}
@@ -57,6 +63,7 @@ def integrate(context: RunContext, params: dict[str, Any]) -> Summary:
         choices=_choices(params),
         progress=lambda done: context.progress(done, total, N_("Integrating the documents…")),
         run_id=context.run_id,
+        vault=context.vault,
     )
     context.save_result({"report": report.as_dict()})
     message, summary_params = summary(report)
@@ -74,7 +81,13 @@ INTEGRATION = TaskSpec(INTEGRATION_TASK, N_("Connector reception"), integrate)
 
 def _customer_refs(connector: Connector, report: ReceiveReport) -> dict[str, str]:
     """doc_ref → the outside customer code of the documents the report details, read again from
-    the analysed files (up to the last of them)."""
+    the analysed files (up to the last of them), or from the report for a shop's orders."""
+    if connector.mode == "webservice":  # no file to read again: the shop's entry carries them
+        return {
+            ref: code
+            for entry in report.files
+            for ref, code in entry.get("customer_refs", {}).items()
+        }
     wanted = {result.doc_ref for result in report.documents}
     refs: dict[str, str] = {}
     if not wanted:
