@@ -46,6 +46,18 @@ def _reference_id(state: CliState, table: str, code: str | None, label: str) -> 
 @click.option("--key", help="Webservice mode: the PrestaShop key ('-' reads standard input).")
 @click.option("--order-states", default="", help="Webservice mode: order states taken, e.g. 2,3.")
 @click.option(
+    "--shipping-ref",
+    default="SHIPPING",
+    show_default=True,
+    help="Webservice mode: the article code of the orders' shipping charges.",
+)
+@click.option(
+    "--discount-ref",
+    default="DISCOUNT",
+    show_default=True,
+    help="Webservice mode: the article code of the orders' discounts.",
+)
+@click.option(
     "--ws-key", "use_ws_key", is_flag=True, help="Send the key as ws_key= (hosts that strip it)."
 )
 @click.option(
@@ -92,6 +104,8 @@ def add(state: CliState, /, code: str, as_json: bool, **options: Any) -> None:
         shop_url=options["shop_url"],
         use_ws_key=options["use_ws_key"],
         order_states=options["order_states"],
+        shipping_ref=options["shipping_ref"],
+        discount_ref=options["discount_ref"],
         doc_type="order" if options["doc_type"] == "orders" else "delivery",
         send_articles=options["send_articles"],
         article_filter=options["article_filter"],
@@ -303,7 +317,8 @@ def mappings_command(
 def receive_command(
     state: CliState, code: str, analyse_only: bool, link_homonyms: bool, as_json: bool
 ) -> None:
-    """Receive the files waiting in the import folder (exit 1 if a document was not integrated).
+    """Receive the files waiting in the import folder, or a shop's new orders for a webservice
+    connector (exit 1 if a document was not integrated, 3 when the vault is locked or holds no key).
 
     The same tasks as the browser's: one integration of a connector at a time, in the history.
     """
@@ -311,6 +326,8 @@ def receive_command(
     from webapp.tasks import TaskBusy
 
     item = _get(state, code, as_json)
+    if item.mode == "webservice":
+        _shop_key_ready(state, item, as_json)
     tasks = state.services().tasks
     name = reception.ANALYSIS_TASK if analyse_only else reception.INTEGRATION_TASK
     params = {"connector": item.code, "links": {}, "link_homonyms": link_homonyms}
@@ -338,6 +355,19 @@ def receive_command(
     emit(as_json, data, "\n".join(lines) or _("Nothing to receive."))
     if data["not_integrated"] or any(entry.get("error") for entry in data["files"]):
         sys.exit(EXIT_ITEMS_FAILED)
+
+
+def _shop_key_ready(state: CliState, item: Any, as_json: bool) -> None:
+    """The vault unlocked and the shop's key in it, before a run is started (exit 3 if not)."""
+    from webapp.econnector.connectors import shop_key
+
+    services = unlocked_services(state, as_json)
+    if not shop_key(services.vault, item.code):
+        fail(
+            _("No PrestaShop key is stored for {code}.", code=item.code),
+            EXIT_CREDENTIALS,
+            as_json=as_json,
+        )
 
 
 @connector.command("documents")
