@@ -153,8 +153,8 @@ def _documents_file(
     pending = Pending()
     answers = ReferenceAnswers()
     sizer = batch.ChunkSizer()
-    # One reader for the file (opening one costs ~10 ms, and chunks are many): it holds no read
-    # transaction between its statements, so the chunks' commits and checkpoints go on.
+    # One reader for the file, not one per chunk (chunks are many): it holds no read transaction
+    # between its statements, so the chunks' commits and checkpoints go on.
     with store.read() as reader:
         resolver = report.resolver(reader, connector)
         for chunk in batch.chunks(read_documents(path, connector), sizer):
