@@ -43,9 +43,10 @@ MAX_ID_LENGTH = 100
 CHUNK_RECORDS = protocol.MAX_BATCH
 CHUNK_SECONDS = 0.1
 MIN_OFFERED = 16
-# Tickets are decided for this share of CHUNK_SECONDS: writing them all at once then takes about a
-# fifth of the time deciding took (profiled), so the transaction still ends near CHUNK_SECONDS.
-DECIDE_SHARE = 0.8
+# Tickets are decided for this share of CHUNK_SECONDS: writing them all at once then takes about
+# two fifths of the time deciding took (profiled once deciding got faster, issue 14), so the
+# transaction still ends near CHUNK_SECONDS.
+DECIDE_SHARE = 0.6
 
 
 # --- Records pushed by a register ------------------------------------------------------------
