@@ -326,9 +326,9 @@ def receive_command(
     from webapp.tasks import TaskBusy
 
     item = _get(state, code, as_json)
-    if item.mode == "webservice":
-        _shop_key_ready(state, item, as_json)
-    tasks = state.services().tasks
+    # Each state.services() is opened anew: the tasks must be those of the unlocked vault.
+    services = _shop_services(state, item, as_json) if item.mode == "webservice" else None
+    tasks = (services or state.services()).tasks
     name = reception.ANALYSIS_TASK if analyse_only else reception.INTEGRATION_TASK
     params = {"connector": item.code, "links": {}, "link_homonyms": link_homonyms}
     try:
@@ -357,8 +357,9 @@ def receive_command(
         sys.exit(EXIT_ITEMS_FAILED)
 
 
-def _shop_key_ready(state: CliState, item: Any, as_json: bool) -> None:
-    """The vault unlocked and the shop's key in it, before a run is started (exit 3 if not)."""
+def _shop_services(state: CliState, item: Any, as_json: bool) -> Any:
+    """The services, their vault unlocked and holding the shop's key, before a run is started
+    (exit 3 if not)."""
     from webapp.econnector.connectors import shop_key
 
     services = unlocked_services(state, as_json)
@@ -368,6 +369,7 @@ def _shop_key_ready(state: CliState, item: Any, as_json: bool) -> None:
             EXIT_CREDENTIALS,
             as_json=as_json,
         )
+    return services
 
 
 @connector.command("documents")
