@@ -54,6 +54,8 @@ STEPS = {
         "customer_family_id",
         "supplier_family_id",
         "reception_update",
+        "shipping_ref",
+        "discount_ref",
     ),
 }
 STEP_TITLES = {
@@ -149,7 +151,9 @@ def connector_duplicate(
         return _list_response(
             request, services, 422, error=exc.translated(), error_code=code, new_code=new_code
         )
-    return _list_response(request, services, duplicated=copy.code)
+    # A shop's copy has no cursor: it would receive every order again (docs/prestashop.md).
+    shop = copy.mode == "webservice"
+    return _list_response(request, services, duplicated=copy.code, duplicated_shop=shop)
 
 
 # The wizard -----------------------------------------------------------------------------------
@@ -203,6 +207,8 @@ def connector_from(form: dict[str, str], upto: int) -> Connector:
                     values[name] = int(raw) if raw else None
                 except ValueError:
                     raise ConnectorError(N_("Choose a value from the list."), field=name) from None
+            elif name in ("shipping_ref", "discount_ref") and not raw.strip():
+                continue  # a form without them (an older page) keeps the defaults
             elif name not in ("import_dir", "export_dir", "article_filter", "customer_filter"):
                 values[name] = raw.strip()
             else:
