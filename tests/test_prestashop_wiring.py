@@ -285,3 +285,12 @@ def test_a_shop_received_at_start_up_is_not_in_the_banner(
     banner = client.get("/connectors/banner")
     assert banner.status_code == 200 and 'data-waiting="PRESTA"' not in banner.text
     assert count(services, "runs") == runs  # nothing is received without a click
+
+
+def test_the_sync_screen_says_where_a_shops_orders_come_from(
+    client: Client, presta: Connector
+) -> None:
+    screen = client.get("/connectors/sync").text
+    row = screen.split('id="sync-PRESTA"')[1].split("</tr>")[0]
+    assert "<p data-shop-url>" in row and str(presta.shop_url) in row
+    assert 'class="error"' not in row and "/connectors/spec" not in row
