@@ -11,10 +11,8 @@ still being written (modified in the last seconds) is left for the next scan.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -23,13 +21,11 @@ from typing import Any
 from webapp import history
 from webapp.backoffice import documents
 from webapp.csvio import CsvError
-from webapp.econnector import batch, records
-from webapp.econnector.batch_checks import ReferenceAnswers
-from webapp.econnector.batch_customers import Pending
-from webapp.econnector.batch_plan import Prepared
+from webapp.econnector import records
 from webapp.econnector.connectors import Connector, check_references
 from webapp.econnector.inbox import SETTLE_SECONDS, file_kind, read_documents, ready_files, to_bak
 from webapp.econnector.prestashop.receive import receive_orders
+from webapp.econnector.receive_documents import receive_documents
 from webapp.econnector.receive_parties import integrate_one_party, read_parties
 from webapp.econnector.report import Choices, ReceiveReport, summary
 from webapp.i18n import UserError, current_language, translations
@@ -148,57 +144,7 @@ def _documents_file(
     report: ReceiveReport,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Chunk by chunk: read and resolved outside the write lock, then one short transaction each,
-    committed, or rolled back for an analysis (what it did is carried to the next chunks)."""
-    pending = Pending()
-    answers = ReferenceAnswers()
-    sizer = batch.ChunkSizer()
-    # One reader for the file, not one per chunk (chunks are many): it holds no read transaction
-    # between its statements, so the chunks' commits and checkpoints go on.
-    with store.read() as reader:
-        resolver = report.resolver(reader, connector)
-        for chunk in batch.chunks(read_documents(path, connector), sizer):
-            prepared = batch.prepare(reader, resolver, answers, connector, chunk)
-            held = _chunk(store, connector, prepared, choices, report, pending)
-            sizer.took(held, batch.written_lines(prepared))
-            if progress:
-                progress(report.total)
-
-
-def _chunk(
-    store: Store,
-    connector: Connector,
-    prepared: list[Prepared],
-    choices: Choices,
-    report: ReceiveReport,
-    pending: Pending,
-) -> float:
-    """The chunk's transaction, committed, or rolled back for an analysis (what it did is
-    carried to the next chunks); returns how long it held the write lock (seconds)."""
-    started = time.perf_counter()
-    with _no_collection(), contextlib.suppress(_Rollback), store.write() as db:
-        started = time.perf_counter()  # the lock is held from here
-        if report.analyse_only:
-            # The chunk refers to customers earlier chunks created then rolled back.
-            db.execute("PRAGMA defer_foreign_keys = ON")
-        layer = batch.integrate_chunk(db, connector, prepared, choices, report, pending)
-        if report.analyse_only:
-            pending.absorb(layer)
-            raise _Rollback()
-    return time.perf_counter() - started
-
-
-@contextlib.contextmanager
-def _no_collection() -> Iterator[None]:
-    """No collection inside a chunk's transaction: a full one (0.1–0.3 s with a big reception's
-    memos) would hold the write lock as long. It comes after, outside the lock."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    receive_documents(store, connector, read_documents(path, connector), choices, report, progress)
 
 
 def _parties_file(

@@ -23,9 +23,7 @@ from webapp.econnector.inbox import SourceDocument
 from webapp.econnector.report import Choices, ReceiveReport
 from webapp.store import Store
 
-__all__ = ["fewer_collections", "receive_documents"]
-
-GC_FIRST_GENERATION = 50_000  # objects allocated before a young collection (Python's is 700)
+__all__ = ["receive_documents"]
 
 
 class _Rollback(Exception):
@@ -78,19 +76,6 @@ def _chunk(
             pending.absorb(layer)
             raise _Rollback()
     return time.perf_counter() - started
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Python's cyclic collector, at its usual thresholds, took a fifth of a reception's CPU:
-    a reception allocates millions of short-lived objects (freed by their counts, making almost no
-    cycles), and each full collection walks its memos too. Rarer collections while it runs."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], GC_FIRST_GENERATION), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
 
 
 @contextlib.contextmanager

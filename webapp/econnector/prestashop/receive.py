@@ -35,7 +35,7 @@ from webapp.econnector.prestashop.orders import (
     held_orders,
 )
 from webapp.econnector.prestashop.orders_map import to_document
-from webapp.econnector.receive_documents import fewer_collections, receive_documents
+from webapp.econnector.receive_documents import receive_documents
 from webapp.econnector.report import MAX_DETAIL, Choices, ReceiveReport, summary
 from webapp.i18n import N_, UserError, current_language, translations
 from webapp.secrets import Vault
@@ -83,7 +83,6 @@ def receive_orders(
     try:
         with (
             documents.remembered_lookups(),
-            fewer_collections(),
             PrestaShopClient(connector.shop_url, key, use_ws_key=connector.use_ws_key) as client,
         ):
             feed = _OrderFeed(store, connector, client, analyse_only, page_size)
