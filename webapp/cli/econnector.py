@@ -1,4 +1,4 @@
-"""`relais connector add|list|map|mappings|receive|documents|send`: the e-connecteur from the
+"""`relais connector add|list|map|mappings|receive|documents|send|spec`: the e-connecteur from the
 command line (ECN-2 to ECN-7)."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from webapp.cli.common import (
-    EXIT_CREDENTIALS,
     EXIT_ITEMS_FAILED,
     CliState,
     emit,
@@ -18,12 +17,16 @@ from webapp.cli.common import (
     json_option,
     unlocked_services,
 )
+from webapp.cli.econnector_shop import read_key, send_to_shop, shop_services, test_command
 from webapp.i18n import _, translate_stored
 
 
 @click.group()
 def connector() -> None:
     """E-connecteur: CSV exchange of documents, customers and articles with another program."""
+
+
+connector.add_command(test_command)
 
 
 def _reference_id(state: CliState, table: str, code: str | None, label: str) -> int | None:
@@ -94,7 +97,7 @@ def add(state: CliState, /, code: str, as_json: bool, **options: Any) -> None:
 
     webservice = options["mode"] == "webservice"
     services = unlocked_services(state, as_json) if webservice else state.services()
-    key = _read_key(options["key"]) if webservice else None
+    key = read_key(options["key"]) if webservice else None
     values = Connector(
         code=code,
         partner=options["partner"],
@@ -131,51 +134,6 @@ def add(state: CliState, /, code: str, as_json: bool, **options: Any) -> None:
     emit(as_json, {"ok": True, **saved.as_dict()}, _("Connector {code} created.", code=saved.code))
 
 
-def _read_key(option: str | None) -> str:
-    """The key from standard input ('-'), or as given; never echoed."""
-    if option != "-":
-        return (option or "").strip()
-    if sys.stdin.isatty():
-        return str(click.prompt(_("PrestaShop key"), hide_input=True, err=True)).strip()
-    return sys.stdin.readline().strip()
-
-
-@connector.command("test")
-@click.argument("code")
-@json_option
-@click.pass_obj
-def test_command(state: CliState, code: str, as_json: bool) -> None:
-    """Test a webservice connector's shop and key: exit 0 when the key works, 3 when the shop
-    refuses it, 1 when the shop cannot be reached or is not PrestaShop."""
-    from webapp.econnector.connectors import shop_key
-    from webapp.econnector.prestashop.connection import check_connection
-
-    services = unlocked_services(state, as_json)
-    item = _get(state, code, as_json)
-    if item.mode != "webservice":
-        fail(
-            _("The connector {code} exchanges CSV files: nothing to test.", code=code),
-            as_json=as_json,
-        )
-    key = shop_key(services.vault, item.code)
-    if not key:
-        fail(
-            _("No PrestaShop key is stored for {code}.", code=code),
-            EXIT_CREDENTIALS,
-            as_json=as_json,
-        )
-    result = check_connection(item.shop_url, key, use_ws_key=item.use_ws_key)
-    lines = [result.message]
-    if result.ok:
-        lines += [
-            _("Shop: {name}", name=result.shop_name or "-"),
-            _("Readable: {names}", names=", ".join(result.readable) or "-"),
-            _("Writable: {names}", names=", ".join(result.writable) or "-"),
-        ]
-    emit(as_json, result.as_dict(), "\n".join(lines))
-    sys.exit(result.exit_code)
-
-
 def _family(state: CliState, code: str | None) -> int | None:
     if not code:
         return None
@@ -204,7 +162,7 @@ def list_command(state: CliState, as_json: bool) -> None:
     emit(as_json, rows, "\n".join(lines) or _("No connector yet."))
 
 
-def _get(state: CliState, code: str, as_json: bool) -> Any:
+def connector_named(state: CliState, code: str, as_json: bool) -> Any:
     from webapp.econnector.connectors import ConnectorError, get
 
     try:
@@ -228,7 +186,7 @@ def map_command(
     from webapp.econnector.connectors import ConnectorError
     from webapp.econnector.mappings import set_mapping
 
-    item = _get(state, code, as_json)
+    item = connector_named(state, code, as_json)
     try:
         saved = set_mapping(state.services().store, item, kind, external, internal, variant)
     except ConnectorError as exc:
@@ -290,7 +248,7 @@ def mappings_command(
 
     if import_file and export_file:
         fail(_("Give --import or --export, not both."), as_json=as_json)
-    item = _get(state, code, as_json)
+    item = connector_named(state, code, as_json)
     if options.pop("identical"):
         files.map_identical(state, item, options["codes_file"], as_json)
         return
@@ -325,9 +283,9 @@ def receive_command(
     from webapp.econnector import reception
     from webapp.tasks import TaskBusy
 
-    item = _get(state, code, as_json)
+    item = connector_named(state, code, as_json)
     # Each state.services() is opened anew: the tasks must be those of the unlocked vault.
-    services = _shop_services(state, item, as_json) if item.mode == "webservice" else None
+    services = shop_services(state, item, as_json) if item.mode == "webservice" else None
     tasks = (services or state.services()).tasks
     name = reception.ANALYSIS_TASK if analyse_only else reception.INTEGRATION_TASK
     params = {"connector": item.code, "links": {}, "link_homonyms": link_homonyms}
@@ -357,21 +315,6 @@ def receive_command(
         sys.exit(EXIT_ITEMS_FAILED)
 
 
-def _shop_services(state: CliState, item: Any, as_json: bool) -> Any:
-    """The services, their vault unlocked and holding the shop's key, before a run is started
-    (exit 3 if not)."""
-    from webapp.econnector.connectors import shop_key
-
-    services = unlocked_services(state, as_json)
-    if not shop_key(services.vault, item.code):
-        fail(
-            _("No PrestaShop key is stored for {code}.", code=item.code),
-            EXIT_CREDENTIALS,
-            as_json=as_json,
-        )
-    return services
-
-
 @connector.command("documents")
 @click.argument("code")
 @json_option
@@ -380,7 +323,7 @@ def documents_command(state: CliState, code: str, as_json: bool) -> None:
     """The documents integrated through the connector."""
     from webapp.econnector.receive import integrated_documents
 
-    rows = integrated_documents(state.services().store, _get(state, code, as_json))
+    rows = integrated_documents(state.services().store, connector_named(state, code, as_json))
     lines = [
         f"{r['doc_ref']:<20} {r['number']:<10} {r['customer'] or '':<12} {r['total_incl_vat']:>10} {r['lines']:>3}"
         for r in rows
@@ -400,9 +343,9 @@ def send_command(state: CliState, code: str, export_dir: str | None, as_json: bo
     from webapp.econnector.connectors import ConnectorError
     from webapp.econnector.send import send
 
-    item = _get(state, code, as_json)
+    item = connector_named(state, code, as_json)
     if item.mode == "webservice":
-        _send_to_shop(state, item, as_json)
+        send_to_shop(state, item, as_json)
         return
     try:
         report = send(state.services().store, item, export_dir=export_dir)
@@ -410,24 +353,6 @@ def send_command(state: CliState, code: str, export_dir: str | None, as_json: bo
         fail(exc.translated(), as_json=as_json)
     lines = [f"{entry['file']}: {entry['rows']}" for entry in report.files]
     emit(as_json, report.as_dict(), "\n".join(lines) or _("Nothing to send."))
-
-
-def _send_to_shop(state: CliState, item: Any, as_json: bool) -> None:
-    from webapp.econnector.connectors import ConnectorError
-    from webapp.econnector.prestashop.send import ShopSendReport
-    from webapp.econnector.send import send
-
-    services = unlocked_services(state, as_json)
-    try:
-        report = send(services.store, item, vault=services.vault)
-    except ConnectorError as exc:
-        fail(exc.translated(), EXIT_CREDENTIALS, as_json=as_json)
-    assert isinstance(report, ShopSendReport)
-    emit(as_json, report.as_dict(), "\n".join(report.lines()))
-    if report.key_refused:
-        sys.exit(EXIT_CREDENTIALS)
-    if not report.ok:
-        sys.exit(EXIT_ITEMS_FAILED)
 
 
 @connector.command("spec")
