@@ -351,7 +351,8 @@ class SyncState:
 
 def sync_state(store: Store, connector: Connector) -> SyncState:
     folder = Path(connector.import_dir)
-    folder_ok = bool(connector.import_dir) and folder.is_dir()
+    # A shop connector's orders come from its shop: a folder left from CSV days is not read.
+    folder_ok = connector.mode != "webservice" and bool(connector.import_dir) and folder.is_dir()
     ready, writing = ready_files(folder) if folder_ok else ([], [])
     documents = 0
     for path in ready:
@@ -381,7 +382,7 @@ def startup_waiting(store: Store) -> list[dict[str, Any]]:
     with store.read() as db:
         rows = db.execute(
             "SELECT code, import_dir FROM connectors WHERE reception_update = 'startup'"
-            " ORDER BY code"
+            " AND mode != 'webservice' ORDER BY code"
         ).fetchall()
     waiting = []
     for code, folder in rows:
