@@ -171,7 +171,10 @@ class _OrderFeed:
     def committed(self) -> None:
         """The chunk of the orders given so far is committed: move the cursor past them and
         keep the ones held back (an analysis moves nothing)."""
-        if self.analyse_only or not self.given:
+        if self.analyse_only:
+            self.given = []  # an analysis moves nothing and keeps nothing
+            return
+        if not self.given:
             return
         given, self.given = self.given, []
         with self.store.write() as db:
