@@ -243,7 +243,7 @@ CUSTOMER_SETTINGS = ("send_customers", "customer_filter", "send_contacts")
 
 
 def _send_context(services: Services, connector: Connector, **extra: Any) -> dict[str, Any]:
-    from webapp.web.econnector.views import form_of
+    from webapp.web.econnector.wizard import form_of
 
     return {
         "active": "connectors",
@@ -276,7 +276,7 @@ def send_page(services: ServicesDep, code: FromPath[str]) -> Template:
 
 
 def _overrides(services: Services, connector: Connector, data: dict[str, Any]) -> Connector:
-    from webapp.web.econnector.views import connector_from, form_of
+    from webapp.web.econnector.wizard import connector_from, form_of
 
     form = form_of(connector)
     # A shop is sent articles only: its page has no customer settings to read.
