@@ -241,17 +241,7 @@ def connector_wizard(request: HTMXRequest, services: ServicesDep, data: FormData
             raise ConnectorError(N_("Give the PrestaShop webservice key."), field="key")
     except ConnectorError as exc:
         where = STEP_OF.get(exc.field or "", step)
-        errors = {exc.field: exc.translated()} if exc.field else {}
-        context = _wizard_context(
-            services,
-            form,
-            min(where, step),
-            original,
-            errors=errors,
-            error=None if exc.field else exc.translated(),
-            key_token=token,
-        )
-        return Template(template, context=context, status_code=422)
+        return _refused(services, template, form, original, exc, min(where, step), token)
     if action != "save":
         # Folders (and the shop address) are shown as saved: a full path, ~ expanded.
         form.update(
@@ -267,24 +257,37 @@ def connector_wizard(request: HTMXRequest, services: ServicesDep, data: FormData
             services.store, checked, code=original or None, vault=services.vault, key=key
         )
     except ConnectorError as exc:
-        errors = {exc.field: exc.translated()} if exc.field else {}
         where = STEP_OF.get(exc.field or "", step)
-        context = _wizard_context(
-            services,
-            form,
-            where,
-            original,
-            errors=errors,
-            error=None if exc.field else exc.translated(),
-            key_token=token,
-        )
-        return Template(template, context=context, status_code=422)
+        return _refused(services, template, form, original, exc, where, token)
     if token:
         KEY_DRAFTS.drop(token)
     target = f"/connectors?saved={saved.code}"
     if request.htmx:
         return Response(content="", status_code=200, headers={"HX-Redirect": target})
     return Redirect(target, status_code=303)
+
+
+def _refused(
+    services: Services,
+    template: str,
+    form: dict[str, str],
+    original: str,
+    exc: ConnectorError,
+    step: int,
+    token: str,
+) -> Template:
+    """The step `step` again, 422, the error under its field (or above the form)."""
+    errors = {exc.field: exc.translated()} if exc.field else {}
+    context = _wizard_context(
+        services,
+        form,
+        step,
+        original,
+        errors=errors,
+        error=None if exc.field else exc.translated(),
+        key_token=token,
+    )
+    return Template(template, context=context, status_code=422)
 
 
 def _has_key(services: Services, original: str) -> bool:
