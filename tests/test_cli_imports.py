@@ -17,6 +17,7 @@ AREA_MODULES = [
     "admin",
     "backoffice",
     "econnector",
+    "econnector_shop",
     "pos",
     "pos_register",
     "scrada",
@@ -26,8 +27,12 @@ AREA_MODULES = [
     "update",
     "vault",
 ]
-# The sibling modules an area may use: the options of `scrada set` live beside it.
-SIBLINGS = {"scrada": {"webapp.cli.scrada_sources"}}
+# The sibling modules an area may use: the options of `scrada set` live beside it, and the
+# connector group takes its web shop commands from econnector_shop.
+SIBLINGS = {
+    "scrada": {"webapp.cli.scrada_sources"},
+    "econnector": {"webapp.cli.econnector_shop"},
+}
 
 
 def loaded_cli_modules(module: str) -> set[str]:
