@@ -60,6 +60,16 @@ def test_a_transaction_left_open_in_a_read_is_ended(store: Store) -> None:
     assert _count(store) == 40
 
 
+def test_a_reader_changed_for_one_read_is_given_back_as_it_was(store: Store) -> None:
+    with store.read() as db:
+        db.conn.row_factory = None
+        db.conn.text_factory = bytes
+    for _ in range(IDLE_READERS + 1):
+        with store.read() as db:
+            row = db.execute("SELECT n, 'x' AS text FROM numbers LIMIT 1").fetchone()
+            assert dict(row) == {"n": 0, "text": "x"}
+
+
 def test_a_read_that_raises_gives_a_clean_connection_back(store: Store) -> None:
     with pytest.raises(sqlite3.OperationalError), store.read() as db:
         db.execute("SELECT nothing FROM nowhere")

@@ -78,6 +78,9 @@ class _Reader(sqlite3.Connection):
         self._cursors.clear()
         if self.in_transaction:
             self.execute("ROLLBACK")
+        # What a read may have changed for itself (a bulk read wants plain tuples).
+        self.row_factory = sqlite3.Row
+        self.text_factory = str
 
 
 def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
