@@ -325,6 +325,8 @@ def test_ws_key_reaches_a_host_that_strips_the_authorization_header(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # A server started earlier in this process quietens httpx (webapp/logs.py): heard here again.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     with PrestaShopSimulator(strip_authorization=True) as sim:
         sim.populate_demo()
         assert sim.url is not None

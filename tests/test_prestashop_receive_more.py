@@ -136,6 +136,7 @@ def test_the_ws_key_fallback_for_a_host_that_strips_the_header(
     services: Services, presta: Connector, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # quietened by any server started before
     with PrestaShopSimulator(strip_authorization=True) as stripping:
         stripping.populate_demo(orders=6)
         assert stripping.url is not None
