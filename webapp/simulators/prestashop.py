@@ -27,7 +27,8 @@ from urllib.parse import parse_qsl, unquote
 
 from webapp.simulators import prestashop_format as fmt
 from webapp.simulators import prestashop_query as query
-from webapp.simulators.prestashop_http import RecordedRequest, Response, Server, host_page
+from webapp.simulators.http_server import SimulatorServer, serve_in_thread, stop_server
+from webapp.simulators.prestashop_http import Handler, RecordedRequest, Response, host_page
 from webapp.simulators.prestashop_orders import Line, OrderBook
 from webapp.simulators.prestashop_schema import RESOURCES, Resource
 from webapp.simulators.prestashop_write import WriteError, add_order_history, replace
@@ -94,7 +95,7 @@ class PrestaShopSimulator(OrderBook):
         self._failures: list[_Rule] = []
         self._delays: list[_Rule] = []
         self._stopping = threading.Event()
-        self._server: Server | None = None
+        self._server: SimulatorServer[PrestaShopSimulator] | None = None
         self._thread: threading.Thread | None = None
 
     def add_key(self, key: str, permissions: dict[str, set[str]]) -> None:
@@ -342,15 +343,9 @@ class PrestaShopSimulator(OrderBook):
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
         self._stopping.clear()
-        server = Server((host, port), self)
+        server = SimulatorServer((host, port), self, Handler)
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="prestashop-simulator",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "prestashop-simulator")
         self.url = f"http://{host}:{server.server_address[1]}{self.base_path}"
         return self.url
 
@@ -359,11 +354,7 @@ class PrestaShopSimulator(OrderBook):
         if server is None:
             return
         self._stopping.set()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(5)
+        stop_server(server, thread)
         self._server = self._thread = None
 
     def __enter__(self) -> PrestaShopSimulator:

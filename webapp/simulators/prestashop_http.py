@@ -1,21 +1,15 @@
-"""The PrestaShop simulator's HTTP side: a keep-alive ThreadingHTTPServer on 127.0.0.1 whose
-handler reads a capped body, asks the simulator for the answer and records the request (the
-Scrada simulator's server, with HEAD and PATCH)."""
+"""The PrestaShop simulator's HTTP side: the simulators' server (http_server.py) with a handler
+that reads a capped body, asks the simulator for the answer and records the request; it answers
+HEAD and PATCH too."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import socketserver
-import sys
-import threading
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from webapp.simulators import prestashop_format as fmt
+from webapp.simulators.http_server import SimulatorServer, TrackedHandler, status_phrase
 
 if TYPE_CHECKING:
     from webapp.simulators.prestashop import PrestaShopSimulator
@@ -44,56 +38,18 @@ class Response:
 
 
 def host_page(status: int) -> bytes:
-    phrase = _reason(status)
+    phrase = status_phrase(status)
     return (
         f"<html><head><title>{status} {phrase}</title></head><body>{phrase}</body></html>".encode()
     )
 
 
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
 # --- HTTP ------------------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+class Handler(TrackedHandler):
+    served_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"})
+    server: SimulatorServer[PrestaShopSimulator]
 
     def _serve(self, method: str) -> None:
         simulator = self.server.simulator
@@ -117,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
             auth = "ws_key"
         simulator.log_request(RecordedRequest(method, path, raw_query, auth, body, response.status))
         head = [
-            f"HTTP/1.1 {response.status} {_reason(response.status)}",
+            f"HTTP/1.1 {response.status} {status_phrase(response.status)}",
             f"Content-Type: {response.content_type}",
             f"Content-Length: {len(response.body) if method != 'HEAD' else 0}",
             f"PSWS-Version: {PSWS_VERSION}",
@@ -133,39 +89,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             self.close_connection = True
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], simulator: PrestaShopSimulator) -> None:
-        self.simulator = simulator
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can take seconds.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._connections_lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return
-        super().handle_error(request, client_address)

@@ -9,15 +9,12 @@ daemon thread inside a test or as its own process (`python -m webapp.simulators.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import hmac
 import json
 import math
 import random
 import signal
-import socket
-import socketserver
 import sys
 import threading
 import time
@@ -28,7 +25,6 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from functools import partial
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs
@@ -36,6 +32,13 @@ from urllib.parse import parse_qs
 import httpx
 
 from webapp.simulators import scrada_docs as docs
+from webapp.simulators.http_server import (
+    SimulatorServer,
+    TrackedHandler,
+    serve_in_thread,
+    status_phrase,
+    stop_server,
+)
 
 REFILL_SECONDS = 10
 PAGE_SIZE = 100
@@ -328,7 +331,7 @@ class ScradaSimulator:
         self._failures: list[_Rule] = []
         self._delays: list[_Rule] = []
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: SimulatorServer[ScradaSimulator] | None = None
         self._thread: threading.Thread | None = None
 
     # -- building the data --
@@ -648,15 +651,9 @@ class ScradaSimulator:
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
         self._stopping.clear()
-        server = _Server((host, port), self)
+        server = SimulatorServer((host, port), self, _Handler)
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="scrada-simulator",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "scrada-simulator")
         self.url = f"http://{host}:{server.server_address[1]}"
         return self.url
 
@@ -667,11 +664,7 @@ class ScradaSimulator:
         if server is None:
             return
         self._stopping.set()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(5)
+        stop_server(server, thread)
         self._server = self._thread = None
 
     # -- webhooks --
@@ -866,34 +859,8 @@ def _sniff(body: bytes) -> str:
 # --- HTTP ------------------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: a client's pool reuses connections
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # a request log line per call would cost more than answering it
+class _Handler(TrackedHandler):
+    server: SimulatorServer[ScradaSimulator]  # GET, PUT, POST, DELETE: HEAD and PATCH answer 501
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -904,7 +871,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Recorded before answering: a test reads `requests` as soon as it has its answer.
         simulator._record(method, self.path, response.status)
         head = [
-            f"HTTP/1.1 {response.status} {_reason(response.status)}",
+            f"HTTP/1.1 {response.status} {status_phrase(response.status)}",
             f"Content-Type: {response.content_type}",
             f"Content-Length: {len(response.body)}",
         ]
@@ -917,49 +884,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             self.close_connection = True  # the client went away (a timeout in a test)
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # benchmarks open many connections at once
-
-    def __init__(self, address: tuple[str, int], simulator: ScradaSimulator) -> None:
-        self.simulator = simulator
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can take seconds.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._connections_lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # a client that hung up is normal here
-        super().handle_error(request, client_address)
 
 
 # --- command line ----------------------------------------------------------------------------
