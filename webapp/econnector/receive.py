@@ -27,7 +27,7 @@ from webapp.econnector.inbox import SETTLE_SECONDS, file_kind, read_documents, r
 from webapp.econnector.prestashop.receive import receive_orders
 from webapp.econnector.receive_documents import receive_documents
 from webapp.econnector.receive_parties import integrate_one_party, read_parties
-from webapp.econnector.report import Choices, ReceiveReport, summary
+from webapp.econnector.report import Choices, ReceiveReport
 from webapp.i18n import UserError, current_language, translations
 from webapp.secrets import Vault
 from webapp.store import Store
@@ -94,7 +94,7 @@ def receive(
                 _file(store, connector, path, choices, report, progress)
     finally:
         if own_run:
-            _finish(store, report)
+            records.finish_reception(store, report)
     return report
 
 
@@ -166,27 +166,7 @@ def _file_error(
     store: Store, connector: Connector, path: Path, error: UserError, run_id: int | None
 ) -> None:
     log.warning("connector %s: %s refused: %s", connector.code, path.name, error.translated())
-    if run_id is None:
-        return
-    with store.write() as db:
-        records.record(
-            db,
-            run_id,
-            JOB_NAME,
-            connector.code,
-            kind="file",
-            status="error",
-            key=path.name,
-            message=error.message,
-            params={**error.params, "file": path.name},
-        )
-
-
-def _finish(store: Store, report: ReceiveReport) -> None:
-    assert report.run_id is not None
-    failed = report.count("not_integrated") or any("error" in entry for entry in report.files)
-    message, params = summary(report)
-    history.finish_run(store, report.run_id, "warning" if failed else "success", message, params)
+    records.record_source_error(store, connector, path.name, error, run_id)
 
 
 def integrated_documents(store: Store, connector: Connector) -> list[dict[str, Any]]:

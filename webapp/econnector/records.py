@@ -7,13 +7,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from webapp import history
 from webapp.clock import now_iso
-from webapp.i18n import N_
+from webapp.econnector.report import ReceiveReport, summary
+from webapp.i18n import N_, UserError
+
+if TYPE_CHECKING:
+    from webapp.econnector.connectors import Connector
+    from webapp.store import Store
 
 for _kind, _label in (
     ("document", N_("document")),
@@ -115,6 +120,35 @@ def record_many(
         f"{COUNTERS[status]} = {COUNTERS[status]} + {count}" for status, count in counts.items()
     )
     db.execute(f"UPDATE runs SET {moved} WHERE id = ?", [run_id])
+
+
+def record_source_error(
+    store: Store, connector: Connector, source: str, error: UserError, run_id: int | None
+) -> None:
+    """A source of a reception (a file, the shop's orders) refused as a whole: one error item in
+    its own transaction; none for an analysis (no run)."""
+    if run_id is None:
+        return
+    with store.write() as db:
+        record(
+            db,
+            run_id,
+            RECEIVE_JOB,
+            connector.code,
+            kind="file",
+            status="error",
+            key=source,
+            message=error.message,
+            params={**error.params, "file": source},
+        )
+
+
+def finish_reception(store: Store, report: ReceiveReport) -> None:
+    """End a reception's run: a warning when something was not integrated or a source failed."""
+    assert report.run_id is not None
+    failed = report.count("not_integrated") or any("error" in entry for entry in report.files)
+    message, params = summary(report)
+    history.finish_run(store, report.run_id, "warning" if failed else "success", message, params)
 
 
 def default_period(today: date | None = None) -> tuple[date, date]:

@@ -36,7 +36,7 @@ from webapp.econnector.prestashop.orders import (
 )
 from webapp.econnector.prestashop.orders_map import to_document
 from webapp.econnector.receive_documents import receive_documents
-from webapp.econnector.report import MAX_DETAIL, Choices, ReceiveReport, summary
+from webapp.econnector.report import MAX_DETAIL, Choices, ReceiveReport
 from webapp.i18n import N_, UserError, current_language, translations
 from webapp.secrets import Vault
 from webapp.store import Store
@@ -110,7 +110,7 @@ def receive_orders(
     finally:
         entry["documents"] = report.total
         if own_run:
-            _finish(store, report)
+            records.finish_reception(store, report)
     return report
 
 
@@ -264,24 +264,4 @@ def _error(
 ) -> None:
     entry["error"] = error.translated()
     log.warning("connector %s: receiving orders stopped: %s", connector.code, error.translated())
-    if run_id is None:
-        return
-    with store.write() as db:
-        records.record(
-            db,
-            run_id,
-            JOB_NAME,
-            connector.code,
-            kind="file",
-            status="error",
-            key=SOURCE,
-            message=error.message,
-            params={**error.params, "file": SOURCE},
-        )
-
-
-def _finish(store: Store, report: ReceiveReport) -> None:
-    assert report.run_id is not None
-    failed = report.count("not_integrated") or any("error" in entry for entry in report.files)
-    message, params = summary(report)
-    history.finish_run(store, report.run_id, "warning" if failed else "success", message, params)
+    records.record_source_error(store, connector, SOURCE, error, run_id)
