@@ -2,7 +2,7 @@
 connections so that stopping it also cuts the ones a client keeps alive in its pool.
 
 Each simulator subclasses `TrackedHandler` with its own `_serve(method)` and lists the methods it
-answers; `serve_in_thread` and `stop_server` are its start and stop."""
+answers; a `ServerThread` starts and stops it."""
 
 from __future__ import annotations
 
@@ -114,20 +114,43 @@ class SimulatorServer(ThreadingHTTPServer, Generic[SimulatorT]):
         super().handle_error(request, client_address)
 
 
-def serve_in_thread(server: SimulatorServer[Any], name: str) -> threading.Thread:
-    """Serve in a started daemon thread."""
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
-    )
-    thread.start()
-    return thread
+class ServerThread:
+    """A simulator's server and the daemon thread serving it, one at a time. `stopping` is set
+    while the simulator stops: a simulated delay waits on it, so stop() cuts the wait short."""
 
+    def __init__(self, name: str, handler: type[TrackedHandler]) -> None:
+        self.name = name
+        self.handler = handler
+        self.stopping = threading.Event()
+        self._server: SimulatorServer[Any] | None = None
+        self._thread: threading.Thread | None = None
 
-def stop_server(server: SimulatorServer[Any], thread: threading.Thread | None) -> None:
-    """Stop listening and cut kept-alive connections: a client's pooled connection must not
-    keep talking to a simulator that a test has stopped."""
-    server.shutdown()
-    server.close_connections()
-    server.server_close()
-    if thread is not None:
-        thread.join(5)
+    def start(self, simulator: object, host: str, port: int) -> int:
+        """Serve in a daemon thread; returns the port bound."""
+        if self._server is not None:
+            raise RuntimeError("the simulator is already running")
+        self.stopping.clear()
+        server = SimulatorServer((host, port), simulator, self.handler)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=self.name,
+            daemon=True,
+        )
+        self._thread.start()
+        return int(server.server_address[1])
+
+    def stop(self) -> None:
+        """Stop listening and cut kept-alive connections: a client's pooled connection must not
+        keep talking to a simulator that a test has stopped."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self.stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(5)
+        self._server = self._thread = None

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, unquote
 
 from webapp.simulators import prestashop_format as fmt
 from webapp.simulators import prestashop_query as query
-from webapp.simulators.http_server import SimulatorServer, serve_in_thread, stop_server
+from webapp.simulators.http_server import ServerThread
 from webapp.simulators.prestashop_http import Handler, RecordedRequest, Response, host_page
 from webapp.simulators.prestashop_orders import Line, OrderBook
 from webapp.simulators.prestashop_schema import RESOURCES, Resource
@@ -94,9 +94,7 @@ class PrestaShopSimulator(OrderBook):
         self.url: str | None = None
         self._failures: list[_Rule] = []
         self._delays: list[_Rule] = []
-        self._stopping = threading.Event()
-        self._server: SimulatorServer[PrestaShopSimulator] | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ServerThread("prestashop-simulator", Handler)
 
     def add_key(self, key: str, permissions: dict[str, set[str]]) -> None:
         """Another webservice key: resource -> the methods it may use."""
@@ -150,7 +148,7 @@ class PrestaShopSimulator(OrderBook):
             return Response(404, b"Not Found", "text/plain")
         delay = self._take(self._delays, method, target)
         if delay:
-            self._stopping.wait(delay)
+            self._serving.stopping.wait(delay)
         failure = self._take(self._failures, method, target)
         if failure is not None:
             status = int(failure)
@@ -340,22 +338,12 @@ class PrestaShopSimulator(OrderBook):
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a daemon thread; returns the shop's URL (the API is under url + "/api/")."""
-        if self._server is not None:
-            raise RuntimeError("the simulator is already running")
-        self._stopping.clear()
-        server = SimulatorServer((host, port), self, Handler)
-        self._server = server
-        self._thread = serve_in_thread(server, "prestashop-simulator")
-        self.url = f"http://{host}:{server.server_address[1]}{self.base_path}"
+        port = self._serving.start(self, host, port)
+        self.url = f"http://{host}:{port}{self.base_path}"
         return self.url
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        stop_server(server, thread)
-        self._server = self._thread = None
+        self._serving.stop()
 
     def __enter__(self) -> PrestaShopSimulator:
         self.start()

@@ -33,11 +33,10 @@ import httpx
 
 from webapp.simulators import scrada_docs as docs
 from webapp.simulators.http_server import (
+    ServerThread,
     SimulatorServer,
     TrackedHandler,
-    serve_in_thread,
     status_phrase,
-    stop_server,
 )
 
 REFILL_SECONDS = 10
@@ -330,9 +329,7 @@ class ScradaSimulator:
         self._buckets: dict[str, _Bucket] = {}
         self._failures: list[_Rule] = []
         self._delays: list[_Rule] = []
-        self._stopping = threading.Event()
-        self._server: SimulatorServer[ScradaSimulator] | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ServerThread("scrada-simulator", _Handler)
 
     # -- building the data --
 
@@ -529,7 +526,7 @@ class ScradaSimulator:
             return _error(404)
         delay = self._take_rule(self._delays, target)
         if delay:
-            self._stopping.wait(delay)  # stop() cuts the wait short
+            self._serving.stopping.wait(delay)  # stop() cuts the wait short
         key = headers.get("X-API-KEY") or ""
         failure = self._take_rule(self._failures, target)
         if failure is not None:
@@ -648,24 +645,14 @@ class ScradaSimulator:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a daemon thread; returns the base URL (the API is under /v1)."""
-        if self._server is not None:
-            raise RuntimeError("the simulator is already running")
-        self._stopping.clear()
-        server = SimulatorServer((host, port), self, _Handler)
-        self._server = server
-        self._thread = serve_in_thread(server, "scrada-simulator")
-        self.url = f"http://{host}:{server.server_address[1]}"
+        port = self._serving.start(self, host, port)
+        self.url = f"http://{host}:{port}"
         return self.url
 
     def stop(self) -> None:
         """Stop listening and cut kept-alive connections: a client's pooled connection must not
         keep talking to a simulator that a test has stopped."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        stop_server(server, thread)
-        self._server = self._thread = None
+        self._serving.stop()
 
     # -- webhooks --
 
