@@ -18,7 +18,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from webapp import history
 from webapp.backoffice import documents
 from webapp.csvio import CsvError
 from webapp.econnector import records
@@ -83,9 +82,7 @@ def receive(
     report.waiting = [path.name for path in waiting]
     own_run = not analyse_only and run_id is None
     if own_run:
-        run_id = history.start_run(store, JOB_NAME, origin)
-        with store.write() as db:
-            db.execute("UPDATE runs SET subject = ? WHERE id = ?", [connector.code, run_id])
+        run_id = records.start_reception(store, connector.code, origin)
     report.run_id = None if analyse_only else run_id
     translations(current_language())  # its first reading takes ~0.2 s: not under the write lock
     try:

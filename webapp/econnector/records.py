@@ -122,6 +122,14 @@ def record_many(
     db.execute(f"UPDATE runs SET {moved} WHERE id = ?", [run_id])
 
 
+def start_reception(store: Store, code: str, origin: str) -> int:
+    """A reception's own run, about its connector (`subject`: the connector's history shows it)."""
+    run_id = history.start_run(store, RECEIVE_JOB, origin)
+    with store.write() as db:
+        db.execute("UPDATE runs SET subject = ? WHERE id = ?", [code, run_id])
+    return run_id
+
+
 def record_source_error(
     store: Store, connector: Connector, source: str, error: UserError, run_id: int | None
 ) -> None:

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from webapp import history
 from webapp.backoffice import documents
 from webapp.clock import now_iso
 from webapp.econnector import records
@@ -72,9 +71,7 @@ def receive_orders(
     report = ReceiveReport(connector.code, analyse_only)
     own_run = not analyse_only and run_id is None
     if own_run:
-        run_id = history.start_run(store, JOB_NAME, origin)
-        with store.write() as db:
-            db.execute("UPDATE runs SET subject = ? WHERE id = ?", [connector.code, run_id])
+        run_id = records.start_reception(store, connector.code, origin)
     report.run_id = None if analyse_only else run_id
     translations(current_language())  # its first reading takes ~0.2 s: not under the write lock
     # state "shop": not a file (no .csv kept, no .bak); the page words it so.
