@@ -7,12 +7,14 @@ answers; a `ServerThread` starts and stops it."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import socketserver
 import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
 from typing import Any, ClassVar, Generic, TypeVar
 
 SimulatorT = TypeVar("SimulatorT")
@@ -154,3 +156,15 @@ class ServerThread:
         if thread is not None:
             thread.join(5)
         self._server = self._thread = None
+
+
+def stop_on_signal() -> threading.Event:
+    """An event SIGTERM and SIGINT set: a simulator run as its own process stops cleanly."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop

@@ -16,18 +16,16 @@ import binascii
 import contextlib
 import hmac
 import json
-import signal
 import string
 import sys
-import threading
 from dataclasses import dataclass
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from webapp.simulators import prestashop_format as fmt
 from webapp.simulators import prestashop_query as query
-from webapp.simulators.http_server import ServerThread
+from webapp.simulators.http_server import ServerThread, stop_on_signal
 from webapp.simulators.prestashop_http import Handler, RecordedRequest, Response, host_page
 from webapp.simulators.prestashop_orders import Line, OrderBook
 from webapp.simulators.prestashop_schema import RESOURCES, Resource
@@ -381,13 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strip-authorization", action="store_true")
     parser.add_argument("--block-put", action="store_true")
     args = parser.parse_args(argv)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signal()
     simulator = PrestaShopSimulator(
         base_path=args.base_path,
         seed=args.seed,

@@ -14,7 +14,6 @@ import hmac
 import json
 import math
 import random
-import signal
 import sys
 import threading
 import time
@@ -25,7 +24,6 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from functools import partial
 from http import HTTPStatus
-from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -37,6 +35,7 @@ from webapp.simulators.http_server import (
     SimulatorServer,
     TrackedHandler,
     status_phrase,
+    stop_on_signal,
 )
 
 REFILL_SECONDS = 10
@@ -911,14 +910,8 @@ def main(argv: list[str] | None = None) -> int:
         help="serve only Scrada's documented API (the assumed partner feed answers 404)",
     )
     args = parser.parse_args(argv)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
     # First: a SIGTERM that arrives while the companies are being made still exits cleanly.
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signal()
     simulator = ScradaSimulator(
         api_key=args.api_key,
         password=args.password,
