@@ -72,6 +72,16 @@ def unlocked_services(
     return services
 
 
+def connector_named(state: CliState, code: str, as_json: bool) -> Any:
+    """The e-connecteur's connector `code`, or exit 2 saying none has it."""
+    from webapp.econnector.connectors import ConnectorError, get
+
+    try:
+        return get(state.services().store, code)
+    except ConnectorError as exc:
+        fail(exc.translated(), as_json=as_json)
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT, *, as_json: bool = False) -> NoReturn:
     if as_json:
         click.echo(json.dumps({"ok": False, "error": message}, ensure_ascii=False))

@@ -12,6 +12,7 @@ import click
 from webapp.cli.common import (
     EXIT_ITEMS_FAILED,
     CliState,
+    connector_named,
     emit,
     fail,
     json_option,
@@ -160,15 +161,6 @@ def list_command(state: CliState, as_json: bool) -> None:
         for row in rows
     ]
     emit(as_json, rows, "\n".join(lines) or _("No connector yet."))
-
-
-def connector_named(state: CliState, code: str, as_json: bool) -> Any:
-    from webapp.econnector.connectors import ConnectorError, get
-
-    try:
-        return get(state.services().store, code)
-    except ConnectorError as exc:
-        fail(exc.translated(), as_json=as_json)
 
 
 @connector.command("map")

@@ -13,6 +13,7 @@ from webapp.cli.common import (
     EXIT_CREDENTIALS,
     EXIT_ITEMS_FAILED,
     CliState,
+    connector_named,
     emit,
     fail,
     json_option,
@@ -59,7 +60,6 @@ def shop_services(state: CliState, item: Any, as_json: bool) -> Any:
 def test_command(state: CliState, code: str, as_json: bool) -> None:
     """Test a webservice connector's shop and key: exit 0 when the key works, 3 when the shop
     refuses it, 1 when the shop cannot be reached or is not PrestaShop."""
-    from webapp.cli.econnector import connector_named
     from webapp.econnector.prestashop.connection import check_connection
 
     services = unlocked_services(state, as_json)
