@@ -5,14 +5,11 @@ HEAD and PATCH too."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from webapp.simulators import prestashop_format as fmt
 from webapp.simulators.http_server import SimulatorServer, TrackedHandler, status_phrase
-
-if TYPE_CHECKING:
-    from webapp.simulators.prestashop import PrestaShopSimulator
 
 # Both headers come from PrestaShop's webservice (dispatcher.php, WebserviceRequest::fetch);
 # prestapyt reads PSWS-Version to check the shop's version.
@@ -47,9 +44,19 @@ def host_page(status: int) -> bytes:
 # --- HTTP ------------------------------------------------------------------------------------
 
 
+class Shop(Protocol):
+    """What the handler asks of the simulator (prestashop.PrestaShopSimulator)."""
+
+    strip_authorization: bool
+
+    def answer(self, method: str, target: str, headers: Any, body: bytes) -> Response: ...
+
+    def log_request(self, request: RecordedRequest) -> None: ...
+
+
 class Handler(TrackedHandler):
     served_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"})
-    server: SimulatorServer[PrestaShopSimulator]
+    server: SimulatorServer[Shop]
 
     def _serve(self, method: str) -> None:
         simulator = self.server.simulator
