@@ -61,8 +61,8 @@ def sim() -> Iterator[PrestaShopSimulator]:
         yield shop
 
 
-@pytest.fixture
-def presta(services: Services, sim: PrestaShopSimulator, tmp_path: Path) -> Connector:
+def shop_connector(services: Services, sim: PrestaShopSimulator, tmp_path: Path) -> Connector:
+    """A PRESTA connector on `sim`, its key in a new vault, the shop's articles imported and mapped."""
     services.vault.create(PASSPHRASE)
     source = tmp_path / "articles.csv"
     source.write_text(ARTICLES, encoding="utf-8")
@@ -83,6 +83,11 @@ def presta(services: Services, sim: PrestaShopSimulator, tmp_path: Path) -> Conn
     for external, variant, internal in CORRESPONDENCES:
         mappings.set_mapping(services.store, connector, "article", external, internal, variant)
     return connector
+
+
+@pytest.fixture
+def presta(services: Services, sim: PrestaShopSimulator, tmp_path: Path) -> Connector:
+    return shop_connector(services, sim, tmp_path)
 
 
 def run(services: Services, connector: Connector, **options: Any) -> ReceiveReport:

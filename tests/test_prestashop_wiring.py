@@ -14,10 +14,9 @@ import pytest
 
 from tests.conftest import Client, relais
 from tests.test_connector_web import post, run_of, wait_state
-from tests.test_prestashop_receive import ARTICLES, CORRESPONDENCES, PASSPHRASE, STATES
+from tests.test_prestashop_receive import PASSPHRASE, shop_connector
 from webapp import history_queries
-from webapp.backoffice.importer import import_csv
-from webapp.econnector import connectors, mappings
+from webapp.econnector import connectors
 from webapp.econnector.connectors import Connector
 from webapp.econnector.prestashop.receive import receive_orders
 from webapp.services import Services
@@ -33,26 +32,7 @@ def sim() -> Iterator[PrestaShopSimulator]:
 
 @pytest.fixture
 def presta(services: Services, sim: PrestaShopSimulator, tmp_path: Path) -> Connector:
-    services.vault.create(PASSPHRASE)
-    source = tmp_path / "articles.csv"
-    source.write_text(ARTICLES, encoding="utf-8")
-    assert import_csv(services.store, "articles", source).committed
-    assert sim.url is not None
-    connector = connectors.save(
-        services.store,
-        Connector(
-            code="PRESTA",
-            partner="Prestashop",
-            mode="webservice",
-            shop_url=sim.url,
-            order_states=",".join(str(state) for state in STATES),
-        ),
-        vault=services.vault,
-        key=sim.api_key,
-    )
-    for external, variant, internal in CORRESPONDENCES:
-        mappings.set_mapping(services.store, connector, "article", external, internal, variant)
-    return connector
+    return shop_connector(services, sim, tmp_path)
 
 
 def count(services: Services, table: str) -> int:
