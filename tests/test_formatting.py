@@ -1,4 +1,4 @@
-"""The display formats (webapp/formatting.py) in French and in English, and their filters."""
+"""The display formats (webapp/formatting.py) in French, Dutch and English, and their filters."""
 
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ def test_amounts_use_the_languages_marks() -> None:
         assert formatting.amount(12.3456) == "12.3456"
         assert formatting.money(Decimal("-0.5")) == "-0.50"
         assert formatting.money(3) == "3.00"
+
+
+def test_dutch_writes_numbers_and_days_the_belgian_way() -> None:
+    with i18n.language("nl"):
+        assert formatting.amount(Decimal("1234.5")) == "1.234,50"
+        assert formatting.money("7") == "7,00"
+        assert formatting.quantity(0.5) == "0,5"
+        assert formatting.amount_input(Decimal("12.5")) == "12,50"
+        assert formatting.day("2026-01-31") == "31/01/2026"
 
 
 def test_amounts_that_are_not_numbers_are_shown_as_they_are() -> None:

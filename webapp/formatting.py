@@ -22,8 +22,13 @@ Number = float | int | Decimal | str | None
 DEFAULT_TIME_FORMAT = "%d/%m/%Y %H:%M"
 
 
+# Belgian French and Belgian Dutch both write 12,50 and 31/01/2026; English keeps the point.
+LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_GB"}
+COMMA_LANGUAGES = frozenset({"fr", "nl"})
+
+
 def _locale() -> str:
-    return "fr_BE" if current_language() == "fr" else "en_GB"
+    return LOCALES.get(current_language(), "en_GB")
 
 
 def _decimal(value: Number) -> Decimal | None:
@@ -37,7 +42,7 @@ def _decimal(value: Number) -> Decimal | None:
 
 
 def amount(value: Number, minimum: int = 2, maximum: int = 4) -> str:
-    """12.5 -> "12,50" in French, "12.50" in English; extra decimals only when they are there.
+    """12.5 -> "12,50" in French and Dutch, "12.50" in English; extra decimals only when they are there.
 
     Text that is not a number is shown as it is: a file's total may be anything.
     """
@@ -69,17 +74,17 @@ def amount_input(value: Number) -> str:
     text = f"{number:.4f}".rstrip("0")
     whole, _, decimals = text.partition(".")
     text = f"{whole}.{decimals.ljust(2, '0')}"
-    return text.replace(".", ",") if current_language() == "fr" else text
+    return text.replace(".", ",") if current_language() in COMMA_LANGUAGES else text
 
 
 def day(value: str | date | None) -> str:
-    """A date (ISO text from the database) as the reader writes dates: 31/01/2026 in French,
-    2026-01-31 in English."""
+    """A date (ISO text from the database) as the reader writes dates: 31/01/2026 in French and
+    Dutch, 2026-01-31 in English."""
     if not value:
         return ""
     text = value.isoformat() if isinstance(value, date) else value
     iso = text[:10]
-    if current_language() == "fr" and len(iso) == 10:
+    if current_language() in COMMA_LANGUAGES and len(iso) == 10:
         return f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}"
     return iso
 
