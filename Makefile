@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DATA ?= var/demo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint bench install chromium xvfb dovecot i18n bundle clean fuzz
+.PHONY: run test test-fast lint bench install chromium xvfb dovecot i18n bundle clean fuzz screens
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ BENCHMARKS := startup scrada backoffice backoffice_ui econnector econnector_mapp
 
 bench: $(STAMP)
 	@for name in $(BENCHMARKS); do echo "== benchmarks/$$name.py"; $(PY) benchmarks/$$name.py || exit 1; done
+
+## Screenshots of each main page in French and Dutch (docs/screens/), from a demo office and register.
+screens: $(STAMP) chromium
+	$(PY) tools/screens.py
 
 i18n: $(STAMP)
 	$(PY) tools/i18n.py
