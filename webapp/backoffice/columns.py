@@ -6,7 +6,7 @@ is generated from them: a column cannot be documented one way and read another.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from webapp.i18n import N_
@@ -17,6 +17,7 @@ class Column:
     name: str
     type: str
     description: str
+    label: str = ""  # what a select of the import's column mapping shows (translated)
     required: bool = False  # the header must name it
     not_empty: bool = False  # and every row must fill it
     aliases: tuple[str, ...] = ()
@@ -30,6 +31,9 @@ class Kind:
     title: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", _labelled(self.name, self.columns))
 
     def column(self, name: str) -> Column:
         return next(column for column in self.columns if column.name == name)
@@ -52,6 +56,67 @@ class Kind:
 
 def _text(name: str, description: str, **extra: Any) -> Column:
     return Column(name, "text", description, **extra)
+
+
+_LABELS = {  # the short names a shopkeeper reads, by column name; a kind may say otherwise
+    "code": N_("Code"),
+    "label": N_("Label"),
+    "unit": N_("Unit"),
+    "vat_rate": N_("VAT"),
+    "price_excl_vat": N_("Price excl. VAT"),
+    "vat_code": N_("VAT code"),
+    "family": N_("Family"),
+    "barcode": N_("Barcode"),
+    "export": N_("For export"),
+    "tags": N_("Tags"),
+    "stock": N_("Stock"),
+    "active": N_("Active"),
+    "last_name": N_("Last name"),
+    "first_name": N_("First name"),
+    "company": N_("Company"),
+    "email": N_("E-mail"),
+    "phone": N_("Phone"),
+    "address": N_("Address"),
+    "postcode": N_("Postcode"),
+    "city": N_("City"),
+    "country": N_("Country"),
+    "vat_number": N_("VAT number"),
+    "created_on": N_("Customer since"),
+    "customer_code": N_("Customer code"),
+    "contact_no": N_("Contact number"),
+    "role": N_("Role"),
+    "kind": N_("Type"),
+    "name": N_("Name"),
+    "registers": N_("Registers"),
+    "number": N_("Register number"),
+    "warehouse": N_("Warehouse"),
+    "ticket_prefix": N_("Ticket prefix"),
+    "rate": N_("Rate"),
+    "valid_from": N_("Valid from"),
+    "valid_to": N_("Valid until"),
+    "decimals": N_("Decimals"),
+}
+_KIND_LABELS = {
+    ("articles", "code"): N_("Article code"),
+    ("users", "code"): N_("User code"),
+    ("vat_rates", "code"): N_("VAT code"),
+}
+
+
+def _labelled(kind: str, columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """Each column with its label: its own, the kind's, the common one, else its description
+    (the e-connecteur's columns have none)."""
+    return tuple(
+        column
+        if column.label
+        else replace(
+            column,
+            label=_KIND_LABELS.get(
+                (kind, column.name), _LABELS.get(column.name, column.description)
+            ),
+        )
+        for column in columns
+    )
 
 
 _PARTY_COLUMNS = (
