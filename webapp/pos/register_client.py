@@ -63,7 +63,11 @@ class OfficeClient:
         rng: random.Random | None = None,
     ) -> None:
         self.retry = retry or DEFAULT_RETRY
-        self._retrying = Retrying(self.retry, give_up=_unreachable, sleep=sleep, rng=rng, log=log)
+        # Each failed try at DEBUG: an office away is expected, and the synchroniser logs the
+        # round's outcome in one WARNING line (no traceback for a refused connection).
+        self._retrying = Retrying(
+            self.retry, give_up=_unreachable, sleep=sleep, rng=rng, log=log, level=logging.DEBUG
+        )
         self._http = http_client(
             base_url.rstrip("/") + protocol.API,
             {"Authorization": f"Bearer {token}", "Accept": "application/json"},

@@ -7,8 +7,10 @@ with an exponential backoff (with jitter, capped at 5 minutes) while the office 
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +21,7 @@ from webapp.i18n import N_
 from webapp.pos import updates_register
 from webapp.pos.outbox import PushResult, push_outbox
 from webapp.pos.package_import import IMPORT_JOB, ImportResult, import_packages
-from webapp.pos.register_client import OfficeError, OfficeRefused
+from webapp.pos.register_client import OfficeError, OfficeRefused, OfficeUnreachable
 from webapp.pos.register_config import (
     LAST_CONTACT,
     LAST_ERROR,
@@ -76,14 +78,51 @@ def sync_once(
                 if with_updates:
                     updates = updates_register.fetch_updates(store, client, config)
         except (OfficeError, RegisterError) as exc:
-            error = {"at": now_iso(), "message": exc.message, "params": exc.params}
-            settings.write_value(store, LAST_ERROR, error)
+            record_failure(store, exc)
             raise
     with store.write() as db:
         write_settings(db, {LAST_CONTACT: now_iso(), LAST_ERROR: None})
     result = SyncResult(imported, pushed, updates)
     record_history(store, result)
     return result
+
+
+def failure_kind(exc: Exception) -> str:
+    """What the till says about a failed round: ``refused`` (the token), ``certificate`` (the
+    office's HTTPS certificate), ``unreachable`` (no answer), ``answer`` (an answer it cannot use)
+    or ``local`` (this register: not joined, vault locked)."""
+    if isinstance(exc, OfficeRefused):
+        return "refused"
+    if isinstance(exc, OfficeUnreachable):
+        cause: BaseException | None = exc.__context__  # the transport error of the last try
+        while cause is not None:
+            if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY" in str(
+                cause
+            ):
+                return "certificate"
+            cause = cause.__cause__ or cause.__context__
+        return "unreachable"
+    return "answer" if isinstance(exc, OfficeError) else "local"
+
+
+def record_failure(store: Store, exc: OfficeError | RegisterError) -> None:
+    """The last problem, with the first failure of the current offline streak (``since``): a
+    success clears it (:func:`sync_once`), so "offline since" is that first failure."""
+    at = now_iso()
+    with store.write() as db:
+        row = db.execute("SELECT value FROM settings WHERE key = ?", [LAST_ERROR]).fetchone()
+        previous = json.loads(row[0]) if row and row[0] else None
+        since = (
+            (previous.get("since") or previous.get("at")) if isinstance(previous, dict) else None
+        )
+        error = {
+            "at": at,
+            "since": since or at,
+            "kind": failure_kind(exc),
+            "message": exc.message,
+            "params": exc.params,
+        }
+        write_settings(db, {LAST_ERROR: error})
 
 
 def record_history(store: Store, result: SyncResult) -> int | None:
@@ -164,11 +203,9 @@ class Synchroniser:
     def run_round(self) -> bool:
         try:
             result = sync_once(self.store, self.vault, self.factory)
-        except OfficeRefused:
-            log.warning("the office refused this register's token")
-            return False
         except (OfficeError, RegisterError, VaultError) as exc:
-            log.info("synchroniser: %s", exc.translated())
+            # Expected while the office is away or refuses: one line, no traceback.
+            log.warning("synchroniser: %s (%s)", exc.translated(), failure_kind(exc))
             return False
         except Exception:
             log.exception("synchroniser round failed")
