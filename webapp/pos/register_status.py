@@ -1,13 +1,24 @@
-"""What the register dashboard and `relais pos outbox` show: outbox, last contact, packages."""
+"""What the register dashboard and `relais pos outbox` show: outbox, last contact, packages; and
+where the till stands (online or not, since when, tickets waiting), read in one short read."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from webapp import clock, settings
-from webapp.i18n import translate_stored
-from webapp.pos.register_config import LAST_CONTACT, LAST_ERROR, load_config
+from webapp.i18n import N_, gettext, translate_stored
+from webapp.pos.register_config import LAST_CONTACT, LAST_ERROR, config_from, load_config
 from webapp.store import Store
+
+# Why the last round failed, in the shopkeeper's words (synchroniser.failure_kind).
+EXPLANATIONS = {
+    "unreachable": N_("Cannot reach the office ({url}): the office does not answer."),
+    "refused": N_("Cannot reach the office ({url}): the office refuses this register's token."),
+    "certificate": N_("Cannot reach the office ({url}): its certificate is not valid."),
+    "answer": N_("The office ({url}) sent an answer this register cannot use."),
+    "local": N_("This register cannot reach the office ({url}) for now."),
+}
 
 
 def _age_seconds(moment: str | None) -> int | None:
@@ -15,6 +26,46 @@ def _age_seconds(moment: str | None) -> int | None:
         return None
     then = clock.parse_iso(moment)
     return max(0, int((clock.utc_now() - then).total_seconds()))
+
+
+def problem(error: Any, url: str) -> dict[str, Any] | None:
+    """The last failed round explained, with the start of the offline streak; None when the last
+    round went through."""
+    if not isinstance(error, dict) or not error.get("message"):
+        return None
+    kind = str(error.get("kind") or "")
+    kind = kind if kind in EXPLANATIONS else "answer"
+    return {
+        "at": error.get("at"),
+        "since": error.get("since") or error.get("at"),
+        "kind": kind,
+        "explanation": gettext(EXPLANATIONS[kind], url=url or "?"),
+        "detail": translate_stored(error["message"], error.get("params")),
+    }
+
+
+def till(store: Store) -> dict[str, Any]:
+    """What the sales screen's sign shows: online or not, since when, tickets waiting."""
+    with store.read() as db:
+        config = config_from(db)
+        values = {
+            str(row[0]): json.loads(row[1]) if row[1] else None
+            for row in db.execute(
+                "SELECT key, value FROM settings WHERE key IN (?, ?)", [LAST_CONTACT, LAST_ERROR]
+            )
+        }
+        waiting = db.execute(
+            "SELECT count(*) FROM MICPTRACK WHERE state = 'queued' AND kind = 'ticket'"
+        ).fetchone()[0]
+    trouble = problem(values.get(LAST_ERROR), config.server_url if config else "")
+    return {
+        "joined": config is not None,
+        "register": config.number if config else None,
+        "online": config is not None and trouble is None,
+        "waiting": int(waiting),
+        "problem": trouble,
+        "last_contact": values.get(LAST_CONTACT),
+    }
 
 
 def status(store: Store, rejected_limit: int = 50) -> dict[str, Any]:
@@ -61,4 +112,5 @@ def status(store: Store, rejected_limit: int = 50) -> dict[str, Any]:
             else None
         ),
         "last_package": dict(package) if package else None,
+        "problem": problem(error, config.server_url if config else ""),
     }
