@@ -73,6 +73,7 @@ def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None
         LANGUAGES=i18n.LANGUAGES,
         stored=i18n.translate_stored,
         status_label=history.status_label,
+        job_label=history.job_label,
         kind_label=history.kind_label,
         version=buildinfo.current().version,
         build_date=buildinfo.current().build_date,

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from webapp.clock import now_iso
 from webapp.history_queries import decode_row
 from webapp.i18n import N_, UserError, gettext
+from webapp.job_labels import job_label as job_label  # the templates' job_label global
 from webapp.liveness import pid_alive
 from webapp.store import Store
 

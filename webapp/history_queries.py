@@ -46,6 +46,14 @@ def last_runs_by_job(store: Store) -> dict[str, dict[str, Any]]:
     return {row["job_name"]: decode_row(row) for row in rows}
 
 
+def job_names(store: Store) -> list[str]:
+    """Every process that has runs (the history filter's choices); read off the runs_job_started
+    index, not the table."""
+    with store.read() as db:
+        rows = db.execute("SELECT DISTINCT job_name FROM runs ORDER BY job_name").fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def run_items(store: Store, run_id: int, limit: int = 500) -> list[dict[str, Any]]:
     with store.read() as db:
         rows = db.execute(

@@ -21,6 +21,7 @@ from webapp.formatting import local_time
 from webapp.history import HistoryError
 from webapp.history_queries import Cursor, ItemFilter, Page
 from webapp.i18n import _, translate_stored
+from webapp.job_labels import job_label
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import HistoryQuery, ResolveForm
@@ -59,14 +60,8 @@ def page_links(result: Page, place: str) -> dict[str, str]:
 def shown_rows(services: Services, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The items with what their row shows, worked out here rather than by template calls per
     cell: each process, kind and status is translated once per page, not once per row."""
-    kinds = services.run_kinds()
-
-    def job_title(name: str) -> str:
-        spec = kinds.get(name)
-        return _(spec.title) if spec else name
-
     # Per page (the language is the request's): a handful of codes among fifty rows.
-    process, kind, status = map(cache, (job_title, history.kind_label, history.status_label))
+    process, kind, status = map(cache, (job_label, history.kind_label, history.status_label))
     return [
         {
             **item,
@@ -121,10 +116,17 @@ def filter_options(services: Services) -> dict[str, list[tuple[str, str]]]:
     kinds = sorted((history.kind_label(kind), kind) for kind in history.KIND_LABELS)
     statuses = [(status, history.status_label(status)) for status in history.ITEM_STATUSES]
     return {
-        "jobs": [(name, _(spec.title)) for name, spec in services.run_kinds().items()],
+        "jobs": job_choices(services),
         "kinds": [(kind, label) for label, kind in kinds],
         "statuses": [*statuses, ("unresolved", _("unresolved errors"))],
     }
+
+
+def job_choices(services: Services) -> list[tuple[str, str]]:
+    """Every process that has runs, manual ones too, and every one the program can run; in words,
+    in the order of their labels."""
+    names = {*history_queries.job_names(services.store), *services.run_kinds()}
+    return sorted(((name, job_label(name)) for name in names), key=lambda pair: pair[1].casefold())
 
 
 def _item_or_404(services: Services, item_id: int) -> dict[str, Any]:
@@ -200,20 +202,18 @@ def export_csv(request: HTMXRequest, services: ServicesDep) -> Response[Any]:
                 _("Justification"),
             ]
         )
-        kinds = services.run_kinds()
         after: Cursor | None = None
         while True:
             result = history_queries.query_page(
                 services.store, filters, after=after, per_page=EXPORT_CHUNK
             )
             for item in result.items:
-                spec = kinds.get(item["job_name"])
                 writer.writerow(
                     [
                         csv_safe(v)
                         for v in (
                             item["created_at"],
-                            _(spec.title) if spec else item["job_name"],
+                            job_label(item["job_name"]),
                             history.kind_label(item["kind"]),
                             history.status_label(item["status"]),
                             item["reference"],
