@@ -1,4 +1,5 @@
-"""Translations: every string in code and templates has a French translation with the same fields."""
+"""Translations: every string in code and templates has a French and a Dutch translation with the
+same fields, both plural forms where the msgid has a plural, and no fuzzy entry."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import string
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
@@ -35,25 +37,57 @@ def fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-@pytest.fixture(scope="module")
-def french() -> dict[str, str]:
-    with (REPO / "translations/fr/LC_MESSAGES/messages.po").open("rb") as handle:
-        catalog = read_po(handle, locale="fr")
-    return {str(m.id): str(m.string) for m in catalog if m.id}
+CATALOGS = ("fr", "nl")
 
 
-def test_every_string_is_translated_to_french(french: dict[str, str]) -> None:
+def catalog(language: str) -> Catalog:
+    with (REPO / f"translations/{language}/LC_MESSAGES/messages.po").open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+@pytest.fixture(scope="module", params=CATALOGS)
+def entries(request: pytest.FixtureRequest) -> list[Message]:
+    return [m for m in catalog(request.param) if m.id]
+
+
+def singular(message: Message) -> str:
+    return str(message.id[0] if isinstance(message.id, tuple | list) else message.id)
+
+
+def test_every_string_is_translated(entries: list[Message]) -> None:
     msgids = extracted_msgids()
     assert len(msgids) > 150
-    missing = sorted(m for m in msgids if not french.get(m))
+    translated = {singular(m) for m in entries if all(forms(m))}
+    missing = sorted(msgids - translated)
     assert missing == [], "run `make i18n` and translate these"
 
 
-def test_translations_keep_the_same_fields(french: dict[str, str]) -> None:
-    wrong = {
-        msgid: text for msgid, text in french.items() if text and fields(msgid) != fields(text)
-    }
+def forms(message: Message) -> list[str]:
+    strings = message.string if isinstance(message.string, tuple | list) else [message.string]
+    return [str(text) for text in strings]
+
+
+def test_translations_keep_the_same_fields(entries: list[Message]) -> None:
+    wrong = {}
+    for message in entries:
+        ids = message.id if isinstance(message.id, tuple | list) else [message.id]
+        expected = set().union(*(fields(str(msgid)) for msgid in ids))
+        # a plural form may spell the count out ("one secret") instead of showing {n}
+        needed = expected - {"n"} if message.pluralizable else expected
+        for text in forms(message):
+            if text and not needed <= fields(text) <= expected:
+                wrong[singular(message)] = text
     assert wrong == {}
+
+
+def test_plural_entries_have_both_forms(entries: list[Message]) -> None:
+    plurals = [m for m in entries if m.pluralizable]
+    incomplete = [singular(m) for m in plurals if len(forms(m)) != 2 or not all(forms(m))]
+    assert incomplete == []
+
+
+def test_no_entry_is_fuzzy(entries: list[Message]) -> None:
+    assert [singular(m) for m in entries if m.fuzzy] == []
 
 
 def test_language_switch_and_fallback() -> None:
@@ -66,8 +100,17 @@ def test_language_switch_and_fallback() -> None:
         )
     with i18n.language("en"):
         assert i18n.gettext("History") == "History"
+    with i18n.language("nl"):
+        assert i18n.gettext("History") == "Geschiedenis"
+        assert i18n.gettext("Page {number}", number=3) == "Pagina 3"
     with i18n.language("xx"):
         assert i18n.current_language() == "fr"
+
+
+def test_every_language_of_the_switch_has_a_catalog() -> None:
+    assert set(i18n.LANGUAGES) == {"fr", "nl", "en"}
+    for code in CATALOGS:
+        assert catalog(code).plural_forms.startswith("nplurals=2;")
 
 
 def test_stored_message_with_wrong_params_still_reads() -> None:

@@ -1,6 +1,6 @@
 """Refresh the translation catalogs: extract msgids from code and templates, merge into each .po.
 
-Run with `make i18n`; then translate the new empty entries in translations/fr/LC_MESSAGES/messages.po.
+Run with `make i18n`; then translate the new empty entries in translations/{fr,nl}/LC_MESSAGES/messages.po.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 POT = ROOT / "translations" / "messages.pot"
-LANGUAGES = ("fr",)
+LANGUAGES = ("fr", "nl")
 
 
 def extract() -> None:

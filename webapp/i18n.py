@@ -1,4 +1,4 @@
-"""Translations: English msgids in code and templates, French (default) and English catalogs.
+"""Translations: English msgids in code and templates; French (default), Dutch and English.
 
 Catalogs are read from ``translations/<lang>/LC_MESSAGES/messages.po`` at start (no compile step to
 forget). The active language is a context variable, set per request from the language cookie.
@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 
 from webapp.config import resource_root
 
-LANGUAGES = {"fr": "Français", "en": "English"}
+LANGUAGES = {"fr": "Français", "nl": "Nederlands", "en": "English"}
 DEFAULT_LANGUAGE = "fr"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar(
