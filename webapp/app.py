@@ -30,7 +30,7 @@ from webapp.security import (
     origin_check_middleware,
 )
 from webapp.services import Services
-from webapp.web import routes
+from webapp.web import roles, routes
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,7 @@ def create_app(
         ),
         middleware=[origin_check_middleware(hosts), language_middleware_factory(services)],
         before_send=[add_security_headers],
+        before_request=roles.role_hook(services),
         exception_handlers={HTTPException: html_error_handler, 500: html_error_handler},
         on_shutdown=[services.close],
         logging_config=None,
