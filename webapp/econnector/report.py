@@ -28,9 +28,15 @@ class DocumentResult:
     number: str | None = None
     candidates: list[str] = field(default_factory=list)
     data_kind: str = "document"
+    # The received customer's e-mail, postcode and city, for the homonym choice; a rolled-back
+    # analysis leaves them nowhere else. Empty when the reader does not give them.
+    contact: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        values = dict(self.__dict__)
+        if not self.contact:
+            del values["contact"]
+        return values
 
 
 @dataclass
