@@ -24,6 +24,7 @@ from webapp.i18n import N_, gettext
 from webapp.services import Services
 from webapp.tasks import TaskBusy
 from webapp.web.common import FormData, ServicesDep, first, page
+from webapp.web.econnector import reception_screen
 from webapp.web.econnector.views import summary_helpers
 
 CODE_KINDS = {"vat": N_("VAT rates"), "unit": N_("Sales units"), "country": N_("Countries")}
@@ -93,10 +94,12 @@ def _step(services: Services, run_id: int) -> reception.ReceptionStep:
 
 
 def _reception_context(services: Services, run_id: int, **extra: Any) -> dict[str, Any]:
+    task = _step(services, run_id)
     return {
         "active": "connectors",
         "section": "sync",
-        "task": _step(services, run_id),
+        "task": task,
+        **reception_screen.analysed_context(services, task),
         "code_kinds": CODE_KINDS,
         "status_labels": STATUS_LABELS,
         "customer_labels": CUSTOMER_LABELS,
