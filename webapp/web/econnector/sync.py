@@ -7,6 +7,7 @@ The work is done by `econnector.receive` and `econnector.send`; each step of a r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from litestar import Response, get, post
@@ -353,7 +354,18 @@ def send_run(
         context = _send_context(services, connector, form=form, errors=_send_errors(exc))
         return Template(template, context=context, status_code=422)
     context = _send_context(services, connector, form=form, report=report)
+    context.update(_written(report))
     return Template(template, context=context)
+
+
+def _written(report: Any) -> dict[str, Any]:
+    """The files a CSV send wrote, by name, and their folder (one folder per send)."""
+    files = [
+        {"kind": entry["kind"], "name": Path(entry["file"]).name, "rows": entry["rows"]}
+        for entry in getattr(report, "files", [])
+    ]
+    folder = str(Path(report.files[0]["file"]).parent) if files else ""
+    return {"written": files, "written_folder": folder}
 
 
 ROUTES = [
