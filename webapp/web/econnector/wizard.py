@@ -27,6 +27,7 @@ from webapp.econnector.prestashop.key_drafts import KeyDrafts
 from webapp.i18n import N_, gettext
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, first
+from webapp.web.econnector import folders
 
 STEPS = {
     1: (
@@ -166,8 +167,10 @@ def _wizard_context(
     error: str | None = None,
     key_token: str = "",
     connection: ConnectionResult | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     return {
+        **extra,
         "key_token": key_token,
         "connection": connection,
         "active": "connectors",
@@ -234,6 +237,9 @@ def connector_wizard(request: HTMXRequest, services: ServicesDep, data: FormData
         return Template(template, context=context)
     if action == "test":
         return _connection_test(services, template, form, original, key, token)
+    folder_field = first(data.get("create_folder"))
+    if folder_field in folders.FOLDER_FIELDS:
+        return _create_folder(services, template, form, original, step, folder_field, token)
     upto = 3 if action == "save" else step
     try:
         checked = check_steps(services, form, upto, original)
@@ -276,8 +282,10 @@ def _refused(
     step: int,
     token: str,
 ) -> Template:
-    """The step `step` again, 422, the error under its field (or above the form)."""
+    """The step `step` again, 422, the error under its field (or above the form); a folder that
+    is not there comes with the offer to create it."""
     errors = {exc.field: exc.translated()} if exc.field else {}
+    offer = exc.field if folders.missing(exc.field, form.get(exc.field or "", "")) else None
     context = _wizard_context(
         services,
         form,
@@ -286,8 +294,32 @@ def _refused(
         errors=errors,
         error=None if exc.field else exc.translated(),
         key_token=token,
+        missing_folder=offer,
     )
     return Template(template, context=context, status_code=422)
+
+
+def _create_folder(
+    services: Services,
+    template: str,
+    form: dict[str, str],
+    original: str,
+    step: int,
+    field: str,
+    token: str,
+) -> Template:
+    """ "Créer le dossier": the folder and its parents, then the step checked again in place."""
+    try:
+        folders.create(field, form.get(field, ""))
+        checked = check_steps(services, form, step, original)
+    except ConnectorError as exc:
+        where = STEP_OF.get(exc.field or "", step)
+        return _refused(services, template, form, original, exc, min(where, step), token)
+    form.update(import_dir=checked.import_dir, export_dir=checked.export_dir)
+    context = _wizard_context(
+        services, form, step, original, key_token=token, created_folder=form[field]
+    )
+    return Template(template, context=context)
 
 
 def _has_key(services: Services, original: str) -> bool:
