@@ -47,6 +47,9 @@ ITEM_MESSAGES = {
 }
 
 
+BUSY = N_("A synchronisation or another move is under way: try again when it has finished.")
+
+
 class MoveRefused(UserError):
     """The move cannot start (no root folder, a pull writing at the same time)."""
 

@@ -257,3 +257,33 @@ def status_rows(store: Store) -> list[dict[str, Any]]:
             " ORDER BY c.name COLLATE NOCASE, b.kind, b.name"
         )
         return [dict(row) for row in cursor.fetchall()]
+
+
+def select_all_companies(db: Database) -> None:
+    """Every company ticked: what "all companies" pulled, kept when switching to "selected"."""
+    db.execute("UPDATE scrada_companies SET selected = 1 WHERE selected = 0")
+
+
+def last_files(store: Store, company_id: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The company's last delivered files, newest first: when, which book, where."""
+    with store.read() as db:
+        cursor = db.execute(
+            "SELECT d.id, d.book_kind, d.path, d.document_date, d.delivered_at, d.size,"
+            " coalesce(b.name, d.book_id) AS book_name FROM scrada_deliveries d"
+            " LEFT JOIN scrada_books b ON b.company_id = d.company_id AND b.kind = d.book_kind"
+            "  AND b.id = d.book_id"
+            " WHERE d.company_id = ? AND d.state = 'delivered' ORDER BY d.delivered_at DESC, d.id DESC"
+            " LIMIT ?",
+            [company_id, limit],
+        )
+        return [dict(row) for row in cursor.fetchall()]
+
+
+def delivered_file(store: Store, delivery_id: int) -> dict[str, Any] | None:
+    """One delivery's record (its path is relative to the root folder)."""
+    with store.read() as db:
+        row = db.execute(
+            "SELECT id, company_id, book_kind, path, state FROM scrada_deliveries WHERE id = ?",
+            [delivery_id],
+        ).fetchone()
+    return None if row is None else dict(row)
