@@ -24,6 +24,8 @@ from webapp.services import Services
 from webapp.web import forms
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import SelectionForm
+from webapp.web.scrada import choices as scrada_choice_views
+from webapp.web.scrada import moves as scrada_move_views
 from webapp.web.scrada import overview as scrada_overview_views
 from webapp.web.scrada import redeliver as scrada_redeliver_views
 from webapp.web.scrada import sources as scrada_source_views
@@ -105,6 +107,7 @@ def scrada_page(request: HTMXRequest, services: ServicesDep) -> Template:
 @post("/scrada/settings", name="scrada_settings", sync_to_thread=True)
 def scrada_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> Template:
     change = forms.scrada_settings(data)
+    before = scrada_config.load(services.store).template
     try:
         scrada_config.apply(services.store, services.vault, change, services.data_dir)
     except (scrada_config.ConfigError, TemplateError, SourceSettingsError) as exc:
@@ -118,7 +121,9 @@ def scrada_save(request: HTMXRequest, services: ServicesDep, data: FormData) -> 
             offer_create=isinstance(exc, MissingDropFolder),
         )
         return Template("scrada/_settings.html", context=context, status_code=422)
-    return Template("scrada/_settings.html", context=_settings_context(services, saved=True))
+    moved = scrada_config.load(services.store).template != before  # the files stay: offer a move
+    context = _settings_context(services, saved=True, template_changed=moved)
+    return Template("scrada/_settings.html", context=context)
 
 
 @get("/scrada/template-help", name="scrada_template_help", sync_to_thread=False)
@@ -138,7 +143,8 @@ def template_help(
 @post("/scrada/verify", name="scrada_verify", sync_to_thread=True)
 def scrada_verify(services: ServicesDep) -> Template:
     result = verify.verify(services.store, services.vault)
-    return Template("scrada/_verify.html", context={"result": result})
+    context = {"result": result, "book_kinds": verify.BOOK_KINDS}
+    return Template("scrada/_verify.html", context=context)
 
 
 @post("/scrada/pull", name="scrada_pull_now", sync_to_thread=True)
@@ -152,8 +158,18 @@ def scrada_pull_now(services: ServicesDep) -> Template:
 def select_company(
     request: HTMXRequest, services: ServicesDep, company_id: FromPath[str], data: FormData
 ) -> Template:
-    records.set_selected(services.store, company_id, SelectionForm.parse(data).selected, None)
-    return page(request, "scrada/scrada.html", _context(services), partial="scrada/_companies.html")
+    if scrada_config.load(services.store).scope == "all":  # every company is pulled: no choice
+        context, status = _context(services), 409
+    else:
+        records.set_selected(services.store, company_id, SelectionForm.parse(data).selected, None)
+        context, status = _context(services), 200
+    return page(
+        request,
+        "scrada/scrada.html",
+        context,
+        partial="scrada/_companies.html",
+        status_code=status,
+    )
 
 
 @post("/scrada/books/{company_id:str}", name="scrada_select_book", sync_to_thread=True)
@@ -198,4 +214,6 @@ ROUTES = [
     *scrada_source_views.ROUTES,
     *scrada_overview_views.ROUTES,
     *scrada_redeliver_views.ROUTES,
+    *scrada_choice_views.ROUTES,
+    *scrada_move_views.ROUTES,
 ]
