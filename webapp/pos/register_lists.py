@@ -3,6 +3,7 @@ users, the payment methods (the sales screen, `relais pos tickets|users`)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from webapp.pos.register_config import require_config
@@ -10,14 +11,17 @@ from webapp.store import Store
 
 
 def list_tickets(store: Store, limit: int = 100) -> list[dict[str, Any]]:
+    """The last tickets sold here, with the seller's name and the payments by method name."""
     config = require_config(store)
     with store.read() as db:
         rows = db.execute(
-            "SELECT t.id, t.number, t.sold_at, t.total_incl_vat, t.user_code,"
-            " coalesce(m.state, 'queued') AS state, m.last_error FROM pos_tickets t"
-            " LEFT JOIN MICPTRACK m ON m.id = t.id ORDER BY t.sold_at DESC, t.number DESC LIMIT ?",
+            "SELECT t.id, t.number, t.sold_at, t.total_incl_vat, t.user_code, u.name AS user_name,"
+            " t.payload, coalesce(m.state, 'queued') AS state, m.last_error FROM pos_tickets t"
+            " LEFT JOIN MICPTRACK m ON m.id = t.id LEFT JOIN pos_users u ON u.code = t.user_code"
+            " ORDER BY t.sold_at DESC, t.number DESC LIMIT ?",
             [limit],
         ).fetchall()
+        methods = method_names(db)
     return [
         {
             "id": row["id"],
@@ -26,11 +30,54 @@ def list_tickets(store: Store, limit: int = 100) -> list[dict[str, Any]]:
             "sold_at": row["sold_at"],
             "total": row["total_incl_vat"],
             "user": row["user_code"],
+            "user_name": row["user_name"] or row["user_code"],
+            "payments": _payments(row["payload"], methods),
             "state": row["state"],
             "reason": row["last_error"] if row["state"] == "rejected" else None,
         }
         for row in rows
     ]
+
+
+def method_names(db: Any) -> dict[str, str]:
+    """Every payment method's name by its code (a ticket may name one since made inactive)."""
+    return {
+        str(row[0]).casefold(): str(row[1])
+        for row in db.execute("SELECT code, label FROM payment_methods")
+    }
+
+
+def _payments(payload: str, methods: dict[str, str]) -> list[dict[str, str]]:
+    try:
+        given = json.loads(payload).get("payments") or []
+    except (ValueError, AttributeError):
+        return []
+    return [
+        {
+            "method": str(row.get("method") or ""),
+            "label": methods.get(str(row.get("method") or "").casefold(), str(row.get("method"))),
+            "amount": str(row.get("amount") or ""),
+        }
+        for row in given
+        if isinstance(row, dict)
+    ]
+
+
+def article_families(store: Store, codes: list[str]) -> dict[str, dict[str, str]]:
+    """The family (code and name) of each of these articles that has one, by article code."""
+    if not codes:
+        return {}
+    marks = ", ".join("?" for _ in codes)
+    with store.read() as db:
+        rows = db.execute(
+            "SELECT a.code, f.code AS family_code, f.label AS family FROM articles a"
+            f" JOIN article_families f ON f.id = a.family_id WHERE a.code IN ({marks})",
+            codes,
+        ).fetchall()
+    return {
+        str(row["code"]).lower(): {"code": row["family_code"], "name": row["family"]}
+        for row in rows
+    }
 
 
 def list_users(store: Store) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from webapp.security import is_loopback
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import CartForm, ModeForm
+from webapp.web.pos import till
 
 MAX_CART_LINES = 200
 
@@ -108,7 +109,9 @@ def _sell_context(
 ) -> dict[str, Any]:
     return {
         "active": "pos",
+        "section": "sell",
         "cart": cart,
+        "families": register_lists.article_families(services.store, [x.code for x in cart.lines]),
         "methods": register_lists.payment_methods(services.store),
         "users": [user for user in register_lists.list_users(services.store) if user["active"]],
         "payment": form.payment if form else "",
@@ -120,13 +123,15 @@ def _sell_context(
 
 @get("/pos/sell", name="pos_sell", sync_to_thread=False)
 def sell_page(request: HTMXRequest, services: ServicesDep) -> Template:
-    return page(request, "pos/sell.html", _sell_context(services, Cart()))
+    context = _sell_context(services, Cart(), till=register_status.till(services.store))
+    return page(request, "pos/sell.html", context)
 
 
 @get("/pos/sell/search", name="pos_sell_search", sync_to_thread=False)
 def sell_search(services: ServicesDep, scan: FromQuery[str] = "") -> Template:
     articles = selling.search_articles(services.store, scan[:200])
-    context = {"articles": articles, "q": scan}
+    families = register_lists.article_families(services.store, [a.code for a in articles])
+    context = {"articles": articles, "q": scan, "families": families}
     return Template("pos/_sell_results.html", context=context)
 
 
@@ -164,13 +169,22 @@ def sell_checkout(services: ServicesDep, data: FormData) -> Template:
     if register.RUNNING is not None:
         register.RUNNING.wake()
     message = _(
-        "Ticket {number} recorded: {total}.",
+        "Ticket {number} recorded: {total} ({methods}).",
         number=recorded.number,
         total=money(Decimal(recorded.total)),
+        methods=_method_names(services, recorded.payload) or "—",
     )
     kept = CartForm((), (), None, "", "", form.user)  # the next ticket: same seller
     context = _sell_context(services, Cart(), kept, saved=message)
     return Template("pos/_sell_cart.html", context=context)
+
+
+def _method_names(services: Services, payload: dict[str, Any]) -> str:
+    """The payment methods of a recorded ticket by name (the code is what the wire carries)."""
+    with services.store.read() as db:
+        names = register_lists.method_names(db)
+    codes = [str(row.get("method") or "") for row in payload.get("payments") or []]
+    return ", ".join(names.get(code.casefold(), code) for code in codes)
 
 
 # -- the register dashboard -----------------------------------------------------------------------
@@ -179,6 +193,7 @@ def sell_checkout(services: ServicesDep, data: FormData) -> Template:
 def _register_context(services: Services, **extra: Any) -> dict[str, Any]:
     return {
         "active": "pos",
+        "section": "register",
         "status": register_status.status(services.store),
         "mode": updates_register.mode(services.store),
         "modes": updates_register.MODES,
@@ -319,4 +334,5 @@ ROUTES = [
     update_confirm,
     update_mode,
     local_ticket,
+    *till.ROUTES,
 ]
