@@ -16,13 +16,22 @@ from webapp.jobs import JobError
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import ProcessForm, SchedulerForm
+from webapp.web.roles import REGISTER, REGISTER_JOBS, request_role
+
+
+def _processes(request: HTMXRequest, services: Services) -> list[dict[str, Any]]:
+    """Every process, or on a cash register only those that run there (its own upkeep)."""
+    definitions = services.runner.definitions()
+    if request_role(request) == REGISTER:
+        return [row for row in definitions if row["name"] in REGISTER_JOBS]
+    return definitions
 
 
 @get("/processes", name="processes", sync_to_thread=False)
 def process_list(request: HTMXRequest, services: ServicesDep) -> Template:
     context = {
         "active": "processes",
-        "processes": services.runner.definitions(),
+        "processes": _processes(request, services),
         "paused": services.runner.paused,
     }
     return page(request, "platform/processes.html", context)
@@ -51,7 +60,7 @@ def process_update(
         "process": _definition(services, name),
         "error": error,
         "saved": error is None,
-        "processes": services.runner.definitions(),
+        "processes": _processes(request, services),
     }
     return page(
         request,
