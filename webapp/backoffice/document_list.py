@@ -1,4 +1,5 @@
-"""Documents (orders and deliveries) as the back office browses them: the list and one document.
+"""Documents (orders, deliveries and the registers' tickets) as the back office browses them: the
+list and one document.
 
 Creating documents is ``documents.py``'s job; this module only reads. The list is served by the
 date, (kind, date) and (party, date) indexes and fetches one row more than it shows.
@@ -28,7 +29,9 @@ from webapp.backoffice.listing import (
 from webapp.i18n import N_, gettext
 from webapp.store import Store, one, rows
 
-KINDS = {"order": N_("Order"), "delivery": N_("Delivery")}
+KINDS = {"order": N_("Order"), "delivery": N_("Delivery"), "ticket": N_("Ticket")}
+# The source of a document made from a register's ticket (webapp/pos/office.py Register.source).
+REGISTER_SOURCE = "pos:"
 STATUSES = {"open": N_("open"), "closed": N_("closed"), "cancelled": N_("cancelled")}
 DOCUMENT_SORTS = {
     "date": Sort("d.doc_date ASC, d.id ASC", "d.doc_date DESC, d.id DESC"),
@@ -60,6 +63,15 @@ def status_label(status: str) -> str:
     return gettext(STATUSES[status]) if status in STATUSES else status
 
 
+def origin_label(source: str | None, number: str) -> str | None:
+    """Where a register's ticket comes from, in words ("Register 2, no. C2-000123"); None for
+    other documents, whose source and reference are shown as they are."""
+    register = (source or "").removeprefix(REGISTER_SOURCE)
+    if not source or register == source or not register.isdigit():
+        return None
+    return gettext("Register {register}, no. {number}", register=register, number=number)
+
+
 def parse_document_query(params: Mapping[str, Any]) -> ListQuery:
     return parse_query(params, DOCUMENT_SORTS, "-date", DOCUMENT_FILTERS)
 
@@ -88,7 +100,9 @@ def list_documents(store: Store, query: ListQuery) -> Page:
     sql, args = document_list_sql(query)
     with store.read() as db:
         result = fetch_page(db, sql, args, query)
-    result.rows = [_amounts(row) for row in result.rows]
+    for row in result.rows:
+        _amounts(row)
+        row["origin"] = origin_label(row["source"], row["number"])
     return result
 
 
