@@ -49,7 +49,7 @@ def merge(language: str) -> list[str]:
     catalog.fuzzy = False
     with path.open("wb") as handle:
         write_po(handle, catalog, sort_output=True, width=100, omit_header=False)
-    return [message.id for message in catalog if message.id and not message.string]
+    return [str(message.id) for message in catalog if message.id and not message.string]
 
 
 def main() -> int:
