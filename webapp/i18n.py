@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -44,17 +45,41 @@ def N_(message: str) -> str:
     return message
 
 
+def N_plural(singular: str, plural: str) -> str:
+    """Mark a message with a singular and a plural form, kept as its singular msgid plus params;
+    its count is the param `n` (or `count`); the form is chosen where it is shown."""
+    del plural  # read by Babel's extraction; the catalogs give it back (plural_msgids)
+    return singular
+
+
 @cache
-def translations(language: str) -> gettext_module.NullTranslations:
+def _catalog(language: str) -> Catalog | None:
     po_path = resource_root() / "translations" / language / "LC_MESSAGES" / "messages.po"
     if not po_path.exists():
-        return gettext_module.NullTranslations()
+        return None
     with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
+        return read_po(handle, locale=language)
+
+
+@cache
+def translations(language: str) -> gettext_module.NullTranslations:
+    catalog = _catalog(language)
+    if catalog is None:
+        return gettext_module.NullTranslations()
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return gettext_module.GNUTranslations(buffer)
+
+
+@cache
+def plural_msgids() -> dict[str, str]:
+    """Singular msgid -> plural msgid of every plural message (the English plural is needed
+    when English, which has no catalog, shows a stored plural message)."""
+    catalog = _catalog(DEFAULT_LANGUAGE)
+    if catalog is None:
+        return {}
+    return {str(m.id[0]): str(m.id[1]) for m in catalog if m.id and m.pluralizable}
 
 
 def current_language() -> str:
@@ -75,7 +100,7 @@ def language(code: str) -> Iterator[None]:
 
 
 def gettext(message: str, **params: Any) -> str:
-    text = translations(current_language()).gettext(message)
+    text = _text(message, params)
     return text.format(**params) if params else text
 
 
@@ -87,11 +112,20 @@ def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
 _ = gettext
 
 
+def _text(message: str, params: dict[str, Any] | None) -> str:
+    """The reader's text for `message`: its plural form for the count `n` when it has one."""
+    plural = plural_msgids().get(message)
+    count = (params or {}).get("n", (params or {}).get("count"))
+    if plural is not None and isinstance(count, int) and not isinstance(count, bool):
+        return translations(current_language()).ngettext(message, plural, count)
+    return translations(current_language()).gettext(message)
+
+
 def translate_stored(message: str | None, params: dict[str, Any] | None) -> str:
     """Render a message kept in the database as msgid + params, in the reader's language."""
     if not message:
         return ""
-    text = translations(current_language()).gettext(message)
+    text = _text(message, params)
     if not params:
         return text
     try:
