@@ -117,3 +117,24 @@ def test_stored_message_with_wrong_params_still_reads() -> None:
     with i18n.language("en"):
         text = i18n.translate_stored("Backup written: {file}", {"other": 1})
     assert text.startswith("Backup written")
+
+
+def test_plural_messages_follow_the_count_in_each_language() -> None:
+    stored = "Backup {file} written; {n} old backup removed."
+    with i18n.language("fr"):
+        assert i18n.translate_stored(stored, {"file": "a", "n": 0}).endswith(
+            "0 ancienne sauvegarde supprimée."
+        ), "French says 0 in the singular"
+        assert i18n.translate_stored(stored, {"file": "a", "n": 2}).endswith("supprimées.")
+    with i18n.language("nl"):
+        assert i18n.translate_stored(stored, {"file": "a", "n": 1}).endswith(
+            "1 oude back-up verwijderd."
+        )
+        assert i18n.translate_stored(stored, {"file": "a", "n": 0}).endswith("back-ups verwijderd.")
+    with i18n.language("en"):
+        assert i18n.translate_stored(stored, {"file": "a", "n": 1}).endswith(
+            "1 old backup removed."
+        )
+        assert i18n.ngettext("{n} process started.", "{n} processes started.", 3) == (
+            "3 processes started."
+        )

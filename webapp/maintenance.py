@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from webapp import clock, settings
-from webapp.i18n import N_
+from webapp.i18n import N_, N_plural
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.store import Store
 
@@ -27,8 +27,11 @@ def purge_history(context: RunContext) -> Summary:
     context.item(
         "history",
         "done",
-        message=N_("{items} entries older than {months} months deleted"),
-        items=items,
+        message=N_plural(
+            "{n} entry older than {months} months deleted",
+            "{n} entries older than {months} months deleted",
+        ),
+        n=items,
         months=months,
     )
     return Summary(
@@ -131,8 +134,11 @@ def backup_database(context: RunContext) -> Summary:
         old.unlink(missing_ok=True)
         context.item("backup", "done", reference=old.name, message=N_("Old backup removed"))
     return Summary(
-        N_("Backup {file} written; {removed} old backups removed."),
-        {"file": target.name, "removed": len(removed)},
+        N_plural(
+            "Backup {file} written; {n} old backup removed.",
+            "Backup {file} written; {n} old backups removed.",
+        ),
+        {"file": target.name, "n": len(removed)},
     )
 
 

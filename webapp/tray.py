@@ -22,7 +22,7 @@ from typing import Any
 
 from webapp import i18n, windows
 from webapp.config import resource_root
-from webapp.i18n import _
+from webapp.i18n import _, ngettext
 from webapp.server import Prepared
 from webapp.services import Services
 
@@ -75,7 +75,7 @@ class Tray:
                 run_id, _fresh = self.services.runner.start(row["name"], origin="manual")
                 started.append(run_id)
         log.info("tray: sync now started %d process(es)", len(started))
-        self._notify(_("{count} processes started.", count=len(started)))
+        self._notify(ngettext("{n} process started.", "{n} processes started.", len(started)))
         return started
 
     def toggle_pause(self, *_args: Any) -> None:

@@ -84,7 +84,11 @@ def register_revoke(state: CliState, number: int, as_json: bool) -> None:
     if office.get_register(services.store, number) is None:
         fail(_("Register {number} does not exist.", number=number), as_json=as_json)
     count = office.revoke_tokens(services.store, number)
-    emit(as_json, {"ok": True, "revoked": count}, _("{count} token(s) revoked.", count=count))
+    emit(
+        as_json,
+        {"ok": True, "revoked": count},
+        i18n.ngettext("{n} token revoked.", "{n} tokens revoked.", count),
+    )
 
 
 @register_group.command("list")

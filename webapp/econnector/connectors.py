@@ -10,7 +10,7 @@ from typing import Any
 
 from webapp.clock import now_iso
 from webapp.csvio import CsvOptions
-from webapp.i18n import N_, UserError
+from webapp.i18n import N_, N_plural, UserError
 from webapp.secrets import Vault
 from webapp.store import Store
 
@@ -325,9 +325,12 @@ def delete(store: Store, code: str, *, vault: Vault | None = None) -> None:
         ).fetchone()[0]
     if used:
         raise ConnectorError(
-            N_("The connector {code} has integrated {count} documents: hide it instead."),
+            N_plural(
+                "The connector {code} has integrated {n} document: hide it instead.",
+                "The connector {code} has integrated {n} documents: hide it instead.",
+            ),
             code=code,
-            count=used,
+            n=used,
         )
     with store.write() as db:
         db.execute("DELETE FROM connectors WHERE id = ?", [connector.id])

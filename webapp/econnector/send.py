@@ -15,7 +15,7 @@ from webapp.csvio import CsvWriter, WriteFormat
 from webapp.econnector import records
 from webapp.econnector.columns import ARTICLES_SENT, CONTACTS_SENT, CUSTOMERS_SENT
 from webapp.econnector.connectors import Connector, ConnectorError, check_folder, shop_key
-from webapp.i18n import N_
+from webapp.i18n import N_, N_plural
 from webapp.store import Store
 
 if TYPE_CHECKING:
@@ -177,8 +177,8 @@ def send(
         store,
         report.run_id,
         "success",
-        N_("{connector}: {files} files sent"),
-        {"connector": connector.code, "files": len(report.files)},
+        N_plural("{connector}: {n} file sent", "{connector}: {n} files sent"),
+        {"connector": connector.code, "n": len(report.files)},
     )
     return report
 
@@ -210,6 +210,6 @@ def _record(
             kind=kind,
             status="sent",
             key=target.name,
-            message=N_("{file}: {rows} rows"),
-            params={"file": target.name, "rows": rows},
+            message=N_plural("{file}: {n} row", "{file}: {n} rows"),
+            params={"file": target.name, "n": rows},
         )

@@ -27,7 +27,7 @@ from sqlite_utils import Database
 
 from webapp import settings
 from webapp.clock import now_iso
-from webapp.i18n import N_
+from webapp.i18n import N_, N_plural
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.pos import protocol
 from webapp.pos.package_rows import SOURCES, all_rows, changed_keys, present
@@ -299,7 +299,9 @@ def export_job(context: RunContext) -> Summary:
         # A register holds copies of the office's data: it builds no packages of its own.
         return Summary(N_("This data folder is a cash register: no package to build."))
     built = build_all(context.store, context)
-    return Summary(N_("{count} package(s) built."), {"count": len(built)})
+    return Summary(
+        N_plural("{count} package built.", "{count} packages built."), {"count": len(built)}
+    )
 
 
 PACKAGE_EXPORT = JobSpec(

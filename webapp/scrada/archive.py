@@ -25,7 +25,7 @@ from pathlib import Path
 from webapp import clock, settings
 from webapp.config import DataDir
 from webapp.files import atomic_write_bytes, remove_stale_temporary_files
-from webapp.i18n import N_, UserError
+from webapp.i18n import N_, N_plural, UserError
 from webapp.jobs import JobSpec, RunContext, Summary
 from webapp.store import Store
 
@@ -221,8 +221,11 @@ def purge_job(context: RunContext) -> Summary:
     context.item(
         "scrada",
         "done",
-        message=N_("{removed} archived documents older than {months} months deleted"),
-        removed=report.removed,
+        message=N_plural(
+            "{n} archived document older than {months} months deleted",
+            "{n} archived documents older than {months} months deleted",
+        ),
+        n=report.removed,
         months=months,
     )
     return Summary(
