@@ -37,6 +37,7 @@ from webapp.store import Store
 TARGET_SECONDS = 0.08  # the commit and a checkpoint may add as much again
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 1000, 100, 5000  # rows; the largest bounds memory
 CHUNK_TABLE = "temp.import_chunk"
+CODES_KEPT = 5
 
 
 @dataclass
@@ -44,6 +45,8 @@ class ApplyResult:
     rows: int = 0
     created: int = 0
     families: list[str] = field(default_factory=list)
+    created_codes: list[str] = field(default_factory=list)  # the first CODES_KEPT of each
+    updated_codes: list[str] = field(default_factory=list)
     chunks: int = 0
     longest_hold: float = 0.0  # seconds the writer was held by the longest chunk
 
@@ -101,6 +104,8 @@ def apply_staged(
                 db.conn.executemany(insert, rows)
                 db.conn.execute(BULK_ON)  # the per-row triggers off, for this transaction only
                 applied = handler.apply(db.conn, CHUNK_TABLE)
+                if "code" in columns:
+                    _first_codes(db.conn, result)
                 db.conn.execute(BULK_OFF)
                 db.conn.execute(f"DROP TABLE {CHUNK_TABLE}")
                 if dry_run:
@@ -118,6 +123,16 @@ def apply_staged(
         if after_chunk:
             after_chunk(result)
     return result
+
+
+def _first_codes(conn: sqlite3.Connection, result: ApplyResult) -> None:
+    """The first few codes created and updated, for the analysis to show: the chunk's rows
+    were identified (new_id set for a new row) by the handler's apply."""
+    for codes, new in ((result.created_codes, "NOT NULL"), (result.updated_codes, "NULL")):
+        wanted = CODES_KEPT - len(codes)
+        if wanted > 0:
+            sql = f"SELECT code FROM {CHUNK_TABLE} WHERE new_id IS {new} ORDER BY rowid LIMIT ?"
+            codes += [str(row[0]) for row in conn.execute(sql, (wanted,))]
 
 
 def _definitions(columns: list[str]) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from webapp.backoffice.columns import KINDS, Kind
 from webapp.backoffice.handler_base import Handler
 from webapp.backoffice.handler_rows import BATCH, RowProblem
 from webapp.backoffice.import_apply import Applying, ApplyResult, ImportStopped, apply_or_stop
+from webapp.backoffice.import_mapping import read_through
 from webapp.backoffice.import_stage import staging, staging_connection
 from webapp.backoffice.row_checks import (
     ImportProblem,
@@ -75,6 +76,8 @@ class ImportReport:
     committed: bool = False
     ignored_columns: list[str] = field(default_factory=list)
     created_references: list[str] = field(default_factory=list)
+    created_codes: list[str] = field(default_factory=list)  # the first few, for the analysis
+    updated_codes: list[str] = field(default_factory=list)
     run_id: int | None = None
     longest_write: float = 0.0  # seconds: the longest time the import held the writer at once
 
@@ -100,7 +103,8 @@ class ImportReport:
     @classmethod
     def from_result(cls, data: dict[str, Any]) -> ImportReport:
         report = cls(data["kind"], data["file"], dry_run=data["dry_run"])
-        for name in ("skip_bad", "format", "rows", "created", "updated", "rejected"):
+        names = ("skip_bad", "format", "rows", "created", "updated", "rejected")
+        for name in (*names, "created_codes", "updated_codes"):
             setattr(report, name, data.get(name, getattr(report, name)))
         report.errors = [RowError(**error) for error in data["errors"]]
         report.errors_total, report.committed = data["errors_total"], data["committed"]
@@ -123,6 +127,8 @@ class ImportReport:
             "errors": [error.as_dict() for error in self.errors],
             "ignored_columns": self.ignored_columns,
             "created_references": self.created_references,
+            "created_codes": self.created_codes,
+            "updated_codes": self.updated_codes,
             "run_id": self.run_id,
         }
 
@@ -147,12 +153,14 @@ def import_csv(
     record_history: bool = True,
     run: RunContext | None = None,
     file_name: str | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> ImportReport:
     """Import one CSV file of `kind_name`; raises CsvError/ImportProblem when it cannot start.
 
     With `run`, what the import did is recorded into that run (a task's), which its caller ends;
     without, a run of its own is recorded. `file_name` is the name the user knows the file by (an
-    upload is kept under another). A dry run records nothing.
+    upload is kept under another). `mapping` says which field each heading gives
+    (webapp/backoffice/import_mapping.py). A dry run records nothing.
     """
     kind = KINDS.get(kind_name)
     if kind is None:
@@ -162,9 +170,10 @@ def import_csv(
     path = Path(path)
     report = ImportReport(kind_name, file_name or str(path), dry_run=dry_run, skip_bad=skip_bad)
     own_run = run is None and record_history and not dry_run
-    with CsvReader(
-        path, options, decimal_columns=kind.decimal_columns, date_columns=kind.date_columns
-    ) as reader:
+    decimals, dates = _typed_headings(kind, mapping or {})
+    with CsvReader(path, options, decimal_columns=decimals, date_columns=dates) as reader:
+        if mapping:
+            reader.header = read_through(reader.header, mapping)
         report.format = reader.format.describe()
         if handlers.is_bulk(kind_name):
             with staging_connection(store) as conn:
@@ -189,10 +198,20 @@ def import_csv(
     return report
 
 
+def _typed_headings(kind: Kind, mapping: Mapping[str, str]) -> tuple[set[str], set[str]]:
+    """The headings whose values tell the decimal mark and the date format: the kind's own
+    names, and those the mapping gives a decimal or date field."""
+    decimals, dates = kind.decimal_columns, kind.date_columns
+    decimals |= {heading for heading, field in mapping.items() if field in decimals}
+    dates |= {heading for heading, field in mapping.items() if field in dates}
+    return decimals, dates
+
+
 def _applied(report: ImportReport, applied: ApplyResult) -> None:
     report.created = applied.created
     report.updated = applied.rows - applied.created
     report.created_references = applied.families
+    report.created_codes, report.updated_codes = applied.created_codes, applied.updated_codes
     report.longest_write = applied.longest_hold
     report.committed = not report.dry_run
 
@@ -281,17 +300,23 @@ def _record(store: Store, report: ImportReport, origin: str, run_id: int | None 
 
 
 def record_items(store: Store, run_id: int, report: ImportReport) -> None:
-    """The rejected rows (the first hundred) and what was written, as items of the run."""
-    name = Path(report.file).name
+    """The rejected rows (the first hundred) and what was written, as items of the run.
+
+    A row left out because the user asked for the good rows only is skipped, not an error: the
+    history does not ask to review what the user chose."""
+    name = file_label(report.file)
+    left_out = report.committed and report.skip_bad
+    status = "skipped" if left_out else "error"
+    message = N_("{file}, left out as asked: {problem}") if left_out else N_("{file}, {problem}")
     for error in report.errors[:MAX_ERRORS_IN_HISTORY]:
         history.add_item(
             store,
             run_id,
             JOB_NAME,
             kind="import",
-            status="error",
+            status=status,
             reference=f"{name}:{error.line}",
-            message=N_("{file}, {problem}"),
+            message=message,
             params={"file": name, "problem": error.translated()},
         )
     if report.committed:
@@ -307,9 +332,14 @@ def record_items(store: Store, run_id: int, report: ImportReport) -> None:
         )
 
 
+def file_label(file: str) -> str:
+    """The file's own name, without the folders (a browser may send C:\\…\\name.csv)."""
+    return Path(file.replace("\\", "/")).name
+
+
 def outcome(report: ImportReport) -> tuple[str, str, dict[str, Any]]:
     """The run's status, message and its params for an import that went through the file."""
-    params: dict[str, Any] = {"kind": report.kind, "file": Path(report.file).name}
+    params: dict[str, Any] = {"kind": report.kind, "file": file_label(report.file)}
     params["rows"] = report.rows
     params.update(created=report.created, updated=report.updated, errors=report.errors_total)
     if report.committed:
@@ -345,7 +375,7 @@ def record_refusal(
         JOB_NAME,
         kind="import",
         status="error",
-        reference=path.name,
+        reference=file_label(str(path)),
         message=error.message,
         params=error.params,
     )
@@ -355,7 +385,7 @@ def record_refusal(
             run_id,
             "failed",
             N_("Import of {kind} from {file} refused: the file cannot be read"),
-            {"kind": kind, "file": path.name},
+            {"kind": kind, "file": file_label(str(path))},
         )
 
 
