@@ -10,21 +10,45 @@ import time
 import httpx
 
 from tests.conftest import Client
-from tests.test_backoffice_import import ARTICLES, BAD_ARTICLES
+from tests.test_backoffice_import import ARTICLES, BAD_ARTICLES, CUSTOMERS
 from webapp import clock, history, history_queries
 from webapp.services import Services
 
 
-def upload(
+def send(
     client: Client, kind: str, text: str, filename: str = "articles.csv", **fields: str
-) -> int:
-    """Upload a file: its analysis starts; the run id is in the answer and in the address bar."""
+) -> str:
+    """Upload a file: it is kept, and its mapping step is the answer."""
     response = client.post(
         "/backoffice/import",
         data={"kind": kind, **fields},
         files={"file": (filename, text.encode("utf-8"), "text/csv")},
         headers={"x-csrftoken": client.token(), "HX-Request": "true"},
     )
+    assert response.status_code == 200, response.text
+    assert 'id="import-mapping"' in response.text
+    return response.text
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
+
+
+def post_mapping(client: Client, html: str, action: str, **fields: str) -> httpx.Response:
+    """The mapping step's form as the page posts it: its hidden fields, `action` and `fields`."""
+    data = {**hidden_fields(html), "action": action, **fields}
+    return client.post(
+        "/backoffice/import/mapping",
+        data=data,
+        headers={"x-csrftoken": client.token(), "HX-Request": "true"},
+    )
+
+
+def upload(
+    client: Client, kind: str, text: str, filename: str = "articles.csv", **fields: str
+) -> int:
+    """Upload a file and analyse it as suggested: the run id is in the answer and the address bar."""
+    response = post_mapping(client, send(client, kind, text, filename, **fields), "analyse")
     assert response.status_code == 200, response.text
     run_id = step_id(response.text)
     assert response.headers["hx-push-url"] == f"/backoffice/import/{run_id}"
@@ -133,26 +157,35 @@ def test_bad_rows_block_the_import_unless_asked(client: Client, services: Servic
     assert "dix" in html, "the refused rows are listed with the outcome"
     assert article_count(services) == 3
     run = history_queries.get_run(services.store, integration)
-    assert run is not None and run["status"] == "warning" and run["count_errors"] > 0
+    assert run is not None and run["count_skipped"] > 0, "left out as the user asked"
+    assert run["count_errors"] == 0, "not errors to review"
 
 
-def test_an_unreadable_file_is_refused_with_its_reason(client: Client) -> None:
-    analysis = upload(client, "articles", "code;label\nA;B\n")
-    html = wait_for(client, analysis, "refused")
-    assert "vat_rate" in html and 'role="alert"' in html and "/confirm" not in html
+def test_required_fields_without_a_column_are_named(client: Client, services: Services) -> None:
+    html = send(client, "articles", "code;label\nA;B\n")
+    assert re.search(r"(Prix HT|Price excl. VAT)", html) and "disabled" in html
+    refused = post_mapping(client, html, "analyse")
+    assert refused.status_code == 422 and 'role="alert"' in refused.text
+    assert not history_queries.recent_runs(services.store, limit=5), "no analysis started"
 
 
-def test_an_upload_gone_is_refused_and_recorded(client: Client, services: Services) -> None:
+def test_a_short_row_is_listed_with_its_reason(client: Client) -> None:
+    analysis = upload(client, "articles", "code;label;unit;vat_rate;price_excl_vat\nA;B;U;20\n")
+    html = wait_for(client, analysis, "analysed")
+    assert 'data-rejected="1"' in html and "/confirm" not in html
+
+
+def test_an_upload_gone_is_refused_clearly(client: Client, services: Services) -> None:
     analysis = upload(client, "articles", ARTICLES)
     wait_for(client, analysis, "analysed")
     for kept in (services.data_dir.path / "imports").glob("upload-*"):
         kept.unlink()  # what the cleanup of a day-old upload does
-    integration = step_id(confirm(client, analysis).text)
-    html = wait_for(client, integration, "refused")
-    run = history_queries.get_run(services.store, integration)
-    assert run is not None and run["status"] == "failed"
-    assert run["message"] == "The file is no longer kept: analyse it again."
-    assert 'role="alert"' in html
+    refused = confirm(client, analysis)
+    assert refused.status_code == 422 and 'role="alert"' in refused.text
+    assert step_id(refused.text) == analysis, "the analysis is shown again, with the reason"
+    assert "n’est plus conservé" in refused.text
+    runs = history_queries.recent_runs(services.store, limit=10)
+    assert [run["job_name"] for run in runs] == ["backoffice_analysis"], "no integration started"
     assert article_count(services) == 0
 
 
@@ -165,15 +198,10 @@ def test_a_second_analysis_of_a_kind_under_way_is_refused(
             " VALUES ('backoffice_analysis', 'manual', 'running', ?, ?, 'articles')",
             [clock.now_iso(), os.getpid()],
         )
-    response = client.post(
-        "/backoffice/import",
-        data={"kind": "articles"},
-        files={"file": ("a.csv", ARTICLES.encode(), "text/csv")},
-        headers={"x-csrftoken": client.token(), "HX-Request": "true"},
-    )
+    response = post_mapping(client, send(client, "articles", ARTICLES), "analyse")
     assert response.status_code == 422 and 'role="alert"' in response.text
     assert not list((services.data_dir.path / "imports").glob("upload-*")), "nothing kept"
-    other = upload(client, "customers", "code;name\nC1;Dupont\n", filename="clients.csv")
+    other = upload(client, "customers", CUSTOMERS, filename="clients.csv")
     assert wait_for(client, other, "analysed", "refused")
 
 

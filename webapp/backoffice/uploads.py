@@ -9,6 +9,7 @@ names the analysis and the kept upload, and is the `backoffice_import` run of th
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from webapp.backoffice.columns import KINDS
+from webapp.backoffice.import_mapping import read_through
 from webapp.backoffice.importer import (
     JOB_NAME,
     ImportProblem,
@@ -24,7 +27,7 @@ from webapp.backoffice.importer import (
     outcome,
     record_refusal,
 )
-from webapp.csvio import MAX_FILE_BYTES, CsvError, CsvOptions
+from webapp.csvio import MAX_FILE_BYTES, CsvError, CsvOptions, CsvReader
 from webapp.i18n import N_, UserError
 from webapp.jobs import RunContext, Summary
 from webapp.store import Store
@@ -32,6 +35,8 @@ from webapp.tasks import TaskBusy, TaskRun, TaskRunner, TaskSpec
 
 CHUNK = 1024 * 1024
 KEEP_SECONDS = 24 * 3600
+PREVIEW_ROWS = 10
+_UPLOAD_NAME = re.compile(r"upload-[0-9a-f]{16}\.csv")
 ANALYSIS_TASK = "backoffice_analysis"
 INTEGRATION_TASK = JOB_NAME  # the same runs as `relais backoffice import`
 
@@ -85,6 +90,38 @@ def _uploads(folder: Path) -> Iterator[Path]:
         yield from folder.glob("upload-*.csv")
 
 
+def kept_upload(folder: Path, name: str) -> Path:
+    """The kept upload of that name (as a form hands it back); UploadGone if there is none."""
+    path = folder / name
+    if not _UPLOAD_NAME.fullmatch(name) or not path.is_file():
+        raise UploadGone(N_("The file is no longer kept: analyse it again."))
+    return path
+
+
+def read_header(path: Path, options: CsvOptions) -> list[str]:
+    """The file's headings as written; CsvError if the file cannot be read."""
+    with CsvReader(path, options) as reader:
+        return list(reader.raw_header)
+
+
+def preview(
+    path: Path, kind: str, options: CsvOptions, mapping: dict[str, str] | None
+) -> dict[str, Any]:
+    """The first rows as the import reads them through the mapping: the fields given, in the
+    kind's order, and each row's text for them."""
+    fields = [column.name for column in KINDS[kind].columns]
+    with CsvReader(path, options) as reader:
+        header = read_through(reader.header, mapping or {})
+        given = [(name, header.index(name)) for name in fields if name in header]
+        rows = []
+        for record in reader:
+            values = record.values
+            rows.append([values[i] if i < len(values) else "" for _name, i in given])
+            if len(rows) >= PREVIEW_ROWS:
+                break
+    return {"fields": [name for name, _index in given], "rows": rows}
+
+
 def _count_lines(path: Path) -> int:
     lines = 0
     with path.open("rb") as handle:
@@ -122,6 +159,7 @@ def _import(
         progress=progress,
         run=context,
         file_name=params["file"],
+        mapping=params.get("mapping"),
     )
     context.progress(report.rows, report.rows, label)
     return report
@@ -135,7 +173,9 @@ def analyse(context: RunContext, params: dict[str, Any]) -> Summary:
     except Exception:
         upload.unlink(missing_ok=True)  # a refused file will not be integrated
         raise
-    context.save_result(report.to_result())
+    options = CsvOptions(**params["options"])
+    shown = preview(upload, params["kind"], options, params.get("mapping"))
+    context.save_result({**report.to_result(), "preview": shown})
     counts = {"rows": report.rows, "created": report.created, "updated": report.updated}
     return Summary(
         N_("Analysis: {rows} rows, {created} to create, {updated} to update, {rejected} bad."),
@@ -185,12 +225,14 @@ def start_analysis(
     filename: str,
     options: CsvOptions,
     skip_bad: bool,
+    mapping: dict[str, str] | None = None,
 ) -> int:
     """The analysis's run id; TaskBusy (the upload removed) if one of this kind is under way."""
     params = {
         "kind": kind,
         "upload": upload.name,
         "file": filename,
+        "mapping": mapping,
         "options": {
             "encoding": options.encoding,
             "delimiter": options.delimiter,
@@ -228,6 +270,17 @@ class ImportStep:
     @property
     def filename(self) -> str:
         return str(self.task.params.get("file", ""))
+
+    @property
+    def upload(self) -> str:
+        return str(self.task.params.get("upload", ""))
+
+    @property
+    def preview(self) -> dict[str, Any] | None:
+        """The first rows through the mapping (an analysis's), see preview()."""
+        result = self.task.result or {}
+        shown = result.get("preview")
+        return shown if isinstance(shown, dict) else None
 
     @property
     def running(self) -> bool:
@@ -269,17 +322,19 @@ def integration_of(store: Store, analysis_id: int) -> int | None:
     return int(row[0]) if row else None
 
 
-def confirm(tasks: TaskRunner, analysis: ImportStep) -> int:
-    """Start the integration of an analysed file; the run id to show next.
+def confirm(tasks: TaskRunner, analysis: ImportStep, folder: Path) -> int:
+    """Start the integration of an analysed file, from the upload it kept; the run id to show next.
 
     The analysis itself when it cannot be integrated, the integration already started from it if
-    there is one; TaskBusy if another integration of this kind is under way.
+    there is one; UploadGone if the kept upload is gone (a day old), TaskBusy if another
+    integration of this kind is under way.
     """
     started = integration_of(tasks.store, analysis.id)
     if started is not None:
         return started
     if not analysis.can_import:
         return analysis.id
+    kept_upload(folder, analysis.upload)
     params = {**analysis.task.params, "analysis": analysis.id}
     try:
         return tasks.start(INTEGRATION_TASK, params, subject=analysis.kind)

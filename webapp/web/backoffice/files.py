@@ -1,7 +1,10 @@
-"""Back-office CSV files in the browser: import in two steps (analysis, then integration) with live
-progress, and export of every kind as a download. The same importer and exporter as the CLI.
+"""Back-office CSV files in the browser: import in three steps (the file's columns mapped to
+Relais's fields, the analysis, then the integration) with live progress, and export of every kind
+as a download. The same importer and exporter as the CLI.
 
-Each step is a task (webapp/backoffice/uploads.py): its page is /backoffice/import/{run id}."""
+The upload is kept in the data folder from the mapping step on; the analysis and the integration
+are tasks (webapp/backoffice/uploads.py) whose page is /backoffice/import/{run id}. The mapping
+form is read by webapp/web/backoffice/import_forms.py."""
 
 from __future__ import annotations
 
@@ -20,15 +23,24 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Template
 
 from webapp import clock
-from webapp.backoffice import uploads
+from webapp.backoffice import import_profiles, uploads
 from webapp.backoffice.columns import KINDS
 from webapp.backoffice.exporter import export_csv
-from webapp.backoffice.uploads import UploadTooLarge
+from webapp.backoffice.import_mapping import MappingProblem, check
+from webapp.backoffice.importer import file_label
+from webapp.backoffice.uploads import UploadGone, UploadTooLarge
 from webapp.csvio import MAX_FILE_BYTES, CsvError, CsvOptions
 from webapp.i18n import _
 from webapp.services import Services
 from webapp.tasks import TaskBusy
-from webapp.web.common import ServicesDep, page
+from webapp.web.backoffice.import_forms import (
+    OPTION_FIELDS,
+    MappingForm,
+    MappingRefused,
+    MappingStep,
+    mapping_step,
+)
+from webapp.web.common import FormData, ServicesDep, page
 
 UPLOAD_LIMIT = 256 * 1024 * 1024
 
@@ -62,24 +74,26 @@ def _options(form: ImportForm) -> CsvOptions:
     )
 
 
-def _start(services: Services, data: ImportForm) -> int:
-    """The analysis's run id; CsvError, UploadTooLarge or TaskBusy when it cannot start."""
-    options = _options(data).checked()
+def _keep(services: Services, data: ImportForm) -> MappingStep:
+    """The upload kept, its headings read and their fields suggested; CsvError, UploadTooLarge."""
+    _options(data).checked()  # CsvError for an option the form does not offer
     assert data.file is not None
+    folder = uploads.upload_folder(services.data_dir.path)
     path = uploads.save_upload(
-        uploads.upload_folder(services.data_dir.path),
-        data.file.file,
-        data.file.filename,
-        min(MAX_FILE_BYTES, UPLOAD_LIMIT),
+        folder, data.file.file, data.file.filename, min(MAX_FILE_BYTES, UPLOAD_LIMIT)
     )
-    return uploads.start_analysis(
-        services.tasks,
-        path,
+    form = MappingForm(
         kind=data.kind,
-        filename=data.file.filename,
-        options=options,
+        upload=path.name,
+        file=file_label(data.file.filename),
+        options={name: getattr(data, name) or "" for name in OPTION_FIELDS},
         skip_bad=bool(data.skip_bad),
     )
+    try:
+        return mapping_step(services.store, folder, form)
+    except CsvError:
+        path.unlink(missing_ok=True)  # a file that cannot be read will not be mapped
+        raise
 
 
 @post(
@@ -93,6 +107,7 @@ def import_start(
     services: ServicesDep,
     data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Template:
+    """The upload: kept, then its mapping step (which field each of its headings gives)."""
     form = {"kind": data.kind, "skip_bad": bool(data.skip_bad)}
     error = None
     if data.kind not in KINDS:
@@ -101,15 +116,66 @@ def import_start(
         error = _("Choose a CSV file.")
     if error is None:
         try:
-            run_id = _start(services, data)
-        except (CsvError, UploadTooLarge, TaskBusy) as exc:
+            return _mapping_partial(_keep(services, data))
+        except (CsvError, UploadTooLarge) as exc:
             error = exc.translated()
-    if error is not None:
-        return Template(
-            "backoffice/_import_form.html",
-            context=_context(error=error, form=form),
-            status_code=422,
-        )
+    return Template(
+        "backoffice/_import_form.html",
+        context=_context(error=error, form=form),
+        status_code=422,
+    )
+
+
+def _mapping_partial(step: MappingStep | None, status_code: int = 200, **extra: Any) -> Template:
+    return Template(
+        "backoffice/_import_mapping.html",
+        context=_context(mapping=step, **extra),
+        status_code=status_code,
+    )
+
+
+@post("/backoffice/import/mapping", name="backoffice_import_mapping", sync_to_thread=True)
+def import_mapping(services: ServicesDep, data: FormData) -> Template:
+    """One path for the mapping step's selects and buttons: `action` says which."""
+    folder = uploads.upload_folder(services.data_dir.path)
+    try:
+        form = MappingForm.parse(data)
+        step = mapping_step(services.store, folder, form, use_profile=form.action == "profile")
+    except (MappingRefused, UploadGone, CsvError) as refused:
+        return _mapping_partial(None, 422, error=refused.translated())
+    try:
+        if form.action == "save":
+            step.profile = import_profiles.save(
+                services.store, form.kind, form.profile_name, step.mapping
+            )
+            step.profiles = import_profiles.profiles(services.store, form.kind)
+            step.notice = _("Profile saved.")
+        elif form.action == "delete" and form.profile is not None:
+            import_profiles.delete(services.store, form.profile)
+            step.profiles = import_profiles.profiles(services.store, form.kind)
+            step.profile, step.notice = None, _("Profile deleted.")
+        elif form.action == "analyse":
+            return _analyse(services, step)
+    except (MappingProblem, import_profiles.ProfileProblem, TaskBusy) as refused:
+        step.error = refused.translated()
+        return _mapping_partial(step, 422)
+    return _mapping_partial(step)
+
+
+def _analyse(services: Services, step: MappingStep) -> Template:
+    """The analysis of the kept upload through the mapping; MappingProblem or TaskBusy."""
+    check(step.kind, step.mapping)
+    form = step.form
+    path = uploads.upload_folder(services.data_dir.path) / form.upload
+    run_id = uploads.start_analysis(
+        services.tasks,
+        path,
+        kind=form.kind,
+        filename=form.file,
+        options=form.csv_options,
+        skip_bad=form.skip_bad,
+        mapping=step.mapping,
+    )
     return _step_partial(services, run_id)
 
 
@@ -148,10 +214,11 @@ def import_confirm(services: ServicesDep, run_id: FromPath[int]) -> Template:
     analysis = _step(services, run_id)
     if not analysis.analysis:
         return _step_partial(services, run_id)
+    folder = uploads.upload_folder(services.data_dir.path)
     try:
-        return _step_partial(services, uploads.confirm(services.tasks, analysis))
-    except TaskBusy as busy:
-        return _step_partial(services, run_id, error=busy.translated(), status_code=422)
+        return _step_partial(services, uploads.confirm(services.tasks, analysis, folder))
+    except (TaskBusy, UploadGone) as refused:
+        return _step_partial(services, run_id, error=refused.translated(), status_code=422)
 
 
 @get("/backoffice/export/{kind:str}", name="backoffice_export", sync_to_thread=True)
@@ -175,4 +242,11 @@ def _remove_old_exports(folder: Path) -> None:
                 old.unlink()
 
 
-ROUTES = [files_page, import_start, import_status, import_confirm, export_download]
+ROUTES = [
+    files_page,
+    import_start,
+    import_mapping,
+    import_status,
+    import_confirm,
+    export_download,
+]
