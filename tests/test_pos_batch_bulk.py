@@ -55,7 +55,13 @@ def mixed_batch() -> list[Any]:
         ticket("R3-t14", "C3-000015"),  # ...so this one is given that document
         ticket("R3-t15 ", "C3-000016"),
         ticket("R3-t15", "C3-000016"),  # the same number, that same document
+        # Twin lines, checked once per transaction: each keeps its own number and spelling.
+        ticket("R3-t16", "C3-000017", lines=[VR1_ONE, VR1_ONE], payments=[], total_incl_vat=None),
+        ticket("R3-t17", "C3-000018", lines=[VR1_ONE, {**VR1_ONE, "quantity": "1.0"}]),
     ]
+
+
+VR1_ONE = {"article": "VR1", "label": "Vin rouge", "quantity": "1", "unit_price_incl_vat": "14.50"}
 
 
 def stored(store: Store) -> dict[str, list[dict[str, Any]]]:
@@ -100,8 +106,12 @@ def test_set_based_and_per_record_paths_keep_the_same_rows(
     per_record = office_records.apply_records(store, register, batch)
     assert set_based == per_record
     assert stored(store) == kept
-    assert statuses(set_based).count("applied") == 10
-    assert len(kept["documents"]) == 7 and len(kept["pos_received"]) == 18
+    assert statuses(set_based).count("applied") == 12
+    assert len(kept["documents"]) == 9 and len(kept["pos_received"]) == 20
+    twins = [
+        row for row in kept["document_lines"] if row["document_id"] == kept["documents"][-1]["id"]
+    ]
+    assert [row["line_no"] for row in twins] == [1, 2]
 
 
 def test_tickets_only_never_take_the_per_record_path(

@@ -6,7 +6,7 @@ Unit prices are kept excluding VAT with 4 decimals, quantities with 3, totals wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -74,6 +74,9 @@ class BatchReferences:
 
     origins_new: bool = False
     answers: dict[tuple[str, tuple[Any, ...]], dict[str, Any] | None] = field(default_factory=dict)
+    # A line checked once per batch: a till sells the same article at the same price all day, and
+    # nothing a line's check reads (its article, VAT rate, unit) changes within the batch.
+    lines: dict[tuple[Any, ...], CheckedLine] = field(default_factory=dict)
 
     def one(self, db: Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
         key = (sql, tuple(params))
@@ -258,6 +261,32 @@ def _check_line(
     return CheckedLine(number, line.article_id, label, quantity, unit, rate, totals)
 
 
+def _batch_line(
+    db: Database,
+    line: LineInput,
+    number: int,
+    prices_include_vat: bool,
+    batch: BatchReferences | None,
+) -> CheckedLine:
+    """A line checked, or its twin's check in the same batch (only passed checks are kept)."""
+    if batch is None:
+        return _check_line(db, line, number, prices_include_vat)
+    # Decimals by their text: 1 and 1.0 are equal but are not stored the same.
+    key = (
+        line.label,
+        str(line.quantity),
+        str(line.unit_price),
+        None if line.vat_rate is None else str(line.vat_rate),
+        line.article_id,
+        line.unit_code,
+        prices_include_vat,
+    )
+    checked = batch.lines.get(key)
+    if checked is None:
+        checked = batch.lines[key] = _check_line(db, line, number, prices_include_vat)
+    return checked if checked.line_no == number else replace(checked, line_no=number)
+
+
 def check_document(
     db: Database, data: DocumentInput, batch: BatchReferences | None = None
 ) -> CheckedDocument:
@@ -273,7 +302,7 @@ def check_document(
     if not data.lines:
         raise DocumentError(N_("A document needs at least one line."))
     lines = [
-        _check_line(db, line, number, data.prices_include_vat)
+        _batch_line(db, line, number, data.prices_include_vat, batch)
         for number, line in enumerate(data.lines, start=1)
     ]
     payments = [
