@@ -12,7 +12,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from tests.conftest import Client
 from webapp import i18n
+from webapp.services import Services
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -138,3 +140,25 @@ def test_plural_messages_follow_the_count_in_each_language() -> None:
         assert i18n.ngettext("{n} process started.", "{n} processes started.", 3) == (
             "3 processes started."
         )
+
+
+def test_dutch_switch_and_an_unknown_language_over_http(client: Client, services: Services) -> None:
+    switched = client.post(
+        "/language",
+        data={"language": "nl", "next": "/settings"},
+        headers={"x-csrftoken": client.token()},
+        follow_redirects=False,
+    )
+    assert switched.status_code == 303
+    assert f"relais_lang_{services.cookie_suffix}=nl" in switched.headers["set-cookie"]
+    page = client.get("/settings").text
+    assert '<html lang="nl">' in page and "<h1>Instellingen</h1>" in page
+    assert ">Nederlands</option>" in page, "the default-language setting offers Dutch"
+
+    # A code Relais does not have falls back to French, nothing half-set.
+    client.post(
+        "/language", data={"language": "de", "next": "/"}, headers={"x-csrftoken": client.token()}
+    )
+    assert "<h1>Tableau de bord</h1>" in client.get("/").text
+    client.cookies.set(f"relais_lang_{services.cookie_suffix}", "xx")
+    assert '<html lang="fr">' in client.get("/").text
