@@ -1,4 +1,5 @@
-"""`relais backoffice import|export|kinds`: the back office's CSV files from the command line."""
+"""`relais backoffice import|export|kinds|profiles`: the back office's CSV files from the command
+line. `import --profile NAME` reads the file through a column mapping saved in the browser."""
 
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ def kinds(as_json: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--skip-bad", is_flag=True, help="Import the good rows and report the bad ones.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--profile", help="Read the columns as the saved profile of that name says.")
 @csv_options
 @json_option
 @click.pass_obj
@@ -84,6 +86,7 @@ def import_command(
     file: Path,
     skip_bad: bool,
     dry_run: bool,
+    profile: str | None,
     encoding: str | None,
     delimiter: str | None,
     decimal: str | None,
@@ -91,6 +94,7 @@ def import_command(
     as_json: bool,
 ) -> None:
     """Import FILE as KIND. Any bad row: nothing is written (exit 2), unless --skip-bad (exit 1)."""
+    from webapp.backoffice import import_profiles
     from webapp.backoffice.importer import (
         ImportProblem,
         ImportStopped,
@@ -100,8 +104,22 @@ def import_command(
 
     services = state.services()
     options = _options(encoding, delimiter, decimal, date_format)
+    mapping = None
+    if profile is not None:
+        try:
+            mapping = import_profiles.named(services.store, kind, profile).columns
+        except import_profiles.ProfileProblem as unknown:
+            fail(unknown.translated(), as_json=as_json)
     try:
-        report = import_csv(services.store, kind, file, options, skip_bad=skip_bad, dry_run=dry_run)
+        report = import_csv(
+            services.store,
+            kind,
+            file,
+            options,
+            skip_bad=skip_bad,
+            dry_run=dry_run,
+            mapping=mapping,
+        )
     except (CsvError, ImportProblem) as exc:
         # A stop after the check already ended the import's own run; no second "cannot be read".
         if not dry_run and not isinstance(exc, ImportStopped):
@@ -148,6 +166,28 @@ def _import_text(report: Any) -> str:
     if report.ignored_columns:
         lines.append(_("Columns ignored: {columns}", columns=", ".join(report.ignored_columns)))
     return "\n".join(lines)
+
+
+@backoffice.command("profiles")
+@click.option("--kind", type=click.Choice(sorted(KINDS)), help="Only the profiles of this kind.")
+@json_option
+@click.pass_obj
+def profiles_command(state: CliState, kind: str | None, as_json: bool) -> None:
+    """List the column profiles saved for the import (from the browser's mapping step)."""
+    from webapp.backoffice import import_profiles
+
+    found = import_profiles.profiles(state.services().store, kind)
+    lines = [
+        f"{profile.kind}: {profile.name} ("
+        + ", ".join(f"{heading} → {field or '-'}" for heading, field in profile.columns.items())
+        + ")"
+        for profile in found
+    ]
+    emit(
+        as_json,
+        [profile.as_dict() for profile in found],
+        "\n".join(lines) or _("No profile saved."),
+    )
 
 
 @backoffice.command("export")
