@@ -163,7 +163,7 @@ def test_bad_rows_block_the_import_unless_asked(client: Client, services: Servic
 
 def test_required_fields_without_a_column_are_named(client: Client, services: Services) -> None:
     html = send(client, "articles", "code;label\nA;B\n")
-    assert re.search(r"(Prix HT|Price excl. VAT)", html) and "disabled" in html
+    assert re.search(r"(Prix HT|Price excl. VAT)", html) and "disabled aria-describedby" in html
     refused = post_mapping(client, html, "analyse")
     assert refused.status_code == 422 and 'role="alert"' in refused.text
     assert not history_queries.recent_runs(services.store, limit=5), "no analysis started"
