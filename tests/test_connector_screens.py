@@ -115,6 +115,29 @@ def test_a_homonym_whose_file_went_shows_the_name_it_had(
     assert cells(page, 'data-side="existing" data-code="ANDPA"')["city"] == "Auby"
 
 
+def test_a_homonym_shows_the_contact_its_report_carries(
+    client: Client,
+    shop: dict[str, Any],  # noqa: F811
+    web: connectors.Connector,  # noqa: F811
+) -> None:
+    """A shop's order has no file to read again: its report's contact is what the page shows."""
+    path = drop(
+        shop["inbox"], "orders.csv", [doc_line("D1", "W-77", "Andre", "Pat", "patrick@example.fr")]
+    )
+    run_id, _page = analyse(client)
+    path.unlink()
+    tasks = shop["services"].tasks
+    result = tasks.get(run_id).result
+    contact = {"email": "pat@shop.example", "postcode": "7000", "city": "Mons"}
+    result["report"]["documents"][0]["contact"] = contact
+    tasks.save_result(run_id, result)
+    page = client.get(f"/connectors/reception/{run_id}").text
+    assert cells(page, 'data-customer="W-77" data-side="received"') == {
+        "name": "Pat Andre",
+        **contact,
+    }
+
+
 # Why "Intégrer" is disabled -------------------------------------------------------------------
 
 

@@ -71,7 +71,10 @@ def _received(
         if entry is None:
             continue
         if result.get("contact"):
-            details[entry["ref"]] = {**person(result["contact"], entry["ref"])}
+            details[entry["ref"]] = {
+                **person(result["contact"], entry["ref"]),
+                "name": result["customer"],
+            }
         else:
             files.add(str(result["file"]))
     if connector.mode != "csv" or not files:
