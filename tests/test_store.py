@@ -40,6 +40,8 @@ SAMPLE_AT_VERSION = {
     22: "INSERT INTO connector_held_orders (connector_id, order_id, doc_ref, held_at)"
     " SELECT id, 7, 'REF', 'now' FROM connectors",
     23: "SELECT 1",
+    24: "SELECT 1",
+    25: "SELECT 1",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 

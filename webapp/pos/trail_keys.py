@@ -1,0 +1,115 @@
+"""The register's signing key (issue 17): Ed25519, made once, kept in the vault.
+
+The private half never leaves the register's vault, so a record edited in the SQLite file cannot
+be signed again; the public half travels to the office (and into every archive), where any chain
+can be checked. Ed25519 because its signatures are small (64 bytes), fast to make (~50 µs) and
+deterministic: the same record signs the same way twice, which makes a replayed record harmless.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from webapp.i18n import N_, UserError
+from webapp.secrets import Vault
+
+KEY_SECRET = "pos_trail_key"  # the vault entry of the private key
+PUBLIC_KEY_SETTING = "pos.trail_public_key"  # the register's settings keep the public half
+
+
+class TrailKeyError(UserError):
+    """No key to sign with (a locked vault, a register that never made one)."""
+
+
+def encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def key_id(public_key: str) -> str:
+    """A short name for a public key, kept with each row it checks."""
+    return hashlib.sha256(decode(public_key)).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Signer:
+    private: Ed25519PrivateKey
+
+    @property
+    def public_key(self) -> str:
+        raw = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return encode(raw)
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.public_key)
+
+    def sign(self, data: bytes) -> str:
+        return encode(self.private.sign(data))
+
+
+def new_signer() -> Signer:
+    return Signer(Ed25519PrivateKey.generate())
+
+
+def signer_from_text(text: str) -> Signer:
+    return Signer(Ed25519PrivateKey.from_private_bytes(decode(text)))
+
+
+def private_text(signer: Signer) -> str:
+    raw = signer.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return encode(raw)
+
+
+def ensure_signer(vault: Vault) -> Signer:
+    """The register's key from the vault, made there on first use (at join)."""
+    if not vault.is_unlocked:
+        raise TrailKeyError(
+            N_(
+                "The vault is locked: unlock it to sell (the register signs each ticket with a key kept there)."
+            )
+        )
+    text = vault.get(KEY_SECRET)
+    if text:
+        return signer_from_text(text)
+    signer = new_signer()
+    vault.set(KEY_SECRET, private_text(signer))
+    return signer
+
+
+def load_signer(vault: Vault) -> Signer:
+    """The key this register signs with; raises TrailKeyError when it cannot be read."""
+    if not vault.is_unlocked:
+        raise TrailKeyError(
+            N_(
+                "The vault is locked: unlock it to sell (the register signs each ticket with a key kept there)."
+            )
+        )
+    text = vault.get(KEY_SECRET)
+    if not text:
+        raise TrailKeyError(N_("This register has no signing key: join the office again."))
+    return signer_from_text(text)
+
+
+def verify(public_key: str, data: bytes, signature: str) -> bool:
+    """True when ``signature`` is the key's signature of ``data``; never raises on bad input."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(decode(public_key))
+        key.verify(decode(signature), data)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
