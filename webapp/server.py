@@ -138,12 +138,7 @@ def prepare(services: Services, options: ServeOptions, announce: Callable[[str],
         )
         app, hook_url = hooks.app, hooks.url
         sockets.extend(hooks.sockets)
-    if options.pos_listen:
-        from webapp.pos.api import attach
-
-        listener = attach(services, app, options.pos_listen, options.pos_cert, options.pos_key)
-        app = listener.app
-        sockets.extend(listener.sockets)
+    pos_url = _start_pos_listener(services, options)
     services.runner.release_stale_claims()
     services.runner.start_scheduler()
     # A job's thread would keep the interpreter 5 ms at a time (Python's default) while a page
@@ -156,9 +151,23 @@ def prepare(services: Services, options: ServeOptions, announce: Callable[[str],
     announce(url)
     if hook_url:
         log.info("scrada webhooks on %s", hook_url)
+    if pos_url:  # after the announce: the UI's address is the first one printed
+        log.info("cash registers' API on %s", pos_url)
     if options.open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
     return Prepared(server=server, sockets=sockets, url=url)
+
+
+def _start_pos_listener(services: Services, options: ServeOptions) -> str | None:
+    """The registers' API: `--pos-listen` wins over what Paramètres saved."""
+    from webapp.pos import listener
+
+    if not options.pos_listen:
+        started = listener.start_from_settings(services)
+        return started.url if started else None
+    host, port = options.pos_listen
+    config = listener.ListenerConfig(host, port, options.pos_cert, options.pos_key)
+    return listener.start(services, config, pinned=True).url
 
 
 def serve(services: Services, options: ServeOptions, announce: Callable[[str], None]) -> None:

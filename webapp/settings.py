@@ -49,6 +49,27 @@ def _feed_url(value: Any) -> str:
     return text
 
 
+def _ip_address(value: Any) -> str:
+    import ipaddress
+
+    text = str(value or "").strip().strip("[]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise SettingError(
+            N_("Enter an address of this computer, such as 0.0.0.0 (every network).")
+        ) from None
+
+
+def _file_path(value: Any) -> str:
+    from pathlib import Path
+
+    text = str(value or "").strip()
+    if text and not Path(text).is_file():
+        raise SettingError(N_("No file at this path."))
+    return text
+
+
 def _language(value: Any) -> str:
     if value not in LANGUAGES:
         raise SettingError(N_("Unknown language."))
@@ -109,6 +130,30 @@ SETTINGS: dict[str, Setting] = {
             N_("Update feed"),
             N_("Address of the signed update manifest (manifest.json)."),
         ),
+        # The office's register API (webapp/pos/listener.py): off until chosen, this computer only.
+        Setting(
+            "pos_api_enabled",
+            False,
+            _boolean,
+            N_("Let the cash registers connect"),
+            N_("The registers of the shop reach this computer at the address below."),
+        ),
+        Setting(
+            "pos_api_host",
+            "127.0.0.1",
+            _ip_address,
+            N_("Listen on"),
+            N_("0.0.0.0 lets the registers of the local network in; 127.0.0.1 only this computer."),
+        ),
+        Setting("pos_api_port", 8770, _int_between(1, 65535), N_("Port")),
+        Setting(
+            "pos_api_cert",
+            "",
+            _file_path,
+            N_("HTTPS certificate (optional)"),
+            N_("Path of a PEM file; empty: plain HTTP, for a trusted local network."),
+        ),
+        Setting("pos_api_key", "", _file_path, N_("Its private key"), N_("Path of a PEM file.")),
     )
 }
 
@@ -139,13 +184,31 @@ def put(store: Store, key: str, raw: Any) -> Any:
     return value
 
 
+def validate_many(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, SettingError]]:
+    """Each value checked by its setting: the accepted values, and the refusals by key."""
+    values: dict[str, Any] = {}
+    errors: dict[str, SettingError] = {}
+    for key, text in raw.items():
+        try:
+            values[key] = SETTINGS[key].validate(text)
+        except SettingError as exc:
+            errors[key] = exc
+    return values, errors
+
+
 def write_value(store: Store, key: str, value: Any) -> None:
+    write_values(store, {key: value})
+
+
+def write_values(store: Store, values: dict[str, Any]) -> None:
+    """Several values in one transaction: all saved, or none."""
     with store.write() as db:
-        db.execute(
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
-            " SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-            [key, json.dumps(value)],
-        )
+        for key, value in values.items():
+            db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                " SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                [key, json.dumps(value)],
+            )
 
 
 def install_id(store: Store) -> str:

@@ -106,6 +106,7 @@ def _run_server(
 ) -> None:
     """`serve` and `tray`: one server per data folder, the processes, and the icon if asked."""
     from webapp import server
+    from webapp.pos.listener import ListenerError
     from webapp.services import open_services
 
     hook_address = _host_port(webhook_listen) if webhook_listen else None
@@ -140,8 +141,10 @@ def _run_server(
                     start_prestashop_simulator,
                     start_scrada_simulator,
                 )
+                from webapp.pos.listener import enable_for_demo
 
                 seed_demo(services)
+                enable_for_demo(services)
                 stop_demo = start_scrada_simulator(services)
                 stop_shop = start_prestashop_simulator(services)
             options = server.ServeOptions(
@@ -176,6 +179,8 @@ def _run_server(
         sys.exit(EXIT_BAD_INPUT)
     except PortUnavailable as exc:
         fail(_("The port is already in use: {detail}", detail=str(exc)))
+    except ListenerError as exc:
+        fail(exc.translated())
     except KeyboardInterrupt:
         # Ctrl+C (or Ctrl+Break on Windows) before uvicorn took over the signals: a clean stop.
         logging.getLogger(__name__).info("interrupted while starting")

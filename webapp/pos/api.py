@@ -1,7 +1,7 @@
-"""The office's POS listener (POS-7): `relais serve --pos-listen HOST:PORT`, /api/pos/v1/...
+"""The office's POS listener (POS-7): /api/pos/v1/... for the registers.
 
-A small ASGI app of its own, reached only through its own socket (as the Scrada webhooks): the UI
-is never served on it, even when it listens beyond 127.0.0.1 for the registers to reach it. Every
+A small ASGI app of its own, reached only through its own socket (webapp/pos/listener.py runs it,
+as `relais serve --pos-listen HOST:PORT` or Paramètres ask): the UI is never served on it, even when it listens beyond 127.0.0.1 for the registers to reach it. Every
 call carries ``Authorization: Bearer <register token>``; the token names the register, so no call
 can reach another register's packages. See docs/pos.md for the calls and their answers.
 """
@@ -9,7 +9,6 @@ can reach another register's packages. See docs/pos.md for the calls and their a
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import zlib
@@ -17,15 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from webapp.asgi import (
-    PortRouter,
-    Receive,
-    Send,
-    lifespan,
-    read_body,
-    send_json,
-    start_tls_listener,
-)
+from webapp.asgi import Receive, Send, lifespan, read_body, send_json
 from webapp.pos import office, office_packages, office_records, protocol, updates_office
 from webapp.pos.office import Register
 from webapp.services import Services
@@ -203,42 +194,3 @@ async def _send(send: Send, answer: Answer) -> None:
     if answer.status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="relais-pos"'))
     await send_json(send, answer.status, answer.body, raw=answer.raw, headers=headers)
-
-
-@dataclass(frozen=True)
-class Listener:
-    """The POS listener as `relais serve` wires it."""
-
-    app: Any  # what the main server serves: the UI routed with the POS port, or the UI alone
-    sockets: list[Any]  # sockets the main server must also serve (none when HTTPS runs apart)
-    url: str
-
-
-def attach(
-    services: Services,
-    app: Any,
-    listen: tuple[str, int],
-    cert: str | None = None,
-    key: str | None = None,
-) -> Listener:
-    """Bind the POS listener and route it; its URL goes to ``pos.json`` in the data folder.
-
-    Plain HTTP shares the main uvicorn server (routed by port, as the webhooks). With a
-    certificate, the listener gets a uvicorn server of its own in a thread, because uvicorn's TLS
-    settings apply to a whole server and the UI stays plain HTTP on 127.0.0.1."""
-    from webapp.files import atomic_write_text
-    from webapp.security import is_loopback
-    from webapp.sockets import bind_socket, url_for
-
-    sock = bind_socket(listen[0], listen[1], fallback=False)
-    port = sock.getsockname()[1]
-    url = url_for(listen[0], port)
-    if cert:
-        url = "https://" + url.removeprefix("http://")
-    atomic_write_text(services.data_dir.path / "pos.json", json.dumps({"url": url}))
-    if not is_loopback(listen[0]):
-        log.warning("POS listener on %s: reachable from other machines", listen[0])
-    if not cert:
-        return Listener(PortRouter(app, PosApp(services), port), [sock], url)
-    start_tls_listener(PosApp(services), sock, cert, key, "pos-listener")
-    return Listener(app, [], url)
