@@ -13,6 +13,7 @@ from webapp import history_queries
 from webapp.scrada import alerts
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import LanguageForm
+from webapp.web.pos.join import offered as join_offered
 
 
 @get("/", name="dashboard", sync_to_thread=False)
@@ -25,6 +26,7 @@ def dashboard(request: HTMXRequest, services: ServicesDep) -> Template:
         "vault": services.vault,
         "paused": services.runner.paused,
         "scrada_alerts": alerts.open_alerts(services.store),
+        "join_offer": join_offered(services),  # a fresh install may be a cash register
     }
     return page(
         request, "platform/dashboard.html", context, partial="platform/_dashboard_body.html"

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from litestar import Router
 
-from webapp.web.pos import office, register
+from webapp.web.pos import join, office, register
 
-router = Router(path="/", route_handlers=[*office.ROUTES, *register.ROUTES])
+router = Router(path="/", route_handlers=[*office.ROUTES, *join.ROUTES, *register.ROUTES])
