@@ -1,6 +1,7 @@
 """The office's cash registers page (/pos): registers, rejected records, "Build packages now", and
-a form that adds a register and shows its token once. A data folder that is a register goes to
-the register's own pages instead."""
+a form that adds a register and shows its join code once (the address to use, its number and its
+token in one string, and as a QR code). A data folder that is a register goes to the register's
+own pages instead."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from webapp import history_queries, settings
-from webapp.pos import office, office_records, packages, protocol
+from webapp.pos import join_code, listener, office, office_records, packages, protocol
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import FormError, RegisterForm, first_error, texts
+from webapp.web.pos import join
 
 REJECTED_SHOWN = 100
 
@@ -36,8 +38,16 @@ def _context(services: Services, **extra: Any) -> dict[str, Any]:
         ),
         "form": {"number": "", "label": "", "company": ""},
         "companies": _companies(services),
+        "pos_url": _pos_url(services),
+        "join_offer": join.offered(services),
         **extra,
     }
+
+
+def _pos_url(services: Services) -> str | None:
+    """The address the registers must use, or None while their access is off."""
+    running = listener.running(services)
+    return running.public_url() if running else None
 
 
 def _companies(services: Services) -> list[dict[str, Any]]:
@@ -53,6 +63,14 @@ def pos_page(request: HTMXRequest, services: ServicesDep) -> Template | Redirect
     return page(request, "pos/office.html", _context(services))
 
 
+@get("/pos/office/registers", name="pos_registers", sync_to_thread=True)
+def pos_registers(services: ServicesDep) -> Template:
+    """The registers' table alone: polled, so a register that joins shows without a reload."""
+    return Template(
+        "pos/_registers.html", context={"registers": office.list_registers(services.store)}
+    )
+
+
 @post("/pos/office/export", name="pos_export_now", sync_to_thread=True)
 def pos_export_now(services: ServicesDep) -> Template:
     run_id, started = services.runner.start(packages.JOB_NAME, origin="manual")
@@ -63,7 +81,11 @@ def pos_export_now(services: ServicesDep) -> Template:
 @post("/pos/office/registers", name="pos_add_register", sync_to_thread=True)
 def pos_add_register(services: ServicesDep, data: FormData) -> Template:
     form = texts(data, ("number", "label", "company"))
-    context: dict[str, Any] = {"form": form, "companies": _companies(services)}
+    context: dict[str, Any] = {
+        "form": form,
+        "companies": _companies(services),
+        "pos_url": _pos_url(services),
+    }
     try:
         parsed = RegisterForm.parse(data)
     except FormError as exc:
@@ -80,7 +102,13 @@ def pos_add_register(services: ServicesDep, data: FormData) -> Template:
 
     updates_office.ensure_public_key(services.store, services.vault)
     context.update(created=register, token=token, form={"number": "", "label": "", "company": ""})
-    return Template("pos/_register_form.html", context=context)
+    if context["pos_url"]:
+        code = join_code.encode(context["pos_url"], register.number, token)
+        context.update(join_code=code, join_qr=join_code.qr_svg(code))
+    # The table refreshes at once (hx-trigger "registers-changed from:body").
+    return Template(
+        "pos/_register_form.html", context=context, headers={"HX-Trigger": "registers-changed"}
+    )
 
 
-ROUTES = [pos_page, pos_export_now, pos_add_register]
+ROUTES = [pos_page, pos_registers, pos_export_now, pos_add_register]
