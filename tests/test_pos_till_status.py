@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import uvicorn
 
 from tests.conftest import TEST_PORT, Client
 from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
@@ -28,7 +32,9 @@ from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_r
 from webapp import history_queries, settings
 from webapp.app import create_app
 from webapp.pos import packages, register_config, register_status, selling, synchroniser
+from webapp.pos.api import PosApp
 from webapp.services import Services
+from webapp.sockets import bind_socket
 
 REGISTER_MENU = ["sell", "tickets", "register", "settings"]
 OFFICE_MENU = [
@@ -243,3 +249,40 @@ def test_families_and_payment_methods_by_name(
     assert row and "Carte bancaire" in row.group(0) and "CARD" not in row.group(0)
     assert 'data-state="queued"' in row.group(0)
     assert selling.search_articles(joined.store, "VR1")[0].code == "VR1"
+
+
+def test_an_office_certificate_not_trusted_is_said_so(
+    ui: Client, joined: Services, office_services: Services, tmp_path: Path
+) -> None:
+    """The office behind HTTPS with a certificate no authority here vouches for: the register
+    says the certificate is not valid, not that the office is away."""
+    from tests.imap_server import _write_certificates
+
+    folder = tmp_path / "tls"
+    folder.mkdir()
+    _write_certificates(folder)
+    sock = bind_socket("127.0.0.1", 0, fallback=False)
+    config = uvicorn.Config(
+        PosApp(office_services),
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=str(folder / "cert.pem"),
+        ssl_keyfile=str(folder / "key.pem"),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        url = f"https://127.0.0.1:{sock.getsockname()[1]}"
+        settings.write_value(joined.store, register_config.SERVER_URL, url)
+        assert round_of(joined) is False
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    problem = register_status.till(joined.store)["problem"]
+    assert problem["kind"] == "certificate" and url in problem["explanation"]
+    status_page = ui.get("/pos/register").text
+    assert attribute(status_page, "register-problem", "data-kind") == "certificate"
