@@ -87,6 +87,7 @@ def test_a_new_template_offers_to_move_the_files_and_logs_the_move(
         "template": NEW_TEMPLATE,
         "scope": "all",
     }
+    assert 'id="scrada-moves-check"' in client.get("/scrada").text, "the move is offered anytime"
     saved = client.post_form("/scrada/settings", form)
     assert saved.status_code == 200 and 'id="scrada-template-changed"' in saved.text
     assert files(root) == pulled["files"], "saving moves nothing"
