@@ -42,26 +42,26 @@ def _office_failure(exc: Exception, as_json: bool) -> None:
 
 
 @click.command("join")
-@click.option(
-    "--server", required=True, help="The office's POS address, e.g. http://10.0.0.2:8766."
-)
-@click.option(
-    "--register", "number", type=click.IntRange(1), required=True, help="This register's number."
-)
-@click.option(
-    "--token", required=True, help="The token `relais pos register add` printed ('-': stdin)."
-)
+@click.option("--code", help="The join code the office page showed (RLS1-...; '-': stdin).")
+@click.option("--server", help="The office's POS address, e.g. http://10.0.0.2:8770.")
+@click.option("--register", "number", type=click.IntRange(1), help="This register's number.")
+@click.option("--token", help="The token `relais pos register add` printed ('-': stdin).")
 @json_option
 @click.pass_obj
-def pos_join(state: CliState, server: str, number: int, token: str, as_json: bool) -> None:
-    """Join an office as register NUMBER (exit 3 if the office refuses the token)."""
+def pos_join(
+    state: CliState,
+    code: str | None,
+    server: str | None,
+    number: int | None,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Join an office with its join code, or as register NUMBER with its token (exit 3 if the
+    office refuses the token)."""
     from webapp.pos import register
     from webapp.pos.register_client import OfficeError
 
-    if token == "-":
-        token = sys.stdin.readline().strip()
-    if not token:
-        fail(_("Empty token."), as_json=as_json)
+    server, number, token = _join_values(code, server, number, token, as_json)
     services = _services(state, as_json, vault=True)
     try:
         hello = register.join(services.store, services.vault, server, number, token)
@@ -79,6 +79,29 @@ def pos_join(state: CliState, server: str, number: int, token: str, as_json: boo
         data,
         _("Joined the office {server} as register {number}.", server=server, number=number),
     )
+
+
+def _join_values(
+    code: str | None, server: str | None, number: int | None, token: str | None, as_json: bool
+) -> tuple[str, int, str]:
+    """The office, the number and the token: from the code, or from the three options."""
+    from webapp.pos import join_code
+
+    if code is not None:
+        if server or number or token:
+            fail(_("Give either --code or --server, --register and --token."), as_json=as_json)
+        try:
+            packed = join_code.decode(sys.stdin.readline() if code == "-" else code)
+        except join_code.JoinCodeError as exc:
+            fail(exc.translated(), as_json=as_json)
+        return packed.server_url, packed.number, packed.token
+    if not server or number is None or token is None:
+        fail(_("Give either --code or --server, --register and --token."), as_json=as_json)
+    if token == "-":
+        token = sys.stdin.readline().strip()
+    if not token:
+        fail(_("Empty token."), as_json=as_json)
+    return server, number, token
 
 
 @click.command("sync")
