@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Client
+from tests.test_connector_mapping_web import analyse as analyse_mappings
 from tests.test_connector_web import (  # noqa: F401  (fixtures)
     count,
     doc_line,
@@ -360,3 +361,15 @@ def test_the_reception_report_counts_with_plurals(
     page = wait_state(client, run_of(response), "integrated", "failed")
     assert "1 document integrated" in page and "1 documents" not in page
     assert "0 documents not integrated" in page and "0 documents already there" in page
+
+
+def test_the_correspondences_import_button_counts_with_plurals(
+    client: Client,
+    shop: dict[str, Any],  # noqa: F811
+    web: connectors.Connector,  # noqa: F811
+) -> None:
+    client.cookies.set(shop["services"].language_cookie, "en")
+    one = analyse_mappings(client, "articles", "external;internal\nP-MI1;MI1\n")
+    assert "Import 1 correspondence<" in one.text
+    two = analyse_mappings(client, "articles", "external;internal\nP-MI1;MI1\nP-SV1;SV1\n")
+    assert "Import 2 correspondences<" in two.text
