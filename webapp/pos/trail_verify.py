@@ -107,16 +107,26 @@ def _ticket_totals(row: TrailRow, previous: Mapping[str, str]) -> dict[str, str]
 
 
 def check_chains(
-    rows: Iterable[TrailRow], keys: Mapping[str, str]
+    rows: Iterable[TrailRow],
+    keys: Mapping[str, str],
+    start: Mapping[str, ChainState] | None = None,
 ) -> tuple[dict[str, ChainState], list[Break]]:
-    """Every chain of ``rows`` (any order): the state each reached and its first break."""
+    """Every chain of ``rows`` (any order): the state each reached and its first break.
+
+    ``start`` is where a chain stood before the first of ``rows`` (an archive's period checked
+    on its own); a chain not named there starts at its beginning."""
     by_chain: dict[str, list[TrailRow]] = {chain: [] for chain in CHAINS}
     for row in rows:
         by_chain.setdefault(row.chain, []).append(row)
     states: dict[str, ChainState] = {}
     breaks: list[Break] = []
     for chain, chain_rows in by_chain.items():
-        state = states[chain] = ChainState()
+        before = (start or {}).get(chain)
+        state = states[chain] = (
+            ChainState(before.seq, before.signature, dict(before.totals))
+            if before
+            else ChainState()
+        )
         if chain not in CHAINS:
             breaks.append(Break(chain, 0, N_("{chain}: not a chain this register keeps.")))
             continue
