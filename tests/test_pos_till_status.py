@@ -212,6 +212,7 @@ def test_a_register_not_joined_says_so(lone_register: Client) -> None:
     assert till_state(lone_register) == ("not-joined", "0")
     tickets = lone_register.get("/pos/tickets")
     assert tickets.status_code == 200 and "relais pos join" in tickets.text
+    assert 'href="/pos/join"' in tickets.text  # joined from the browser too
     assert menu(tickets.text) == REGISTER_MENU
 
 
