@@ -4,6 +4,7 @@ same fields, both plural forms where the msgid has a plural, and no fuzzy entry.
 from __future__ import annotations
 
 import string
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,20 @@ def test_dutch_switch_and_an_unknown_language_over_http(client: Client, services
     assert "<h1>Tableau de bord</h1>" in client.get("/").text
     client.cookies.set(f"relais_lang_{services.cookie_suffix}", "xx")
     assert '<html lang="fr">' in client.get("/").text
+
+
+def test_amount_params_take_the_readers_decimal_mark() -> None:
+    message = "The payments ({paid}) do not match the total ({total})."
+    params = {"paid": Decimal("12.50"), "total": Decimal("1234.5")}
+    with i18n.language("fr"):
+        assert i18n.gettext(message, **params) == (
+            "Les règlements (12,50) ne correspondent pas au total (1234,5)."
+        )
+    with i18n.language("nl"):
+        assert "(12,50)" in i18n.gettext(message, **params)
+    with i18n.language("en"):
+        assert i18n.gettext(message, **params) == (
+            "The payments (12.50) do not match the total (1234.5)."
+        )
+    with i18n.language("fr"):  # text params stay as they were typed
+        assert i18n.gettext("{value} is not a number", value="1.5") == "1.5 n'est pas un nombre"

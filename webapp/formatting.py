@@ -15,7 +15,7 @@ from typing import Any
 from babel.numbers import format_decimal
 
 from webapp import clock
-from webapp.i18n import current_language
+from webapp.i18n import COMMA_LANGUAGES, current_language
 
 Number = float | int | Decimal | str | None
 
@@ -24,7 +24,6 @@ DEFAULT_TIME_FORMAT = "%d/%m/%Y %H:%M"
 
 # Belgian French and Belgian Dutch both write 12,50 and 31/01/2026; English keeps the point.
 LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_GB"}
-COMMA_LANGUAGES = frozenset({"fr", "nl"})
 
 
 def _locale() -> str:

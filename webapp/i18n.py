@@ -11,6 +11,7 @@ import gettext as gettext_module
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -22,6 +23,7 @@ from webapp.config import resource_root
 
 LANGUAGES = {"fr": "Français", "nl": "Nederlands", "en": "English"}
 DEFAULT_LANGUAGE = "fr"
+COMMA_LANGUAGES = frozenset({"fr", "nl"})  # 12,50; English writes 12.50
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar(
     "relais_language", default=DEFAULT_LANGUAGE
@@ -99,14 +101,29 @@ def language(code: str) -> Iterator[None]:
         _current.reset(token)
 
 
+def _shown(params: dict[str, Any]) -> dict[str, Any]:
+    """Decimal params (amounts, quantities) written with the reader's decimal mark, their own
+    number of decimals kept: 12.50 reads "12,50" in French and Dutch. Other params as they are."""
+    comma = current_language() in COMMA_LANGUAGES
+    return {
+        name: _decimal_text(value, comma) if isinstance(value, Decimal) else value
+        for name, value in params.items()
+    }
+
+
+def _decimal_text(value: Decimal, comma: bool) -> str:
+    text = format(value, "f") if value.is_finite() else str(value)
+    return text.replace(".", ",") if comma else text
+
+
 def gettext(message: str, **params: Any) -> str:
     text = _text(message, params)
-    return text.format(**params) if params else text
+    return text.format(**_shown(params)) if params else text
 
 
 def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     text = translations(current_language()).ngettext(singular, plural, n)
-    return text.format(n=n, **params)
+    return text.format(n=n, **_shown(params))
 
 
 _ = gettext
@@ -129,6 +146,6 @@ def translate_stored(message: str | None, params: dict[str, Any] | None) -> str:
     if not params:
         return text
     try:
-        return text.format(**params)
+        return text.format(**_shown(params))
     except (KeyError, IndexError, ValueError):
         return f"{text} {params}"
