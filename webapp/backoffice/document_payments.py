@@ -66,14 +66,14 @@ def check_paid_total(payments: list[CheckedPayment], total: Decimal) -> None:
     if paid * total < 0:
         raise DocumentError(
             N_("The payments ({paid}) and the document total ({total}) have opposite signs."),
-            paid=str(paid),
-            total=str(total),
+            paid=paid,
+            total=total,
         )
     if abs(paid) > abs(total):
         raise DocumentError(
             N_("The payments ({paid}) exceed the document total including VAT ({total})."),
-            paid=str(paid),
-            total=str(total),
+            paid=paid,
+            total=total,
         )
 
 

@@ -42,8 +42,8 @@ class TotalMismatch(DocumentError):
                 "The computed total including VAT ({computed}) differs from the expected"
                 " total ({expected})."
             ),
-            computed=str(computed),
-            expected=str(expected),
+            computed=computed,  # Decimals: shown with the reader's decimal mark
+            expected=expected,
         )
         self.computed = computed
         self.expected = expected

@@ -233,8 +233,8 @@ def _payments(db: Any, given: Any, total: Decimal) -> list[dict[str, str]]:
     if paid.quantize(CENT) != total.quantize(CENT):
         raise TicketError(
             N_("The payments ({paid}) do not match the total ({total})."),
-            paid=money(paid),
-            total=money(total),
+            paid=paid.quantize(CENT, rounding=ROUND_HALF_UP),
+            total=total.quantize(CENT, rounding=ROUND_HALF_UP),
         )
     return payments
 
@@ -271,7 +271,7 @@ def build_ticket(db: Any, request: Mapping[str, Any]) -> Ticket:
         raise TicketError(
             N_("The total sent ({given}) differs from the lines' total ({total})."),
             given=given_total,
-            total=money(total),
+            total=total.quantize(CENT, rounding=ROUND_HALF_UP),
         )
     user = _existing_code(
         db,
