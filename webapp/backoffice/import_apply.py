@@ -104,7 +104,7 @@ def apply_staged(
                 db.conn.executemany(insert, rows)
                 db.conn.execute(BULK_ON)  # the per-row triggers off, for this transaction only
                 applied = handler.apply(db.conn, CHUNK_TABLE)
-                if "code" in columns:
+                if dry_run and "code" in columns:  # what the analysis shows
                     _first_codes(db.conn, result)
                 db.conn.execute(BULK_OFF)
                 db.conn.execute(f"DROP TABLE {CHUNK_TABLE}")
