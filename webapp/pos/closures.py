@@ -22,9 +22,11 @@ from decimal import Decimal
 from typing import Any
 
 from webapp.clock import parse_iso, utc_now
-from webapp.i18n import N_, UserError
-from webapp.pos import trail
+from webapp.i18n import N_, UserError, gettext
+from webapp.pos import trail, trail_keys
+from webapp.pos.register_config import require_config
 from webapp.pos.trail_keys import Signer
+from webapp.secrets import Vault
 from webapp.store import Store
 
 PERIODS = ("day", "month", "year")
@@ -267,6 +269,18 @@ ALREADY_CLOSED = {
 }
 
 
+CLOSURE_TITLES = {
+    "day": N_("Day closure {name}"),
+    "month": N_("Month closure {name}"),
+    "year": N_("Year closure {name}"),
+}
+
+
+def closure_title(closure: Closure) -> str:
+    """ "Clôture du jour 29/11/2026": what the pages and the Z report call a closure."""
+    return gettext(CLOSURE_TITLES[closure.period], name=period_name(closure.period, closure.start))
+
+
 def period_name(period: str, day: date) -> str:
     """A period as the shop reads it: 29/11/2026, 11/2026, 2026."""
     if period == "day":
@@ -356,3 +370,11 @@ def totals_lines(values: Mapping[str, Any]) -> Iterable[tuple[str, str, str, str
     """(rate, total, base, VAT) of a closure, rates in order, for the pages."""
     for rate, amounts in values.get("vat", {}).items():
         yield rate, amounts["total"], amounts["base"], amounts["vat"]
+
+
+def close_here(store: Store, vault: Vault, period: str, day: date | None = None) -> list[Closure]:
+    """Close on this register with its own key: a locked vault or a folder that never joined
+    is refused before anything is written."""
+    signer = trail_keys.ensure_signer(vault)
+    config = require_config(store)
+    return close(store, signer, config.number, period, day)
