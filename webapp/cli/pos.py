@@ -21,6 +21,7 @@ from webapp.cli.common import (
     json_option,
     unlocked_services,
 )
+from webapp.cli.pos_closures import pos_close
 from webapp.i18n import _
 
 
@@ -188,3 +189,6 @@ def update_publish(state: CliState, kind: str, version: str, file: Path, as_json
         {"ok": True, "number": number, "kind": kind, "version": version},
         _("Update {number} published.", number=number),
     )
+
+
+pos.add_command(pos_close)  # the register's closures: webapp/cli/pos_closures.py
