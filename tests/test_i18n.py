@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 
 from tests.conftest import Client
 from webapp import i18n
+from webapp.backoffice import parties
 from webapp.services import Services
 
 REPO = Path(__file__).resolve().parent.parent
@@ -180,3 +181,15 @@ def test_amount_params_take_the_readers_decimal_mark() -> None:
         )
     with i18n.language("fr"):  # text params stay as they were typed
         assert i18n.gettext("{value} is not a number", value="1.5") == "1.5 n'est pas un nombre"
+
+
+def test_countries_read_in_dutch(services: Services) -> None:
+    with i18n.language("nl"):
+        countries = parties.reference(services.store, "customer").countries
+    names = {country["code"]: country["name"] for country in countries}
+    assert names["BE"] == "België" and names["DE"] == "Duitsland"
+    assert [c["name"] for c in countries] == sorted(
+        (c["name"] for c in countries), key=parties._sort_key
+    )
+    with i18n.language("fr"):
+        assert parties.country_label("BE", "Belgique") == "Belgique"

@@ -7,9 +7,13 @@ pages fetch one row more than they show, so 100,000 customers list as quickly as
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
+
+from babel import Locale
 
 from webapp.backoffice.column_values import parse_email, parse_vat_number
 from webapp.backoffice.form_fields import check_code_format, parsed_field
@@ -88,8 +92,30 @@ class Reference:
     countries: list[dict[str, Any]]
 
 
+def _country_column() -> str:
+    """The countries table names them in French and English; Dutch reads Babel's names."""
+    return "name_fr" if current_language() == "fr" else "name_en"
+
+
+def country_label(code: str | None, stored: str | None) -> str | None:
+    """A country's name in the reader's language: the table's, or Babel's in Dutch."""
+    if current_language() != "nl" or not code:
+        return stored
+    return dutch_territories().get(code, stored)
+
+
+@cache
+def dutch_territories() -> dict[str, str]:
+    return dict(Locale.parse("nl_BE").territories)
+
+
+def _sort_key(name: str) -> str:
+    """Alphabetical as a reader expects: "Égypte" among the E's."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+
+
 def reference(store: Store, kind: str) -> Reference:
-    name = "name_fr" if current_language() == "fr" else "name_en"
+    name = _country_column()
     with store.read() as db:
         families = rows(
             db,
@@ -97,6 +123,10 @@ def reference(store: Store, kind: str) -> Reference:
             [check_kind(kind)],
         )
         countries = rows(db, f"SELECT code, {name} AS name FROM countries ORDER BY {name}")
+    if current_language() == "nl":
+        for country in countries:
+            country["name"] = country_label(country["code"], country["name"])
+        countries.sort(key=lambda country: _sort_key(str(country["name"])))
     return Reference(families, countries)
 
 
@@ -124,7 +154,7 @@ def party_list_sql(kind: str, query: ListQuery) -> tuple[str, list[Any]]:
     )
     order = order_by(PARTY_SORTS, query)
     ids = f"SELECT p.id FROM {table}{where} ORDER BY {order}"
-    country = "name_fr" if current_language() == "fr" else "name_en"
+    country = _country_column()
     select = (
         "SELECT p.id, p.code, p.last_name, p.first_name, p.company, p.email, p.phone,"
         f" p.postcode, p.city, p.country, c.{country} AS country_name, p.active,"
@@ -139,7 +169,10 @@ def party_list_sql(kind: str, query: ListQuery) -> tuple[str, list[Any]]:
 def list_parties(store: Store, kind: str, query: ListQuery) -> Page:
     sql, args = party_list_sql(kind, query)
     with store.read() as db:
-        return fetch_page(db, sql, args, query)
+        page = fetch_page(db, sql, args, query)
+    for row in page.rows:
+        row["country_name"] = country_label(row["country"], row["country_name"])
+    return page
 
 
 def display_name(party: Mapping[str, Any]) -> str:
@@ -153,7 +186,7 @@ def display_name(party: Mapping[str, Any]) -> str:
 
 def get_party(store: Store, kind: str, party_id: int) -> dict[str, Any] | None:
     """One customer or supplier with its family, country, contacts and latest documents."""
-    country = "name_fr" if current_language() == "fr" else "name_en"
+    country = _country_column()
     with store.read() as db:
         party = one(
             db,
@@ -176,6 +209,7 @@ def get_party(store: Store, kind: str, party_id: int) -> dict[str, Any] | None:
     party["documents"] = documents[:DOCUMENTS_SHOWN]
     party["more_documents"] = len(documents) > DOCUMENTS_SHOWN
     party["display_name"] = display_name(party)
+    party["country_name"] = country_label(party["country"], party["country_name"])
     return party
 
 
