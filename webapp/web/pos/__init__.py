@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from litestar import Router
 
-from webapp.web.pos import join, office, register
+from webapp.web.pos import closures, join, office, register
 
-router = Router(path="/", route_handlers=[*office.ROUTES, *join.ROUTES, *register.ROUTES])
+router = Router(
+    path="/",
+    route_handlers=[*office.ROUTES, *join.ROUTES, *register.ROUTES, *closures.ROUTES],
+)
