@@ -21,6 +21,7 @@ from webapp.cli.common import (
     json_option,
     unlocked_services,
 )
+from webapp.cli.pos_archive import archive_group
 from webapp.cli.pos_closures import pos_close
 from webapp.i18n import _
 
@@ -28,6 +29,9 @@ from webapp.i18n import _
 @click.group()
 def pos() -> None:
     """Autonomous cash registers: registers, packages, received tickets, updates."""
+
+
+pos.add_command(archive_group)
 
 
 @pos.group("register")
