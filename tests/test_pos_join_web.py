@@ -227,3 +227,22 @@ def test_the_values_typed_by_hand_join_too(office: Client, shop: tuple[Services,
     form = {"server": packed.server_url, "number": "6", "token": packed.token}
     assert register_client.post_form("/pos/join", form).status_code == 200
     assert register_client.get("/pos/join", follow_redirects=False).status_code == 303
+
+
+def test_every_network_gives_the_registers_this_computers_address(
+    services: Services, client: Client
+) -> None:
+    services.vault.create(PASSPHRASE)
+    port = free_port()
+    saved = client.post_form(
+        "/settings/pos-api",
+        {"pos_api_enabled": "1", "pos_api_host": "0.0.0.0", "pos_api_port": str(port)},
+    )
+    assert saved.status_code == 200, saved.text
+    shown = f"http://{listener.lan_address() or socket.gethostname()}:{port}"
+    assert shown in saved.text and f"127.0.0.1:{port}" not in saved.text
+    added = client.post_form("/pos/office/registers", {"number": "8"})
+    code = added.text.split('id="pos-join-code"')[1].split(">")[1].split("<")[0]
+    assert join_code.decode(code).server_url == shown
+    answer = httpx.get(f"http://127.0.0.1:{port}{protocol.API}/hello", timeout=10)
+    assert answer.status_code == 401, "listening on every network includes this computer"
