@@ -66,7 +66,12 @@ def stock(store: Store, signer: trail_keys.Signer) -> None:
     """Tickets 1-3 and an event in October, tickets 4-6 and two events in November."""
     with store.write() as db:
         register_config.write_settings(
-            db, {register_config.REGISTER_NUMBER: REGISTER, register_config.COMPANY: "MAIN"}
+            db,
+            {
+                register_config.SERVER_URL: "http://127.0.0.1:9",
+                register_config.REGISTER_NUMBER: REGISTER,
+                register_config.COMPANY: "MAIN",
+            },
         )
     event_at(store, signer, "80", "2026-10-14T08:00:00.000000Z")
     for number in (1, 2, 3):
