@@ -179,7 +179,7 @@ def profiles_command(state: CliState, kind: str | None, as_json: bool) -> None:
     found = import_profiles.profiles(state.services().store, kind)
     lines = [
         f"{profile.kind}: {profile.name} ("
-        + ", ".join(f"{heading} → {field or '-'}" for heading, field in profile.columns.items())
+        + ", ".join(f"{heading}={field or '-'}" for heading, field in profile.columns.items())
         + ")"
         for profile in found
     ]
