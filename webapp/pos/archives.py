@@ -270,14 +270,20 @@ def _fsync_folder(folder: Path) -> None:
 
 def queue_parts(db: Any, register: int, path: Path, digest: str, span: Period) -> int:
     """The file as outbox records of PART_BYTES each, in the caller's transaction."""
+    parts = part_payloads(path, digest, span)
+    for part in parts:
+        outbox.enqueue(db, register, PART_KIND, part)
+    return len(parts)
+
+
+def part_payloads(path: Path, digest: str, span: Period) -> list[dict[str, Any]]:
+    """The payloads of the ``archive_part`` records that carry the file to the office."""
     data = path.read_bytes()
     count = max(1, -(-len(data) // PART_BYTES))
+    payloads = []
     for index in range(count):
         part = data[index * PART_BYTES : (index + 1) * PART_BYTES]
-        outbox.enqueue(
-            db,
-            register,
-            PART_KIND,
+        payloads.append(
             {
                 "name": path.name,
                 "kind": span.kind,
@@ -288,6 +294,6 @@ def queue_parts(db: Any, register: int, path: Path, digest: str, span: Period) -
                 "sha256": digest,
                 "part_sha256": hashlib.sha256(part).hexdigest(),
                 "data": base64.b64encode(part).decode("ascii"),
-            },
+            }
         )
-    return count
+    return payloads
