@@ -175,6 +175,7 @@ def test_a_fresh_install_joins_with_the_code(
     assert register.role(register_services.store) == "register"
     assert register.RUNNING is not None, "the synchroniser runs without a restart"
     assert 'href="/pos/join"' not in register_client.get("/").text
+    assert 'id="settings-pos-api"' not in register_client.get("/settings").text, "office only"
     table = office.get("/pos/office/registers").text
     row = table.split('data-register="3"')[1].split("</tr>")[0]
     assert "never" not in row and "jamais" not in row, "its last contact shows"

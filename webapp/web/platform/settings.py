@@ -10,7 +10,7 @@ from litestar.response import Template
 
 from webapp import settings
 from webapp.i18n import _
-from webapp.pos import listener
+from webapp.pos import listener, protocol
 from webapp.secrets import VaultError
 from webapp.services import Services
 from webapp.settings import SettingError
@@ -47,6 +47,7 @@ def _pos_api(services: Services, **extra: Any) -> dict[str, Any]:
         "running": running,
         "public_url": running.public_url() if running else None,
         "pinned": listener.is_pinned(services),
+        "is_register": settings.read_value(services.store, protocol.ROLE_SETTING) == "register",
         "hosts": [("127.0.0.1", _("This computer only")), ("0.0.0.0", _("The local network"))]
         + ([(lan, _("This network address only"))] if lan else []),
         **extra,
