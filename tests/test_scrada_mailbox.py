@@ -342,7 +342,7 @@ def test_verify_counts_the_waiting_messages(imap: ImapAccount) -> None:
     imap.append(mail(("invoice.xml", UBL)))
     result = verify(settings_for(imap), imap.password)
     assert result.ok and not result.refused and result.waiting == 1
-    assert "1 message(s) en attente dans INBOX" in result.message
+    assert "1 message en attente dans INBOX" in result.message
 
 
 def test_verify_says_when_the_password_is_refused(imap: ImapAccount) -> None:

@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
 
-from webapp.i18n import N_, _
+from webapp.i18n import N_, ngettext
 from webapp.scrada.mail_attachments import (
     MailAttachment,
     MailMessage,
@@ -124,8 +124,11 @@ def verify(
     except MailboxError as exc:
         refused = isinstance(exc, MailboxCredentialsRefused)
         return VerifyResult(False, refused, exc.translated(), problem=exc)
-    message = _(
-        "Connected: {count} message(s) waiting in {folder}.", count=count, folder=settings.folder
+    message = ngettext(
+        "Connected: {n} message waiting in {folder}.",
+        "Connected: {n} messages waiting in {folder}.",
+        count,
+        folder=settings.folder,
     )
     return VerifyResult(True, False, message, count)
 
