@@ -98,9 +98,10 @@ def month(text: str) -> Period:
 
 
 def problem(path: Path, trusted: dict[str, str] | None = None) -> str:
-    with i18n.language("en"), pytest.raises(ArchiveError) as caught:
-        archive_check.verify_archive(path, trusted)
-    return caught.value.translated()
+    with i18n.language("en"):
+        with pytest.raises(ArchiveError) as caught:
+            archive_check.verify_archive(path, trusted)
+        return caught.value.translated()
 
 
 def test_a_month_is_written_signed_and_checked_on_its_own(

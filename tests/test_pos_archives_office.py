@@ -65,9 +65,10 @@ def folder(office_services: Services) -> Path:
 
 
 def refusal(office_services: Services, payload: dict[str, Any]) -> str:
-    with i18n.language("en"), pytest.raises(ArchiveRefused) as caught:
-        receive(office_services, payload)
-    return caught.value.translated()
+    with i18n.language("en"):
+        with pytest.raises(ArchiveRefused) as caught:
+            receive(office_services, payload)
+        return caught.value.translated()
 
 
 def test_the_parts_make_the_archive_whole_at_the_office(
