@@ -12,18 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlite_utils import Database
 
 from webapp.backoffice import document_checks as checks
 from webapp.backoffice.document_payments import CheckedPayment, check_paid_total, check_payment
 from webapp.backoffice.document_totals import (
+    MAX_AMOUNT,
     TOLERANCE,
     LineTotals,
     compute_line,
     is_amount_too_large,
-    sum_money,
 )
 from webapp.backoffice.document_types import (
     DocumentError,
@@ -38,6 +38,7 @@ from webapp.i18n import N_
 from webapp.store import one
 
 AMOUNTS_KEPT = 16_384
+_UNKNOWN: Any = object()
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,13 @@ class CheckedReceived:
         return self.total_incl_vat - self.total_excl_vat
 
 
-class Amounts(NamedTuple):
-    """A line's totals, and the numbers stored (quantity, unit price excl. VAT, VAT rate, total
-    excl. and incl. VAT) as the REALs the per-document path writes."""
+# A line's amounts: its totals excl. and incl. VAT in cents (what the document's totals sum), and
+# the numbers stored (quantity, unit price excl. VAT, VAT rate, totals excl. and incl. VAT) as the
+# REALs the per-document path writes. A plain tuple: there is one per line of the file.
+Amounts = tuple[int, int, tuple[float, float, float, float, float]]
 
-    totals: LineTotals
-    stored: tuple[float, float, float, float, float]
+# compute_line's limit on a line's amounts (is_amount_too_large), in cents.
+MAX_CENTS = int(MAX_AMOUNT * 100)
 
 
 # A received line with its article, VAT rate and unit resolved from the outside codes.
@@ -81,6 +83,10 @@ class ReferenceAnswers:
         self.rates: dict[Decimal, bool] = {}
         self.units: dict[str, str | None] = {}
         self.amounts: dict[tuple[Any, Any, Any], Amounts] = {}
+        # A quantity, a price and a rate as whole units, cents and hundredths (None: not so).
+        self.scaled: dict[Decimal, int | None] = {}
+        self.cents: dict[Decimal, int | None] = {}
+        self.hundredths: dict[Decimal, tuple[int | None, float]] = {}  # and as stored
         # (article, label, unit) → (label, unit code) of lines that passed
         self.described: dict[tuple[int, str, str | None], tuple[str, str | None]] = {}
         self.quantities: set[Decimal] = set()  # quantities that passed
@@ -97,16 +103,46 @@ class ReferenceAnswers:
         stored_price = self.prices.get(price)
         if stored_price is None or quantity not in self.quantities or not self.rates.get(rate):
             return None
-        totals = compute_line(quantity, stored_price, rate, prices_include_vat=True)
-        if is_amount_too_large(totals):
-            return None
-        amounts = _amounts(quantity, rate, totals)
-        self.remember((quantity, price, rate), amounts)
+        amounts = self._in_integers(quantity, stored_price, rate) or _computed(
+            quantity, stored_price, rate
+        )
+        if amounts is not None:
+            self.remember((quantity, price, rate), amounts)
         return amounts
 
+    def _in_integers(self, quantity: Decimal, price: Decimal, rate: Decimal) -> Amounts | None:
+        """compute_line(prices_include_vat=True) in integers for the usual line (a whole
+        positive quantity, a positive price in cents, a rate in hundredths of a percent): the same
+        numbers, rounded half up as the Decimals are, at a tenth of the cost; None for any other
+        line (compute_line's then)."""
+        count = self.scaled.get(quantity, _UNKNOWN)
+        if count is _UNKNOWN:
+            count = self.scaled[quantity] = _scaled(quantity, 0)
+        cents = self.cents.get(price, _UNKNOWN)
+        if cents is _UNKNOWN:
+            cents = self.cents[price] = _scaled(price, 2)
+        known = self.hundredths.get(rate)
+        if known is None:
+            known = self.hundredths[rate] = (_scaled(rate, 2, minimum=0), float(rate))
+        hundredths, stored_rate = known
+        if count is None or cents is None or hundredths is None:
+            return None
+        incl = count * cents
+        if incl >= MAX_CENTS:
+            return None
+        divisor = 10_000 + hundredths  # 1 + rate / 100, in ten-thousandths
+        excl = _half_up(incl * 10_000, divisor)
+        price_excl = _half_up(cents * 1_000_000, divisor)  # 4 places
+        return (
+            excl,
+            incl,
+            (float(count), price_excl / 10_000, stored_rate, excl / 100, incl / 100),
+        )
+
     def remember(self, key: tuple[Any, Any, Any], amounts: Amounts) -> None:
-        if len(self.amounts) >= AMOUNTS_KEPT:  # bounded: memory stays flat in the file size
-            self.amounts.clear()
+        for kept in (self.amounts, self.scaled, self.cents):
+            if len(kept) >= AMOUNTS_KEPT:  # bounded: memory stays flat in the file size
+                kept.clear()
         self.amounts[key] = amounts
 
     def passed(
@@ -222,8 +258,9 @@ def _check_rest(
     if connector.generate_payment:
         method = str(document.header.get("payment_method") or "CASH")
         payments = [check_payment(db, PaymentInput(method=method, amount=total), 1, doc_date)]
-    total_excl = sum_money(line[4].totals.total_excl_vat for line in checked)
-    total_incl = sum_money(line[4].totals.total_incl_vat for line in checked)
+    # sum_money's Decimals (two places), from the lines' cents
+    total_excl = Decimal(sum([line[4][0] for line in checked])).scaleb(-2)
+    total_incl = Decimal(sum([line[4][1] for line in checked])).scaleb(-2)
     if total is not None and abs(total_incl - total) > TOLERANCE:
         raise TotalMismatch(total_incl, total)
     check_paid_total(payments, total_incl)
@@ -275,6 +312,14 @@ def _checked_line(
     return (number, article_id, label, unit, amounts)
 
 
+def _computed(quantity: Decimal, price: Decimal, rate: Decimal) -> Amounts | None:
+    """compute_line's amounts; None when they are too large."""
+    totals = compute_line(quantity, price, rate, prices_include_vat=True)
+    if is_amount_too_large(totals):
+        return None
+    return _amounts(quantity, rate, totals)
+
+
 def _amounts(quantity: Decimal, rate: Decimal, totals: LineTotals) -> Amounts:
     stored = (
         float(quantity),
@@ -283,7 +328,28 @@ def _amounts(quantity: Decimal, rate: Decimal, totals: LineTotals) -> Amounts:
         float(totals.total_excl_vat),
         float(totals.total_incl_vat),
     )
-    return Amounts(totals, stored)
+    return (_cents(totals.total_excl_vat), _cents(totals.total_incl_vat), stored)
+
+
+def _cents(amount: Decimal) -> int:
+    return int(amount.scaleb(2))  # an amount rounded to the cent: exact
+
+
+def _scaled(value: Decimal, places: int, minimum: int = 1) -> int | None:
+    """value × 10^places when it is a whole number of at least `minimum`, else None."""
+    if not value.is_finite():
+        return None
+    scaled = value.scaleb(places)
+    if scaled != scaled.to_integral_value() or scaled < minimum:
+        return None
+    return int(scaled)
+
+
+def _half_up(numerator: int, divisor: int) -> int:
+    """numerator / divisor rounded half up, for positive numbers (quantize's ROUND_HALF_UP on
+    the exact quotient: the Decimal division's 28 digits are far more than a cent needs)."""
+    quotient, rest = divmod(numerator, divisor)
+    return quotient + (2 * rest >= divisor)
 
 
 def _article(

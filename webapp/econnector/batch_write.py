@@ -94,7 +94,7 @@ def _documents(db: Database, connector: Connector, plan: Plan, ids: range, now: 
         " quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_incl_vat)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (document_id, line_no, article_id, label, unit_code, *amounts.stored)
+            (document_id, line_no, article_id, label, unit_code, *amounts[2])
             for document_id, item in zip(ids, plan.accepted, strict=True)
             for line_no, article_id, label, unit_code, amounts in item.checked.lines
         ],
