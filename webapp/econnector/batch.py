@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -44,6 +44,8 @@ from webapp.i18n import N_, gettext
 
 log = logging.getLogger(__name__)
 
+Item = TypeVar("Item", SourceDocument, Prepared)
+
 _UNKNOWN: Any = object()
 OUTSIDE_CODES_KEPT = 100_000
 CHUNK_DOCUMENTS = 1000
@@ -68,15 +70,15 @@ class ChunkSizer:
         self.lines = max(MIN_LINES, min(MAX_LINES, wanted, self.lines * 2))
 
 
-def chunks(
-    documents: Iterable[SourceDocument], sizer: ChunkSizer
-) -> Iterator[list[SourceDocument]]:
-    """The documents in chunks of at most CHUNK_DOCUMENTS documents or about `sizer.lines` lines,
-    asked as each chunk begins (a document is never split: it is one transaction)."""
-    chunk: list[SourceDocument] = []
+def chunks(documents: Iterable[Item], sizer: ChunkSizer) -> Iterator[list[Item]]:
+    """The documents (read, or prepared by an analysis) in chunks of at most CHUNK_DOCUMENTS
+    documents or about `sizer.lines` lines, asked as each chunk begins (a document is never
+    split: it is one transaction)."""
+    chunk: list[Item] = []
     lines = 0
-    for document in documents:
-        chunk.append(document)
+    for item in documents:
+        chunk.append(item)
+        document = item.document if isinstance(item, Prepared) else item
         lines += len(document.lines) + 1
         if len(chunk) >= CHUNK_DOCUMENTS or lines >= sizer.lines:
             yield chunk

@@ -20,11 +20,11 @@ from typing import Any
 
 from webapp.backoffice import documents
 from webapp.csvio import CsvError
-from webapp.econnector import records
+from webapp.econnector import reception_cache, records
 from webapp.econnector.connectors import Connector, check_references
 from webapp.econnector.inbox import SETTLE_SECONDS, file_kind, read_documents, ready_files, to_bak
 from webapp.econnector.prestashop.receive import receive_orders
-from webapp.econnector.receive_documents import receive_documents
+from webapp.econnector.receive_documents import receive_checked, receive_documents
 from webapp.econnector.receive_parties import integrate_one_party, read_parties
 from webapp.econnector.report import Choices, ReceiveReport
 from webapp.i18n import UserError, current_language, translations
@@ -141,7 +141,27 @@ def _documents_file(
     report: ReceiveReport,
     progress: Callable[[int], None] | None,
 ) -> None:
-    receive_documents(store, connector, read_documents(path, connector), choices, report, progress)
+    if report.analyse_only:
+        spill = reception_cache.start(store, connector, path)
+        try:
+            documents = read_documents(path, connector)
+            receive_documents(store, connector, documents, choices, report, progress, spill)
+        except BaseException:
+            if spill is not None:
+                spill.drop()
+            raise
+        if spill is not None:
+            spill.keep()
+        return
+    checked = reception_cache.checked(store, connector, path)
+    try:
+        if checked is not None:  # its analysis read and checked it: nothing changed since
+            receive_checked(store, connector, checked, choices, report, progress)
+        else:
+            documents = read_documents(path, connector)
+            receive_documents(store, connector, documents, choices, report, progress)
+    finally:
+        reception_cache.forget(store, connector, path)
 
 
 def _parties_file(

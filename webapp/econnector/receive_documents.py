@@ -20,10 +20,11 @@ from webapp.econnector.batch_customers import Pending
 from webapp.econnector.batch_plan import Prepared
 from webapp.econnector.connectors import Connector
 from webapp.econnector.inbox import SourceDocument
+from webapp.econnector.reception_cache import Spill
 from webapp.econnector.report import Choices, ReceiveReport
 from webapp.store import Store
 
-__all__ = ["receive_documents"]
+__all__ = ["receive_checked", "receive_documents"]
 
 
 class _Rollback(Exception):
@@ -37,9 +38,11 @@ def receive_documents(
     choices: Choices,
     report: ReceiveReport,
     progress: Callable[[int], None] | None,
+    spill: Spill | None = None,
 ) -> None:
     """Chunk by chunk: read and resolved outside the write lock, then one short transaction each,
-    committed, or rolled back for an analysis (what it did is carried to the next chunks)."""
+    committed, or rolled back for an analysis (what it did is carried to the next chunks). An
+    analysis may `spill` each chunk's prepared documents for the integration (reception_cache)."""
     pending = Pending()
     answers = ReferenceAnswers()
     sizer = batch.ChunkSizer()
@@ -49,10 +52,31 @@ def receive_documents(
         resolver = report.resolver(reader, connector)
         for chunk in batch.chunks(documents, sizer):
             prepared = batch.prepare(reader, resolver, answers, connector, chunk)
+            if spill is not None:
+                spill.add(prepared)
             held = _chunk(store, connector, prepared, choices, report, pending)
             sizer.took(held, batch.written_lines(prepared))
             if progress:
                 progress(report.total)
+
+
+def receive_checked(
+    store: Store,
+    connector: Connector,
+    checked: Iterable[Prepared],
+    choices: Choices,
+    report: ReceiveReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """The integration of documents its analysis read and checked (reception_cache), chunked
+    again to this integration's own pace: only the transactions are left to do."""
+    pending = Pending()
+    sizer = batch.ChunkSizer()
+    for prepared in batch.chunks(checked, sizer):
+        held = _chunk(store, connector, prepared, choices, report, pending)
+        sizer.took(held, batch.written_lines(prepared))
+        if progress:
+            progress(report.total)
 
 
 def _chunk(

@@ -1,0 +1,97 @@
+"""The integration that follows an analysis takes the documents the analysis read and checked
+(webapp/econnector/reception_cache.py, issue 14), and writes what an integration that reads the
+file itself writes; anything changed since the analysis (a correspondence, the file) or a
+damaged spill, and the file is read and checked again."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.test_econnector import drop, line
+from tests.test_econnector_batch import CHOICES, contents, mixed_lines, open_shop, results
+from webapp.econnector import batch, mappings, reception_cache
+from webapp.econnector.inbox import read_documents
+from webapp.econnector.receive import receive
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "CHUNK_DOCUMENTS", 3)
+
+
+def spills(root: Path) -> list[Path]:
+    return sorted((root / "data" / "reception-cache").glob("*.pickle"))
+
+
+def test_the_integration_after_an_analysis_writes_what_a_reading_one_writes(
+    tmp_path: Path,
+) -> None:
+    analysed, read = tmp_path / "analysed", tmp_path / "read"
+    for root in (analysed, read):
+        root.mkdir()
+    first, connector, inbox = open_shop(analysed)
+    second, connector_b, inbox_b = open_shop(read)
+    try:
+        shutil.copy2(drop(inbox, "orders.csv", mixed_lines()), inbox_b / "orders.csv")
+        receive(first.store, connector, analyse_only=True, choices=CHOICES)
+        assert len(spills(analysed)) == 1, "the analysis keeps what it checked"
+        kept = reception_cache.checked(first.store, connector, inbox / "orders.csv")
+        assert kept is not None, "nothing changed since: the integration takes it"
+        read_refs = [
+            document.doc_ref for document in read_documents(inbox / "orders.csv", connector)
+        ]
+        assert [item.document.doc_ref for item in kept] == read_refs
+        report = receive(first.store, connector, choices=CHOICES)
+        assert spills(analysed) == [], "the integration leaves no spill behind"
+        expected = receive(second.store, connector_b, choices=CHOICES)
+        assert results(report) == results(expected)
+        assert report.counts == expected.counts
+        assert report.correspondences_to_give == expected.correspondences_to_give
+        assert contents(first) == contents(second)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_correspondence_given_after_the_analysis_is_used(tmp_path: Path) -> None:
+    services, connector, inbox = open_shop(tmp_path)
+    try:
+        drop(inbox, "orders.csv", mixed_lines())
+        analysis = receive(services.store, connector, analyse_only=True, choices=CHOICES)
+        refused = {r.doc_ref for r in analysis.documents if r.status == "not_integrated"}
+        assert "M6" in refused  # P-UNKNOWN has no correspondence
+        mappings.set_mapping(services.store, connector, "article", "P-UNKNOWN", "VR1")
+        report = receive(services.store, connector, choices=CHOICES)
+        assert next(r for r in report.documents if r.doc_ref == "M6").status == "integrated"
+    finally:
+        services.close()
+
+
+def test_a_file_changed_after_the_analysis_is_read_again(tmp_path: Path) -> None:
+    services, connector, inbox = open_shop(tmp_path)
+    try:
+        drop(inbox, "orders.csv", mixed_lines())
+        receive(services.store, connector, analyse_only=True, choices=CHOICES)
+        drop(inbox, "orders.csv", [line("N1", "NEWZ", "Nouveau", 1, "P-VR1", "1", "15", "15")])
+        report = receive(services.store, connector, choices=CHOICES)
+        assert [(r.doc_ref, r.status) for r in report.documents] == [("N1", "integrated")]
+    finally:
+        services.close()
+
+
+def test_a_damaged_spill_is_not_read(tmp_path: Path) -> None:
+    services, connector, inbox = open_shop(tmp_path)
+    try:
+        drop(inbox, "orders.csv", mixed_lines())
+        analysis = receive(services.store, connector, analyse_only=True, choices=CHOICES)
+        (spill,) = spills(tmp_path)
+        spill.write_bytes(b"not a spill")
+        report = receive(services.store, connector, choices=CHOICES)
+        announced = [r.doc_ref for r in analysis.documents if r.status == "will_integrate"]
+        assert [r.doc_ref for r in report.documents if r.status == "integrated"] == announced
+        assert spills(tmp_path) == []
+    finally:
+        services.close()

@@ -1,0 +1,266 @@
+"""An analysis's checked documents, kept for the integration that follows it (issue 14).
+
+The analysis reads, resolves and checks each document of a file outside the write lock; the
+integration would do it all again. So the analysis spills each chunk's prepared documents to a
+file beside the database, and the integration reads them back instead, while nothing they were
+checked against changed: the file (its size, time and SHA-256), the connector's settings, the
+language of the reasons, the correspondences and small reference tables (hashed) and the articles
+(the change log's sequence). Anything else (another file, a correspondence added,
+no spill, an analysis that did not reach the file's end) and the integration reads and checks the
+file as before. Under the write lock nothing is taken from the spill that the database decides:
+integrated before, duplicates, customers and numbers are asked there, chunk by chunk.
+
+The spill is pickled: a file this program wrote in its own data folder, for itself; it is renamed
+into place only when complete, and removed by the integration of its file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import pickle
+from collections.abc import Iterator
+from dataclasses import asdict
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from webapp.backoffice.document_payments import CheckedPayment
+from webapp.backoffice.document_types import DocumentError
+from webapp.econnector.batch_checks import CheckedReceived, Outcome
+from webapp.econnector.batch_plan import Prepared
+from webapp.econnector.connectors import Connector
+from webapp.econnector.inbox import SourceDocument, SourceLine
+from webapp.i18n import current_language
+from webapp.store import Store
+
+log = logging.getLogger(__name__)
+
+FOLDER = "reception-cache"
+VERSION = 2  # of the spill's layout: a spill of another layout is not read
+
+
+# What the checks read besides the file, the connector's correspondences and the small tables,
+# hashed whole; articles are many, and their change-log sequence tells instead (every article
+# written moves it, also in a bulk import: migrations 0009 and 0018).
+REFERENCES = (
+    "SELECT seq FROM sqlite_sequence WHERE name = 'change_log'",
+    "SELECT external_code, variant_code, article_id FROM connector_articles"
+    " WHERE connector_id = :connector ORDER BY external_code, variant_code",
+    "SELECT kind, external, internal FROM connector_codes WHERE connector_id = :connector"
+    " ORDER BY kind, external",
+    "SELECT * FROM countries ORDER BY code",
+    "SELECT * FROM units ORDER BY id",
+    "SELECT * FROM vat_rates ORDER BY id",
+    "SELECT * FROM payment_methods ORDER BY id",
+)
+
+
+def _stamp(store: Store, connector: Connector) -> str:
+    """The reference data the checks read, as one digest."""
+    digest = hashlib.sha256()
+    with store.read() as db:
+        for sql in REFERENCES:
+            rows = db.execute(sql, {"connector": connector.id}).fetchall()
+            digest.update(repr([tuple(row) for row in rows]).encode())
+    return digest.hexdigest()
+
+
+def _file_key(path: Path) -> list[Any]:
+    status = path.stat()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return [path.name, status.st_size, status.st_mtime_ns, digest.hexdigest()]
+
+
+def _key(store: Store, connector: Connector, path: Path) -> str:
+    settings = json.dumps(asdict(connector), sort_keys=True, default=str)
+    parts = [VERSION, settings, current_language(), _stamp(store, connector), _file_key(path)]
+    return json.dumps(parts, default=str)
+
+
+def _spill_path(store: Store, connector: Connector, path: Path) -> Path:
+    name = hashlib.sha256(f"{connector.id}/{path.name}".encode()).hexdigest()[:24]
+    return store.path.parent / FOLDER / f"{name}.pickle"
+
+
+def _error(cls: type[DocumentError], state: dict[str, Any]) -> DocumentError:
+    """A refusal read back: its class and fields (a subclass's __init__ takes other arguments)."""
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    return error
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, DocumentError):
+            return _error, (type(obj), dict(vars(obj)))
+        return NotImplemented
+
+
+class Spill:
+    """The analysis's side: each chunk's prepared documents, then `keep` once the file is done."""
+
+    def __init__(self, store: Store, connector: Connector, path: Path) -> None:
+        self.store, self.connector, self.path = store, connector, path
+        self.target = _spill_path(store, connector, path)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.key = _key(store, connector, path)
+        self.temporary = self.target.with_suffix(f".{os.getpid()}.part")
+        self.handle: IO[bytes] = self.temporary.open("wb")
+        pickle.dump(self.key, self.handle)
+
+    def add(self, prepared: list[Prepared]) -> None:
+        buffer = io.BytesIO()
+        _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump([_encoded(item) for item in prepared])
+        self.handle.write(buffer.getbuffer())
+
+    def keep(self) -> None:
+        """The file was read to its end: the spill is kept when nothing changed meanwhile."""
+        self.handle.close()
+        if _key(self.store, self.connector, self.path) != self.key:
+            self.drop()
+            return
+        os.replace(self.temporary, self.target)
+
+    def drop(self) -> None:
+        self.handle.close()
+        with contextlib.suppress(OSError):
+            self.temporary.unlink()
+
+
+def start(store: Store, connector: Connector, path: Path) -> Spill | None:
+    """A spill for the analysis of `path`; None when it cannot be written (then nothing is kept)."""
+    try:
+        return Spill(store, connector, path)
+    except OSError as exc:
+        log.warning("connector %s: no spill for %s: %s", connector.code, path.name, exc)
+        return None
+
+
+def checked(store: Store, connector: Connector, path: Path) -> Iterator[Prepared] | None:
+    """The analysis's prepared documents of `path`, in file order, when they still hold; None
+    when the integration must read and check the file itself."""
+    target = _spill_path(store, connector, path)
+    try:
+        handle = target.open("rb")
+    except OSError:
+        return None
+    try:
+        if pickle.load(handle) != _key(store, connector, path):
+            handle.close()
+            return None
+    except Exception:  # a spill of an older program, or damaged: read the file again
+        log.warning("connector %s: the spill of %s is not read", connector.code, path.name)
+        handle.close()
+        return None
+    return _items(handle)
+
+
+def _items(handle: IO[bytes]) -> Iterator[Prepared]:
+    numbers: dict[str, Decimal] = {}
+    with handle:
+        while True:
+            try:
+                chunk: list[tuple[Any, ...]] = pickle.load(handle)
+            except EOFError:
+                return
+            if len(numbers) > NUMBERS_KEPT:
+                numbers.clear()
+            for encoded in chunk:
+                yield _decoded(encoded, numbers)
+
+
+# -- a prepared document as plain values -------------------------------------------------------
+# Pickling dataclasses and Decimals line by line costs as much as reading and checking the file
+# again: each document is kept as tuples of text and numbers instead, its Decimals as their text
+# (read back exactly, exponent included). What the integration does not use is left out: the
+# resolved lines (the checks' input; their result is the outcome).
+
+NUMBERS_KEPT = 65_536
+
+
+def _encoded(item: Prepared) -> tuple[Any, ...]:
+    document = item.document
+    lines = [
+        (
+            line.line,
+            line.line_no,
+            line.article_ref,
+            line.variant_ref,
+            line.label,
+            str(line.quantity),
+            line.unit,
+            str(line.unit_price_incl_vat),
+            line.vat_code,
+        )
+        for line in document.lines
+    ]
+    position = {id(line): index for index, line in enumerate(document.lines)}
+    unmapped = [position[id(line)] for line in item.articles]
+    head = (document.doc_ref, document.file, document.first_line, document.header)
+    outcome = None if item.outcome is None else (item.outcome.before, _after(item.outcome.after))
+    return (
+        head,
+        document.problems,
+        lines,
+        item.reasons,
+        item.country,
+        unmapped,
+        item.codes,
+        outcome,
+        item.already,
+    )
+
+
+def _after(after: CheckedReceived | DocumentError | None) -> Any:
+    if not isinstance(after, CheckedReceived):
+        return after
+    payments = [(p.method_id, str(p.amount), p.paid_on) for p in after.payments]
+    return (
+        after.doc_date,
+        after.lines,
+        payments,
+        str(after.total_excl_vat),
+        str(after.total_incl_vat),
+    )
+
+
+def _decoded(encoded: tuple[Any, ...], numbers: dict[str, Decimal]) -> Prepared:
+    head, problems, lines, reasons, country, unmapped, codes, outcome, already = encoded
+
+    def number(text: str) -> Decimal:
+        found = numbers.get(text)
+        if found is None:
+            found = numbers[text] = Decimal(text)
+        return found
+
+    source_lines = [
+        SourceLine(at, no, article, variant, label, number(quantity), unit, number(price), vat)
+        for at, no, article, variant, label, quantity, unit, price, vat in lines
+    ]
+    doc_ref, file, first_line, header = head
+    document = SourceDocument(doc_ref, file, first_line, header, source_lines, problems)
+    prepared = Prepared(document, [], reasons, country, already=already)
+    prepared.articles = [source_lines[index] for index in unmapped]
+    prepared.codes = codes
+    if outcome is not None:
+        before, after = outcome
+        if isinstance(after, tuple):
+            doc_date, checked_lines, payments, excl, incl = after
+            paid = [CheckedPayment(m, Decimal(amount), on) for m, amount, on in payments]
+            after = CheckedReceived(doc_date, checked_lines, paid, Decimal(excl), Decimal(incl))
+        prepared.outcome = Outcome(before, after)
+    return prepared
+
+
+def forget(store: Store, connector: Connector, path: Path) -> None:
+    """The file was integrated (or read again): its spill, if any, is of no more use."""
+    with contextlib.suppress(OSError):
+        _spill_path(store, connector, path).unlink()
