@@ -230,12 +230,7 @@ def test_families_and_payment_methods_by_name(
         ).lastrowid
         db.execute("UPDATE articles SET family_id = ? WHERE code LIKE 'V%'", [family])
     packages.build_all(office_services.store)
-    sync(joined)
-    # The package carries the family's code only (webapp/pos/package_rows.py): the register
-    # names it after its code until the package carries the name too; the name it holds is
-    # what its screens show.
-    with joined.store.write() as db:
-        db.execute("UPDATE article_families SET label = 'Vins de Loire' WHERE code = 'VINS'")
+    sync(joined)  # the package carries the family's name beside its code
     found = ui.get("/pos/sell/search", params={"scan": "vin"}).text
     assert "Vins de Loire" in found and "VINS" not in found
     cart = ui.post_form("/pos/sell/cart", {"scan": "VR1"}).text
@@ -250,6 +245,12 @@ def test_families_and_payment_methods_by_name(
     assert row and "Carte bancaire" in row.group(0) and "CARD" not in row.group(0)
     assert 'data-state="queued"' in row.group(0)
     assert selling.search_articles(joined.store, "VR1")[0].code == "VR1"
+    with office_services.store.write() as db:  # renamed at the office: renamed here
+        db.execute("UPDATE article_families SET label = 'Vins du Val' WHERE code = 'VINS'")
+        db.execute("UPDATE articles SET label = label || ' ' WHERE code LIKE 'V%'")
+    packages.build_all(office_services.store)
+    sync(joined)
+    assert "Vins du Val" in ui.get("/pos/sell/search", params={"scan": "vin"}).text
 
 
 def test_an_office_certificate_not_trusted_is_said_so(

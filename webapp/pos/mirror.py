@@ -171,15 +171,23 @@ def _vat_id(context: _Context, code: str, rate: Any) -> int:
     return found
 
 
-def _family_id(db: Any, code: Any) -> int | None:
+def _family_id(db: Any, code: Any, label: Any = None) -> int | None:
+    """The family by code, made or renamed with the office's name (older packages carry only the
+    code, which then stands for the name)."""
     if not code:
         return None
+    name = str(label or "").strip() or None
     found = _id_by_code(db, "article_families", str(code))
     if found is None:
         cursor = db.execute(
-            "INSERT INTO article_families (code, label) VALUES (?, ?)", [str(code), str(code)]
+            "INSERT INTO article_families (code, label) VALUES (?, ?)",
+            [str(code), name or str(code)],
         )
         found = int(cursor.lastrowid)
+    elif name:
+        db.execute(
+            "UPDATE article_families SET label = ? WHERE id = ? AND label <> ?", [name, found, name]
+        )
     return found
 
 
@@ -202,7 +210,7 @@ def _upsert_article(context: _Context, row: Mapping[str, Any]) -> None:
     values = {
         "code": code,
         "label": _text(row.get("label")) or code,
-        "family_id": _family_id(db, row.get("family")),
+        "family_id": _family_id(db, row.get("family"), row.get("family_label")),
         "unit_id": _unit_id(context, str(row.get("unit") or "U")),
         "vat_rate_id": _vat_id(context, str(row.get("vat_code") or "0"), row.get("vat_rate")),
         "barcode": row.get("barcode") or None,

@@ -24,7 +24,7 @@ PRICE_STEP = Decimal("0.0001")
 # key; the key column is the first one. Prices are those of the default price category.
 _ARTICLES = (
     "SELECT a.code, a.label, a.barcode, u.code AS unit, v.code AS vat_code, v.rate AS vat_rate,"
-    " p.price_excl_vat, f.code AS family, a.active FROM articles a"
+    " p.price_excl_vat, f.code AS family, f.label AS family_label, a.active FROM articles a"
     " JOIN units u ON u.id = a.unit_id JOIN vat_rates v ON v.id = a.vat_rate_id"
     " LEFT JOIN article_families f ON f.id = a.family_id"
     " LEFT JOIN article_prices p ON p.article_id = a.id AND p.price_category_id ="
