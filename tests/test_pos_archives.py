@@ -143,6 +143,24 @@ def test_a_month_is_written_signed_and_checked_on_its_own(
     archive_check.verify_archive(written.path, {signer.key_id: signer.public_key})
 
 
+def test_the_months_closure_is_in_its_archive_even_recorded_after_it(
+    till: Store, signer: trail_keys.Signer
+) -> None:
+    with till.write() as db:
+        for ref, when in (
+            ("day-2026-10-31", "2026-10-31T19:00:00.000000Z"),
+            ("day-2026-11-30", "2026-11-30T19:00:00.000000Z"),
+            ("month-2026-11", "2026-12-01T07:00:00.000000Z"),
+            ("day-2026-12-01", "2026-12-01T19:00:00.000000Z"),
+        ):
+            trail.append(db, signer, REGISTER, "closure", ref[: ref.index("-")], ref, {}, when)
+    written = archives.write_archive(till, signer, REGISTER, month(NOVEMBER))
+    manifest = archive_check.verify_archive(written.path).manifest
+    assert manifest["chains"]["closure"]["first"] == 2
+    assert manifest["chains"]["closure"]["last"] == 3
+    assert manifest["before"]["closure"]["seq"] == 1
+
+
 def test_a_year_holds_both_months_and_october_its_own(
     till: Store, signer: trail_keys.Signer
 ) -> None:

@@ -189,15 +189,18 @@ def _contents(
 
 
 def _period_rows(db: Any, span: Period) -> list[dict[str, Any]]:
-    """Each chain's rows from its first to its last row recorded in the period, in recording
-    order (a row recorded under a clock set back stays in its place in the chain)."""
+    """Each chain's rows from its first to its last row of the period, in recording order (a
+    row recorded under a clock set back stays in its place in the chain). A closure of one of
+    the period's days or of the period itself is of the period, even recorded after its end."""
     found = db.execute(
         "WITH span AS (SELECT chain, min(seq) AS low, max(seq) AS high FROM pos_trail"
-        " WHERE recorded_at >= ? AND recorded_at < ? GROUP BY chain)"
+        " WHERE (recorded_at >= ? AND recorded_at < ?)"
+        " OR (chain = 'closure' AND substr(ref, instr(ref, '-') + 1) LIKE ? || '%')"
+        " GROUP BY chain)"
         " SELECT t.chain, t.seq, t.kind, t.ref, t.recorded_at, t.fields, t.previous, t.signature,"
         " t.key_id FROM pos_trail t JOIN span s ON s.chain = t.chain"
         " AND t.seq BETWEEN s.low AND s.high ORDER BY t.id",
-        [span.start, span.end],
+        [span.start, span.end, span.text],
     )
     return [dict(row) for row in found]
 
