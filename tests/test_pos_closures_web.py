@@ -118,6 +118,7 @@ def test_a_folder_not_joined_closes_nothing(client: Client, services: Services) 
     answer = client.post_form("/pos/closures", {"period": "day", "day": "2025-01-01"})
     assert answer.status_code == 422
     assert count(services) == 0
+    assert services.vault.get(trail_keys.KEY_SECRET) is None  # no key made for an office
 
 
 def test_the_z_report(client: Client, services: Services, joined: trail_keys.Signer) -> None:

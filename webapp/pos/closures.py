@@ -375,6 +375,6 @@ def totals_lines(values: Mapping[str, Any]) -> Iterable[tuple[str, str, str, str
 def close_here(store: Store, vault: Vault, period: str, day: date | None = None) -> list[Closure]:
     """Close on this register with its own key: a locked vault or a folder that never joined
     is refused before anything is written."""
+    config = require_config(store)  # first: an office's vault gets no register key
     signer = trail_keys.ensure_signer(vault)
-    config = require_config(store)
     return close(store, signer, config.number, period, day)
