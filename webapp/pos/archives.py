@@ -42,6 +42,10 @@ FOLDER = "archives"
 # office's 8 MiB body (webapp/pos/api.py MAX_BODY) once in base64 with their envelope.
 PART_BYTES = 8 * 1024
 PART_KIND = "archive_part"
+_NOT_A_PERIOD = {
+    "month": N_("{text} is not a month (write it as 2026-11)."),
+    "year": N_("{text} is not a year (write it as 2026)."),
+}
 _PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?")
 _HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -69,22 +73,10 @@ def period(kind: str, text: str | None = None, now: datetime | None = None) -> P
             f"{year - 1}" if kind == "year" else f"{year - (month == 1)}-{(month - 2) % 12 + 1:02d}"
         )
     found = _PERIOD.fullmatch(text.strip())
-    if found is None or (kind == "month") != bool(found.group(2)):
-        example = "2026-11" if kind == "month" else "2026"
-        raise ArchiveError(
-            N_("{text} is not a {kind} (write it as {example})."),
-            text=text,
-            kind=kind,
-            example=example,
-        )
-    year, month = int(found.group(1)), int(found.group(2) or 1)
-    if not (1 <= month <= 12 and 2000 <= year <= 9998):
-        raise ArchiveError(
-            N_("{text} is not a {kind} (write it as {example})."),
-            text=text,
-            kind=kind,
-            example="2026-11" if kind == "month" else "2026",
-        )
+    year, month = (int(found.group(1)), int(found.group(2) or 1)) if found else (0, 0)
+    shape = found is not None and (kind == "month") == bool(found.group(2))
+    if not (shape and 1 <= month <= 12 and 2000 <= year <= 9998) or found is None:
+        raise ArchiveError(_NOT_A_PERIOD[kind], text=text)
     after = (year + 1, 1) if kind == "year" or month == 12 else (year, month + 1)
     start = to_iso(datetime(year, month, 1).astimezone())
     return Period(kind, found.group(0), start, to_iso(datetime(*after, 1).astimezone()))
