@@ -60,12 +60,7 @@ def language_middleware_factory(services: Services) -> Any:
 def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None:
     env = engine.engine
 
-    def job_title(name: str) -> str:
-        spec = services.run_kinds().get(name)
-        return i18n.gettext(spec.title) if spec else name
-
     env.globals.update(
-        job_title=job_title,
         _=i18n.gettext,
         gettext=i18n.gettext,
         ngettext=i18n.ngettext,

@@ -11,7 +11,6 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from webapp import history_queries
-from webapp.i18n import _
 from webapp.jobs import JobError
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
@@ -92,18 +91,12 @@ def _run_or_404(services: Services, run_id: int) -> dict[str, Any]:
     return run
 
 
-def _title(services: Services, job_name: str) -> str:
-    spec = services.run_kinds().get(job_name)
-    return _(spec.title) if spec else job_name
-
-
 @get("/runs/{run_id:int}", name="run_detail", sync_to_thread=False)
 def run_detail(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int]) -> Template:
     run = _run_or_404(services, run_id)
     context = {
         "active": "history",
         "run": run,
-        "title": _title(services, run["job_name"]),
         "items": history_queries.run_items(services.store, run_id),
     }
     return page(request, "platform/run.html", context)
@@ -112,9 +105,7 @@ def run_detail(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int
 @get("/runs/{run_id:int}/progress", name="run_progress", sync_to_thread=False)
 def run_progress(request: HTMXRequest, services: ServicesDep, run_id: FromPath[int]) -> Template:
     run = services.tasks.with_live_progress(_run_or_404(services, run_id))
-    return Template(
-        "_progress.html", context={"run": run, "title": _title(services, run["job_name"])}
-    )
+    return Template("_progress.html", context={"run": run})
 
 
 @post("/processes/scheduler", name="scheduler_state", sync_to_thread=True, status_code=303)
