@@ -249,10 +249,11 @@ def drain_benchmark(tickets: int = 5_000, batch: int = 500) -> None:
         till.vault.create("benchmark passphrase")
         register_config.join(till.store, till.vault, url, 1, token)
         synchroniser.sync_once(till.store, till.vault, with_updates=False)
+        signer = selling.signer_for(till.store, till.vault)
         started = time.perf_counter()
         for n in range(tickets):
             lines = [{"article": f"ART{n % 10:07d}", "quantity": str(1 + n % 3)}]
-            selling.record_ticket(till.store, {"lines": lines})
+            selling.record_ticket(till.store, {"lines": lines}, signer)
         record_s = time.perf_counter() - started
         batches = [
             [outbox.wire_record(row, 1) for row in outbox.queued(till.store, batch, after)]

@@ -44,6 +44,7 @@ def test_tickets_from_a_register_are_documents_typed_ticket(
         selling.record_ticket(
             joined.store,
             {"lines": [{"article": code, "quantity": "1"}], "payments": [{"method": "CARD"}]},
+            selling.signer_for(joined.store, joined.vault),
         )
     assert sync(joined).pushed.sent == 2
 
@@ -67,7 +68,11 @@ def test_the_kind_filter_keeps_tickets_apart_and_refuses_nothing_it_does_not_kno
     joined: Services, office_ui: Client
 ) -> None:
     sync(joined)
-    selling.record_ticket(joined.store, {"lines": [{"article": "VR1", "quantity": "2"}]})
+    selling.record_ticket(
+        joined.store,
+        {"lines": [{"article": "VR1", "quantity": "2"}]},
+        selling.signer_for(joined.store, joined.vault),
+    )
     sync(joined)
     orders = office_ui.get("/documents", params={"kind": "order"}).text
     assert 'data-number="C3-000001"' not in orders

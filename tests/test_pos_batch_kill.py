@@ -121,7 +121,11 @@ def test_office_killed_inside_a_transaction_of_a_batch(tmp_path: Path, relais_se
             synchroniser.sync_once(register.store, register.vault, fast_client)  # the articles
             for count in range(TICKETS):
                 line = {"article": "VR1", "quantity": str(1 + count % 3)}
-                selling.record_ticket(register.store, {"lines": [line], "user": "MARIE"})
+                selling.record_ticket(
+                    register.store,
+                    {"lines": [line], "user": "MARIE"},
+                    selling.signer_for(register.store, register.vault),
+                )
             failed: list[BaseException] = []
 
             def push() -> None:

@@ -81,6 +81,7 @@ def test_office_killed_in_the_middle_of_a_push(tmp_path: Path, relais_server: An
             selling.record_ticket(
                 register.store,
                 {"lines": [{"article": "VR1", "quantity": str(1 + count % 3)}], "user": "MARIE"},
+                selling.signer_for(register.store, register.vault),
             )
     finally:
         register.close()

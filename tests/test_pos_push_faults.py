@@ -86,9 +86,13 @@ def faulty_office(request: pytest.FixtureRequest) -> Iterator[FaultyOffice]:
     server.close()
 
 
-def sell(store: Store, count: int) -> list[str]:
+def sell(services: Services, count: int) -> list[str]:
     return [
-        selling.record_ticket(store, {"lines": [{"article": "VR1", "quantity": str(n)}]}).id
+        selling.record_ticket(
+            services.store,
+            {"lines": [{"article": "VR1", "quantity": str(n)}]},
+            selling.signer_for(services.store, services.vault),
+        ).id
         for n in range(1, count + 1)
     ]
 
@@ -104,7 +108,7 @@ def test_a_push_without_an_answer_keeps_the_records_queued(
     faulty_office: FaultyOffice,
 ) -> None:
     sync(joined)
-    ids = sell(joined.store, 3)
+    ids = sell(joined, 3)
     retry = RetryPolicy(attempts=2, base_seconds=0.01, cap_seconds=0.01)
     client = OfficeClient(faulty_office.url, "token", timeout=1, retry=retry)
     with client, pytest.raises(OfficeUnreachable):
@@ -126,7 +130,7 @@ def test_records_the_answer_does_not_name_stay_queued(
     """The office applies the first record, then fails on the second: its answer names the first
     only. The other two stay queued (marked as unanswered) and go again at the next round."""
     sync(joined)
-    ids = sell(joined.store, 3)
+    ids = sell(joined, 3)
     office_store = office_services.store
 
     def disk_full(_number: str) -> None:
@@ -157,7 +161,7 @@ def test_an_answer_with_an_unknown_status_keeps_the_record_queued(
 ) -> None:
     """An office of another version answering a status this register does not know."""
     sync(joined)
-    ids = sell(joined.store, 2)
+    ids = sell(joined, 2)
 
     class Unsure:
         def push(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -393,7 +393,9 @@ def test_tickets_sold_offline_are_pushed_once_when_the_office_is_back(
     office_listener.stop()
     sold = [
         selling.record_ticket(
-            joined.store, {"lines": [{"article": "VR1", "quantity": str(n)}], "user": "MARIE"}
+            joined.store,
+            {"lines": [{"article": "VR1", "quantity": str(n)}], "user": "MARIE"},
+            selling.signer_for(joined.store, joined.vault),
         )
         for n in (1, 2, 3)
     ]
@@ -419,7 +421,11 @@ def test_a_rejected_record_is_set_aside_and_does_not_block(
 ) -> None:
     sync(joined)
     store = joined.store
-    first = selling.record_ticket(store, {"lines": [{"article": "VR1", "quantity": "1"}]})
+    first = selling.record_ticket(
+        store,
+        {"lines": [{"article": "VR1", "quantity": "1"}]},
+        selling.signer_for(store, joined.vault),
+    )
     with store.write() as db:  # a poisoned record: an article the office has never heard of
         poisoned = outbox.enqueue(
             db,
@@ -440,7 +446,11 @@ def test_a_rejected_record_is_set_aside_and_does_not_block(
                 "total_incl_vat": "1.00",
             },
         )
-    last = selling.record_ticket(store, {"lines": [{"article": "VB1", "quantity": "2"}]})
+    last = selling.record_ticket(
+        store,
+        {"lines": [{"article": "VB1", "quantity": "2"}]},
+        selling.signer_for(store, joined.vault),
+    )
     customer = selling.record_customer(
         store, {"code": "C900", "last_name": "Martin", "city": "Nice"}
     )
@@ -492,7 +502,11 @@ def test_a_replayed_batch_creates_nothing_twice(
     sync(joined)
     store = joined.store
     for quantity in ("1", "2"):
-        selling.record_ticket(store, {"lines": [{"article": "VR1", "quantity": quantity}]})
+        selling.record_ticket(
+            store,
+            {"lines": [{"article": "VR1", "quantity": quantity}]},
+            selling.signer_for(store, joined.vault),
+        )
     batch = [outbox.wire_record(row, 3) for row in outbox.queued(store, 10)]
     with fast_client(office_listener.url, tokens[3]) as client:
         # The office applied it, but the answer was lost on the way: the records stay queued.
@@ -507,7 +521,11 @@ def test_a_replayed_batch_creates_nothing_twice(
 def test_push_in_small_batches_keeps_the_order(joined: Services, office_services: Services) -> None:
     sync(joined)
     for _ in range(7):
-        selling.record_ticket(joined.store, {"lines": [{"article": "FRO", "quantity": "0.25"}]})
+        selling.record_ticket(
+            joined.store,
+            {"lines": [{"article": "FRO", "quantity": "0.25"}]},
+            selling.signer_for(joined.store, joined.vault),
+        )
     with register_config.open_client(joined.store, joined.vault, fast_client) as client:
         result = outbox.push_outbox(joined.store, client, 3, batch_size=3)
     assert (result.sent, result.batches) == (7, 3)
@@ -537,7 +555,9 @@ def test_synchroniser_thread_pushes_in_the_background(
             assert time.monotonic() < deadline
             time.sleep(0.05)
         ticket = selling.record_ticket(
-            joined.store, {"lines": [{"article": "VR1", "quantity": "1"}]}
+            joined.store,
+            {"lines": [{"article": "VR1", "quantity": "1"}]},
+            selling.signer_for(joined.store, joined.vault),
         )
         while not office_tickets(office_services.store):
             assert time.monotonic() < deadline
@@ -571,7 +591,7 @@ def test_ticket_validation(joined: Services) -> None:
     ]
     for request in bad:
         with pytest.raises(selling.TicketError):
-            selling.record_ticket(store, request)
+            selling.record_ticket(store, request, selling.signer_for(store, joined.vault))
     assert rows(store, "SELECT count(*) AS n FROM MICPTRACK") == [{"n": 0}]
     by_barcode = selling.record_ticket(
         store,
@@ -582,6 +602,7 @@ def test_ticket_validation(joined: Services) -> None:
             ],
             "payments": [{"method": "CARD", "amount": "12"}, {"method": "CASH"}],
         },
+        selling.signer_for(store, joined.vault),
     )
     assert by_barcode.payload["lines"][0]["article"] == "VB1"
     assert by_barcode.payload["lines"][1] == {
@@ -709,7 +730,11 @@ def test_register_dashboard_sync_and_updates(
     ui: Client, joined: Services, office_services: Services
 ) -> None:
     store = joined.store
-    selling.record_ticket(store, {"lines": [{"article": "VR1", "quantity": "1"}]})
+    selling.record_ticket(
+        store,
+        {"lines": [{"article": "VR1", "quantity": "1"}]},
+        selling.signer_for(store, joined.vault),
+    )
     with store.write() as db:
         outbox.enqueue(db, 3, "ticket", {"number": "", "lines": []})
     page_html = ui.get("/pos/register").text
@@ -850,7 +875,11 @@ def test_update_and_outbox_commands(joined: Services, office_services: Services)
     moded = relais("pos", "update", "mode", "once", "--json", data_dir=folder)
     assert json.loads(moded.stdout) == {"ok": True, "mode": "once"}
     assert updates_register.mode(joined.store) == "once"
-    selling.record_ticket(joined.store, {"lines": [{"article": "VR1", "quantity": "1"}]})
+    selling.record_ticket(
+        joined.store,
+        {"lines": [{"article": "VR1", "quantity": "1"}]},
+        selling.signer_for(joined.store, joined.vault),
+    )
     queue = json.loads(relais("pos", "outbox", "--json", data_dir=folder).stdout)
     assert (queue["queued"], queue["register"], queue["rejected"]) == (1, 3, [])
 

@@ -338,7 +338,9 @@ def test_what_the_register_records_the_office_applies(
     for index, (code, quantity, price) in enumerate(cases, 1):
         line = {"article": code, "quantity": quantity, "unit_price_incl_vat": price}
         try:
-            selling.record_ticket(joined.store, {"lines": [line]})
+            selling.record_ticket(
+                joined.store, {"lines": [line]}, selling.signer_for(joined.store, joined.vault)
+            )
             accepted += 1
         except selling.TicketError as refused:
             total = str(ticket_rules.line_total(Decimal(quantity), Decimal(price)))

@@ -158,9 +158,9 @@ def pos_sell(
     as_json: bool,
 ) -> None:
     """Record a ticket: ARTICLE_CODE:QTY ... (it goes to the office through the outbox)."""
-    from webapp.pos import register, selling
+    from webapp.pos import register, selling, trail_keys
 
-    services = _services(state, as_json, vault=False)
+    services = _services(state, as_json, vault=True)  # each ticket is signed with the vault's key
     request: dict[str, Any] = {
         "lines": _parse_items(items, as_json),
         "user": user,
@@ -169,8 +169,9 @@ def pos_sell(
     if payment:
         request["payments"] = [{"method": payment}]
     try:
-        recorded = selling.record_ticket(services.store, request)
-    except (selling.TicketError, register.RegisterError) as exc:
+        signer = selling.signer_for(services.store, services.vault)
+        recorded = selling.record_ticket(services.store, request, signer)
+    except (selling.TicketError, register.RegisterError, trail_keys.TrailKeyError) as exc:
         fail(exc.translated(), as_json=as_json)
     data = {"ok": True, "id": recorded.id, "number": recorded.number, "total": recorded.total}
     emit(as_json, data, _("Ticket {number}: {total}", number=recorded.number, total=recorded.total))

@@ -1,7 +1,8 @@
 """Selling on the register (POS-5): article search, ticket validation and the outbox write.
 
 A ticket, its ``pos_tickets`` row and its ``MICPTRACK`` record are written in one transaction
-(:func:`record_ticket`); the sales screen, the local API and `relais pos sell` all call it. A
+(:func:`record_ticket`) with the ticket chain's signed row (docs/pos-trail.md); the sales screen,
+the local API and `relais pos sell` all call it. A
 customer made or changed here and a change of this register's settings go through the outbox
 the same way (:func:`record_customer`, :func:`record_register_setting`).
 """
@@ -9,6 +10,7 @@ the same way (:func:`record_customer`, :func:`record_register_setting`).
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,10 +19,12 @@ from typing import Any
 from webapp.backoffice.listing import fts_match
 from webapp.clock import now_iso
 from webapp.i18n import N_
-from webapp.pos import protocol, ticket_rules
+from webapp.pos import protocol, ticket_rules, trail, trail_keys
 from webapp.pos.mirror import CUSTOMER_FIELDS, upsert_customer
 from webapp.pos.outbox import enqueue
 from webapp.pos.register_config import require_config
+from webapp.pos.trail_keys import Signer
+from webapp.secrets import Vault
 from webapp.store import Store
 
 CENT = ticket_rules.CENT
@@ -319,8 +323,35 @@ class Recorded:
     payload: dict[str, Any]
 
 
-def record_ticket(store: Store, request: Mapping[str, Any]) -> Recorded:
-    """Validate, number, and write the ticket with its outbox record in ONE transaction."""
+# The register's key, read from the vault once per process (a keyring read costs milliseconds):
+# dropped as soon as the vault is found locked, so a locked vault always refuses the sale.
+_SIGNERS: weakref.WeakKeyDictionary[Vault, Signer] = weakref.WeakKeyDictionary()
+
+
+def signer_for(store: Store, vault: Vault) -> Signer:
+    """The key this register signs its records with (made on first use); TrailKeyError when
+    the vault is locked. Its public half is kept in the settings for `relais pos verify`."""
+    if not vault.is_unlocked:
+        _SIGNERS.pop(vault, None)
+    signer = _SIGNERS.get(vault)
+    if signer is None:  # ensure_signer refuses a locked vault with the reason shown to the seller
+        signer = trail_keys.ensure_signer(vault)
+        remember_public_key(store, signer)
+        _SIGNERS[vault] = signer
+    return signer
+
+
+def remember_public_key(store: Store, signer: Signer) -> None:
+    """Keep the public half in the settings (checking needs no vault); the first one stays."""
+    with store.write() as db:
+        db.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            [trail_keys.PUBLIC_KEY_SETTING, json.dumps(signer.public_key)],
+        )
+
+
+def record_ticket(store: Store, request: Mapping[str, Any], signer: Signer) -> Recorded:
+    """Validate, number, sign and write the ticket with its outbox record in ONE transaction."""
     with store.write() as db:
         config = require_config(store, db)
         ticket = build_ticket(db, request)
@@ -342,6 +373,7 @@ def record_ticket(store: Store, request: Mapping[str, Any]) -> Recorded:
                 json.dumps(payload, ensure_ascii=False, sort_keys=True),
             ],
         )
+        trail.sign_ticket(db, signer, config.number, payload)
         enqueue(db, config.number, "ticket", payload, record)
     return Recorded(record, number, payload["total_incl_vat"], payload)
 
