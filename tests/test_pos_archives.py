@@ -325,3 +325,24 @@ def test_other_names_and_missing_files_are_refused(november: Path) -> None:
 def test_a_manifest_that_is_not_json_is_refused(november: Path) -> None:
     rewrite(november, {"manifest.json": b"{not json"})
     assert problem(november) == "manifest.json in the archive is not valid JSON."
+
+
+def test_an_intruders_odd_values_are_refused_not_raised(november: Path) -> None:
+    """A whole archive an intruder signed with a key of their own, its register not a number."""
+    intruder = trail_keys.new_signer()
+    keys = json.dumps({intruder.key_id: intruder.public_key}).encode()
+    manifest = json.loads(member(november, "manifest.json"))
+    manifest["register"] = "two"
+    manifest["key_id"] = intruder.key_id
+    manifest["files"]["public_keys.json"] = archives.hashlib.sha256(keys).hexdigest()
+    text = json.dumps(manifest).encode()
+    signed = {"key_id": intruder.key_id, "signature": intruder.sign(archives.SIGNED_PREFIX + text)}
+    rewrite(
+        november,
+        {
+            "public_keys.json": keys,
+            "manifest.json": text,
+            "manifest.sig": json.dumps(signed).encode(),
+        },
+    )
+    assert problem(november) == "The archive could not be checked (ValueError)."
