@@ -130,26 +130,32 @@ def _all(db: Any) -> list[Closure]:
     return [_closure(row) for row in db.execute(f"{_SELECT} ORDER BY seq")]
 
 
-def _closed_through(closures: list[Closure]) -> date | None:
+def _closed_through(db: Any) -> date | None:
     """The last day some closure covers: tickets signed later belong to the next days."""
-    return max((closure.end for closure in closures), default=None)
+    row = db.execute(
+        "SELECT max(json_extract(fields, '$.end')) FROM pos_trail WHERE chain = 'closure'"
+    ).fetchone()
+    return date.fromisoformat(row[0]) if row and row[0] else None
 
 
-def _watermark(closures: list[Closure]) -> int:
+def _watermark(db: Any) -> int:
     """The last row of the ticket chain a closure covers (rows are closed in order)."""
-    return max((int(closure.values["last_ticket_seq"]) for closure in closures), default=0)
+    row = db.execute(
+        "SELECT max(json_extract(fields, '$.last_ticket_seq')) FROM pos_trail"
+        " WHERE chain = 'closure'"
+    ).fetchone()
+    return int(row[0] or 0) if row else 0
 
 
 def open_days(db: Any) -> dict[date, list[tuple[int, dict[str, Any]]]]:
     """The ticket rows no closure covers yet, by the shop's day they will be closed in."""
-    closures = _all(db)
-    floor = _closed_through(closures)
+    floor = _closed_through(db)
     current = floor + timedelta(days=1) if floor else None
     days: dict[date, list[tuple[int, dict[str, Any]]]] = {}
     rows = db.execute(
         "SELECT seq, recorded_at, fields FROM pos_trail WHERE chain = 'ticket' AND seq > ?"
         " ORDER BY seq",
-        [_watermark(closures)],
+        [_watermark(db)],
     )
     for row in rows:
         day = shop_day(row["recorded_at"])
@@ -250,7 +256,7 @@ def _write(
 def _close_open_days(db: Any, signer: Signer, register: int, through: date) -> list[Closure]:
     """Each day with tickets not closed, up to ``through``: its own signed row, oldest first."""
     written = []
-    watermark = _watermark(_all(db))
+    watermark = _watermark(db)
     for day, rows in sorted(open_days(db).items()):
         if day > through:
             break
@@ -302,7 +308,7 @@ def _refuse(db: Any, period: str, day: date) -> None:
             N_("This period is not over: it can be closed from its last day, {end}."),
             end=f"{end:%d/%m/%Y}",
         )
-    through = _closed_through(_all(db))
+    through = _closed_through(db)
     if period == "day" and through and day <= through:
         raise ClosureError(
             N_("The days up to {day} are already closed."), day=f"{through:%d/%m/%Y}"
@@ -322,7 +328,7 @@ def close_in(db: Any, signer: Signer, register: int, period: str, day: date) -> 
         if written and written[-1].ref == closure_ref("day", day):
             return written
         sums = _Sums()  # a day without tickets may be closed: zero totals
-        watermark = _watermark(_all(db))
+        watermark = _watermark(db)
         return [*written, _write(db, signer, register, "day", day, sums, watermark, 0)]
     written = _close_open_days(db, signer, register, end)
     if period == "year":
@@ -335,7 +341,7 @@ def close_in(db: Any, signer: Signer, register: int, period: str, day: date) -> 
     for closure in covered:
         values = closure.values
         sums.add(values, int(values["tickets"]), values["first_ticket"], values["last_ticket"])
-    watermark = _watermark(_all(db))
+    watermark = _watermark(db)
     closure = _write(db, signer, register, period, day, sums, watermark, len(covered))
     return [*written, closure]
 
