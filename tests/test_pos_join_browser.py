@@ -59,6 +59,12 @@ def test_office_adds_a_register_that_joins_from_its_page(
     register_page.goto(shop.url + "/")
     register_page.locator('#join-offer a[href="/pos/join"]').click()
     join = register_page.locator("#pos-join")
+    register_console.expect_status(r"/pos/join$", 422)  # the typo below, refused on purpose
+    typo = code[:9] + ("A" if code[9] != "A" else "B") + code[10:]
+    join.locator("textarea[name=code]").fill(typo)
+    join.locator("#pos-join-submit").click()
+    expect(join.locator("[role=alert]")).to_be_visible()
+    expect(join.locator("textarea[name=code]")).to_have_attribute("aria-invalid", "true")
     join.locator("textarea[name=code]").fill(code)
     join.locator("input[name=passphrase]").fill(PASSPHRASE)
     join.locator("input[name=confirmation]").fill(PASSPHRASE)
