@@ -74,6 +74,8 @@ def test_a_bad_file_or_period_is_refused_without_a_traceback(
         data_dir=register_folder, RELAIS_VAULT_PASSPHRASE=PASSPHRASE,
     )  # fmt: skip
     assert bad.returncode == 2 and json.loads(bad.stdout)["ok"] is False
+    locked = relais("pos", "archive", "make", "month", "--json", data_dir=register_folder)
+    assert locked.returncode == 3  # the key is in the vault: nothing written without it
     assert not (register_folder / "archives").exists()
 
 
