@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,11 @@ def test_a_period_is_a_month_or_a_year_as_written() -> None:
             archives.period(kind, text)
     with pytest.raises(ArchiveError):
         archives.period("week", "2026-11")
+    # By default the last one that has ended.
+    january = datetime(2027, 1, 5, 12, 0)
+    assert archives.period("month", None, january).text == "2026-12"
+    assert archives.period("month", None, datetime(2026, 11, 30, 12, 0)).text == "2026-10"
+    assert archives.period("year", None, january).text == "2026"
 
 
 # --- Tampering ------------------------------------------------------------------------------------
