@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from tests.conftest import TEST_PORT, Client
 from webapp import i18n, settings
@@ -28,6 +29,13 @@ def free_port() -> int:
     port = int(sock.getsockname()[1])
     sock.close()
     return port
+
+
+def shown(message: str, **params: object) -> str:
+    """The message as the (French) page shows it, up to its first free detail."""
+    with i18n.language("fr"):
+        text = i18n.gettext(message, **{"detail": "\x00", **params})
+    return str(escape(text.split("\x00")[0]))
 
 
 def enable(client: Client, port: int, **extra: str) -> httpx.Response:
@@ -91,10 +99,11 @@ def test_a_port_in_use_or_bad_values_save_nothing(
     taken.listen(1)
     port = taken.getsockname()[1]
     try:
-        with i18n.language("en"):
-            refused = enable(client, port)
+        refused = enable(client, port)
         assert refused.status_code == 422 and 'role="alert"' in refused.text
-        assert f"Port {port} cannot be used" in refused.text
+        assert shown("Port {port} cannot be used ({detail}): choose another one.", port=port) in (
+            refused.text
+        )
     finally:
         taken.close()
     assert settings.read_value(services.store, "pos_api_enabled") is None, "nothing saved"
@@ -111,9 +120,9 @@ def test_a_port_in_use_or_bad_values_save_nothing(
     assert missing.status_code == 422
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate")
-    with i18n.language("en"):
-        bad_cert = enable(client, free_port(), pos_api_cert=str(junk))
-    assert bad_cert.status_code == 422 and "The certificate cannot be used" in bad_cert.text
+    bad_cert = enable(client, free_port(), pos_api_cert=str(junk))
+    assert bad_cert.status_code == 422
+    assert shown("The certificate cannot be used: {detail}") in bad_cert.text
     assert settings.read_value(services.store, "pos_api_port") is None, "nothing saved"
     assert listener.running(services) is None
 
@@ -186,19 +195,21 @@ def test_bad_codes_refused_and_nothing_saved(office: Client, shop: tuple[Service
     register_services.vault.create(PASSPHRASE)
     code = add_register(office, 4)
     typo = code[:10] + ("A" if code[10] != "A" else "B") + code[11:]
-    with i18n.language("en"):
-        for data in ({"code": typo}, {"code": "hello"}, {}, {"server": "x", "number": "0"}):
-            refused = register_client.post_form("/pos/join", data)
-            assert refused.status_code == 422 and 'role="alert"' in refused.text, data
-        mistyped = register_client.post_form("/pos/join", {"code": typo})
-        assert "The join code is incomplete or mistyped." in mistyped.text
-        token = join_code.decode(code).token
-        wrong = join_code.encode(join_code.decode(code).server_url, 4, token[:-2] + "xx")
-        refused = register_client.post_form("/pos/join", {"code": wrong})
-        assert refused.status_code == 422 and "The office refused this token" in refused.text
-        gone = join_code.encode(f"http://127.0.0.1:{free_port()}", 4, token)
-        unreachable = register_client.post_form("/pos/join", {"code": gone})
-        assert unreachable.status_code == 422 and 'role="alert"' in unreachable.text
+    for data in ({"code": typo}, {"code": "hello"}, {}, {"server": "x", "number": "0"}):
+        refused = register_client.post_form("/pos/join", data)
+        assert refused.status_code == 422 and 'role="alert"' in refused.text, data
+    mistyped = register_client.post_form("/pos/join", {"code": typo})
+    assert shown("The join code is incomplete or mistyped.") in mistyped.text
+    token = join_code.decode(code).token
+    wrong = join_code.encode(join_code.decode(code).server_url, 4, token[:-2] + "xx")
+    refused = register_client.post_form("/pos/join", {"code": wrong})
+    assert refused.status_code == 422
+    assert shown("The office refused this token: ask the office for a new join code.") in (
+        refused.text
+    )
+    gone = join_code.encode(f"http://127.0.0.1:{free_port()}", 4, token)
+    unreachable = register_client.post_form("/pos/join", {"code": gone})
+    assert unreachable.status_code == 422 and 'role="alert"' in unreachable.text
     assert register_config.load_config(register_services.store) is None, "nothing saved"
     assert register_services.vault.get(register_config.TOKEN_SECRET) is None
     assert settings.read_value(register_services.store, protocol.ROLE_SETTING) is None
