@@ -950,12 +950,14 @@ def test_join_sync_sell_with_real_processes(tmp_path: Path, relais_server: Any) 
     assert json.loads(synced.stdout)["packages_applied"] == [1]
     users = json.loads(relais("pos", "users", "--json", data_dir=reg).stdout)
     assert [u["code"] for u in users] == ["JEAN", "MARIE"]
-    sold = relais("pos", "sell", "VR1:2", "FRO:0.5", "--user", "MARIE", "--json", data_dir=reg)
+    sold = relais(
+        "pos", "sell", "VR1:2", "FRO:0.5", "--user", "MARIE", "--json", data_dir=reg, **env
+    )
     assert sold.returncode == 0, sold.stderr
     assert json.loads(sold.stdout)["number"] == "C3-000001"
-    card = relais("pos", "sell", "VB1", "--payment", "CARD", "--json", data_dir=reg)
+    card = relais("pos", "sell", "VB1", "--payment", "CARD", "--json", data_dir=reg, **env)
     assert card.returncode == 0, card.stderr
-    bad = relais("pos", "sell", "NOPE:1", data_dir=reg)
+    bad = relais("pos", "sell", "NOPE:1", data_dir=reg, **env)
     assert bad.returncode == 2
     tickets = json.loads(relais("pos", "tickets", "--json", data_dir=reg).stdout)
     assert {t["state"] for t in tickets} == {"queued"}

@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import Client, relais
 from tests.test_pos_register import (  # noqa: F401 - fixtures
+    PASSPHRASE,
     Listener,
     joined,
     office_listener,
@@ -394,15 +395,21 @@ def test_pos_sell_command_uses_the_same_rules(
 ) -> None:
     sync(joined)
     folder = joined.data_dir.path
-    refused = relais("pos", "sell", "VR1:1e3", "--json", data_dir=folder)
+    refused = relais(
+        "pos", "sell", "VR1:1e3", "--json", data_dir=folder, RELAIS_VAULT_PASSPHRASE=PASSPHRASE
+    )
     assert refused.returncode != 0
     output = refused.stdout + refused.stderr  # in the folder's language: field and value only
     assert "lines[1].quantity" in output and "1e3" in output
-    big = relais("pos", "sell", "VR1:1000000000000", data_dir=folder)
+    big = relais(
+        "pos", "sell", "VR1:1000000000000", data_dir=folder, RELAIS_VAULT_PASSPHRASE=PASSPHRASE
+    )
     assert big.returncode != 0 and "1000000000000" in big.stdout + big.stderr
     assert "100,000" in big.stdout + big.stderr
     assert register_lists.list_tickets(joined.store) == []
-    sold = relais("pos", "sell", "VR1:2", "--json", data_dir=folder)
+    sold = relais(
+        "pos", "sell", "VR1:2", "--json", data_dir=folder, RELAIS_VAULT_PASSPHRASE=PASSPHRASE
+    )
     assert sold.returncode == 0, sold.stderr
     assert json.loads(sold.stdout)["total"] == "29.00"
 
