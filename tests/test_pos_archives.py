@@ -141,6 +141,9 @@ def test_a_month_is_written_signed_and_checked_on_its_own(
         assert trail_verify.verify_register(db, REGISTER, {signer.key_id: signer.public_key}) == []
     assert (row["kind"], row["ref"]) == ("month", written.path.name)
     assert json.loads(row["fields"])["sha256"] == written.sha256
+    with till.read() as db:
+        event = db.execute("SELECT fields FROM pos_trail WHERE kind = '30'").fetchone()
+    assert json.loads(event["fields"])["details"]["file"] == written.path.name
     archive_check.verify_archive(written.path, {signer.key_id: signer.public_key})
 
 

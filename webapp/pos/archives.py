@@ -27,7 +27,7 @@ from typing import Any
 
 from webapp.clock import now_iso, parse_iso, to_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import outbox, protocol, trail, trail_keys
+from webapp.pos import journal, outbox, protocol, trail, trail_keys
 from webapp.pos.register_config import COMPANY, OFFICE_ID
 from webapp.pos.trail import TrailRow
 from webapp.pos.trail_keys import Signer
@@ -114,8 +114,8 @@ class Written:
 
 
 def write_archive(store: Store, signer: Signer, register: int, span: Period) -> Written:
-    """Write the period's archive under ``<data dir>/archives/``, then sign its row (and queue
-    its parts for the office) in one transaction."""
+    """Write the period's archive under ``<data dir>/archives/``, then sign its row, its JET
+    event (code 30, period archive) and queue its parts for the office, in one transaction."""
     with store.read() as db:
         members, manifest = _contents(db, signer, register, span)
     folder = store.path.parent / FOLDER
@@ -125,6 +125,8 @@ def write_archive(store: Store, signer: Signer, register: int, span: Period) -> 
     fields = {"period": span.text, "sha256": digest, "counts": manifest["counts"]}
     with store.write() as db:
         row = trail.append(db, signer, register, "archive", span.kind, path.name, fields)
+        details = {"period": span.text, "file": path.name, "sha256": digest}
+        journal.record_event(db, signer, register, journal.PERIOD_ARCHIVE, None, details)
         if PART_KIND in protocol.RECORD_KINDS:  # the office takes archives (office_record_kinds)
             queue_parts(db, register, path, digest, span)
     return Written(path, digest, dict(manifest["counts"]), row)
