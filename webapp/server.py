@@ -21,6 +21,7 @@ from webapp import windows
 from webapp.app import create_app
 from webapp.config import DataDir
 from webapp.files import atomic_write_text
+from webapp.pos import journal
 from webapp.security import is_loopback
 from webapp.services import Services
 from webapp.sockets import bind_socket, url_for
@@ -139,6 +140,7 @@ def prepare(services: Services, options: ServeOptions, announce: Callable[[str],
         app, hook_url = hooks.app, hooks.url
         sockets.extend(hooks.sockets)
     pos_url = _start_pos_listener(services, options)
+    journal.watch_process(services)  # a register's start (and stop) in its JET
     services.runner.release_stale_claims()
     services.runner.start_scheduler()
     # A job's thread would keep the interpreter 5 ms at a time (Python's default) while a page
