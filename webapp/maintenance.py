@@ -8,6 +8,7 @@ from collections.abc import Callable
 from webapp import clock, settings
 from webapp.i18n import N_, N_plural
 from webapp.jobs import JobSpec, RunContext, Summary
+from webapp.pos import journal
 from webapp.store import Store
 
 BACKUP_PREFIX = "relais-"
@@ -24,6 +25,7 @@ def purge_history(context: RunContext) -> Summary:
         progress=lambda done, total: context.progress(done, total, label),
         check_stop=context.check_stop,
     )
+    journal.note_purge(context.store, "history", items + runs)  # a register's JET
     context.item(
         "history",
         "done",

@@ -18,7 +18,7 @@ from typing import Any
 from webapp import history, settings
 from webapp.clock import now_iso
 from webapp.i18n import N_
-from webapp.pos import updates_register
+from webapp.pos import journal, updates_register
 from webapp.pos.outbox import PushResult, push_outbox
 from webapp.pos.package_import import IMPORT_JOB, ImportResult, import_packages
 from webapp.pos.register_client import OfficeError, OfficeRefused, OfficeUnreachable
@@ -165,6 +165,12 @@ def record_history(store: Store, result: SyncResult) -> int | None:
     return run_id
 
 
+def _event_kind(error: Exception | None) -> str:
+    if error is None:
+        return ""
+    return failure_kind(error) if isinstance(error, OfficeError | RegisterError) else "other"
+
+
 class Synchroniser:
     """The background thread of the register role: sync now, then every interval or backoff."""
 
@@ -201,17 +207,22 @@ class Synchroniser:
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     def run_round(self) -> bool:
+        error: Exception | None = None
         try:
             result = sync_once(self.store, self.vault, self.factory)
         except (OfficeError, RegisterError, VaultError) as exc:
             # Expected while the office is away or refuses: one line, no traceback.
             log.warning("synchroniser: %s (%s)", exc.translated(), failure_kind(exc))
+            error = exc
             return False
-        except Exception:
+        except Exception as exc:
             log.exception("synchroniser round failed")
+            error = exc
             return False
         finally:
             self.rounds += 1
+            # The JET: connection lost or back, an error, a clock set back (never raises).
+            journal.after_sync(self.store, self.vault, error, _event_kind(error))
         if result.pushed.sent or result.imported.applied or result.pushed.rejected:
             log.info("synchroniser: %s", result.as_dict())
         return True

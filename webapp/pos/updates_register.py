@@ -22,7 +22,7 @@ from typing import Any
 from webapp import history, settings
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import protocol
+from webapp.pos import journal, protocol
 from webapp.pos.mirror import apply_rows
 from webapp.pos.register_client import OfficeClient
 from webapp.pos.register_config import (
@@ -127,6 +127,8 @@ def _store_received(
                 now_iso(),
             ],
         )
+        if state == "refused":  # the JET, signed as the round ends
+            journal.note_update(db, int(update["number"]), state, reason)
 
 
 def fetch_updates(store: Store, client: OfficeClient, config: RegisterConfig) -> dict[str, int]:
@@ -223,6 +225,7 @@ def apply(store: Store, number: int, register: int) -> str:
             "UPDATE pos_updates SET state = ?, reason = ?, applied_at = ? WHERE number = ?",
             ["refused" if reason else "applied", reason, None if reason else now_iso(), number],
         )
+        journal.note_update(db, number, "refused" if reason else "applied", reason)
     return "refused" if reason else "applied"
 
 
