@@ -22,7 +22,7 @@ from typing import Any
 
 from webapp.clock import now_iso, parse_iso
 from webapp.i18n import N_
-from webapp.pos import trail, trail_keys
+from webapp.pos import trail, trail_keys, trail_verify
 from webapp.pos.protocol import ROLE_SETTING
 from webapp.pos.register_config import config_from
 from webapp.pos.trail import TrailRow
@@ -244,6 +244,20 @@ def clock_backwards(db: Any) -> dict[str, Any] | None:
     if last is None or parse_iso(now) >= parse_iso(last["recorded_at"]):
         return None
     return {"now": now, "last_recorded_at": last["recorded_at"]}
+
+
+def chain_breaks(db: Any) -> list[trail_verify.Break]:
+    """Where the event chain stops holding ([] when it holds), checked with the public key the
+    register keeps in its settings (no vault needed)."""
+    stored = db.execute(
+        "SELECT value FROM settings WHERE key = ?", [trail_keys.PUBLIC_KEY_SETTING]
+    ).fetchone()
+    public_key = json.loads(stored[0]) if stored and stored[0] else None
+    keys = {trail_keys.key_id(public_key): public_key} if public_key else {}
+    register = register_number(db) or 0
+    chain = [row for row in trail_verify.register_rows(db, register) if row.chain == "event"]
+    _states, found = trail_verify.check_chains(chain, keys)
+    return found
 
 
 def list_events(db: Any, before: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
