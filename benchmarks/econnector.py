@@ -17,7 +17,8 @@ Each step runs in a fresh child process (its peak memory is its max RSS):
   copy) and the integration of the documents file;
 - send: articles and customers files written from the back office;
 - baseline of the send: `csv.writer` of the same rows read by one bare SELECT.
-Prints a table; asserts nothing.
+Prints a table (wall seconds, and CPU seconds: other programs on the machine slow the first, not
+the second); asserts nothing.
 """
 
 from __future__ import annotations
@@ -57,14 +58,15 @@ def step_receive(data: Path, analyse: bool) -> dict[str, Any]:
     holds = _watch_write_lock(services.store)
     try:
         connector = connectors.get(services.store, "WEB")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = receive(services.store, connector, analyse_only=analyse, settle=0)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         services.close()
     counts = report.as_dict()
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "documents": report.total,
         "integrated": counts["integrated"] + counts["will_integrate"],
         "refused": counts["not_integrated"],
@@ -117,7 +119,7 @@ def step_baseline_receive(path: Path, work: Path) -> dict[str, Any]:
     conn = sqlite3.connect(work / "baseline.sqlite", isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle, delimiter=";")
         header = next(reader)
@@ -129,7 +131,8 @@ def step_baseline_receive(path: Path, work: Path) -> dict[str, Any]:
             conn.executemany(sql, batch)
             rows += len(batch)
         conn.execute("COMMIT")
-    return {"seconds": time.perf_counter() - started, "lines": rows}
+    cpu = time.process_time() - cpu
+    return {"seconds": time.perf_counter() - started, "cpu": cpu, "lines": rows}
 
 
 def step_baseline_send(data: Path, work: Path) -> dict[str, Any]:
@@ -192,15 +195,20 @@ def cli_receive(data: Path, work: Path) -> dict[str, Any]:
     conn.commit()
     conn.close()
     command = [sys.executable, "-m", "webapp", "--data-dir", str(copy / "data")]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(
         [*command, "connector", "receive", "WEB", "--json"], capture_output=True, cwd=REPO
     )
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu
     if done.returncode not in (0, 1):  # 1: some documents were not integrated
         raise RuntimeError(done.stderr.decode())
     shutil.rmtree(copy, ignore_errors=True)
-    return {"seconds": seconds}
+    return {"seconds": seconds, "cpu": cpu}
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def reception(
@@ -240,6 +248,7 @@ def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
             "analysis + integration",
             {
                 "seconds": analysis["seconds"] + integration["seconds"],
+                "cpu": analysis["cpu"] + integration["cpu"],
                 "max_rss_mb": max(analysis["max_rss_mb"], integration["max_rss_mb"]),
             },
         ),
@@ -247,11 +256,14 @@ def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
     if case["cli"]:
         rows.append(("relais connector receive", {**case["cli"], "max_rss_mb": float("nan")}))
     print(f"-- {title}")
+    # CPU seconds too: on a machine other programs load, wall seconds say more of them than of us
+    base_cpu = case["baseline"]["cpu"]
     for label, step in rows:
         rate = lines / step["seconds"]
         print(
             f"{label:<36} {lines:>8} {step['seconds']:>7.2f} {rate:>9.0f}"
             f" {base_rate / rate:>10.2f}× {step['max_rss_mb']:>8.1f}"
+            f" {step['cpu']:>7.2f} {step['cpu'] / base_cpu:>6.2f}×"
         )
     print(
         f"   documents {integration['documents']}: integrated {integration['integrated']},"
@@ -315,6 +327,7 @@ def main() -> None:
         ]
         print(
             f"{'step':<36} {'lines':>8} {'s':>7} {'lines/s':>9} {'× baseline':>11} {'peak MB':>8}"
+            f" {'cpu s':>7} {'cpu ×':>7}"
         )
         for title, case in printed:
             print_case(title, case)
