@@ -21,14 +21,16 @@ from webapp.pos import (
     register,
     register_lists,
     register_status,
+    reprints,
     selling,
+    trail_keys,
     updates_register,
 )
 from webapp.pos.register_client import OfficeError
 from webapp.secrets import VaultError
 from webapp.security import is_loopback
 from webapp.services import Services
-from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.common import FormData, ServicesDep, first, page
 from webapp.web.forms import CartForm, ModeForm
 from webapp.web.pos import till
 
@@ -117,6 +119,7 @@ def _sell_context(
         "payment": form.payment if form else "",
         "user": form.user if form else "",
         "config": register.load_config(services.store),
+        "vault": services.vault,  # locked: the unlock form beside the ticket (each one is signed)
         **extra,
     }
 
@@ -162,9 +165,11 @@ def sell_checkout(services: ServicesDep, data: FormData) -> Template:
     form = CartForm.parse(data)
     cart = _cart(services, list(form.codes), list(form.quantities))
     try:
-        recorded = selling.record_ticket(services.store, cart.request(form))
-    except (selling.TicketError, register.RegisterError) as exc:
-        context = _sell_context(services, cart, form, error=exc.translated())
+        signer = selling.signer_for(services.store, services.vault)
+        recorded = selling.record_ticket(services.store, cart.request(form), signer)
+    except (selling.TicketError, register.RegisterError, trail_keys.TrailKeyError) as exc:
+        locked = isinstance(exc, trail_keys.TrailKeyError) and not services.vault.is_unlocked
+        context = _sell_context(services, cart, form, error=exc.translated(), show_vault=locked)
         return Template("pos/_sell_cart.html", context=context, status_code=422)
     if register.RUNNING is not None:
         register.RUNNING.wake()
@@ -185,6 +190,30 @@ def _method_names(services: Services, payload: dict[str, Any]) -> str:
         names = register_lists.method_names(db)
     codes = [str(row.get("method") or "") for row in payload.get("payments") or []]
     return ", ".join(names.get(code.casefold(), code) for code in codes)
+
+
+# -- printing a ticket (the first print is the original, the others are counted duplicates) ------
+
+
+@post("/pos/tickets/{number:str}/print", name="pos_ticket_print", sync_to_thread=True)
+def ticket_print(
+    request: HTMXRequest, services: ServicesDep, number: FromPath[str], data: FormData
+) -> Template:
+    """A POST: each print is recorded (signed) before the page is served, never by a prefetch."""
+    context: dict[str, Any] = {"active": "pos", "section": "tickets", "vault": services.vault}
+    try:
+        signer = selling.signer_for(services.store, services.vault)
+        printed = reprints.print_ticket(services.store, signer, number, first(data.get("user")))
+    except reprints.ReprintError as exc:
+        context["error"] = exc.translated()
+        return page(request, "pos/ticket_print.html", context, status_code=404)
+    except (register.RegisterError, trail_keys.TrailKeyError) as exc:
+        context["error"] = exc.translated()
+        return page(request, "pos/ticket_print.html", context, status_code=409)
+    with services.store.read() as db:
+        names = register_lists.method_names(db)
+    context.update(printed=printed, ticket=printed.ticket, method_names=names)
+    return page(request, "pos/ticket_print.html", context)
 
 
 # -- the register dashboard -----------------------------------------------------------------------
@@ -305,8 +334,9 @@ def local_ticket(
         return _api_error(400, _("The body must be a JSON object."))
     ticket = {key: value for key, value in data.items() if key not in ("number", "id")}
     try:
-        recorded = selling.record_ticket(services.store, ticket)
-    except register.RegisterError as exc:
+        signer = selling.signer_for(services.store, services.vault)
+        recorded = selling.record_ticket(services.store, ticket, signer)
+    except (register.RegisterError, trail_keys.TrailKeyError) as exc:
         return _api_error(409, exc.translated())
     except selling.TicketError as exc:
         return _api_error(422, exc.translated())
@@ -328,6 +358,7 @@ ROUTES = [
     sell_search,
     sell_cart,
     sell_checkout,
+    ticket_print,
     register_page,
     register_status_part,
     register_sync,
