@@ -1,0 +1,120 @@
+"""`relais pos verify|reprint`: the register's signed trail from the command line (issue 17).
+
+`verify` checks the register's own chains with its public key (docs/pos-trail.md "Checking a
+chain"); `reprint` prints a ticket again as a counted, signed duplicate.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from webapp.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_ITEMS_FAILED,
+    CliState,
+    emit,
+    fail,
+    json_option,
+    unlocked_services,
+)
+from webapp.i18n import _
+
+
+def register_keys(services: Any) -> dict[str, str]:
+    """The public keys this register signed with: its vault's key (when open) and the one its
+    settings keep, so checking needs no passphrase."""
+    from webapp import settings
+    from webapp.pos import trail_keys
+
+    keys: dict[str, str] = {}
+    stored = settings.read_value(services.store, trail_keys.PUBLIC_KEY_SETTING)
+    if isinstance(stored, str) and stored:
+        keys[trail_keys.key_id(stored)] = stored
+    if services.vault.is_unlocked:
+        text = services.vault.get(trail_keys.KEY_SECRET)
+        if text:
+            signer = trail_keys.signer_from_text(text)
+            keys[signer.key_id] = signer.public_key
+    return keys
+
+
+def _what(db: Any, chain: str, seq: int, params: dict[str, Any]) -> str | None:
+    """The ticket (or record) a break is about, for the message."""
+    if params.get("number"):
+        return str(params["number"])
+    row = db.execute(
+        "SELECT ref FROM pos_trail WHERE chain = ? AND seq = ?", [chain, seq]
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+@click.command("verify")
+@json_option
+@click.pass_obj
+def pos_verify(state: CliState, as_json: bool) -> None:
+    """Check this register's chains and tickets: exit 0 when every chain holds, 1 naming the
+    first break."""
+    from webapp.pos import register_config, trail_verify
+
+    services = unlocked_services(state, as_json, required=False, interactive=False)
+    try:
+        config = register_config.require_config(services.store)
+    except register_config.RegisterError as exc:
+        fail(exc.translated(), EXIT_BAD_INPUT, as_json=as_json)
+    keys = register_keys(services)
+    if not keys:
+        fail(_("This register has no public key to check its chains with."), as_json=as_json)
+    with services.store.read() as db:
+        breaks = trail_verify.verify_register(db, config.number, keys)
+        found = [
+            {**item.as_dict(), "ref": _what(db, item.chain, item.seq, item.params)}
+            for item in breaks
+        ]
+    data = {"ok": not breaks, "register": config.number, "breaks": found}
+    if not breaks:
+        emit(as_json, data, _("Every chain holds."))
+        return
+    first = breaks[0].translated()
+    if found[0]["ref"]:
+        first = _("{problem} (record {ref})", problem=first, ref=found[0]["ref"])
+    emit(as_json, data, _("Chain broken: {problem}", problem=first))
+    sys.exit(EXIT_ITEMS_FAILED)
+
+
+@click.command("reprint")
+@click.argument("number")
+@click.option("--user", help="The seller's code.")
+@json_option
+@click.pass_obj
+def pos_reprint(state: CliState, number: str, user: str | None, as_json: bool) -> None:
+    """Print ticket NUMBER again: recorded, signed and counted ("DUPLICATA n° k")."""
+    from webapp.pos import register_config, reprints, selling, trail_keys
+
+    services = unlocked_services(state, as_json)
+    try:
+        signer = selling.signer_for(services.store, services.vault)
+        printed = reprints.print_ticket(services.store, signer, number, user)
+    except (
+        reprints.ReprintError,
+        register_config.RegisterError,
+        trail_keys.TrailKeyError,
+    ) as exc:
+        fail(exc.translated(), EXIT_BAD_INPUT, as_json=as_json)
+    text = (
+        _("Ticket {number}: DUPLICATE No. {count}", number=printed.number, count=printed.copy)
+        if printed.is_duplicate
+        else _("Ticket {number}: original printed", number=printed.number)
+    )
+    emit(as_json, printed.as_dict(), text)
+
+
+COMMANDS = (pos_verify, pos_reprint)
+
+
+def add_trail_commands(group: click.Group) -> None:
+    """Put `verify` and `reprint` into the `pos` group (webapp/cli/pos.py)."""
+    for command in COMMANDS:
+        group.add_command(command)
