@@ -24,6 +24,7 @@ from webapp.cli.common import (
 from webapp.cli.pos_archive import archive_group
 from webapp.cli.pos_closures import pos_close
 from webapp.cli.pos_journal import pos_journal
+from webapp.cli.pos_trail import add_trail_commands
 from webapp.i18n import _
 
 
@@ -198,3 +199,4 @@ def update_publish(state: CliState, kind: str, version: str, file: Path, as_json
 
 pos.add_command(pos_close)  # the register's closures: webapp/cli/pos_closures.py
 pos.add_command(pos_journal)  # the register's JET: webapp/cli/pos_journal.py
+add_trail_commands(pos)  # the register's trail: verify, reprint (webapp/cli/pos_trail.py)
