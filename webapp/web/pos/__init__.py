@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from litestar import Router
 
-from webapp.web.pos import closures, join, office, register
+from webapp.web.pos import closures, join, journal, office, register
 
 router = Router(
     path="/",
-    route_handlers=[*office.ROUTES, *join.ROUTES, *register.ROUTES, *closures.ROUTES],
+    route_handlers=[
+        *office.ROUTES,
+        *join.ROUTES,
+        *register.ROUTES,
+        *closures.ROUTES,
+        *journal.ROUTES,
+    ],
 )
