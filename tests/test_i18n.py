@@ -3,9 +3,12 @@ same fields, both plural forms where the msgid has a plural, and no fuzzy entry.
 
 from __future__ import annotations
 
+import importlib
 import string
+import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.catalog import Catalog, Message
@@ -193,3 +196,39 @@ def test_countries_read_in_dutch(services: Services) -> None:
     )
     with i18n.language("fr"):
         assert parties.country_label("BE", "Belgique") == "Belgique"
+
+
+def merge_pending_tool() -> Any:
+    """tools/merge_pending.py (a script beside tools/i18n.py, not a package module)."""
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        return importlib.import_module("merge_pending")
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+
+
+def test_pending_rows_fill_empty_entries_and_report_the_rest(tmp_path: Path) -> None:
+    tool = merge_pending_tool()
+    (tmp_path / "a.tsv").write_text(
+        "Saved.\tEnregistré.\tOpgeslagen.\n"
+        "{n} file | {n} files\t{n} fichier | {n} fichiers\t{n} bestand | {n} bestanden\n"
+        "{n} row\t{n} ligne\t{n} lijn\n{n} rows\t{n} lignes\t{n} lijnen\n"
+        "Kept\tAutre\tAnder\nGone\tParti\tWeg\nno tab here\n",
+        encoding="utf-8",
+    )
+    rows, bad = tool.read_rows(tmp_path)
+    assert bad == ["a.tsv:7: not msgid<TAB>French<TAB>Dutch"]
+    catalog = Catalog(locale="nl")
+    catalog.add("Saved.", "")
+    catalog.add(("{n} file", "{n} files"), ["", ""])
+    catalog.add(("{n} row", "{n} rows"), ["", ""])
+    catalog.add("Kept", "Behouden")
+    report = tool.apply("nl", catalog, rows)
+    assert catalog.get("Saved.").string == "Opgeslagen."
+    assert catalog.get("{n} file").string == ["{n} bestand", "{n} bestanden"]
+    assert catalog.get("{n} row").string == ["{n} lijn", "{n} lijnen"]
+    assert catalog.get("Kept").string == "Behouden", "a translation already there is kept"
+    assert report == ["nl kept, the pending text differs: 'Kept'"]
+    assert tool.apply("fr", Catalog(locale="fr"), rows)[-1] == (
+        "a.tsv:6: 'Gone' is not a msgid of the code"
+    )
