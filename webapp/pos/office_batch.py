@@ -25,6 +25,7 @@ from webapp.backoffice.document_checks import BatchReferences, check_document
 from webapp.i18n import UserError
 from webapp.pos.office import Register
 from webapp.pos.office_record_kinds import Articles, check_envelope, customer_id, ticket_document
+from webapp.pos.trail_office import TrailReceiver
 from webapp.store import rows
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,11 @@ def is_ticket(record: Any) -> bool:
     return isinstance(record, dict) and record.get("kind") == "ticket"
 
 
+def is_trail(record: Any) -> bool:
+    """A row of a register's chains: it travels beside each ticket, so the batch takes it too."""
+    return isinstance(record, dict) and record.get("kind") == "trail"
+
+
 class TicketBatch:
     """The tickets of one transaction: planned one by one, then written at once."""
 
@@ -93,6 +99,8 @@ class TicketBatch:
         self._numbers: dict[str, str | None] = {}
         # The customers the tickets name, by code: a transaction of tickets changes none.
         self._customers: dict[str, int | None] = {}
+        # The chain rows among the tickets, checked in order and written with them.
+        self.trail = TrailReceiver(db, register)
 
     def apply(
         self,
@@ -102,8 +110,8 @@ class TicketBatch:
         received_at: str,
         deadline: float,
     ) -> list[dict[str, Any]]:
-        """Decide the records in order until ``deadline`` (monotonic) or the first that is not a
-        ticket, then write them; their answers, or [] with nothing written when the per-record
+        """Decide the records in order until ``deadline`` (monotonic) or the first that is neither
+        a ticket nor a chain row, then write them; their answers, or [] with nothing written when the per-record
         path must take them. ``new`` are the tickets among them not received before."""
         try:
             self.check_new(new)
@@ -119,6 +127,7 @@ class TicketBatch:
         self.db.execute("SAVEPOINT tickets")
         try:
             self.write()
+            self.trail.write()
             self.remember(received_at)
         except Exception:
             if not self.db.conn.in_transaction:  # SQLite undid the whole transaction
@@ -140,11 +149,14 @@ class TicketBatch:
             if answer is not None:
                 taken.append(answer)
                 continue
-            if not is_ticket(record) or record["id"] in pending:
+            if not (is_ticket(record) or is_trail(record)) or record["id"] in pending:
                 break  # a customer or setting, or an id twice: a later transaction takes it
             pending.add(record["id"])
             planned = Planned(record, text)
-            self.plan(planned)
+            if is_trail(record):
+                self.plan_trail(planned)
+            else:
+                self.plan(planned)
             taken.append(planned)
         return taken
 
@@ -185,6 +197,16 @@ class TicketBatch:
             assert data.number is not None  # a ticket always carries its number
             planned.document = document_bulk.CheckedInput(data, checked, data.number)
             self._numbers[data.number] = checked.external_ref
+        self.planned.append(planned)
+
+    def plan_trail(self, planned: Planned) -> None:
+        """Check one chain row against its chain (a break is kept, the row still applied), or
+        refuse it when it cannot be read."""
+        try:
+            _kind, payload = check_envelope(self.register, planned.record)
+            self.trail.take(payload)
+        except UserError as exc:
+            planned.status, planned.reason, planned.params = "rejected", exc.message, exc.params
         self.planned.append(planned)
 
     def _customer(self, db: Database, code: str) -> int | None:

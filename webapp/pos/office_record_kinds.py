@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from webapp.backoffice import documents
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import protocol, ticket_rules
+from webapp.pos import protocol, ticket_rules, trail_office
 from webapp.pos.office import Register
 from webapp.store import one
 
@@ -41,6 +41,12 @@ def apply_record_kind(
         return _apply_ticket(articles or Articles(db), register, record["id"], payload)
     if kind == "customer":
         _apply_customer(db, payload)
+        return None
+    if kind == "trail":  # a signed row of the register's chains, checked as it arrives
+        trail_office.apply_row(db, register, payload)
+        return None
+    if kind == "trail_key":
+        trail_office.apply_key(db, register, payload)
         return None
     _apply_setting(db, register, payload)
     return None

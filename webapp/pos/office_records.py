@@ -1,4 +1,5 @@
-"""Office: the records a register pushes (``POST /outbox``): tickets, customers, its settings.
+"""Office: the records a register pushes (``POST /outbox``): tickets, customers, its settings,
+its chains' signed rows.
 
 A pushed batch is applied in order, up to a few hundred records per transaction, each record under
 its own savepoint and each id once (``pos_received``): a repeated id answers ``already_applied`` (or
@@ -177,7 +178,7 @@ class _Chunk:
         [] (nothing written) when the per-record path must take them."""
         taken = records[:CHUNK_RECORDS]
         new = [r for r in taken if office_batch.is_ticket(r) and r.get("id") not in self.seen]
-        if not new:
+        if not new and not any(office_batch.is_trail(r) for r in taken):
             return []
         batch = office_batch.TicketBatch(self.db, self.register, self.articles)
         deadline = started + CHUNK_SECONDS * DECIDE_SHARE
