@@ -32,6 +32,24 @@ def enqueue(db: Any, register: int, kind: str, payload: Mapping[str, Any], recor
     return record
 
 
+# The key id whose public half is already queued for the office (settings, this register).
+KEY_SENT_SETTING = "pos.trail_key_sent"
+
+
+def announce_key(db: Any, register: int, key_id: str, public_key: str) -> None:
+    """Queue the register's public key for the office once per key, in the caller's transaction
+    (before the first row it signs): the office checks every row with it."""
+    sent = db.execute("SELECT value FROM settings WHERE key = ?", [KEY_SENT_SETTING]).fetchone()
+    if sent is not None and json.loads(sent[0]) == key_id:
+        return
+    enqueue(db, register, "trail_key", {"key_id": key_id, "public_key": public_key})
+    db.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+        " SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+        [KEY_SENT_SETTING, json.dumps(key_id)],
+    )
+
+
 def queued(store: Store, limit: int, after_seq: int = 0) -> list[dict[str, Any]]:
     with store.read() as db:
         return _queued(db, limit, after_seq)

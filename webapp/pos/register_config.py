@@ -15,7 +15,7 @@ from typing import Any
 from webapp import settings
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import protocol
+from webapp.pos import protocol, trail_keys
 from webapp.pos.register_client import OfficeClient, OfficeError
 from webapp.secrets import Vault
 from webapp.store import Store
@@ -119,7 +119,11 @@ def join(
     secret: str,
     factory: ClientFactory = default_client,
 ) -> dict[str, Any]:
-    """Check the token with the office, then remember it: raises OfficeRefused/Unreachable."""
+    """Check the token with the office, then remember it: raises OfficeRefused/Unreachable.
+
+    The register's signing key is made here (kept in the vault, its public half in the settings);
+    the public half goes to the office with the first row it signs (outbox.announce_key), so an
+    outbox left empty by a join stays empty until something is recorded."""
     url = server_url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise RegisterError(N_("Give the office address as http://HOST:PORT or https://HOST:PORT."))
@@ -137,6 +141,7 @@ def join(
         raise OfficeError(
             N_("The office sent an answer in an unexpected shape ({what})."), what="hello"
         )
+    signer = trail_keys.ensure_signer(vault)
     vault.set(TOKEN_SECRET, secret)
     with store.write() as db:
         write_settings(
@@ -149,6 +154,7 @@ def join(
                 COMPANY: hello.get("company"),
                 LAST_CONTACT: now_iso(),
                 protocol.ROLE_SETTING: "register",
+                trail_keys.PUBLIC_KEY_SETTING: signer.public_key,
             },
         )
     return hello

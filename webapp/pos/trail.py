@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from webapp.clock import now_iso
-from webapp.pos import ticket_rules
+from webapp.pos import outbox, ticket_rules
 from webapp.pos.trail_keys import Signer
 
 FORMAT = 1  # the layout of the signed bytes; a new layout gets a new number
@@ -114,7 +114,8 @@ def append(
     fields: Mapping[str, Any],
     recorded_at: str | None = None,
 ) -> TrailRow:
-    """Sign and write the next row of ``chain`` in the caller's transaction."""
+    """Sign and write the next row of ``chain`` in the caller's transaction, and queue it for the
+    office in the same one (with the register's public key, the first time it signs)."""
     if chain not in CHAINS:
         raise ValueError(chain)
     last = last_row(db, chain)
@@ -129,6 +130,8 @@ def append(
         " key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [chain, seq, kind, ref, when, text, previous, signature, row.key_id],
     )
+    outbox.announce_key(db, register, signer.key_id, signer.public_key)
+    outbox.enqueue(db, register, "trail", row.as_record())
     return row
 
 
