@@ -200,3 +200,16 @@ def test_an_unknown_code_is_refused_before_anything_is_written(till: Services) -
     assert codes(till.store) == []
     with till.store.read() as db:
         assert rows(db, "SELECT count(*) AS n FROM pos_trail") == [{"n": 0}]
+
+
+def test_a_clock_set_back_is_seen_at_start(till: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal.record_event_now(till.store, till.vault, journal.ONLINE)
+    earlier = "2020-01-01T08:00:00Z"
+    monkeypatch.setattr("webapp.pos.journal.now_iso", lambda: earlier)
+    monkeypatch.setattr("webapp.pos.trail.now_iso", lambda: earlier)
+    journal.watch_process(till)
+    till.stoppers.clear()
+    found = events(till.store)
+    assert [e["code"] for e in found] == [120, 930, 900]
+    assert found[1]["details"]["now"] == earlier
+    assert breaks(till) == []
