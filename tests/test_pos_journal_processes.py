@@ -19,13 +19,23 @@ from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_r
     Listener,
     browser,
     fast_client,
+    joined,
     office_listener,
     office_services,
+    publish,
+    register_services,
     tokens,
 )
 from webapp.config import resolve_data_dir
-from webapp.pos import journal, register_config, trail_keys, trail_verify
-from webapp.services import open_services
+from webapp.pos import (
+    journal,
+    register_config,
+    synchroniser,
+    trail_keys,
+    trail_verify,
+    updates_register,
+)
+from webapp.services import Services, open_services
 
 
 def joined_folder(tmp_path: Path, url: str, token: str) -> Path:
@@ -158,3 +168,34 @@ def test_the_journal_page_in_a_browser(
     finally:
         context.close()
     assert "Traceback" not in server.output
+
+
+def test_updates_and_a_refused_token_from_a_real_office(
+    joined: Services, office_services: Services
+) -> None:
+    updates_register.set_mode(joined.store, "never")
+    good = publish(office_services, "settings", {"language": "en"})
+    templates = publish(office_services, "templates", {"ticket.html": "<p>x</p>"})
+    worker = synchroniser.Synchroniser(joined.store, joined.vault, interval=1, factory=fast_client)
+    assert worker.run_round()
+    with joined.store.read() as db:
+        found = [(e["code"], e["details"]) for e in reversed(journal.list_events(db))]
+    assert found == [
+        (920, {"number": good}),
+        (
+            921,
+            {
+                "number": templates,
+                "reason": "Template updates are not applied by this version of the register.",
+            },
+        ),
+    ]
+
+    joined.vault.set(register_config.TOKEN_SECRET, "not-the-token")
+    assert not worker.run_round()
+    assert not worker.run_round()
+    with joined.store.read() as db:
+        last = journal.list_events(db)
+        assert journal.chain_breaks(db) == []
+    assert [e["code"] for e in last] == [950, 921, 920]
+    assert last[0]["details"]["reason"] == "refused"
