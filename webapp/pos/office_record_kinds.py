@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from webapp.backoffice import documents
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import protocol, ticket_rules, trail_office
+from webapp.pos import archives_office, protocol, ticket_rules, trail_office
 from webapp.pos.office import Register
 from webapp.store import one
 
@@ -47,6 +47,9 @@ def apply_record_kind(
         return None
     if kind == "trail_key":
         trail_office.apply_key(db, register, payload)
+        return None
+    if kind == "archive_part":  # kept on disk; the last part makes the archive whole, checked
+        archives_office.apply_part(db, register, payload)
         return None
     _apply_setting(db, register, payload)
     return None

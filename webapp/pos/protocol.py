@@ -17,8 +17,9 @@ PROTOCOL = 1
 API = "/api/pos/v1"
 ENTITIES = ("articles", "customers", "users", "payment_methods", "vat_rates", "units", "registers")
 DELETABLE = ("articles", "customers", "users", "payment_methods")
-# trail: a signed row of one of the register's chains; trail_key: its public key (docs/pos.md).
-RECORD_KINDS = ("ticket", "customer", "register_setting", "trail", "trail_key")
+# trail: a signed row of one of the register's chains; trail_key: its public key (docs/pos.md);
+# archive_part: a piece of an archive file (docs/pos-trail.md "Archives").
+RECORD_KINDS = ("ticket", "customer", "register_setting", "trail", "trail_key", "archive_part")
 MAX_BATCH = 500
 ROLE_SETTING = "pos_role"
 # A customer on the wire (docs/pos.md), besides its code.
