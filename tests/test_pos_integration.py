@@ -77,11 +77,13 @@ def test_office_killed_in_the_middle_of_a_push(tmp_path: Path, relais_server: An
     office.stop()
     register = open_services(resolve_data_dir(register_dir), vault_backend="file")
     try:
+        register.vault.unlock(PASSPHRASE)  # each ticket is signed with the key kept there
+        signer = selling.signer_for(register.store, register.vault)
         for count in range(TICKETS):
             selling.record_ticket(
                 register.store,
                 {"lines": [{"article": "VR1", "quantity": str(1 + count % 3)}], "user": "MARIE"},
-                selling.signer_for(register.store, register.vault),
+                signer,
             )
     finally:
         register.close()
