@@ -288,7 +288,8 @@ def watch_process(services: Any) -> None:
         last = last_event(db, (START, STOP))
     details = {"unclean_stop": bool(last and int(last["code"]) == START)}
     record_event_now(services.store, services.vault, START, details=details, also=_clock_event)
-    services.stoppers.append(lambda: _record_quietly(services.store, services.vault, STOP))
+    # First in the list: run last, once the synchroniser has stopped (no event after the stop).
+    services.stoppers.insert(0, lambda: _record_quietly(services.store, services.vault, STOP))
 
 
 def _clock_event(db: Any) -> None:
