@@ -192,6 +192,11 @@ def test_a_month_closes_its_open_days_first(services: Services, signer: trail_ke
         assert closures.days_left_open(db) == [date(2025, 4, 1)]
         refs = [closure.ref for closure in closures.list_closures(db)]
     assert refs == ["month-2025-03", "day-2025-03-20", "day-2025-03-05", "day-2025-03-03"]
+    archived = store.path.parent / "archives" / f"relais-register-{REGISTER}-2025-03.zip"
+    assert archived.is_file()  # the closed month archived at once
+    with store.read() as db:
+        row = db.execute("SELECT kind, ref FROM pos_trail WHERE chain = 'archive'").fetchone()
+    assert tuple(row) == ("month", archived.name)
     holds(store, signer)
 
 

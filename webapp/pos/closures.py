@@ -23,7 +23,7 @@ from typing import Any
 
 from webapp.clock import parse_iso, utc_now
 from webapp.i18n import N_, UserError, gettext
-from webapp.pos import trail, trail_keys
+from webapp.pos import archives, trail, trail_keys
 from webapp.pos.register_config import require_config
 from webapp.pos.trail_keys import Signer
 from webapp.secrets import Vault
@@ -369,7 +369,17 @@ def close(
     """Close ``period`` (the one holding ``day``, today by default) in one transaction; the
     closures written, oldest first, the one asked for last."""
     with store.write() as db:
-        return close_in(db, signer, register, period, day or today())
+        written = close_in(db, signer, register, period, day or today())
+    _archive_closed(store, signer, register, written)
+    return written
+
+
+def _archive_closed(store: Store, signer: Signer, register: int, written: list[Closure]) -> None:
+    """Each month or year just closed archived, after the closure's commit; a kill -9 between
+    leaves it closed, not archived: `relais pos archive make` writes it."""
+    for closure in (found for found in written if found.period in ("month", "year")):
+        text = f"{closure.start:%Y-%m}" if closure.period == "month" else f"{closure.start:%Y}"
+        archives.write_archive(store, signer, register, archives.period(closure.period, text))
 
 
 def totals_lines(values: Mapping[str, Any]) -> Iterable[tuple[str, str, str, str]]:
