@@ -52,14 +52,20 @@ def _what(db: Any, chain: str, seq: int, params: dict[str, Any]) -> str | None:
 
 
 @click.command("verify")
+@click.option(
+    "--register", "register_number", type=int, help="At the office: only this register's chains."
+)
 @json_option
 @click.pass_obj
-def pos_verify(state: CliState, as_json: bool) -> None:
-    """Check this register's chains and tickets: exit 0 when every chain holds, 1 naming the
-    first break."""
+def pos_verify(state: CliState, register_number: int | None, as_json: bool) -> None:
+    """Check this register's chains and tickets (at the office: every register's chains
+    received): exit 0 when every chain holds, 1 naming the first break."""
     from webapp.pos import register_config, trail_verify
 
     services = unlocked_services(state, as_json, required=False, interactive=False)
+    if _is_office(services):
+        _verify_office(services, register_number, as_json)
+        return
     try:
         config = register_config.require_config(services.store)
     except register_config.RegisterError as exc:
@@ -80,6 +86,36 @@ def pos_verify(state: CliState, as_json: bool) -> None:
     first = breaks[0].translated()
     if found[0]["ref"]:
         first = _("{problem} (record {ref})", problem=first, ref=found[0]["ref"])
+    emit(as_json, data, _("Chain broken: {problem}", problem=first))
+    sys.exit(EXIT_ITEMS_FAILED)
+
+
+def _is_office(services: Any) -> bool:
+    """An office that has registers (a folder that never joined one keeps the register's
+    answer: "not joined")."""
+    from webapp.pos import register_config
+
+    if register_config.role(services.store) != "office":
+        return False
+    with services.store.read() as db:
+        return db.execute("SELECT 1 FROM pos_registers LIMIT 1").fetchone() is not None
+
+
+def _verify_office(services: Any, register_number: int | None, as_json: bool) -> None:
+    """Every register's received chains checked again from their first row
+    (webapp/pos/trail_office.py)."""
+    from webapp.pos import trail_office
+
+    try:
+        checks = trail_office.verify_office(services.store, register_number)
+    except trail_office.TrailRefused as exc:
+        fail(exc.translated(), EXIT_BAD_INPUT, as_json=as_json)
+    broken = [check for check in checks if check.breaks]
+    data = {"ok": not broken, "registers": [check.as_dict() for check in checks]}
+    if not broken:
+        emit(as_json, data, _("Every chain holds."))
+        return
+    first = trail_office.break_text(broken[0].number, broken[0].breaks[0])
     emit(as_json, data, _("Chain broken: {problem}", problem=first))
     sys.exit(EXIT_ITEMS_FAILED)
 
