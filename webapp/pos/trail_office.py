@@ -14,6 +14,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from webapp.clock import now_iso
@@ -219,6 +220,32 @@ def received_rows(db: Any, register_id: int, number: int) -> list[TrailRow]:
     return [TrailRow(number, *row) for row in found]
 
 
+def _tickets_against_documents(db: Any, number: int, received: list[TrailRow]) -> list[Break]:
+    """Each signed ticket whose back-office document says another total (the ticket record and
+    its chain row travel apart, so they are compared here, once both are in)."""
+    totals = {
+        str(row["number"]): Decimal(str(row["total_incl_vat"]))
+        for row in rows(
+            db,
+            "SELECT number, total_incl_vat FROM documents WHERE source = ? AND kind = 'ticket'",
+            [f"pos:{number}"],
+        )
+    }
+    breaks: list[Break] = []
+    for row in received:
+        if row.chain != "ticket" or row.ref not in totals:
+            continue
+        try:
+            signed = Decimal(str(json.loads(row.fields)["total_incl_vat"]))
+        except (ValueError, KeyError, TypeError, InvalidOperation):
+            continue  # an unreadable row is already a break of its chain
+        if abs(signed - totals[row.ref]) >= Decimal("0.005"):
+            params = {"ref": row.ref, "document": str(totals[row.ref]), "signed": str(signed)}
+            problem = N_("The office's ticket {ref} says {document}, its signed record {signed}.")
+            breaks.append(Break("ticket", row.seq, problem, params))
+    return breaks
+
+
 @dataclass(frozen=True)
 class RegisterCheck:
     number: int
@@ -263,6 +290,7 @@ def _check_register(db: Any, register_id: int, number: int) -> RegisterCheck:
         else b
         for b in breaks
     ]
+    named += _tickets_against_documents(db, number, received)
     broken = {found.chain for found in named}
     for row in rows(
         db,
