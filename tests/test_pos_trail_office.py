@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import relais
 from tests.test_pos_integration import free_port
@@ -25,6 +26,8 @@ from webapp.services import open_services
 from webapp.store import Store
 
 ENV = {"RELAIS_VAULT_PASSPHRASE": PASSPHRASE}
+# Three real processes and a dozen commands: slower than one test's default on a busy machine.
+pytestmark = pytest.mark.timeout(900)
 
 
 @dataclass
@@ -113,6 +116,13 @@ def verified(shop: Shop, register: int | None = None) -> list[trail_office.Regis
     return checks
 
 
+def verify_cli(shop: Shop, *args: str) -> tuple[int, list[bool]]:
+    """`relais pos verify --json` on the office: its exit code and each register's verdict."""
+    done = relais("pos", "verify", *args, "--json", data_dir=shop.office_dir, **ENV)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return done.returncode, [item["ok"] for item in json.loads(done.stdout)["registers"]]
+
+
 TRAIL_OUTBOX = (
     "FROM MICPTRACK WHERE kind = 'trail' AND json_extract(payload, '$.chain') = 'ticket'"
     " AND json_extract(payload, '$.seq') = ?"
@@ -141,6 +151,7 @@ def test_the_office_checks_each_register_chain_and_names_the_altered_record(
         )
         assert received == signed and len(signed) >= 3
     assert [check.as_dict()["ok"] for check in verified(shop)] == [True, True]
+    assert verify_cli(shop) == (0, [True, True])
 
     # Register 3 sells three more; the fifth ticket's signed row is edited before it is sent.
     sell(shop.registers[3], 3)
@@ -178,6 +189,14 @@ def test_the_office_checks_each_register_chain_and_names_the_altered_record(
     assert not three.as_dict()["ok"]
     assert (three.breaks[0].chain, three.breaks[0].seq) == ("ticket", 5)
     assert "C3-000005" in three.as_dict()["breaks"][0]["text"]
+    # The signed record says 1.00; the ticket the office received says what was sold.
+    differs = [b for b in three.breaks if b.problem.startswith("The office's ticket")]
+    assert [(b.seq, b.params["ref"], b.params["signed"]) for b in differs] == [
+        (5, "C3-000005", "1.00")
+    ]
+    code, answers = verify_cli(shop, "--register", "3")
+    assert (code, answers) == (1, [False])
+    assert verify_cli(shop, "--register", "4") == (0, [True])
     [four] = verified(shop, 4)
     assert four.as_dict()["ok"] and four.records >= 3
 
@@ -215,6 +234,9 @@ def test_a_row_deleted_before_it_was_sent_is_missing_at_the_office(
     ]
     [check] = verified(shop, 3)
     assert check.records == 5 and check.breaks[0].seq == 4
+    words = relais("pos", "verify", "--register", "3", data_dir=shop.office_dir, **ENV)
+    assert words.returncode == 1 and "C3-000004" not in words.stdout  # missing: no record
+    assert "4" in words.stdout, words.stdout + words.stderr
     page = httpx.get(shop.office.url + "/pos/office/registers").text
     assert 'data-trail="broken"' in page
 
@@ -259,6 +281,8 @@ def test_unreadable_rows_and_keys_are_refused_and_nothing_is_kept(
         {"id": f"R3-key-{n}", "register": 3, "seq": 10 + n, "kind": "trail_key", "payload": key}
         for n, key in enumerate(keys)
     ]
+    unknown = relais("pos", "verify", "--register", "9", data_dir=shop.office_dir, **ENV)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
     answers = push(shop, records)
     assert [answer["status"] for answer in answers] == ["rejected"] * len(records)
     assert all(answer["reason"] for answer in answers)
