@@ -95,3 +95,17 @@ def test_a_damaged_spill_is_not_read(tmp_path: Path) -> None:
         assert spills(tmp_path) == []
     finally:
         services.close()
+
+
+def test_an_analysis_that_cannot_spill_still_analyses(tmp_path: Path) -> None:
+    services, connector, inbox = open_shop(tmp_path)
+    try:
+        (tmp_path / "data" / "reception-cache").write_text("a file where the folder would be")
+        drop(inbox, "orders.csv", mixed_lines())
+        analysis = receive(services.store, connector, analyse_only=True, choices=CHOICES)
+        assert all("error" not in entry for entry in analysis.files)
+        report = receive(services.store, connector, choices=CHOICES)
+        announced = [r.doc_ref for r in analysis.documents if r.status == "will_integrate"]
+        assert [r.doc_ref for r in report.documents if r.status == "integrated"] == announced
+    finally:
+        services.close()

@@ -117,21 +117,44 @@ class Spill:
         pickle.dump(self.key, self.handle)
 
     def add(self, prepared: list[Prepared]) -> None:
-        buffer = io.BytesIO()
-        _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump([_encoded(item) for item in prepared])
-        self.handle.write(buffer.getbuffer())
+        """A chunk more; a spill that cannot be written (a full disk) is dropped, and the
+        analysis goes on without it: the integration will read the file."""
+        if self.handle.closed:
+            return
+        try:
+            buffer = io.BytesIO()
+            _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump([_encoded(item) for item in prepared])
+            self.handle.write(buffer.getbuffer())
+        except (OSError, pickle.PicklingError) as exc:
+            log.warning(
+                "connector %s: the spill of %s dropped: %s",
+                self.connector.code,
+                self.path.name,
+                exc,
+            )
+            self.drop()
 
     def keep(self) -> None:
         """The file was read to its end: the spill is kept when nothing changed meanwhile."""
-        self.handle.close()
-        if _key(self.store, self.connector, self.path) != self.key:
-            self.drop()
+        if self.handle.closed:
             return
-        os.replace(self.temporary, self.target)
+        try:
+            self.handle.close()
+            if _key(self.store, self.connector, self.path) == self.key:
+                os.replace(self.temporary, self.target)
+                return
+        except OSError as exc:
+            log.warning(
+                "connector %s: the spill of %s not kept: %s",
+                self.connector.code,
+                self.path.name,
+                exc,
+            )
+        self.drop()
 
     def drop(self) -> None:
-        self.handle.close()
         with contextlib.suppress(OSError):
+            self.handle.close()
             self.temporary.unlink()
 
 
