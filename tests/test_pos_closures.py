@@ -197,6 +197,9 @@ def test_a_month_closes_its_open_days_first(services: Services, signer: trail_ke
     with store.read() as db:
         row = db.execute("SELECT kind, ref FROM pos_trail WHERE chain = 'archive'").fetchone()
     assert tuple(row) == ("month", archived.name)
+    with store.read() as db:  # each closure also an event of the JET (code 50)
+        events = db.execute("SELECT count(*) FROM pos_trail WHERE chain = 'event' AND kind = '50'")
+        assert events.fetchone()[0] == 4  # the three days and the month
     holds(store, signer)
 
 

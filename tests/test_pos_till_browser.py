@@ -59,9 +59,9 @@ def test_the_till_sign_follows_the_office_without_reload(
     try:
         page.goto(server.url + "/pos/sell")
         entries = page.locator("nav.nav a")
-        expect(entries).to_have_count(5)
-        names = [entries.nth(index).get_attribute("data-nav") for index in range(5)]
-        assert names == ["sell", "tickets", "closures", "register", "settings"]
+        expect(entries).to_have_count(6)
+        names = [entries.nth(index).get_attribute("data-nav") for index in range(6)]
+        assert names == ["sell", "tickets", "closures", "journal", "register", "settings"]
         expect(page.locator("nav.nav a[data-nav='sell']")).to_have_attribute("aria-current", "page")
         sign = page.locator("#till-status")
         expect(sign).to_have_attribute("data-state", "online")

@@ -36,7 +36,7 @@ from webapp.pos.api import PosApp
 from webapp.services import Services
 from webapp.sockets import bind_socket
 
-REGISTER_MENU = ["sell", "tickets", "closures", "register", "settings"]
+REGISTER_MENU = ["sell", "tickets", "closures", "journal", "register", "settings"]
 OFFICE_MENU = [
     "dashboard",
     "backoffice",

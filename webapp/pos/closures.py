@@ -23,7 +23,7 @@ from typing import Any
 
 from webapp.clock import parse_iso, utc_now
 from webapp.i18n import N_, UserError, gettext
-from webapp.pos import archives, trail, trail_keys
+from webapp.pos import archives, journal, trail, trail_keys
 from webapp.pos.register_config import require_config
 from webapp.pos.trail_keys import Signer
 from webapp.secrets import Vault
@@ -250,6 +250,7 @@ def _write(
     }
     ref = closure_ref(period, day)
     row = trail.append(db, signer, register, "closure", period, ref, fields)
+    journal.record_event(db, signer, register, journal.PERIOD_CLOSURE, details={"ref": ref})
     return Closure(row.seq, period, ref, row.recorded_at, dict(fields), row.signature)
 
 
