@@ -10,7 +10,6 @@ the same way (:func:`record_customer`, :func:`record_register_setting`).
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,12 +18,12 @@ from typing import Any
 from webapp.backoffice.listing import fts_match
 from webapp.clock import now_iso
 from webapp.i18n import N_
-from webapp.pos import protocol, ticket_rules, trail, trail_keys
+from webapp.pos import journal, protocol, ticket_rules, trail
 from webapp.pos.mirror import CUSTOMER_FIELDS, upsert_customer
 from webapp.pos.outbox import enqueue
 from webapp.pos.register_config import require_config
+from webapp.pos.signing import signer_for as signer_for  # where the callers have long found it
 from webapp.pos.trail_keys import Signer
-from webapp.secrets import Vault
 from webapp.store import Store
 
 CENT = ticket_rules.CENT
@@ -323,33 +322,6 @@ class Recorded:
     payload: dict[str, Any]
 
 
-# The register's key, read from the vault once per process (a keyring read costs milliseconds):
-# dropped as soon as the vault is found locked, so a locked vault always refuses the sale.
-_SIGNERS: weakref.WeakKeyDictionary[Vault, Signer] = weakref.WeakKeyDictionary()
-
-
-def signer_for(store: Store, vault: Vault) -> Signer:
-    """The key this register signs its records with (made on first use); TrailKeyError when
-    the vault is locked. Its public half is kept in the settings for `relais pos verify`."""
-    if not vault.is_unlocked:
-        _SIGNERS.pop(vault, None)
-    signer = _SIGNERS.get(vault)
-    if signer is None:  # ensure_signer refuses a locked vault with the reason shown to the seller
-        signer = trail_keys.ensure_signer(vault)
-        remember_public_key(store, signer)
-        _SIGNERS[vault] = signer
-    return signer
-
-
-def remember_public_key(store: Store, signer: Signer) -> None:
-    """Keep the public half in the settings (checking needs no vault); the first one stays."""
-    with store.write() as db:
-        db.execute(
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-            [trail_keys.PUBLIC_KEY_SETTING, json.dumps(signer.public_key)],
-        )
-
-
 def record_ticket(store: Store, request: Mapping[str, Any], signer: Signer) -> Recorded:
     """Validate, number, sign and write the ticket with its outbox record in ONE transaction."""
     with store.write() as db:
@@ -374,6 +346,7 @@ def record_ticket(store: Store, request: Mapping[str, Any], signer: Signer) -> R
             ],
         )
         trail.sign_ticket(db, signer, config.number, payload)
+        journal.record_seller(db, signer, config.number, ticket.user)
         enqueue(db, config.number, "ticket", payload, record)
     return Recorded(record, number, payload["total_incl_vat"], payload)
 
