@@ -96,11 +96,12 @@ def test_the_homonym_choice_shows_both_customers_and_the_default(
     assert "By default, Relais creates a new customer" in english
 
 
-def test_a_homonym_whose_file_went_shows_the_name_it_had(
+def test_a_homonym_whose_file_went_shows_what_its_report_kept(
     client: Client,
     shop: dict[str, Any],  # noqa: F811
     web: connectors.Connector,  # noqa: F811
 ) -> None:
+    """The analysis's report keeps the received contact: the file may go before the choice."""
     path = drop(
         shop["inbox"], "orders.csv", [doc_line("D1", "W-77", "Andre", "Pat", "patrick@example.fr")]
     )
@@ -109,9 +110,9 @@ def test_a_homonym_whose_file_went_shows_the_name_it_had(
     page = client.get(f"/connectors/reception/{run_id}").text
     assert cells(page, 'data-customer="W-77" data-side="received"') == {
         "name": "Pat Andre",
-        "email": "—",
-        "postcode": "—",
-        "city": "—",
+        "email": "patrick@example.fr",
+        "postcode": "62000",
+        "city": "Lens",
     }
     assert cells(page, 'data-side="existing" data-code="ANDPA"')["city"] == "Auby"
 

@@ -230,6 +230,8 @@ def test_homonyms_are_handled_as_for_csv(
     assert result.customer_status == "homonym" and result.status == "will_integrate"
     assert report.files[0]["customer_refs"]["DUPONTLUX"] == str(other)  # for the page's links
     assert len(result.candidates) >= 1
+    # What the homonym choice shows beside the name (an order has no file to read again).
+    assert result.contact == {"email": "jd@example.fr", "postcode": "21200", "city": "Beaune"}
     with services.store.read() as db:
         query = "SELECT count(*) FROM parties WHERE last_name = 'Dupont'"
         before = db.execute(query).fetchone()[0]

@@ -39,7 +39,7 @@ from webapp.econnector.connectors import Connector
 from webapp.econnector.inbox import SourceDocument
 from webapp.econnector.integration import integrate_one, record_refusal, refusal_result
 from webapp.econnector.mappings import Resolver
-from webapp.econnector.report import Choices, DocumentResult, ReceiveReport
+from webapp.econnector.report import Choices, DocumentResult, ReceiveReport, contact_of
 from webapp.i18n import N_, gettext
 
 log = logging.getLogger(__name__)
@@ -311,6 +311,7 @@ def _result(document: SourceDocument) -> DocumentResult:
         document.customer_name,
         "mapped",
         str(document.header.get("total_incl_vat") or ""),
+        contact=contact_of(document.header),
     )
 
 

@@ -15,7 +15,7 @@ from webapp.econnector.connectors import Connector
 from webapp.econnector.inbox import SourceDocument, SourceLine
 from webapp.econnector.mappings import Resolver
 from webapp.econnector.records import RECEIVE_JOB
-from webapp.econnector.report import Choices, DocumentResult, ReceiveReport
+from webapp.econnector.report import Choices, DocumentResult, ReceiveReport, contact_of
 from webapp.i18n import N_, gettext
 
 
@@ -65,6 +65,7 @@ def integrate(
         document.customer_name,
         "mapped",
         str(document.header.get("total_incl_vat") or ""),
+        contact=contact_of(document.header),
     )
     known = db.execute(
         "SELECT d.number FROM connector_documents c JOIN documents d ON d.id = c.document_id"
@@ -359,6 +360,7 @@ def refusal_result(document: SourceDocument, reasons: list[str], db: Database) -
         "new",
         str(document.header.get("total_incl_vat") or ""),
         reasons=reasons,
+        contact=contact_of(document.header),
     )
     result.candidates = homonyms(db, document.header)
     if result.candidates:

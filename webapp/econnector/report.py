@@ -3,6 +3,7 @@ integration and the report after it, the same object."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,15 @@ class DocumentResult:
         if not self.contact:
             del values["contact"]
         return values
+
+
+CONTACT_FIELDS = ("email", "postcode", "city")
+
+
+def contact_of(header: Mapping[str, Any]) -> dict[str, str]:
+    """The received customer's e-mail, postcode and city as a document's header gives them."""
+    values = {key: str(header.get(key) or "") for key in CONTACT_FIELDS}
+    return values if any(values.values()) else {}
 
 
 @dataclass
