@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -249,7 +250,8 @@ def test_missing_correspondences_keep_the_document_and_the_file(shop: Any) -> No
         ("country", "Atlantis"),
     }
     reasons = {result.doc_ref: " ".join(result.reasons) for result in report.documents}
-    assert "30.00" in reasons["D5"] and "31" in reasons["D5"], "total checked against the lines"
+    # In the reader's decimal mark (30,00 in French).
+    assert re.search(r"30[.,]00", reasons["D5"]) and "31" in reasons["D5"], "total checked"
     assert path.exists(), "a file with documents left stays .csv"
     mappings.set_mapping(services.store, connector, "vat", "V2", "FR20")
     mappings.set_mapping(services.store, connector, "unit", "UNI", "U")
