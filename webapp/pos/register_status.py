@@ -20,6 +20,10 @@ EXPLANATIONS = {
     "local": N_("This register cannot reach the office ({url}) for now."),
 }
 
+# The signed rows and the key travel beside the records they sign: the shopkeeper counts tickets
+# and changes waiting, not their signatures.
+_TRAIL_KINDS = "('trail', 'trail_key')"
+
 
 def _age_seconds(moment: str | None) -> int | None:
     if not moment:
@@ -73,8 +77,11 @@ def status(store: Store, rejected_limit: int = 50) -> dict[str, Any]:
     with store.read() as db:
         queued = db.execute(
             "SELECT count(*), min(created_at) FROM MICPTRACK WHERE state = 'queued'"
+            f" AND kind NOT IN {_TRAIL_KINDS}"
         ).fetchone()
-        sent = db.execute("SELECT count(*) FROM MICPTRACK WHERE state = 'sent'").fetchone()[0]
+        sent = db.execute(
+            f"SELECT count(*) FROM MICPTRACK WHERE state = 'sent' AND kind NOT IN {_TRAIL_KINDS}"
+        ).fetchone()[0]
         rejected = db.execute(
             "SELECT id, kind, created_at, last_error, payload FROM MICPTRACK"
             " WHERE state = 'rejected' ORDER BY seq DESC LIMIT ?",
