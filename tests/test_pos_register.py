@@ -407,7 +407,8 @@ def test_tickets_sold_offline_are_pushed_once_when_the_office_is_back(
 
     office_listener.start()
     result = sync(joined)
-    assert result.pushed.sent == 3 + 3 + 1  # the tickets, their signed rows, the register's key
+    # The tickets, their signed rows, the register's key, and MARIE's login in the JET (910).
+    assert result.pushed.sent == 3 + 3 + 1 + 1
     assert sync(joined).pushed.sent == 0
     got = office_tickets(office_services.store)
     assert [row["number"] for row in got] == ["C3-000001", "C3-000002", "C3-000003"]

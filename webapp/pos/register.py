@@ -18,12 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from webapp.pos import journal, register_config
 from webapp.pos.package_import import PackageRefused
 from webapp.pos.register_client import OfficeError, OfficeRefused, OfficeUnreachable
 from webapp.pos.register_config import (
+    ClientFactory,
     RegisterConfig,
     RegisterError,
-    join,
+    default_client,
     load_config,
     require_config,
     role,
@@ -31,6 +33,21 @@ from webapp.pos.register_config import (
 from webapp.pos.synchroniser import Synchroniser, SyncResult, sync_once
 
 RUNNING: Synchroniser | None = None  # the server's synchroniser, for the "sync now" button
+
+
+def join(
+    store: Any,
+    vault: Any,
+    server_url: str,
+    number: int,
+    secret: str,
+    factory: ClientFactory = default_client,
+) -> dict[str, Any]:
+    """Join the office (register_config.join), then note it in the JET: data initialization."""
+    hello = register_config.join(store, vault, server_url, number, secret, factory)
+    details = {"office": server_url.strip().rstrip("/"), "register": number}
+    journal.record_event_now(store, vault, journal.INITIALIZATION, details=details)
+    return hello
 
 
 def start_synchroniser(services: Any, interval: float | None = None) -> Callable[[], None]:
