@@ -40,6 +40,11 @@ def test_join_with_the_code(services: Services, tmp_path: Path) -> None:
     store = Store(resolve_data_dir(reg).database)
     try:
         config = register_config.load_config(store)
+        with store.read() as db:  # the join is the JET's data initialization (260)
+            events = [
+                row[0] for row in db.execute("SELECT kind FROM pos_trail WHERE chain = 'event'")
+            ]
     finally:
         store.close()
     assert config is not None and (config.number, config.server_url) == (7, running.url)
+    assert events == ["260"]
