@@ -9,6 +9,7 @@ deterministic: the same record signs the same way twice, which makes a replayed 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -105,11 +106,16 @@ def load_signer(vault: Vault) -> Signer:
     return signer_from_text(text)
 
 
+@functools.lru_cache(maxsize=64)
+def _public(public_key: str) -> Ed25519PublicKey:
+    # A drain checks thousands of rows of the same few keys: each key is decoded once.
+    return Ed25519PublicKey.from_public_bytes(decode(public_key))
+
+
 def verify(public_key: str, data: bytes, signature: str) -> bool:
     """True when ``signature`` is the key's signature of ``data``; never raises on bad input."""
     try:
-        key = Ed25519PublicKey.from_public_bytes(decode(public_key))
-        key.verify(decode(signature), data)
+        _public(public_key).verify(decode(signature), data)
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
