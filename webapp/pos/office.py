@@ -184,10 +184,8 @@ def _seen_due(store: Store, digest: str) -> bool:
 
 
 def list_registers(store: Store) -> list[dict[str, Any]]:
-    """Every register with its last contact, last acknowledged package, received counts and its
-    chains' state: the signed records received and the breaks found, in words."""
-    from webapp.pos import trail_office  # it reads this module's Register
-
+    """Every register with its last contact, last acknowledged package and received counts (its
+    chains' state: webapp.pos.trail_office.registers_with_chains)."""
     with store.read() as db:
         found = rows(
             db,
@@ -203,9 +201,4 @@ def list_registers(store: Store) -> list[dict[str, Any]]:
             " AND x.status = 'rejected') AS rejected"
             " FROM pos_registers r JOIN companies c ON c.id = r.company_id ORDER BY r.number",
         )
-    chains = trail_office.chain_states(store)
-    for register in found:
-        state = chains.get(int(register["id"]), {})
-        register["signed_records"] = state.get("records", 0)
-        register["trail_breaks"] = state.get("breaks", [])
     return found

@@ -20,7 +20,7 @@ from typing import Any
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError, gettext
 from webapp.pos import trail_keys
-from webapp.pos.office import Register
+from webapp.pos.office import Register, list_registers
 from webapp.pos.trail import CHAINS, ZERO_TOTALS, TrailRow
 from webapp.pos.trail_verify import Break, ChainState, check_chains, check_row
 from webapp.store import Store, one, rows
@@ -301,3 +301,15 @@ def _check_register(db: Any, register_id: int, number: int) -> RegisterCheck:
             params = json.loads(row["params"] or "{}")
             named.append(Break(row["chain"], int(row["seq"]), row["problem"], params))
     return RegisterCheck(number, len(received), named)
+
+
+def registers_with_chains(store: Store) -> list[dict[str, Any]]:
+    """The registers page's rows: each register (office.list_registers) with its chains' state,
+    the signed records received and the breaks found, in words."""
+    registers = list_registers(store)
+    chains = chain_states(store)
+    for register in registers:
+        state = chains.get(int(register["id"]), {})
+        register["signed_records"] = state.get("records", 0)
+        register["trail_breaks"] = state.get("breaks", [])
+    return registers
