@@ -12,7 +12,7 @@ and the limit it broke, e.g. "lines[1].quantity: 1000000000000 is over the limit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,6 +35,8 @@ MAX_NUMBER = 40  # a ticket number
 MAX_CODE = 50
 MAX_LABEL = 200
 CENT = Decimal("0.01")
+SALE = "sale"
+REFUND = "refund"
 
 # The unit decimals of an article code, None when the article is unknown here.
 PlacesOf = Callable[[str], int | None]
@@ -69,12 +71,14 @@ def number(
     return found
 
 
-def quantity(value: Any, line: int, places: int | None = None) -> Decimal:
-    """Above zero (a ticket sells; returns are not made on the register), at most `places`
+def quantity(value: Any, line: int, places: int | None = None, *, refund: bool = False) -> Decimal:
+    """Above zero on a sale, below zero on a refund (goods given back), at most `places`
     decimals (the unit's), never more than the back office keeps."""
     allowed = QUANTITY_PLACES if places is None else max(0, min(places, QUANTITY_PLACES))
     field = f"lines[{line}].quantity"
-    found = number(value, field, limit=MAX_QUANTITY, places=allowed)
+    found = number(value, field, limit=MAX_QUANTITY, places=allowed, negative=refund)
+    if refund and found >= 0:
+        raise TicketError(N_("{field}: a refund's quantity must be below zero"), field=field)
     if found == 0:
         raise TicketError(N_("{field}: the quantity must be above zero"), field=field)
     return found
@@ -89,8 +93,9 @@ def vat_rate(value: Any, line: int) -> Decimal:
     return number(value, f"lines[{line}].vat_rate", limit=Decimal(100), places=RATE_PLACES)
 
 
-def amount(value: Any, field: str) -> Decimal:
-    return number(value, field, limit=MAX_TOTAL, places=MONEY_PLACES)
+def amount(value: Any, field: str, negative: bool = False) -> Decimal:
+    """Money: below zero only on a refund (money given back)."""
+    return number(value, field, limit=MAX_TOTAL, places=MONEY_PLACES, negative=negative)
 
 
 def sold_at(value: Any) -> datetime:
@@ -153,6 +158,8 @@ class CheckedTicket:
     payments: list[CheckedPayment]
     total: Decimal  # the lines' total
     given_total: Decimal | None
+    kind: str = SALE
+    refunds: str = ""  # a refund: the number of the ticket it gives money back on
 
 
 def check_total(total: Decimal) -> Decimal:
@@ -171,27 +178,52 @@ def _objects(value: Any, field: str, most: int) -> list[Mapping[str, Any]]:
     return value
 
 
-def check_line(row: Mapping[str, Any], line: int, places_of: PlacesOf) -> CheckedLine:
+def check_line(
+    row: Mapping[str, Any], line: int, places_of: PlacesOf, refund: bool = False
+) -> CheckedLine:
     article = text(row.get("article"), f"lines[{line}].article", MAX_CODE)
     rate = row.get("vat_rate")
+    places = places_of(article) if article else None
     return CheckedLine(
         article=article,
         label=text(row.get("label"), f"lines[{line}].label", MAX_LABEL),
-        quantity=quantity(row.get("quantity"), line, places_of(article) if article else None),
+        quantity=quantity(row.get("quantity"), line, places, refund=refund),
         unit_price=unit_price(row.get("unit_price_incl_vat"), line),
         vat_rate=None if rate in (None, "") else vat_rate(rate, line),
     )
 
 
-def check_payment(row: Mapping[str, Any], position: int) -> CheckedPayment:
+def check_payment(row: Mapping[str, Any], position: int, refund: bool = False) -> CheckedPayment:
+    """Money taken on a sale (above zero), money given back on a refund (below zero)."""
     field = f"payments[{position}]"
     method = text(row.get("method"), f"{field}.method", MAX_CODE)
     if not method:
         raise TicketError(N_("{field}: the payment method is missing"), field=f"{field}.method")
-    paid = amount(row.get("amount"), f"{field}.amount")
+    paid = amount(row.get("amount"), f"{field}.amount", refund)
+    if refund and paid >= 0:
+        raise TicketError(
+            N_("{field}: a refund's amount must be below zero"), field=f"{field}.amount"
+        )
     if paid == 0:
         raise TicketError(N_("{field}: the amount must be above zero"), field=f"{field}.amount")
     return CheckedPayment(method, paid)
+
+
+def ticket_kind(payload: Mapping[str, Any]) -> tuple[str, str]:
+    """(kind, number refunded): no `kind` is a sale, as tickets always were."""
+    kind = payload.get("kind", SALE)
+    if kind == SALE:
+        if payload.get("refunds") not in (None, ""):
+            raise TicketError(N_("{field}: only a refund names a ticket"), field="refunds")
+        return SALE, ""
+    if kind != REFUND:
+        raise TicketError(
+            N_("{field}: {value} is not sale or refund"), field="kind", value=str(kind)[:20]
+        )
+    refunds = text(payload.get("refunds"), "refunds", MAX_NUMBER)
+    if not refunds:
+        raise TicketError(N_("{field}: a refund names the ticket it refunds"), field="refunds")
+    return REFUND, refunds
 
 
 def check_ticket(payload: Mapping[str, Any], places_of: PlacesOf) -> CheckedTicket:
@@ -199,10 +231,14 @@ def check_ticket(payload: Mapping[str, Any], places_of: PlacesOf) -> CheckedTick
     ticket_number = text(payload.get("number"), "number", MAX_NUMBER)
     if not ticket_number:
         raise TicketError(N_("The ticket has no number."))
+    kind, refunds = ticket_kind(payload)
+    refund = kind == REFUND
+    if refunds == ticket_number:
+        raise TicketError(N_("{field}: a ticket cannot refund itself"), field="refunds")
     rows = _objects(payload.get("lines"), "lines", MAX_LINES)
     if not rows:
         raise TicketError(N_("A ticket needs at least one line."))
-    lines = [check_line(row, index, places_of) for index, row in enumerate(rows, 1)]
+    lines = [check_line(row, index, places_of, refund) for index, row in enumerate(rows, 1)]
     total = check_total(sum((line.total for line in lines), Decimal(0)))
     payments = _objects(payload.get("payments", []), "payments", MAX_PAYMENTS)
     given = payload.get("total_incl_vat")
@@ -212,7 +248,51 @@ def check_ticket(payload: Mapping[str, Any], places_of: PlacesOf) -> CheckedTick
         customer=text(payload.get("customer"), "customer", MAX_CODE),
         user=text(payload.get("user"), "user", MAX_CODE),
         lines=lines,
-        payments=[check_payment(row, index) for index, row in enumerate(payments, 1)],
+        payments=[check_payment(row, index, refund) for index, row in enumerate(payments, 1)],
         total=total,
-        given_total=None if given is None else amount(given, "total_incl_vat"),
+        given_total=None if given is None else amount(given, "total_incl_vat", refund),
+        kind=kind,
+        refunds=refunds,
     )
+
+
+def quantities(lines: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """The quantity per article of a ticket's wire lines (a refund's come out below zero)."""
+    found: dict[str, Decimal] = {}
+    for line in lines:
+        code = str(line.get("article") or "")
+        found[code] = found.get(code, Decimal(0)) + Decimal(str(line.get("quantity")))
+    return found
+
+
+def refundable(
+    original: Mapping[str, Any], earlier: Iterable[Mapping[str, Any]]
+) -> dict[str, Decimal]:
+    """What may still be refunded of `original` per article: sold minus the earlier refunds."""
+    left = quantities(original.get("lines") or [])
+    for refund in earlier:
+        for code, given_back in quantities(refund.get("lines") or []).items():
+            left[code] = left.get(code, Decimal(0)) + given_back
+    return {code: quantity for code, quantity in left.items() if quantity > 0}
+
+
+def check_refund_quantities(
+    refund: Mapping[str, Any], original: Mapping[str, Any], earlier: Iterable[Mapping[str, Any]]
+) -> None:
+    """A refund gives back, per article, at most what its ticket sold minus earlier refunds."""
+    if original.get("kind", SALE) != SALE:
+        raise TicketError(
+            N_("Ticket {number} is a refund: only a sale can be refunded."),
+            number=str(original.get("number")),
+        )
+    left = refundable(original, earlier)
+    for code, given_back in quantities(refund.get("lines") or []).items():
+        most = left.get(code, Decimal(0))
+        if -given_back > most:
+            raise TicketError(
+                N_("{article}: {quantity} to refund, but only {most} left on ticket {number}."),
+                article=code,
+                quantity=format(-given_back.normalize(), "f"),
+                most=format(most.normalize(), "f"),
+                number=str(original.get("number")),
+            )
