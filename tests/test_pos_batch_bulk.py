@@ -58,7 +58,25 @@ def mixed_batch() -> list[Any]:
         # Twin lines, checked once per transaction: each keeps its own number and spelling.
         ticket("R3-t16", "C3-000017", lines=[VR1_ONE, VR1_ONE], payments=[], total_incl_vat=None),
         ticket("R3-t17", "C3-000018", lines=[VR1_ONE, {**VR1_ONE, "quantity": "1.0"}]),
+        # A refund of a ticket of this very batch, and one of a ticket the office does not have.
+        refund("R3-t18", "C3-000019", "C3-000001"),
+        refund("R3-t19", "C3-000020", "C3-999999"),
     ]
+
+
+def refund(record_id: str, number: str, refunds: str) -> dict[str, Any]:
+    """One bottle of VR1 given back in cash on ticket `refunds`."""
+    lines = [{**VR1_ONE, "quantity": "-1", "vat_rate": "20"}]
+    payments = [{"method": "CASH", "amount": "-14.50"}]
+    return ticket(
+        record_id,
+        number,
+        kind="refund",
+        refunds=refunds,
+        lines=lines,
+        payments=payments,
+        total_incl_vat="-14.50",
+    )
 
 
 VR1_ONE = {"article": "VR1", "label": "Vin rouge", "quantity": "1", "unit_price_incl_vat": "14.50"}
@@ -106,10 +124,13 @@ def test_set_based_and_per_record_paths_keep_the_same_rows(
     per_record = office_records.apply_records(store, register, batch)
     assert set_based == per_record
     assert stored(store) == kept
-    assert statuses(set_based).count("applied") == 12
-    assert len(kept["documents"]) == 9 and len(kept["pos_received"]) == 20
+    assert statuses(set_based).count("applied") == 13
+    assert statuses(set_based)[-2:] == ["applied", "rejected"]
+    assert len(kept["documents"]) == 10 and len(kept["pos_received"]) == 22
+    assert kept["documents"][-1]["number"] == "C3-000019"
+    assert kept["documents"][-1]["total_incl_vat"] == -14.5
     twins = [
-        row for row in kept["document_lines"] if row["document_id"] == kept["documents"][-1]["id"]
+        row for row in kept["document_lines"] if row["document_id"] == kept["documents"][-2]["id"]
     ]
     assert [row["line_no"] for row in twins] == [1, 2]
 

@@ -24,7 +24,13 @@ from webapp.backoffice import document_bulk
 from webapp.backoffice.document_checks import BatchReferences, check_document
 from webapp.i18n import UserError
 from webapp.pos.office import Register
-from webapp.pos.office_record_kinds import Articles, check_envelope, customer_id, ticket_document
+from webapp.pos.office_record_kinds import (
+    Articles,
+    check_envelope,
+    customer_id,
+    has_sale,
+    ticket_document,
+)
 from webapp.pos.trail_office import TrailReceiver
 from webapp.store import rows
 
@@ -188,7 +194,13 @@ class TicketBatch:
         try:
             _kind, payload = check_envelope(self.register, record)
             data = ticket_document(
-                self.articles, self.register, record["id"], payload, self._taken, self._customer
+                self.articles,
+                self.register,
+                record["id"],
+                payload,
+                self._taken,
+                self._customer,
+                self._known,
             )
             checked = check_document(self.db, data, self.references)
         except UserError as exc:
@@ -217,6 +229,10 @@ class TicketBatch:
     def _taken(self, _db: Database, _register: Register, number: str, record_id: str) -> bool:
         # As office_record_kinds.number_taken asks; those in the office were ruled out by check_new.
         return number in self._numbers and self._numbers[number] != record_id
+
+    def _known(self, db: Database, register: Register, number: str) -> bool:
+        # A refund may come in the same batch as the sale it refunds (planned before it).
+        return number in self._numbers or has_sale(db, register, number)
 
     def write(self) -> None:
         """Write the planned documents; each planned ticket then knows its document id."""

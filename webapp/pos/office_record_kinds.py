@@ -155,6 +155,17 @@ def number_taken(db: Database, register: Register, number: str, record_id: str) 
     return taken is not None
 
 
+def has_sale(db: Database, register: Register, number: str) -> bool:
+    """Whether the office has the ticket `number` from this register (the one a refund names)."""
+    found = one(
+        db,
+        "SELECT id FROM documents WHERE company_id = ? AND kind = 'ticket' AND number = ?"
+        " AND source = ?",
+        [register.company_id, number, register.source],
+    )
+    return found is not None
+
+
 def _apply_ticket(
     articles: Articles, register: Register, record_id: str, payload: dict[str, Any]
 ) -> int:
@@ -169,6 +180,7 @@ def ticket_document(
     payload: dict[str, Any],
     taken: NumberTaken = number_taken,
     customer_of: CustomerOf | None = None,
+    known: Callable[[Database, Register, str], bool] = has_sale,
 ) -> documents.DocumentInput:
     """The back-office document a ticket becomes, once its values are checked."""
     db = articles.db
@@ -176,6 +188,12 @@ def ticket_document(
     ticket = ticket_rules.check_ticket(payload, articles.places)
     if taken(db, register, ticket.number, record_id):
         raise RecordRejected(N_("Ticket number {number} is already used."), number=ticket.number)
+    if ticket.refunds and not known(db, register, ticket.refunds):
+        raise RecordRejected(
+            N_("Refund {number}: the office has no ticket {refunds} from this register."),
+            number=ticket.number,
+            refunds=ticket.refunds,
+        )
     return documents.DocumentInput(
         kind="ticket",
         doc_date=ticket.sold_at.date(),
