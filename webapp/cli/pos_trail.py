@@ -1,7 +1,8 @@
-"""`relais pos verify|reprint`: the register's signed trail from the command line (issue 17).
+"""`relais pos verify|reprint|refund`: the register's signed trail from the command line (issue 17).
 
 `verify` checks the register's own chains with its public key (docs/pos-trail.md "Checking a
-chain"); `reprint` prints a ticket again as a counted, signed duplicate.
+chain"); `reprint` prints a ticket again as a counted, signed duplicate; `refund` gives money
+back on a ticket as a signed refund ticket (docs/pos-trail.md "Refunds").
 """
 
 from __future__ import annotations
@@ -147,10 +148,51 @@ def pos_reprint(state: CliState, number: str, user: str | None, as_json: bool) -
     emit(as_json, printed.as_dict(), text)
 
 
-COMMANDS = (pos_verify, pos_reprint)
+@click.command("refund")
+@click.argument("number")
+@click.argument("articles", nargs=-1, metavar="[ARTICLE:QTY]...")
+@click.option("--all", "everything", is_flag=True, help="Refund all that is left of the ticket.")
+@click.option("--user", help="The seller's code.")
+@json_option
+@click.pass_obj
+def pos_refund(
+    state: CliState,
+    number: str,
+    articles: tuple[str, ...],
+    everything: bool,
+    user: str | None,
+    as_json: bool,
+) -> None:
+    """Give money back on ticket NUMBER: recorded as a signed refund ticket, sent to the office."""
+    from webapp.pos import refunds, register_config, selling, trail_keys
+
+    if everything == bool(articles):
+        fail(_("Give either --all or ARTICLE:QTY words."), EXIT_BAD_INPUT, as_json=as_json)
+    services = unlocked_services(state, as_json)
+    try:
+        wanted = refunds.ALL if everything else refunds.parse_wanted(list(articles))
+        signer = selling.signer_for(services.store, services.vault)
+        recorded = refunds.record_refund(services.store, number, wanted, signer, user)
+    except (
+        selling.TicketError,
+        register_config.RegisterError,
+        trail_keys.TrailKeyError,
+    ) as exc:
+        fail(exc.translated(), EXIT_BAD_INPUT, as_json=as_json)
+    answer = {"number": recorded.number, "refunds": number, "total_incl_vat": recorded.total}
+    text = _(
+        "Refund {refund} of ticket {number}: {total}",
+        refund=recorded.number,
+        number=number,
+        total=recorded.total,
+    )
+    emit(as_json, answer, text)
+
+
+COMMANDS = (pos_verify, pos_reprint, pos_refund)
 
 
 def add_trail_commands(group: click.Group) -> None:
-    """Put `verify` and `reprint` into the `pos` group (webapp/cli/pos.py)."""
+    """Put `verify`, `reprint` and `refund` into the `pos` group (webapp/cli/pos.py)."""
     for command in COMMANDS:
         group.add_command(command)

@@ -11,13 +11,14 @@ from urllib.parse import urlsplit
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, RawBody
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from webapp.formatting import money
 from webapp.i18n import _
 from webapp.numbers import NumberProblem, parse_decimal
 from webapp.pos import (
     protocol,
+    refunds,
     register,
     register_lists,
     register_status,
@@ -216,6 +217,39 @@ def ticket_print(
     return page(request, "pos/ticket_print.html", context)
 
 
+@post("/pos/tickets/{number:str}/refund", name="pos_ticket_refund", sync_to_thread=True)
+def ticket_refund(
+    request: HTMXRequest, services: ServicesDep, number: FromPath[str], data: FormData
+) -> Template | Redirect:
+    """Refund what is left of a ticket: the first POST asks for confirmation, the second (with
+    `confirm`) records the signed refund ticket; a refusal is shown on the tickets page."""
+    if first(data.get("confirm")) != "yes":
+        return _tickets(request, services, confirm=number)
+    try:
+        signer = selling.signer_for(services.store, services.vault)
+        refunds.record_refund(services.store, number, refunds.ALL, signer, first(data.get("user")))
+    except (register.RegisterError, trail_keys.TrailKeyError) as exc:
+        return _tickets(request, services, 409, error=exc.translated())
+    except selling.TicketError as exc:
+        return _tickets(request, services, 422, error=exc.translated())
+    if register.RUNNING is not None:
+        register.RUNNING.wake()
+    return Redirect("/pos/tickets", status_code=303)
+
+
+def _tickets(
+    request: HTMXRequest, services: Services, status_code: int = 200, **extra: Any
+) -> Template:
+    try:
+        tickets = register_lists.list_tickets(services.store, till.TICKETS_SHOWN)
+    except register.RegisterError:
+        tickets = []
+    state = register_status.till(services.store)
+    context = {"active": "pos", "section": "tickets", "tickets": tickets, "till": state}
+    context.update(config=state["joined"], **extra)
+    return page(request, "pos/tickets.html", context, status_code=status_code)
+
+
 # -- the register dashboard -----------------------------------------------------------------------
 
 
@@ -359,6 +393,7 @@ ROUTES = [
     sell_cart,
     sell_checkout,
     ticket_print,
+    ticket_refund,
     register_page,
     register_status_part,
     register_sync,
