@@ -16,11 +16,12 @@ from webapp.i18n import _, gettext
 
 def event_line(event: dict[str, Any]) -> str:
     details = json.dumps(event["details"], ensure_ascii=False) if event["details"] else ""
+    label = event["label"]  # an msgid of webapp/pos/journal.py, not a text to extract here
     parts = [
         f"{event['seq']:>5}",
         event["at"],
         f"{event['code']:>3}",
-        gettext(event["label"]),
+        gettext(label),
         event["user"] or "",
         details,
     ]
