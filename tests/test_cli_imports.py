@@ -19,7 +19,11 @@ AREA_MODULES = [
     "econnector",
     "econnector_shop",
     "pos",
+    "pos_archive",
+    "pos_closures",
+    "pos_journal",
     "pos_register",
+    "pos_trail",
     "scrada",
     "scrada_redeliver",
     "scrada_sources",
@@ -32,6 +36,13 @@ AREA_MODULES = [
 SIBLINGS = {
     "scrada": {"webapp.cli.scrada_sources"},
     "econnector": {"webapp.cli.econnector_shop"},
+    # The pos group takes the register's legal-trail commands from their own modules.
+    "pos": {
+        "webapp.cli.pos_archive",
+        "webapp.cli.pos_closures",
+        "webapp.cli.pos_journal",
+        "webapp.cli.pos_trail",
+    },
 }
 
 
