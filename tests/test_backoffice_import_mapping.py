@@ -8,6 +8,7 @@ import pytest
 from webapp.backoffice import import_mapping
 from webapp.backoffice.columns import KINDS
 from webapp.backoffice.import_mapping import IGNORE, MappingProblem
+from webapp.csvformat import normalise_header
 from webapp.i18n import language
 
 ARTICLES = KINDS["articles"]
@@ -38,9 +39,7 @@ ARTICLES = KINDS["articles"]
     ],
 )
 def test_a_heading_suggests_its_field(heading: str, field: str) -> None:
-    assert import_mapping.suggest(ARTICLES, [heading]) == {
-        import_mapping.normalise_header(heading): field
-    }
+    assert import_mapping.suggest(ARTICLES, [heading]) == {normalise_header(heading): field}
 
 
 def test_unknown_and_blank_headings_are_ignored() -> None:

@@ -51,9 +51,11 @@ def _pending_msgids() -> set[str]:
 
 
 def test_every_scheduled_job_and_task_has_its_title_as_label() -> None:
-    for spec in (*job_list.JOBS, *job_list.TASKS):
-        assert has_label(spec.name), spec.name
-        assert JOB_LABELS[spec.name] == spec.title, "one text for the same process"
+    named = [(spec.name, spec.title) for spec in job_list.JOBS]
+    named += [(spec.name, spec.title) for spec in job_list.TASKS]
+    for name, title in named:
+        assert has_label(name), name
+        assert JOB_LABELS[name] == title, "one text for the same process"
 
 
 def test_every_recorded_run_name_has_a_label() -> None:

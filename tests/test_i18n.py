@@ -207,6 +207,12 @@ def merge_pending_tool() -> Any:
         sys.path.remove(str(REPO / "tools"))
 
 
+def text(catalog: Any, msgid: str) -> Any:
+    message = catalog.get(msgid)
+    assert message is not None, msgid
+    return message.string
+
+
 def test_pending_rows_fill_empty_entries_and_report_the_rest(tmp_path: Path) -> None:
     tool = merge_pending_tool()
     (tmp_path / "a.tsv").write_text(
@@ -224,10 +230,10 @@ def test_pending_rows_fill_empty_entries_and_report_the_rest(tmp_path: Path) -> 
     catalog.add(("{n} row", "{n} rows"), ["", ""])
     catalog.add("Kept", "Behouden")
     report = tool.apply("nl", catalog, rows)
-    assert catalog.get("Saved.").string == "Opgeslagen."
-    assert catalog.get("{n} file").string == ["{n} bestand", "{n} bestanden"]
-    assert catalog.get("{n} row").string == ["{n} lijn", "{n} lijnen"]
-    assert catalog.get("Kept").string == "Behouden", "a translation already there is kept"
+    assert text(catalog, "Saved.") == "Opgeslagen."
+    assert text(catalog, "{n} file") == ["{n} bestand", "{n} bestanden"]
+    assert text(catalog, "{n} row") == ["{n} lijn", "{n} lijnen"]
+    assert text(catalog, "Kept") == "Behouden", "a translation already there is kept"
     assert report == ["nl kept, the pending text differs: 'Kept'"]
     assert tool.apply("fr", Catalog(locale="fr"), rows)[-1] == (
         "a.tsv:6: 'Gone' is not a msgid of the code"

@@ -7,6 +7,7 @@ rewritten, a line dropped, the manifest changed, another key put in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from datetime import datetime
@@ -15,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_pos_trail_core import REGISTER, payload, record
+from tests.test_pos_trail_core import REGISTER as REGISTER
+from tests.test_pos_trail_core import payload, record
 from webapp import i18n
 from webapp.pos import archive_check, archives, register_config, trail, trail_keys, trail_verify
 from webapp.pos.archives import ArchiveError, Period
@@ -259,7 +261,7 @@ def resign(path: Path, intruder: trail_keys.Signer, change: dict[str, bytes]) ->
         **change,
     }
     for name, data in change.items():
-        manifest["files"][name] = archives.hashlib.sha256(data).hexdigest()
+        manifest["files"][name] = hashlib.sha256(data).hexdigest()
     manifest["key_id"] = intruder.key_id
     text = json.dumps(manifest).encode()
     signed = {"key_id": intruder.key_id, "signature": intruder.sign(archives.SIGNED_PREFIX + text)}
@@ -343,7 +345,7 @@ def test_an_intruders_odd_values_are_refused_not_raised(november: Path) -> None:
     manifest = json.loads(member(november, "manifest.json"))
     manifest["register"] = "two"
     manifest["key_id"] = intruder.key_id
-    manifest["files"]["public_keys.json"] = archives.hashlib.sha256(keys).hexdigest()
+    manifest["files"]["public_keys.json"] = hashlib.sha256(keys).hexdigest()
     text = json.dumps(manifest).encode()
     signed = {"key_id": intruder.key_id, "signature": intruder.sign(archives.SIGNED_PREFIX + text)}
     rewrite(
