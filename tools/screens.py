@@ -38,7 +38,7 @@ ENV = {**os.environ, "RELAIS_VAULT_BACKEND": "file", "RELAIS_VAULT_PASSPHRASE": 
 OFFICE_PAGES = (
     ("dashboard", "/"),
     ("articles", "/articles"),
-    ("customers", "/parties"),
+    ("customers", "/customers"),
     ("documents", "/documents"),
     ("import", "/backoffice/files"),
     ("scrada", "/scrada"),
@@ -158,8 +158,12 @@ def switch_language(page: Page, url: str, language: str) -> None:
     switch = page.locator(f"form[action='/language'] [name='language'][value='{language}']")
     if not switch.count():
         raise SystemExit(f"the language switch offers no {language!r}")
-    switch.first.click()
+    with page.expect_navigation():
+        switch.first.click()
     page.wait_for_load_state("networkidle")
+    shown = page.locator("html").get_attribute("lang")
+    if shown != language:  # a screenshot in the wrong language must not pass for the right one
+        raise SystemExit(f"the pages stay in {shown!r} after choosing {language!r}")
 
 
 def main() -> int:
