@@ -12,7 +12,7 @@ import click
 from webapp.backoffice.columns import KINDS
 from webapp.cli.common import EXIT_BAD_INPUT, EXIT_ITEMS_FAILED, CliState, emit, fail, json_option
 from webapp.csvio import CsvError, CsvOptions
-from webapp.i18n import _, gettext
+from webapp.i18n import _, gettext, ngettext
 
 TEXT_ERRORS_SHOWN = 50
 
@@ -221,7 +221,12 @@ def export_command(
     emit(
         as_json,
         report.as_dict(),
-        _("Exported {rows} rows to {file}.", rows=report.rows, file=str(file)),
+        ngettext(
+            "Exported {n} row to {file}.",
+            "Exported {n} rows to {file}.",
+            report.rows,
+            file=str(file),
+        ),
     )
 
 

@@ -44,7 +44,7 @@ def analyse(context: RunContext, params: dict[str, Any]) -> Summary:
         {"report": report.as_dict(), "customer_refs": _customer_refs(connector, report)}
     )
     return Summary(
-        N_("Analysis of {connector}: {count} documents to integrate, {refused} not integrated."),
+        N_("Analysis of {connector}: documents to integrate: {count}; not integrated: {refused}."),
         {
             "connector": connector.code,
             "count": report.count("will_integrate"),
