@@ -210,7 +210,10 @@ def test_run_backup_then_filter_history(relais_server: Any, page: Page, console:
     expect(card).to_have_attribute("data-status", "success", timeout=WAIT_MS)
     expect(card.locator(".progress-head strong")).to_have_text("réussi")
     expect(card.locator(".progress-result")).to_contain_text(
-        re.compile(r"Sauvegarde relais-\d{8}-\d{6}\.sqlite écrite ; 0 anciennes sauvegardes")
+        # French counts zero in the singular (ngettext's fr plural rule).
+        re.compile(
+            r"Sauvegarde relais-\d{8}-\d{6}\.sqlite écrite ; 0 ancienne sauvegarde supprimée"
+        )
     )
     run_id = card.get_attribute("data-run")
     assert run_id and run_id.isdigit()
