@@ -56,6 +56,14 @@ class _Reader(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+        self._database: Database | None = None
+
+    @property
+    def database(self) -> Database:
+        """The sqlite-utils wrapper of this connection, made once (see Store.write)."""
+        if self._database is None:
+            self._database = Database(self)
+        return self._database
 
     def cursor(self, factory: Any = sqlite3.Cursor) -> Any:
         cursor = super().cursor(factory)
@@ -109,6 +117,9 @@ class Store:
         self._writer.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed outbox record or delivery mark must survive a power cut.
         self._writer.execute("PRAGMA synchronous = FULL")
+        # One wrapper per connection: making one runs a PRAGMA and sqlite-utils' plugin hook,
+        # a tenth of a millisecond that each short transaction (a sale) would pay again.
+        self._writer_db = Database(self._writer)
         if migrate:
             self.migrate()
 
@@ -134,7 +145,7 @@ class Store:
         with self._lock:
             self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield Database(self._writer)
+                yield self._writer_db
             except BaseException:
                 self._writer.execute("ROLLBACK")
                 raise
@@ -145,7 +156,7 @@ class Store:
         """A read-only connection for the block; a read inside a read gets one of its own."""
         conn = self._take_reader()
         try:
-            yield Database(conn)
+            yield conn.database
         finally:
             self._give_back(conn)
 
