@@ -50,12 +50,13 @@ def key_id(public_key: str) -> str:
 class Signer:
     private: Ed25519PrivateKey
 
-    @property
+    # Worked out once per key: every signed row names its key.
+    @functools.cached_property
     def public_key(self) -> str:
         raw = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return encode(raw)
 
-    @property
+    @functools.cached_property
     def key_id(self) -> str:
         return key_id(self.public_key)
 
