@@ -127,10 +127,8 @@ def verify_cli(shop: Shop, *args: str) -> tuple[int, list[bool]]:
     return done.returncode, [item["ok"] for item in json.loads(done.stdout)["registers"]]
 
 
-TRAIL_OUTBOX = (
-    "FROM MICPTRACK WHERE kind = 'trail' AND json_extract(payload, '$.chain') = 'ticket'"
-    " AND json_extract(payload, '$.seq') = ?"
-)
+# A ticket's outbox record, found by the place of the signed row it carries.
+TRAIL_OUTBOX = "FROM MICPTRACK WHERE kind = 'ticket' AND json_extract(payload, '$.trail.seq') = ?"
 
 
 def test_the_office_checks_each_register_chain_and_names_the_altered_record(
@@ -161,13 +159,14 @@ def test_the_office_checks_each_register_chain_and_names_the_altered_record(
     sell(shop.registers[3], 3)
     row = query(shop.registers[3], f"SELECT id, payload {TRAIL_OUTBOX}", [5])[0]
     payload = json.loads(row["payload"])
-    fields = json.loads(payload["fields"])
+    fields = json.loads(payload["trail"]["fields"])
     fields["total_incl_vat"] = "1.00"
-    payload["fields"] = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    signed = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    payload["trail"]["fields"] = signed
     tamper(
         shop.registers[3],
         ("UPDATE MICPTRACK SET payload = ? WHERE id = ?", [json.dumps(payload), row["id"]]),
-        ("UPDATE pos_trail SET fields = ? WHERE chain = 'ticket' AND seq = 5", [payload["fields"]]),
+        ("UPDATE pos_trail SET fields = ? WHERE chain = 'ticket' AND seq = 5", [signed]),
     )
     pushed = sync(shop.registers[3])
     assert pushed["records_rejected"] == [], "a broken chain never blocks the sync"
@@ -210,7 +209,8 @@ def test_the_office_checks_each_register_chain_and_names_the_altered_record(
         shop.office_dir, "SELECT * FROM pos_trail_received ORDER BY register_id, chain, seq"
     )
     again = sync(shop.registers[4])
-    assert again["records_sent"] >= 7 and again["records_rejected"] == []
+    queued = query(shop.registers[4], "SELECT id FROM MICPTRACK")
+    assert again["records_sent"] == len(queued) >= 4 and again["records_rejected"] == []
     after = query(
         shop.office_dir, "SELECT * FROM pos_trail_received ORDER BY register_id, chain, seq"
     )
@@ -300,3 +300,39 @@ def test_unreadable_rows_and_keys_are_refused_and_nothing_is_kept(
     assert [(b["chain"], b["seq"], b["problem"]) for b in breaks] == [
         ("ticket", 1, "{chain} record {seq} is signed by an unknown key {key}.")
     ]
+
+
+def test_a_ticket_carries_its_signed_row_kept_even_when_the_ticket_is_refused(
+    tmp_path: Path, relais_server: Any
+) -> None:
+    shop = open_shop(tmp_path, relais_server, ())
+    row = {
+        "chain": "ticket", "seq": 1, "kind": "sale", "ref": "C3-000001", "recorded_at": "x",
+        "fields": "{}", "previous": "", "signature": "AA", "key_id": "k",
+    }  # fmt: skip
+    no_lines = {"number": "C3-000001", "sold_at": "2026-12-01T10:00:00Z", "lines": []}
+    records = [
+        {"id": "R3-t1", "register": 3, "kind": "ticket", "payload": {**no_lines, "trail": row}},
+        {"id": "R3-t2", "register": 3, "kind": "ticket", "payload": {**no_lines, "trail": "x"}},
+    ]
+    answers = push(shop, records)
+    assert [answer["status"] for answer in answers] == ["rejected", "rejected"]
+    assert "line" in answers[0]["reason"]  # the ticket's own fault: its row is kept all the same
+    assert answers[1]["reason"] == "The ticket's signed row must be an object."
+    assert received_rows(shop) == [{"chain": "ticket", "seq": 1}]
+    assert query(shop.office_dir, "SELECT id FROM documents") == []
+
+    # A ticket refused one record at a time (its number is taken): its row is kept all the same.
+    line = {"article": "VB1", "quantity": "1", "unit_price_incl_vat": "12.00", "vat_rate": "20"}
+    sale = {**no_lines, "number": "C3-000009", "lines": [line]}
+    again = {**sale, "trail": {**row, "seq": 2, "ref": "C3-000009"}}
+    answers = push(
+        shop,
+        [
+            {"id": "R3-t3", "register": 3, "kind": "ticket", "payload": sale},
+            {"id": "R3-t4", "register": 3, "kind": "ticket", "payload": again},
+        ],
+    )
+    assert [answer["status"] for answer in answers] == ["applied", "rejected"], answers
+    assert "already used" in answers[1]["reason"]
+    assert received_rows(shop) == [{"chain": "ticket", "seq": 1}, {"chain": "ticket", "seq": 2}]

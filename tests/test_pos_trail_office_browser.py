@@ -35,7 +35,8 @@ def test_the_registers_page_shows_each_chain_and_a_break_as_it_arrives(
     sell(shop.registers[3], 1)
     row = query(shop.registers[3], f"SELECT id, payload {TRAIL_OUTBOX}", [3])[0]
     payload = json.loads(row["payload"])
-    payload["fields"] = payload["fields"].replace('"total_incl_vat":"', '"total_incl_vat":"9')
+    signed = payload["trail"]["fields"]
+    payload["trail"]["fields"] = signed.replace('"total_incl_vat":"', '"total_incl_vat":"9')
     tamper(
         shop.registers[3],
         ("UPDATE MICPTRACK SET payload = ? WHERE id = ?", [json.dumps(payload), row["id"]]),

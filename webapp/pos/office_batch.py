@@ -31,7 +31,7 @@ from webapp.pos.office_record_kinds import (
     has_sale,
     ticket_document,
 )
-from webapp.pos.trail_office import TrailReceiver
+from webapp.pos.trail_office import TrailReceiver, ticket_row
 from webapp.store import rows
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,9 @@ class TicketBatch:
         record = planned.record
         try:
             _kind, payload = check_envelope(self.register, record)
+            row = ticket_row(payload)
+            if row is not None:  # taken first: kept even when the ticket is then refused
+                self.trail.take(row)
             data = ticket_document(
                 self.articles,
                 self.register,

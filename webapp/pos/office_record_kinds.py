@@ -37,7 +37,8 @@ def apply_record_kind(
 
     ``articles`` remembers the article lookups of the transaction (one per batch)."""
     kind, payload = check_envelope(register, record)
-    if kind == "ticket":
+    if kind == "ticket":  # its signed row first: kept even when the ticket is then refused
+        trail_office.apply_ticket_row(db, register, payload)
         return _apply_ticket(articles or Articles(db), register, record["id"], payload)
     if kind == "customer":
         _apply_customer(db, payload)
@@ -53,6 +54,17 @@ def apply_record_kind(
         return None
     _apply_setting(db, register, payload)
     return None
+
+
+def keep_refused_ticket_row(db: Database, register: Register, record: dict[str, Any]) -> None:
+    """After a ticket's refusal was rolled back: its signed row alone, which the register's chain
+    holds whatever the office thinks of the ticket (an unreadable one is left out)."""
+    try:
+        kind, payload = check_envelope(register, record)
+        if kind == "ticket":
+            trail_office.apply_ticket_row(db, register, payload)
+    except UserError:
+        pass
 
 
 def check_envelope(register: Register, record: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -32,7 +32,12 @@ from webapp.pos.office import (
     register_of,
 )
 from webapp.pos.office_batch import answer as _result
-from webapp.pos.office_record_kinds import Articles, apply_record_kind, setting_key
+from webapp.pos.office_record_kinds import (
+    Articles,
+    apply_record_kind,
+    keep_refused_ticket_row,
+    setting_key,
+)
 from webapp.store import Store, one, rows
 
 log = logging.getLogger(__name__)
@@ -219,6 +224,7 @@ class _Chunk:
             self._remember(record, text, "applied", None, {}, document_id)
             return _result(record["id"], "applied")
         self.db.execute("ROLLBACK TO record")
+        keep_refused_ticket_row(self.db, self.register, record)
         self._remember(record, text, "rejected", reason, params, None)
         return _result(record["id"], "rejected", reason, **params)
 

@@ -146,10 +146,10 @@ def record_refund(
                 json.dumps(payload, ensure_ascii=False, sort_keys=True),
             ],
         )
-        trail.sign_ticket(db, signer, config.number, payload, kind="refund")
+        row = trail.sign_ticket(db, signer, config.number, payload, kind="refund")
         if seller:  # a refund without a seller leaves the one logged in as it is
             journal.record_seller(db, signer, config.number, seller)
-        enqueue(db, config.number, "ticket", payload, record)
+        enqueue(db, config.number, "ticket", trail.with_row(payload, row), record)
     return Recorded(record, number, payload["total_incl_vat"], payload)
 
 

@@ -356,9 +356,9 @@ def record_ticket(store: Store, request: Mapping[str, Any], signer: Signer) -> R
                 json.dumps(payload, ensure_ascii=False, sort_keys=True),
             ],
         )
-        trail.sign_ticket(db, signer, config.number, payload)
+        row = trail.sign_ticket(db, signer, config.number, payload)
         journal.record_seller(db, signer, config.number, ticket.user)
-        enqueue(db, config.number, "ticket", payload, record)
+        enqueue(db, config.number, "ticket", trail.with_row(payload, row), record)
     return Recorded(record, number, payload["total_incl_vat"], payload)
 
 

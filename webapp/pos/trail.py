@@ -27,6 +27,8 @@ CHAINS = ("ticket", "duplicate", "closure", "event", "archive")
 TICKET_KINDS = ("sale", "refund", "void")
 CENT = Decimal("0.01")
 ZERO_TOTALS = {"sales": "0.00", "refunds": "0.00", "absolute": "0.00"}
+# Where a ticket's record carries its signed row (the ticket rules ignore it).
+ROW_FIELD = "trail"
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,11 @@ def append(
     ref: str,
     fields: Mapping[str, Any],
     recorded_at: str | None = None,
+    queue: bool = True,
 ) -> TrailRow:
     """Sign and write the next row of ``chain`` in the caller's transaction, and queue it for the
-    office in the same one (with the register's public key, the first time it signs)."""
+    office in the same one (with the register's public key, the first time it signs). With
+    ``queue`` False the caller sends the row inside its own record (a ticket's, ROW_FIELD)."""
     if chain not in CHAINS:
         raise ValueError(chain)
     last = last_row(db, chain)
@@ -131,7 +135,8 @@ def append(
         [chain, seq, kind, ref, when, text, previous, signature, row.key_id],
     )
     outbox.announce_key(db, register, signer.key_id, signer.public_key)
-    outbox.enqueue(db, register, "trail", row.as_record())
+    if queue:
+        outbox.enqueue(db, register, "trail", row.as_record())
     return row
 
 
@@ -209,8 +214,16 @@ def grand_totals(db: Any) -> dict[str, str]:
 def sign_ticket(
     db: Any, signer: Signer, register: int, payload: Mapping[str, Any], kind: str = "sale"
 ) -> TrailRow:
-    """The ticket chain's row of a ticket, in the transaction that records it."""
+    """The ticket chain's row of a ticket, in the transaction that records it. It is not queued
+    on its own: the ticket's record carries it (:func:`with_row`)."""
     if kind not in TICKET_KINDS:
         raise ValueError(kind)
     fields = ticket_fields(payload, kind, grand_totals(db))
-    return append(db, signer, register, "ticket", kind, str(payload["number"]), fields)
+    number = str(payload["number"])
+    return append(db, signer, register, "ticket", kind, number, fields, queue=False)
+
+
+def with_row(payload: Mapping[str, Any], row: TrailRow) -> dict[str, Any]:
+    """A ticket's outbox payload: the ticket and its signed row, applied by the office together
+    (one record instead of two: half the records to push, check and keep)."""
+    return {**payload, ROW_FIELD: row.as_record()}

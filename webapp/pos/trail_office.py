@@ -21,8 +21,14 @@ from webapp.clock import now_iso
 from webapp.i18n import N_, UserError, gettext
 from webapp.pos import trail_keys
 from webapp.pos.office import Register, list_registers
-from webapp.pos.trail import CHAINS, ZERO_TOTALS, TrailRow
-from webapp.pos.trail_verify import Break, ChainState, check_chains, check_row
+from webapp.pos.trail import CHAINS, ROW_FIELD, ZERO_TOTALS, TrailRow, row_bytes
+from webapp.pos.trail_verify import (
+    ALTERED,
+    Break,
+    ChainState,
+    check_chains,
+    check_row,
+)
 from webapp.store import Store, one, rows
 
 TEXT_FIELDS = ("kind", "ref", "recorded_at", "fields", "previous", "signature", "key_id")
@@ -81,6 +87,16 @@ def trail_row(register: int, payload: Mapping[str, Any]) -> TrailRow:
     return TrailRow(
         register, str(chain), seq, kind, ref, recorded_at, fields, previous, signature, key_id
     )
+
+
+def ticket_row(payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The signed row a ticket's record carries (None from a register that sent it apart)."""
+    row = payload.get(ROW_FIELD)
+    if row is None:
+        return None
+    if not isinstance(row, dict):
+        raise TrailRefused(N_("The ticket's signed row must be an object."))
+    return row
 
 
 def _state_of(row: Mapping[str, Any] | None) -> ChainState:
@@ -174,6 +190,13 @@ def apply_row(db: Any, register: Register, payload: Mapping[str, Any]) -> None:
     receiver = TrailReceiver(db, register)
     receiver.take(payload)
     receiver.write()
+
+
+def apply_ticket_row(db: Any, register: Register, payload: Mapping[str, Any]) -> None:
+    """The signed row a ticket's record carries, if any (the per-record path)."""
+    row = ticket_row(payload)
+    if row is not None:
+        apply_row(db, register, row)
 
 
 # --- What the office shows and re-checks ---------------------------------------------------------
