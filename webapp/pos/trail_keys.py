@@ -120,3 +120,31 @@ def verify(public_key: str, data: bytes, signature: str) -> bool:
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+# A signature check made ready in Python, to be run where the GIL is mostly released (failing).
+Prepared = tuple[Ed25519PublicKey, bytes, bytes]
+
+
+def prepare(public_key: str, data: bytes, signature: str) -> Prepared | None:
+    """The key, the signed bytes and the signature of a check; None when the key or the
+    signature cannot be read (the check fails)."""
+    try:
+        return _public(public_key), data, decode(signature)
+    except (ValueError, TypeError):
+        return None
+
+
+def failing(checks: list[Prepared | None]) -> list[int]:
+    """The places of the checks that fail: as little Python as can be between verifications, so
+    that a thread running this hardly holds the GIL."""
+    bad: list[int] = []
+    for index, check in enumerate(checks):
+        if check is None:
+            bad.append(index)
+            continue
+        try:
+            check[0].verify(check[2], check[1])
+        except (InvalidSignature, ValueError, TypeError):
+            bad.append(index)
+    return bad
