@@ -86,6 +86,11 @@ def is_ticket(record: Any) -> bool:
     return isinstance(record, dict) and record.get("kind") == "ticket"
 
 
+def is_set_based(record: Any) -> bool:
+    """A record the set-based path takes: a ticket or a chain row."""
+    return is_ticket(record) or is_trail(record)
+
+
 def is_trail(record: Any) -> bool:
     """A row of a register's chains: it travels beside each ticket, so the batch takes it too."""
     return isinstance(record, dict) and record.get("kind") == "trail"

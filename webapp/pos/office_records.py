@@ -113,13 +113,19 @@ def _apply_chunk(
     with store.write() as db, documents.remembered_lookups():
         started = time.monotonic()  # the write lock is held from here
         chunk = _Chunk(db, register, records)
-        decided = chunk.apply_tickets(records, started)
-        if decided:  # tickets checked first, then written set-based
-            results.extend(decided)
-            return False
-        for record in records:
+        set_based = True  # until the set-based path declines a ticket in this transaction
+        while len(results) < len(records):
+            rest = records[len(results) :]
+            # Tickets and chain rows are checked first, then written set-based; the records
+            # before them (a key, a customer) one by one.
+            takes = set_based and office_batch.is_set_based(rest[0])
+            decided = chunk.apply_tickets(rest, started) if takes else []
+            if decided:
+                results.extend(decided)
+                break  # its deadline is this transaction's
+            set_based = not takes
             try:
-                results.append(chunk.apply(record))
+                results.append(chunk.apply(rest[0]))
             except Exception:  # the office failing, not the record: the answer says how far it got
                 log.exception("pos: register %s, applying a record failed", register.number)
                 if not db.conn.in_transaction:  # SQLite undid the whole transaction
