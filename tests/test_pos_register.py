@@ -407,8 +407,8 @@ def test_tickets_sold_offline_are_pushed_once_when_the_office_is_back(
 
     office_listener.start()
     result = sync(joined)
-    # The tickets, their signed rows, the register's key, and MARIE's login in the JET (910).
-    assert result.pushed.sent == 3 + 3 + 1 + 1
+    # The tickets (each with its signed row), the register's key, and MARIE's login (JET 910).
+    assert result.pushed.sent == 3 + 1 + 1
     assert sync(joined).pushed.sent == 0
     got = office_tickets(office_services.store)
     assert [row["number"] for row in got] == ["C3-000001", "C3-000002", "C3-000003"]
@@ -458,7 +458,7 @@ def test_a_rejected_record_is_set_aside_and_does_not_block(
     setting = selling.record_register_setting(store, "label", "Caisse du comptoir")
 
     result = sync(joined)
-    assert result.pushed.sent == 4 + 2 + 1  # and the two tickets' signed rows, the key
+    assert result.pushed.sent == 4 + 1  # and the register's key
     assert [r["id"] for r in result.pushed.rejected] == [poisoned]
     assert "NOPE" in result.pushed.rejected[0]["reason"]
     records = "SELECT id, state FROM MICPTRACK WHERE kind NOT IN ('trail', 'trail_key')"
@@ -512,12 +512,12 @@ def test_a_replayed_batch_creates_nothing_twice(
     batch = [outbox.wire_record(row, 3) for row in outbox.queued(store, 10)]
     with fast_client(office_listener.url, tokens[3]) as client:
         # The office applied it, but the answer was lost on the way: the records stay queued.
-        # The two tickets, their signed rows and the register's key.
-        assert [r["status"] for r in client.push(batch)] == ["applied"] * 5
+        # The two tickets (each with its signed row) and the register's key.
+        assert [r["status"] for r in client.push(batch)] == ["applied"] * 3
         assert outbox.queued(store, 10)
         result = outbox.push_outbox(store, client, 3)
-        assert result.sent == 5
-        assert [r["status"] for r in client.push(batch)] == ["already_applied"] * 5
+        assert result.sent == 3
+        assert [r["status"] for r in client.push(batch)] == ["already_applied"] * 3
     assert len(office_tickets(office_services.store)) == 2
 
 
@@ -531,8 +531,8 @@ def test_push_in_small_batches_keeps_the_order(joined: Services, office_services
         )
     with register_config.open_client(joined.store, joined.vault, fast_client) as client:
         result = outbox.push_outbox(joined.store, client, 3, batch_size=3)
-    # The key, then each ticket behind its signed row: 15 records in batches of 3.
-    assert (result.sent, result.batches) == (15, 5)
+    # The key, then each ticket with its signed row: 8 records in batches of 3.
+    assert (result.sent, result.batches) == (8, 3)
     numbers = [row["number"] for row in office_tickets(office_services.store)]
     assert numbers == [f"C3-{n:06d}" for n in range(1, 8)]
 
