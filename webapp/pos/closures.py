@@ -147,6 +147,19 @@ def _watermark(db: Any) -> int:
     return int(row[0] or 0) if row else 0
 
 
+def ticket_closed(db: Any, number: str) -> bool:
+    """Whether a closure covers the ticket (one signed before the trail counts as closed)."""
+    row = db.execute(
+        "SELECT seq FROM pos_trail WHERE chain = 'ticket' AND ref = ?", [number]
+    ).fetchone()
+    return row is None or int(row[0]) <= _watermark(db)
+
+
+def closed_ticket_seq(db: Any) -> int:
+    """The last row of the ticket chain a closure covers."""
+    return _watermark(db)
+
+
 def open_days(db: Any) -> dict[date, list[tuple[int, dict[str, Any]]]]:
     """The ticket rows no closure covers yet, by the shop's day they will be closed in."""
     floor = _closed_through(db)

@@ -10,13 +10,13 @@ row (kind "refund", moving the refunds grand total) and its outbox record in ONE
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
 from webapp.clock import now_iso
 from webapp.i18n import N_
-from webapp.pos import journal, protocol, ticket_rules, trail
+from webapp.pos import closures, journal, protocol, ticket_rules, trail
 from webapp.pos.outbox import enqueue
 from webapp.pos.register_config import require_config
 from webapp.pos.selling import (
@@ -47,11 +47,27 @@ def _payload_of(db: Any, number: str) -> dict[str, Any]:
 
 def earlier_refunds(db: Any, number: str) -> list[dict[str, Any]]:
     found = db.execute(
-        "SELECT payload FROM pos_tickets WHERE json_extract(payload, '$.kind') = 'refund'"
+        "SELECT payload FROM pos_tickets WHERE json_extract(payload, '$.kind') IN ('refund', 'void')"
         " AND json_extract(payload, '$.refunds') = ?",
         [number],
     ).fetchall()
     return [json.loads(row[0]) for row in found]
+
+
+def voidable(db: Any) -> set[str]:
+    """The sales that may still be voided: of a day not closed yet, nothing given back from."""
+    given_back = {
+        str(row[0])
+        for row in db.execute(
+            "SELECT DISTINCT json_extract(payload, '$.refunds') FROM pos_tickets"
+            " WHERE json_extract(payload, '$.refunds') IS NOT NULL"
+        )
+    }
+    open_sales = db.execute(
+        "SELECT ref FROM pos_trail WHERE chain = 'ticket' AND kind = 'sale' AND seq > ?",
+        [closures.closed_ticket_seq(db)],
+    )
+    return {str(row[0]) for row in open_sales} - given_back
 
 
 def refund_lines(
@@ -85,12 +101,25 @@ def _user(db: Any, code: str | None) -> str | None:
 
 
 def build_refund(
-    db: Any, original: Mapping[str, Any], wanted: Wanted, number: str, user: str | None
+    db: Any,
+    original: Mapping[str, Any],
+    wanted: Wanted,
+    number: str,
+    user: str | None,
+    kind: str = ticket_rules.REFUND,
 ) -> dict[str, Any]:
-    """The refund ticket's payload, checked by the shared rules; raises TicketError."""
+    """The refund (or void) ticket's payload, checked by the shared rules; raises TicketError."""
     earlier = earlier_refunds(db, str(original["number"]))
-    left = ticket_rules.refundable(original, earlier)
-    asked = left if wanted == ALL else dict(wanted)
+    if kind == ticket_rules.VOID:
+        if closures.ticket_closed(db, str(original["number"])):
+            raise TicketError(
+                N_("Ticket {number} is in a closed day: refund it instead."),
+                number=original["number"],
+            )
+        asked = ticket_rules.quantities(original.get("lines") or [])
+    else:
+        left = ticket_rules.refundable(original, earlier)
+        asked = left if wanted == ALL else dict(wanted)
     if not asked or not any(quantity > 0 for quantity in asked.values()):
         raise TicketError(
             N_("Nothing is left to refund on ticket {number}."), number=original["number"]
@@ -99,7 +128,10 @@ def build_refund(
     asked_lines = [
         {"article": code, "quantity": wire(-quantity)} for code, quantity in asked.items()
     ]
-    ticket_rules.check_refund_quantities({"lines": asked_lines}, original, earlier)
+    if kind == ticket_rules.VOID:
+        ticket_rules.check_void({"lines": asked_lines}, original, earlier)
+    else:
+        ticket_rules.check_refund_quantities({"lines": asked_lines}, original, earlier)
     lines = refund_lines(original, asked)
     total = sum(
         (
@@ -109,7 +141,7 @@ def build_refund(
         Decimal(0),
     )
     return {
-        "kind": ticket_rules.REFUND,
+        "kind": kind,
         "refunds": original["number"],
         "number": number,
         "sold_at": now_iso(),
@@ -121,16 +153,40 @@ def build_refund(
     }
 
 
-def record_refund(
-    store: Store, original_number: str, wanted: Wanted, signer: Signer, user: str | None = None
+# A way of giving money back on a ticket: (store, number, signer, user) -> the ticket recorded.
+GiveBack = Callable[[Store, str, Signer, "str | None"], Recorded]
+
+
+def record_refund_all(
+    store: Store, original_number: str, signer: Signer, user: str | None = None
 ) -> Recorded:
-    """Build, number, sign and write a refund with its outbox record in ONE transaction."""
+    """Refund all that is left of a ticket."""
+    return record_refund(store, original_number, ALL, signer, user)
+
+
+def record_void(
+    store: Store, original_number: str, signer: Signer, user: str | None = None
+) -> Recorded:
+    """Void a sale of a day not closed yet: the whole ticket given back, as a ticket of its own."""
+    return record_refund(store, original_number, ALL, signer, user, ticket_rules.VOID)
+
+
+def record_refund(
+    store: Store,
+    original_number: str,
+    wanted: Wanted,
+    signer: Signer,
+    user: str | None = None,
+    kind: str = ticket_rules.REFUND,
+) -> Recorded:
+    """Build, number, sign and write a refund (or a void) with its outbox record in ONE
+    transaction."""
     with store.write() as db:
         config = require_config(store, db)
         original = _payload_of(db, original_number.strip())
         seller = _user(db, user)
         number = next_number(db, ticket_prefix(db, config.number))
-        payload = build_refund(db, original, wanted, number, seller)
+        payload = build_refund(db, original, wanted, number, seller, kind)
         ticket_rules.check_ticket(payload, lambda code: _places(db, code))
         record = protocol.record_id(config.number)
         db.execute(
@@ -146,7 +202,7 @@ def record_refund(
                 json.dumps(payload, ensure_ascii=False, sort_keys=True),
             ],
         )
-        row = trail.sign_ticket(db, signer, config.number, payload, kind="refund")
+        row = trail.sign_ticket(db, signer, config.number, payload, kind=kind)
         if seller:  # a refund without a seller leaves the one logged in as it is
             journal.record_seller(db, signer, config.number, seller)
         enqueue(db, config.number, "ticket", trail.with_row(payload, row), record)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from webapp.pos import refunds, ticket_rules
 from webapp.pos.register_config import require_config
 from webapp.store import Store
 
@@ -22,6 +23,7 @@ def list_tickets(store: Store, limit: int = 100) -> list[dict[str, Any]]:
             [limit],
         ).fetchall()
         methods = method_names(db)
+        can_void = refunds.voidable(db)
     return [
         {
             "id": row["id"],
@@ -34,9 +36,18 @@ def list_tickets(store: Store, limit: int = 100) -> list[dict[str, Any]]:
             "payments": _payments(row["payload"], methods),
             "state": row["state"],
             "reason": row["last_error"] if row["state"] == "rejected" else None,
+            "kind": _kind(row["payload"]),
+            "voidable": row["number"] in can_void,
         }
         for row in rows
     ]
+
+
+def _kind(payload: str) -> str:
+    try:
+        return str(json.loads(payload).get("kind") or ticket_rules.SALE)
+    except (ValueError, AttributeError):
+        return ticket_rules.SALE
 
 
 def method_names(db: Any) -> dict[str, str]:

@@ -37,6 +37,10 @@ MAX_LABEL = 200
 CENT = Decimal("0.01")
 SALE = "sale"
 REFUND = "refund"
+# A void cancels a whole sale of the day, not yet closed (docs/pos-trail.md "Voids"): a ticket
+# with the sale's lines below zero, naming it in `refunds` as a refund does.
+VOID = "void"
+GIVING_BACK = (REFUND, VOID)
 
 # The unit decimals of an article code, None when the article is unknown here.
 PlacesOf = Callable[[str], int | None]
@@ -216,14 +220,14 @@ def ticket_kind(payload: Mapping[str, Any]) -> tuple[str, str]:
         if payload.get("refunds") not in (None, ""):
             raise TicketError(N_("{field}: only a refund names a ticket"), field="refunds")
         return SALE, ""
-    if kind != REFUND:
+    if kind not in GIVING_BACK:
         raise TicketError(
-            N_("{field}: {value} is not sale or refund"), field="kind", value=str(kind)[:20]
+            N_("{field}: {value} is not sale, refund or void"), field="kind", value=str(kind)[:20]
         )
     refunds = text(payload.get("refunds"), "refunds", MAX_NUMBER)
     if not refunds:
         raise TicketError(N_("{field}: a refund names the ticket it refunds"), field="refunds")
-    return REFUND, refunds
+    return str(kind), refunds
 
 
 def check_ticket(payload: Mapping[str, Any], places_of: PlacesOf) -> CheckedTicket:
@@ -232,7 +236,7 @@ def check_ticket(payload: Mapping[str, Any], places_of: PlacesOf) -> CheckedTick
     if not ticket_number:
         raise TicketError(N_("The ticket has no number."))
     kind, refunds = ticket_kind(payload)
-    refund = kind == REFUND
+    refund = kind in GIVING_BACK
     if refunds == ticket_number:
         raise TicketError(N_("{field}: a ticket cannot refund itself"), field="refunds")
     rows = _objects(payload.get("lines"), "lines", MAX_LINES)
@@ -274,6 +278,26 @@ def refundable(
         for code, given_back in quantities(refund.get("lines") or []).items():
             left[code] = left.get(code, Decimal(0)) + given_back
     return {code: quantity for code, quantity in left.items() if quantity > 0}
+
+
+def check_void(
+    void: Mapping[str, Any], original: Mapping[str, Any], earlier: Iterable[Mapping[str, Any]]
+) -> None:
+    """A void gives back the whole of a sale that nothing was given back from yet."""
+    number = str(original.get("number"))
+    if original.get("kind", SALE) != SALE:
+        raise TicketError(
+            N_("Ticket {number} is a refund: only a sale can be voided."), number=number
+        )
+    if any(True for _ in earlier):
+        raise TicketError(
+            N_("Ticket {number} was refunded already: refund what is left instead."),
+            number=number,
+        )
+    sold = quantities(original.get("lines") or [])
+    given_back = {code: -quantity for code, quantity in quantities(void.get("lines") or []).items()}
+    if given_back != sold:
+        raise TicketError(N_("A void gives back the whole of ticket {number}."), number=number)
 
 
 def check_refund_quantities(
