@@ -11,18 +11,16 @@ from urllib.parse import urlsplit
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, RawBody
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from webapp.formatting import money
 from webapp.i18n import _
 from webapp.numbers import NumberProblem, parse_decimal
 from webapp.pos import (
     protocol,
-    refunds,
     register,
     register_lists,
     register_status,
-    reprints,
     selling,
     trail_keys,
     updates_register,
@@ -31,9 +29,9 @@ from webapp.pos.register_client import OfficeError
 from webapp.secrets import VaultError
 from webapp.security import is_loopback
 from webapp.services import Services
-from webapp.web.common import FormData, ServicesDep, first, page
+from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import CartForm, ModeForm
-from webapp.web.pos import till
+from webapp.web.pos import tickets, till
 
 MAX_CART_LINES = 200
 
@@ -193,63 +191,6 @@ def _method_names(services: Services, payload: dict[str, Any]) -> str:
     return ", ".join(names.get(code.casefold(), code) for code in codes)
 
 
-# -- printing a ticket (the first print is the original, the others are counted duplicates) ------
-
-
-@post("/pos/tickets/{number:str}/print", name="pos_ticket_print", sync_to_thread=True)
-def ticket_print(
-    request: HTMXRequest, services: ServicesDep, number: FromPath[str], data: FormData
-) -> Template:
-    """A POST: each print is recorded (signed) before the page is served, never by a prefetch."""
-    context: dict[str, Any] = {"active": "pos", "section": "tickets", "vault": services.vault}
-    try:
-        signer = selling.signer_for(services.store, services.vault)
-        printed = reprints.print_ticket(services.store, signer, number, first(data.get("user")))
-    except reprints.ReprintError as exc:
-        context["error"] = exc.translated()
-        return page(request, "pos/ticket_print.html", context, status_code=404)
-    except (register.RegisterError, trail_keys.TrailKeyError) as exc:
-        context["error"] = exc.translated()
-        return page(request, "pos/ticket_print.html", context, status_code=409)
-    with services.store.read() as db:
-        names = register_lists.method_names(db)
-    context.update(printed=printed, ticket=printed.ticket, method_names=names)
-    return page(request, "pos/ticket_print.html", context)
-
-
-@post("/pos/tickets/{number:str}/refund", name="pos_ticket_refund", sync_to_thread=True)
-def ticket_refund(
-    request: HTMXRequest, services: ServicesDep, number: FromPath[str], data: FormData
-) -> Template | Redirect:
-    """Refund what is left of a ticket: the first POST asks for confirmation, the second (with
-    `confirm`) records the signed refund ticket; a refusal is shown on the tickets page."""
-    if first(data.get("confirm")) != "yes":
-        return _tickets(request, services, confirm=number)
-    try:
-        signer = selling.signer_for(services.store, services.vault)
-        refunds.record_refund(services.store, number, refunds.ALL, signer, first(data.get("user")))
-    except (register.RegisterError, trail_keys.TrailKeyError) as exc:
-        return _tickets(request, services, 409, error=exc.translated())
-    except selling.TicketError as exc:
-        return _tickets(request, services, 422, error=exc.translated())
-    if register.RUNNING is not None:
-        register.RUNNING.wake()
-    return Redirect("/pos/tickets", status_code=303)
-
-
-def _tickets(
-    request: HTMXRequest, services: Services, status_code: int = 200, **extra: Any
-) -> Template:
-    try:
-        tickets = register_lists.list_tickets(services.store, till.TICKETS_SHOWN)
-    except register.RegisterError:
-        tickets = []
-    state = register_status.till(services.store)
-    context = {"active": "pos", "section": "tickets", "tickets": tickets, "till": state}
-    context.update(config=state["joined"], **extra)
-    return page(request, "pos/tickets.html", context, status_code=status_code)
-
-
 # -- the register dashboard -----------------------------------------------------------------------
 
 
@@ -392,8 +333,6 @@ ROUTES = [
     sell_search,
     sell_cart,
     sell_checkout,
-    ticket_print,
-    ticket_refund,
     register_page,
     register_status_part,
     register_sync,
@@ -401,4 +340,5 @@ ROUTES = [
     update_mode,
     local_ticket,
     *till.ROUTES,
+    *tickets.ROUTES,
 ]
