@@ -67,6 +67,16 @@ def test_refund_on_the_command_line(tmp_path: Path) -> None:
         rest = relais("pos", "refund", number, "--all", "--json", data_dir=register_dir, **ENV)
         assert rest.returncode == 0, rest.stderr
         assert json.loads(rest.stdout)["total_incl_vat"] == "-14.50"
+        # A void: a refunded sale cannot be voided; a fresh one can, once.
+        refused = relais("pos", "void", number, "--json", data_dir=register_dir, **ENV)
+        assert refused.returncode == 2 and "refunded" in json.loads(refused.stdout)["error"]
+        fresh = relais("pos", "sell", "VB1:1", "--json", data_dir=register_dir, **ENV)
+        fresh_number = json.loads(fresh.stdout)["number"]
+        void = relais("pos", "void", fresh_number, "--json", data_dir=register_dir, **ENV)
+        assert void.returncode == 0, void.stderr
+        assert json.loads(void.stdout)["voids"] == fresh_number
+        again = relais("pos", "void", fresh_number, data_dir=register_dir, **ENV)
+        assert again.returncode == 2 and "Traceback" not in again.stderr
 
         assert relais("pos", "sync", data_dir=register_dir, **ENV).returncode == 0
     finally:
@@ -74,8 +84,8 @@ def test_refund_on_the_command_line(tmp_path: Path) -> None:
     checked = relais("pos", "verify", "--json", data_dir=register_dir)
     assert checked.returncode == 0, checked.stdout
     totals = count(office_dir, "SELECT count(*) FROM documents WHERE kind = 'ticket'")
-    assert totals == 3
+    assert totals == 5
     given_back = count(
         office_dir, "SELECT count(*) FROM documents WHERE kind = 'ticket' AND total_incl_vat < 0"
     )
-    assert given_back == 2
+    assert given_back == 3

@@ -1,8 +1,9 @@
-"""`relais pos verify|reprint|refund`: the register's signed trail from the command line (issue 17).
+"""`relais pos verify|reprint|refund|void`: the register's signed trail on the command line.
 
 `verify` checks the register's own chains with its public key (docs/pos-trail.md "Checking a
 chain"); `reprint` prints a ticket again as a counted, signed duplicate; `refund` gives money
-back on a ticket as a signed refund ticket (docs/pos-trail.md "Refunds").
+back on a ticket as a signed refund ticket (docs/pos-trail.md "Refunds"); `void` cancels a whole
+sale of the open day as a signed void ticket ("Voids"). Issue 17.
 """
 
 from __future__ import annotations
@@ -189,10 +190,40 @@ def pos_refund(
     emit(as_json, answer, text)
 
 
-COMMANDS = (pos_verify, pos_reprint, pos_refund)
+@click.command("void")
+@click.argument("number")
+@click.option("--user", help="The seller's code.")
+@json_option
+@click.pass_obj
+def pos_void(state: CliState, number: str, user: str | None, as_json: bool) -> None:
+    """Void sale NUMBER of a day not closed yet: the whole ticket cancelled by a signed void
+    ticket, the money given back in cash, sent to the office."""
+    from webapp.pos import refunds, register_config, selling, trail_keys
+
+    services = unlocked_services(state, as_json)
+    try:
+        signer = selling.signer_for(services.store, services.vault)
+        recorded = refunds.record_void(services.store, number, signer, user)
+    except (
+        selling.TicketError,
+        register_config.RegisterError,
+        trail_keys.TrailKeyError,
+    ) as exc:
+        fail(exc.translated(), EXIT_BAD_INPUT, as_json=as_json)
+    answer = {"number": recorded.number, "voids": number, "total_incl_vat": recorded.total}
+    text = _(
+        "Void {void} of ticket {number}: {total}",
+        void=recorded.number,
+        number=number,
+        total=recorded.total,
+    )
+    emit(as_json, answer, text)
+
+
+COMMANDS = (pos_verify, pos_reprint, pos_refund, pos_void)
 
 
 def add_trail_commands(group: click.Group) -> None:
-    """Put `verify`, `reprint` and `refund` into the `pos` group (webapp/cli/pos.py)."""
+    """Put `verify`, `reprint`, `refund` and `void` into the `pos` group (webapp/cli/pos.py)."""
     for command in COMMANDS:
         group.add_command(command)
