@@ -27,7 +27,7 @@ from webapp.pos import register_config, selling, synchroniser
 from webapp.services import Services, open_services
 
 
-def test_refund_a_ticket_from_the_tickets_page(
+def test_refund_and_void_from_the_tickets_page(
     tmp_path: Path,
     browser: Any,
     relais_server: Any,
@@ -46,6 +46,7 @@ def test_refund_a_ticket_from_the_tickets_page(
     synchroniser.sync_once(till.store, till.vault, fast_client)
     signer = selling.signer_for(till.store, till.vault)
     selling.record_ticket(till.store, {"lines": [{"article": "VR1", "quantity": "2"}]}, signer)
+    selling.record_ticket(till.store, {"lines": [{"article": "VB1"}]}, signer)
     till.close()
     server = relais_server(
         "--role", "register", data_dir=folder, RELAIS_VAULT_PASSPHRASE=PASSPHRASE
@@ -61,10 +62,18 @@ def test_refund_a_ticket_from_the_tickets_page(
         page.locator("button[data-refund='C3-000001']").click()
         expect(page.locator("#refund-confirm")).to_contain_text("C3-000001")
         page.locator("button[data-confirm-refund='C3-000001']").click()
-        expect(page.locator("tr[data-ticket='C3-000002']")).to_be_visible()
-        given_back = page.locator("tr[data-ticket='C3-000002'] td.num")
+        expect(page.locator("tr[data-ticket='C3-000003']")).to_be_visible()
+        given_back = page.locator("tr[data-ticket='C3-000003'] td.num")
         expect(given_back).to_have_text(re.compile(r"^\s*[-\u2212]\s?\d"))
-        expect(page.locator("button[data-refund='C3-000002']")).to_have_count(0)
+        expect(page.locator("button[data-refund='C3-000003']")).to_have_count(0)
+        # Ticket 1 was refunded: only ticket 2 may still be voided, after a confirmation.
+        expect(page.locator("button[data-void='C3-000001']")).to_have_count(0)
+        page.locator("button[data-void='C3-000002']").click()
+        expect(page.locator("#void-confirm")).to_contain_text("C3-000002")
+        page.locator("button[data-confirm-void='C3-000002']").click()
+        expect(page.locator("tr[data-ticket='C3-000004']")).to_have_attribute("data-kind", "void")
+        expect(page.locator("tr[data-ticket='C3-000004']")).to_contain_text("annulation")
+        expect(page.locator("button[data-void]")).to_have_count(0)
         console.assert_clean()
     finally:
         context.close()
@@ -72,4 +81,9 @@ def test_refund_a_ticket_from_the_tickets_page(
         signed = db.execute(
             "SELECT kind, ref FROM pos_trail WHERE chain = 'ticket' ORDER BY seq"
         ).fetchall()
-    assert signed == [("sale", "C3-000001"), ("refund", "C3-000002")]
+    assert signed == [
+        ("sale", "C3-000001"),
+        ("sale", "C3-000002"),
+        ("refund", "C3-000003"),
+        ("void", "C3-000004"),
+    ]
