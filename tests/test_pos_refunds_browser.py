@@ -1,6 +1,7 @@
 # ruff: noqa: F811 - the fixtures of test_pos_register are parameters here
-"""A refund in a real Chromium (issue 17): on the register's tickets page, "Rembourser" asks for
-confirmation, then the refund ticket is listed, below zero, without a button of its own.
+"""A refund and a void in a real Chromium (issue 17): on the register's tickets page,
+"Rembourser" asks for confirmation, then the refund ticket is listed, below zero, without a button
+of its own; "Annuler le ticket" is offered only on a sale nothing was given back from.
 
 The register is `relais serve --role register` in a child process, joined to a real office
 listener on 127.0.0.1 (the fixtures of test_pos_register)."""
