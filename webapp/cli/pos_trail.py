@@ -9,6 +9,7 @@ sale of the open day as a signed void ticket ("Voids"). Issue 17.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -165,21 +166,16 @@ def pos_refund(
     as_json: bool,
 ) -> None:
     """Give money back on ticket NUMBER: recorded as a signed refund ticket, sent to the office."""
-    from webapp.pos import refunds, register_config, selling, trail_keys
+    from webapp.pos import refunds
 
     if everything == bool(articles):
         fail(_("Give either --all or ARTICLE:QTY words."), EXIT_BAD_INPUT, as_json=as_json)
-    services = unlocked_services(state, as_json)
-    try:
+
+    def record(services: Any, signer: Any) -> Any:
         wanted = refunds.ALL if everything else refunds.parse_wanted(list(articles))
-        signer = selling.signer_for(services.store, services.vault)
-        recorded = refunds.record_refund(services.store, number, wanted, signer, user)
-    except (
-        selling.TicketError,
-        register_config.RegisterError,
-        trail_keys.TrailKeyError,
-    ) as exc:
-        fail(exc.translated(), EXIT_BAD_INPUT, as_json=as_json)
+        return refunds.record_refund(services.store, number, wanted, signer, user)
+
+    recorded = _give_back(state, as_json, record)
     answer = {"number": recorded.number, "refunds": number, "total_incl_vat": recorded.total}
     text = _(
         "Refund {refund} of ticket {number}: {total}",
@@ -198,18 +194,13 @@ def pos_refund(
 def pos_void(state: CliState, number: str, user: str | None, as_json: bool) -> None:
     """Void sale NUMBER of a day not closed yet: the whole ticket cancelled by a signed void
     ticket, the money given back in cash, sent to the office."""
-    from webapp.pos import refunds, register_config, selling, trail_keys
+    from webapp.pos import refunds
 
-    services = unlocked_services(state, as_json)
-    try:
-        signer = selling.signer_for(services.store, services.vault)
-        recorded = refunds.record_void(services.store, number, signer, user)
-    except (
-        selling.TicketError,
-        register_config.RegisterError,
-        trail_keys.TrailKeyError,
-    ) as exc:
-        fail(exc.translated(), EXIT_BAD_INPUT, as_json=as_json)
+    recorded = _give_back(
+        state,
+        as_json,
+        lambda services, signer: refunds.record_void(services.store, number, signer, user),
+    )
     answer = {"number": recorded.number, "voids": number, "total_incl_vat": recorded.total}
     text = _(
         "Void {void} of ticket {number}: {total}",
@@ -218,6 +209,22 @@ def pos_void(state: CliState, number: str, user: str | None, as_json: bool) -> N
         total=recorded.total,
     )
     emit(as_json, answer, text)
+
+
+def _give_back(state: CliState, as_json: bool, record: Callable[[Any, Any], Any]) -> Any:
+    """A refund or a void recorded with the vault's key; exit 2 with the reason when refused."""
+    from webapp.pos import register_config, selling, trail_keys
+
+    services = unlocked_services(state, as_json)
+    try:
+        signer = selling.signer_for(services.store, services.vault)
+        return record(services, signer)
+    except (
+        selling.TicketError,
+        register_config.RegisterError,
+        trail_keys.TrailKeyError,
+    ) as exc:
+        fail(exc.translated(), EXIT_BAD_INPUT, as_json=as_json)
 
 
 COMMANDS = (pos_verify, pos_reprint, pos_refund, pos_void)
