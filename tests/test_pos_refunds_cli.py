@@ -69,7 +69,7 @@ def test_refund_on_the_command_line(tmp_path: Path) -> None:
         assert json.loads(rest.stdout)["total_incl_vat"] == "-14.50"
         # A void: a refunded sale cannot be voided; a fresh one can, once.
         refused = relais("pos", "void", number, "--json", data_dir=register_dir, **ENV)
-        assert refused.returncode == 2 and "refunded" in json.loads(refused.stdout)["error"]
+        assert refused.returncode == 2 and "rembours" in json.loads(refused.stdout)["error"]
         fresh = relais("pos", "sell", "VB1:1", "--json", data_dir=register_dir, **ENV)
         fresh_number = json.loads(fresh.stdout)["number"]
         void = relais("pos", "void", fresh_number, "--json", data_dir=register_dir, **ENV)
