@@ -28,9 +28,9 @@ from webapp.pos.office_record_kinds import (
     Articles,
     check_envelope,
     customer_id,
-    has_sale,
     ticket_document,
 )
+from webapp.pos.office_refunds import BatchSales
 from webapp.pos.trail_office import TrailReceiver, ticket_row
 from webapp.store import rows
 
@@ -112,6 +112,8 @@ class TicketBatch:
         self._customers: dict[str, int | None] = {}
         # The chain rows among the tickets, checked in order and written with them.
         self.trail = TrailReceiver(db, register)
+        # Its sales and refunds: a refund is checked against its sale and the refunds before it.
+        self.sales = BatchSales()
 
     def apply(
         self,
@@ -208,7 +210,7 @@ class TicketBatch:
                 payload,
                 self._taken,
                 self._customer,
-                self._known,
+                self.sales.sale_of,
             )
             checked = check_document(self.db, data, self.references)
         except UserError as exc:
@@ -217,6 +219,7 @@ class TicketBatch:
             assert data.number is not None  # a ticket always carries its number
             planned.document = document_bulk.CheckedInput(data, checked, data.number)
             self._numbers[data.number] = checked.external_ref
+            self.sales.took(data.number, payload)
         self.planned.append(planned)
 
     def plan_trail(self, planned: Planned) -> None:
@@ -237,10 +240,6 @@ class TicketBatch:
     def _taken(self, _db: Database, _register: Register, number: str, record_id: str) -> bool:
         # As office_record_kinds.number_taken asks; those in the office were ruled out by check_new.
         return number in self._numbers and self._numbers[number] != record_id
-
-    def _known(self, db: Database, register: Register, number: str) -> bool:
-        # A refund may come in the same batch as the sale it refunds (planned before it).
-        return number in self._numbers or has_sale(db, register, number)
 
     def write(self) -> None:
         """Write the planned documents; each planned ticket then knows its document id."""

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from webapp.backoffice import documents
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError
-from webapp.pos import archives_office, protocol, ticket_rules, trail_office
+from webapp.pos import archives_office, office_refunds, protocol, ticket_rules, trail_office
 from webapp.pos.office import Register
 from webapp.store import one
 
@@ -167,17 +167,6 @@ def number_taken(db: Database, register: Register, number: str, record_id: str) 
     return taken is not None
 
 
-def has_sale(db: Database, register: Register, number: str) -> bool:
-    """Whether the office has the ticket `number` from this register (the one a refund names)."""
-    found = one(
-        db,
-        "SELECT id FROM documents WHERE company_id = ? AND kind = 'ticket' AND number = ?"
-        " AND source = ?",
-        [register.company_id, number, register.source],
-    )
-    return found is not None
-
-
 def _apply_ticket(
     articles: Articles, register: Register, record_id: str, payload: dict[str, Any]
 ) -> int:
@@ -192,7 +181,7 @@ def ticket_document(
     payload: dict[str, Any],
     taken: NumberTaken = number_taken,
     customer_of: CustomerOf | None = None,
-    known: Callable[[Database, Register, str], bool] = has_sale,
+    sale_of: office_refunds.SaleOf = office_refunds.sale_of,
 ) -> documents.DocumentInput:
     """The back-office document a ticket becomes, once its values are checked."""
     db = articles.db
@@ -200,12 +189,8 @@ def ticket_document(
     ticket = ticket_rules.check_ticket(payload, articles.places)
     if taken(db, register, ticket.number, record_id):
         raise RecordRejected(N_("Ticket number {number} is already used."), number=ticket.number)
-    if ticket.refunds and not known(db, register, ticket.refunds):
-        raise RecordRejected(
-            N_("Refund {number}: the office has no ticket {refunds} from this register."),
-            number=ticket.number,
-            refunds=ticket.refunds,
-        )
+    if ticket.refunds:  # a refund or a void: checked against the sale it names
+        office_refunds.check_give_back(ticket, payload, sale_of(db, register, ticket.refunds))
     return documents.DocumentInput(
         kind="ticket",
         doc_date=ticket.sold_at.date(),
