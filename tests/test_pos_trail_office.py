@@ -161,12 +161,12 @@ def test_the_office_checks_each_register_chain_and_names_the_altered_record(
     payload = json.loads(row["payload"])
     fields = json.loads(payload["trail"]["fields"])
     fields["total_incl_vat"] = "1.00"
-    signed = json.dumps(fields, sort_keys=True, separators=(",", ":"))
-    payload["trail"]["fields"] = signed
+    altered = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    payload["trail"]["fields"] = altered
     tamper(
         shop.registers[3],
         ("UPDATE MICPTRACK SET payload = ? WHERE id = ?", [json.dumps(payload), row["id"]]),
-        ("UPDATE pos_trail SET fields = ? WHERE chain = 'ticket' AND seq = 5", [signed]),
+        ("UPDATE pos_trail SET fields = ? WHERE chain = 'ticket' AND seq = 5", [altered]),
     )
     pushed = sync(shop.registers[3])
     assert pushed["records_rejected"] == [], "a broken chain never blocks the sync"
@@ -310,7 +310,11 @@ def test_a_ticket_carries_its_signed_row_kept_even_when_the_ticket_is_refused(
         "chain": "ticket", "seq": 1, "kind": "sale", "ref": "C3-000001", "recorded_at": "x",
         "fields": "{}", "previous": "", "signature": "AA", "key_id": "k",
     }  # fmt: skip
-    no_lines = {"number": "C3-000001", "sold_at": "2026-12-01T10:00:00Z", "lines": []}
+    no_lines: dict[str, Any] = {
+        "number": "C3-000001",
+        "sold_at": "2026-12-01T10:00:00Z",
+        "lines": [],
+    }
     records = [
         {"id": "R3-t1", "register": 3, "kind": "ticket", "payload": {**no_lines, "trail": row}},
         {"id": "R3-t2", "register": 3, "kind": "ticket", "payload": {**no_lines, "trail": "x"}},
