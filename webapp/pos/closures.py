@@ -138,26 +138,13 @@ def _closed_through(db: Any) -> date | None:
     return date.fromisoformat(row[0]) if row and row[0] else None
 
 
-def _watermark(db: Any) -> int:
+def closed_ticket_seq(db: Any) -> int:
     """The last row of the ticket chain a closure covers (rows are closed in order)."""
     row = db.execute(
         "SELECT max(json_extract(fields, '$.last_ticket_seq')) FROM pos_trail"
         " WHERE chain = 'closure'"
     ).fetchone()
     return int(row[0] or 0) if row else 0
-
-
-def ticket_closed(db: Any, number: str) -> bool:
-    """Whether a closure covers the ticket (one signed before the trail counts as closed)."""
-    row = db.execute(
-        "SELECT seq FROM pos_trail WHERE chain = 'ticket' AND ref = ?", [number]
-    ).fetchone()
-    return row is None or int(row[0]) <= _watermark(db)
-
-
-def closed_ticket_seq(db: Any) -> int:
-    """The last row of the ticket chain a closure covers."""
-    return _watermark(db)
 
 
 def open_days(db: Any) -> dict[date, list[tuple[int, dict[str, Any]]]]:
@@ -168,7 +155,7 @@ def open_days(db: Any) -> dict[date, list[tuple[int, dict[str, Any]]]]:
     rows = db.execute(
         "SELECT seq, recorded_at, fields FROM pos_trail WHERE chain = 'ticket' AND seq > ?"
         " ORDER BY seq",
-        [_watermark(db)],
+        [closed_ticket_seq(db)],
     )
     for row in rows:
         day = shop_day(row["recorded_at"])
@@ -270,7 +257,7 @@ def _write(
 def _close_open_days(db: Any, signer: Signer, register: int, through: date) -> list[Closure]:
     """Each day with tickets not closed, up to ``through``: its own signed row, oldest first."""
     written = []
-    watermark = _watermark(db)
+    watermark = closed_ticket_seq(db)
     for day, rows in sorted(open_days(db).items()):
         if day > through:
             break
@@ -342,7 +329,7 @@ def close_in(db: Any, signer: Signer, register: int, period: str, day: date) -> 
         if written and written[-1].ref == closure_ref("day", day):
             return written
         sums = _Sums()  # a day without tickets may be closed: zero totals
-        watermark = _watermark(db)
+        watermark = closed_ticket_seq(db)
         return [*written, _write(db, signer, register, "day", day, sums, watermark, 0)]
     written = _close_open_days(db, signer, register, end)
     if period == "year":
@@ -355,7 +342,7 @@ def close_in(db: Any, signer: Signer, register: int, period: str, day: date) -> 
     for closure in covered:
         values = closure.values
         sums.add(values, int(values["tickets"]), values["first_ticket"], values["last_ticket"])
-    watermark = _watermark(db)
+    watermark = closed_ticket_seq(db)
     closure = _write(db, signer, register, period, day, sums, watermark, len(covered))
     return [*written, closure]
 

@@ -54,6 +54,14 @@ def earlier_refunds(db: Any, number: str) -> list[dict[str, Any]]:
     return [json.loads(row[0]) for row in found]
 
 
+def _closed(db: Any, number: str) -> bool:
+    """Whether a closure covers the ticket (one signed before the trail counts as closed)."""
+    row = db.execute(
+        "SELECT seq FROM pos_trail WHERE chain = 'ticket' AND ref = ?", [number]
+    ).fetchone()
+    return row is None or int(row[0]) <= closures.closed_ticket_seq(db)
+
+
 def voidable(db: Any) -> set[str]:
     """The sales that may still be voided: of a day not closed yet, nothing given back from."""
     given_back = {
@@ -111,7 +119,7 @@ def build_refund(
     """The refund (or void) ticket's payload, checked by the shared rules; raises TicketError."""
     earlier = earlier_refunds(db, str(original["number"]))
     if kind == ticket_rules.VOID:
-        if closures.ticket_closed(db, str(original["number"])):
+        if _closed(db, str(original["number"])):
             raise TicketError(
                 N_("Ticket {number} is in a closed day: refund it instead."),
                 number=original["number"],
