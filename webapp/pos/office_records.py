@@ -123,7 +123,8 @@ def _apply_chunk(
             if decided:
                 results.extend(decided)
                 break  # its deadline is this transaction's
-            set_based = not takes
+            if takes:  # declined (a ticket already in the office): one by one from here
+                set_based = False
             try:
                 results.append(chunk.apply(rest[0]))
             except Exception:  # the office failing, not the record: the answer says how far it got
