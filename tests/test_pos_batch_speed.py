@@ -116,3 +116,34 @@ def test_pushed_records_arrive_as_the_register_wrote_them(
     received = rows(office_services.store, "SELECT payload FROM pos_received")
     assert [row["state"] for row in kept] == ["sent"]
     assert json.loads(received[0]["payload"])["payload"] == json.loads(kept[0]["payload"])
+
+
+def test_a_replayed_batch_asks_the_set_based_path_once_per_transaction(
+    shop: Shop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Records the office has already (a lost answer, pushed again) go one by one, each answered
+    as before: the set-based path is asked once per transaction, not once per record."""
+    services, register = shop
+    batch = [ticket(f"R3-r{n}", f"C3-{n:06d}") for n in range(1, 201)]
+    first = office_records.apply_records(services.store, register, batch)
+    assert statuses(first) == ["applied"] * 200
+    asked: list[int] = []
+    set_based = office_records._Chunk.apply_tickets
+
+    def counted(self: Any, records: Any, started: float) -> list[dict[str, Any]]:
+        asked.append(len(records))
+        return set_based(self, records, started)
+
+    monkeypatch.setattr(office_records._Chunk, "apply_tickets", counted)
+    transactions: list[int] = []
+    chunk = office_records._apply_chunk
+
+    def counted_chunk(*args: Any) -> bool:
+        transactions.append(len(args[2]))
+        return chunk(*args)
+
+    monkeypatch.setattr(office_records, "_apply_chunk", counted_chunk)
+    again = office_records.apply_records(services.store, register, batch)
+    assert statuses(again) == ["already_applied"] * 200
+    assert len(asked) == len(transactions)
