@@ -195,18 +195,26 @@ def test_the_office_refuses_a_refund_of_a_ticket_it_does_not_have(
     assert rows(office_services.store, "SELECT id FROM documents WHERE kind = 'ticket'") == []
 
 
+def ask_then_confirm(ui: Client, joined: Services, number: str, action: str) -> Any:  # noqa: F811
+    """The tickets page's button for ``action`` (refund, void): the first POST asks and writes
+    nothing, the confirmed one records one ticket (its row, its record); the counts after it."""
+    before = counts(joined)
+    asked = post_pairs(ui, f"/pos/tickets/{number}/{action}", [])
+    assert asked.status_code == 200 and f'id="{action}-confirm"' in asked.text
+    assert counts(joined) == before  # asking writes nothing
+    done = post_pairs(ui, f"/pos/tickets/{number}/{action}", [("confirm", "yes")])
+    assert done.status_code in (200, 303)
+    after = counts(joined)
+    assert after == (before[0] + 1, before[1] + 1, before[2] + 1)
+    return after
+
+
 def test_the_refund_button(ui: Client, joined: Services) -> None:  # noqa: F811
     signer = selling.signer_for(joined.store, joined.vault)
     sold = selling.record_ticket(joined.store, {"lines": [{"article": "VR1"}]}, signer)
     page_html = ui.get("/pos/tickets").text
     assert f'data-refund="{sold.number}"' in page_html
-    before = counts(joined)
-    asked = post_pairs(ui, f"/pos/tickets/{sold.number}/refund", [])
-    assert asked.status_code == 200 and 'id="refund-confirm"' in asked.text
-    assert counts(joined) == before  # asking writes nothing
-    done = post_pairs(ui, f"/pos/tickets/{sold.number}/refund", [("confirm", "yes")])
-    assert done.status_code in (200, 303)
-    assert counts(joined) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    after = ask_then_confirm(ui, joined, sold.number, "refund")
     listing = ui.get("/pos/tickets").text
     refund_number = rows(joined.store, "SELECT number FROM pos_tickets ORDER BY number")[-1][
         "number"
@@ -217,7 +225,7 @@ def test_the_refund_button(ui: Client, joined: Services) -> None:  # noqa: F811
     assert again.status_code == 422 and 'id="refund-error"' in again.text
     unknown = post_pairs(ui, "/pos/tickets/C3-999999/refund", [("confirm", "yes")])
     assert unknown.status_code == 422
-    assert counts(joined) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    assert counts(joined) == after
     joined.vault.lock()
     locked = post_pairs(ui, f"/pos/tickets/{refund_number}/refund", [("confirm", "yes")])
     assert locked.status_code in (409, 422)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Client
-from tests.test_pos_refunds import counts, payload
+from tests.test_pos_refunds import ask_then_confirm, counts, payload
 from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
     joined,
     office_listener,
@@ -115,15 +115,9 @@ def test_the_void_button(ui: Client, joined: Services) -> None:  # noqa: F811
     sold = selling.record_ticket(joined.store, {"lines": [{"article": "VR1"}]}, signer)
     listing = ui.get("/pos/tickets").text
     assert f'data-void="{sold.number}"' in listing
-    before = counts(joined)
-    asked = post_pairs(ui, f"/pos/tickets/{sold.number}/void", [])
-    assert asked.status_code == 200 and 'id="void-confirm"' in asked.text
-    assert counts(joined) == before  # asking writes nothing
-    done = post_pairs(ui, f"/pos/tickets/{sold.number}/void", [("confirm", "yes")])
-    assert done.status_code in (200, 303)
-    assert counts(joined) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    after = ask_then_confirm(ui, joined, sold.number, "void")
     listing = ui.get("/pos/tickets").text
     assert f'data-void="{sold.number}"' not in listing and 'data-kind="void"' in listing
     again = post_pairs(ui, f"/pos/tickets/{sold.number}/void", [("confirm", "yes")])
     assert again.status_code == 422 and 'id="refund-error"' in again.text
-    assert counts(joined) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    assert counts(joined) == after
