@@ -17,7 +17,9 @@ def list_tickets(store: Store, limit: int = 100) -> list[dict[str, Any]]:
     with store.read() as db:
         rows = db.execute(
             "SELECT t.id, t.number, t.sold_at, t.total_incl_vat, t.user_code, u.name AS user_name,"
-            " t.payload, coalesce(m.state, 'queued') AS state, m.last_error FROM pos_tickets t"
+            " t.payload, coalesce(m.state, 'queued') AS state, m.last_error,"
+            " CASE WHEN json_valid(t.payload) THEN json_extract(t.payload, '$.kind') END AS kind"
+            " FROM pos_tickets t"
             " LEFT JOIN MICPTRACK m ON m.id = t.id LEFT JOIN pos_users u ON u.code = t.user_code"
             " ORDER BY t.sold_at DESC, t.number DESC LIMIT ?",
             [limit],
@@ -36,18 +38,11 @@ def list_tickets(store: Store, limit: int = 100) -> list[dict[str, Any]]:
             "payments": _payments(row["payload"], methods),
             "state": row["state"],
             "reason": row["last_error"] if row["state"] == "rejected" else None,
-            "kind": _kind(row["payload"]),
+            "kind": row["kind"] or ticket_rules.SALE,
             "voidable": row["number"] in can_void,
         }
         for row in rows
     ]
-
-
-def _kind(payload: str) -> str:
-    try:
-        return str(json.loads(payload).get("kind") or ticket_rules.SALE)
-    except (ValueError, AttributeError):
-        return ticket_rules.SALE
 
 
 def method_names(db: Any) -> dict[str, str]:
