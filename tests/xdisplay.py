@@ -31,7 +31,9 @@ def xvfb() -> Iterator[str]:
     number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
     name = f":{number}"
     process = subprocess.Popen(
-        ["Xvfb", name, "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+        # -noreset: by default the server resets when its last client leaves, so the probe
+        # below closing its connection could reset the next client's (ECONNRESET).
+        ["Xvfb", name, "-screen", "0", "640x480x24", "-nolisten", "tcp", "-noreset"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
