@@ -580,3 +580,19 @@ def test_the_staged_package_is_hashed_again_before_install(
     assert not staged.exists()
     assert sorted(path.name for path in root.iterdir()) == [updates.UPDATE_DIR_NAME]
     assert "does not match" in updates.state(root)["last_error"]
+
+
+def test_the_footer_version_follows_the_staged_file(tmp_path: Path) -> None:
+    ready = updates.StagedVersion(tmp_path)
+    assert ready() is None  # nothing staged
+    staged = tmp_path / updates.UPDATE_DIR_NAME / "staged" / "staged.json"
+    staged.parent.mkdir(parents=True)
+    staged.write_text(json.dumps({"version": "1.3.0"}), encoding="utf-8")
+    assert ready() == "1.3.0"
+    staged.write_text(json.dumps({"version": "1.40.0"}), encoding="utf-8")  # another size
+    assert ready() == "1.40.0"
+    staged.write_text(json.dumps({"version": "1.50.0"}), encoding="utf-8")  # same size
+    os.utime(staged, ns=(staged.stat().st_atime_ns, staged.stat().st_mtime_ns + 1_000_000))
+    assert ready() == "1.50.0"
+    staged.unlink()  # installed at a start, or rolled back
+    assert ready() is None

@@ -72,7 +72,7 @@ def configure_templates(engine: JinjaTemplateEngine, services: Services) -> None
         kind_label=history.kind_label,
         version=buildinfo.current().version,
         build_date=buildinfo.current().build_date,
-        staged_update=lambda: updates.staged().get("version"),
+        staged_update=updates.StagedVersion(),
         services=services,
     )
     env.filters.update(formatting.FILTERS)

@@ -48,6 +48,7 @@ from webapp.updates.publish import make_package, manifest_bytes, public_key_text
 from webapp.updates.staging import (
     EXE_NAME,
     UPDATE_DIR_NAME,
+    StagedVersion,
     download,
     require_installable,
     staged,
@@ -66,6 +67,7 @@ __all__ = [
     "Installed",
     "Offer",
     "Package",
+    "StagedVersion",
     "UpdateError",
     "UpdateNotConfigured",
     "UpdateRefused",
