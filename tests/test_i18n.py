@@ -17,7 +17,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from tests.conftest import Client
-from webapp import i18n
+from webapp import history, history_queries, i18n
 from webapp.backoffice import parties
 from webapp.services import Services
 
@@ -184,6 +184,29 @@ def test_amount_params_take_the_readers_decimal_mark() -> None:
         )
     with i18n.language("fr"):  # text params stay as they were typed
         assert i18n.gettext("{value} is not a number", value="1.5") == "1.5 n'est pas un nombre"
+
+
+def test_stored_amount_params_read_with_the_readers_decimal_mark(
+    client: Client, services: Services
+) -> None:
+    message = "The payments ({paid}) do not match the total ({total})."
+    run_id = history.start_run(services.store, "econnector_receive", "manual")
+    params = {"paid": Decimal("12.50"), "total": Decimal("1234.5"), "line": 7, "file": "v1.5"}
+    history.add_item(
+        services.store, run_id, "econnector_receive", kind="document", status="error",
+        reference="C-1", message=message, params=params,
+    )  # fmt: skip
+    history.finish_run(services.store, run_id, "failed")
+    item = history_queries.run_items(services.store, run_id)[0]
+    assert item["params"] == params  # the Decimals come back as Decimals, the rest as it was
+    page = client.get(f"/runs/{run_id}").text
+    assert "Les règlements (12,50) ne correspondent pas au total (1234,5)." in page
+    with i18n.language("en"):
+        assert i18n.translate_stored(message, item["params"]) == (
+            "The payments (12.50) do not match the total (1234.5)."
+        )
+    # Params stored before (a Decimal kept as its text, unmarked) still read as they were.
+    assert i18n.translate_stored("{file}", i18n.loaded_params('{"file": "1.5"}')) == "1.5"
 
 
 def test_countries_read_in_dutch(services: Services) -> None:

@@ -6,7 +6,6 @@ while the interface was in French reads in English after a language switch, and 
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlite_utils import Database
 
 from webapp.clock import now_iso
 from webapp.history_queries import decode_row
-from webapp.i18n import N_, UserError, gettext
+from webapp.i18n import N_, UserError, gettext, stored_params
 from webapp.job_labels import job_label as job_label  # the templates' job_label global
 from webapp.liveness import pid_alive
 from webapp.store import Store
@@ -65,7 +64,7 @@ class HistoryError(UserError):
 
 
 def _dumps(params: dict[str, Any] | None) -> str | None:
-    return json.dumps(params, ensure_ascii=False, default=str) if params else None
+    return stored_params(params)
 
 
 def start_run(store: Store, job_name: str, origin: str) -> int:

@@ -4,7 +4,6 @@ Writing runs and items, and resolving errors, is `webapp.history`'s concern."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -12,12 +11,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from webapp import clock
+from webapp.i18n import loaded_params
 from webapp.store import Store
 
 
 def decode_row(row: Any) -> dict[str, Any]:
     record = dict(row)
-    record["params"] = json.loads(record["params"]) if record.get("params") else None
+    record["params"] = loaded_params(record.get("params"))
     return record
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextvars
 import gettext as gettext_module
 import io
+import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -138,6 +139,42 @@ def _text(message: str, params: dict[str, Any] | None) -> str:
     return translations(current_language()).gettext(message)
 
 
+# In stored params: the names of those that were Decimals, kept as their text (JSON has no
+# Decimal), so that translate_stored shows them with the reader's decimal mark again.
+DECIMALS_KEY = "_decimals"
+
+
+def stored_params(params: dict[str, Any] | None) -> str | None:
+    """A message's params as the database keeps them (JSON), or None when there are none."""
+    if not params:
+        return None
+    decimals = [name for name, value in params.items() if isinstance(value, Decimal)]
+    if decimals:
+        params = {**params, DECIMALS_KEY: decimals}
+    return json.dumps(params, ensure_ascii=False, default=str)
+
+
+def loaded_params(text: str | None) -> dict[str, Any] | None:
+    """Params as stored_params kept them, their Decimals Decimals again; None for none."""
+    if not text:
+        return None
+    params = json.loads(text)
+    return _as_written(params) if isinstance(params, dict) else params
+
+
+def _as_written(params: dict[str, Any]) -> dict[str, Any]:
+    """Stored params with their Decimals made Decimals again (see stored_params)."""
+    names = params.get(DECIMALS_KEY)
+    if not isinstance(names, list):
+        return params
+    restored = {name: value for name, value in params.items() if name != DECIMALS_KEY}
+    for name in names:
+        if isinstance(restored.get(name), str):
+            with suppress(ArithmeticError):  # not a number after all: shown as it is
+                restored[name] = Decimal(restored[name])
+    return restored
+
+
 def translate_stored(message: str | None, params: dict[str, Any] | None) -> str:
     """Render a message kept in the database as msgid + params, in the reader's language."""
     if not message:
@@ -146,6 +183,6 @@ def translate_stored(message: str | None, params: dict[str, Any] | None) -> str:
     if not params:
         return text
     try:
-        return text.format(**_shown(params))
+        return text.format(**_shown(_as_written(params)))
     except (KeyError, IndexError, ValueError):
         return f"{text} {params}"

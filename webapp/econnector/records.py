@@ -4,7 +4,6 @@ read back from there, by tab."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from sqlite_utils import Database
 from webapp import history
 from webapp.clock import now_iso
 from webapp.econnector.report import ReceiveReport, summary
-from webapp.i18n import N_, UserError
+from webapp.i18n import N_, UserError, stored_params
 
 if TYPE_CHECKING:
     from webapp.econnector.connectors import Connector
@@ -96,7 +95,7 @@ def record_many(
         if item.status not in history.ITEM_STATUSES:
             raise ValueError(f"unknown item status {item.status!r}")
         params = {name: value for name, value in item.params.items() if value not in (None, "")}
-        text = json.dumps(params, ensure_ascii=False, default=str) if params else None
+        text = stored_params(params)
         rows.append(
             (
                 run_id,

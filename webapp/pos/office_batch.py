@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from webapp.backoffice import document_bulk
 from webapp.backoffice.document_checks import BatchReferences, check_document
-from webapp.i18n import UserError
+from webapp.i18n import UserError, stored_params
 from webapp.pos.office import Register
 from webapp.pos.office_record_kinds import (
     Articles,
@@ -56,7 +56,7 @@ def _english(message: str, params: Mapping[str, Any]) -> str:
 
 def kept_params(params: Mapping[str, Any]) -> str | None:
     """A refusal's params as ``pos_received`` keeps them."""
-    return json.dumps(params, ensure_ascii=False, default=str) if params else None
+    return stored_params(dict(params))
 
 
 class Unsuited(Exception):

@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from webapp.backoffice import documents
 from webapp.clock import now_iso
-from webapp.i18n import N_, UserError
+from webapp.i18n import N_, UserError, loaded_params
 from webapp.pos import office_batch, protocol
 from webapp.pos.office import (
     REGISTER_SQL,
@@ -280,7 +280,7 @@ def _received_before(db: Database, ids: list[str]) -> dict[str, dict[str, Any]]:
 def _seen(record_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
     if row["status"] == "applied":
         return _result(record_id, "already_applied")
-    return _result(record_id, "rejected", row["reason"], **json.loads(row["params"] or "{}"))
+    return _result(record_id, "rejected", row["reason"], **(loaded_params(row["params"]) or {}))
 
 
 def register_settings(store: Store, number: int) -> dict[str, Any]:
@@ -307,5 +307,5 @@ def received(store: Store, *, status: str | None = None, limit: int = 200) -> li
     with store.read() as db:
         found = rows(db, sql + " ORDER BY x.received_at DESC, x.id LIMIT ?", [*params, limit])
     for row in found:
-        row["params"] = json.loads(row["params"]) if row["params"] else {}
+        row["params"] = loaded_params(row["params"]) or {}
     return found

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
 from webapp.clock import now_iso
+from webapp.i18n import stored_params
 from webapp.store import Store
 
 PEPPOL_BOOK = "peppol"
@@ -173,7 +173,7 @@ def record_delivery(
             size,
             document_date,
             reason,
-            json.dumps(params, ensure_ascii=False, default=str) if params else None,
+            stored_params(params),
             source,
             run_id,
             now_iso(),

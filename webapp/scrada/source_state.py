@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from webapp import clock
 from webapp.clock import now_iso
+from webapp.i18n import stored_params
 
 RETRY_NOT_OFFERED = timedelta(hours=24)
 OFFERED = "offered"
@@ -72,7 +73,7 @@ def mark(
         " AND source = ?",
         values,
     ).fetchone()
-    encoded = json.dumps(params, ensure_ascii=False, default=str) if params else None
+    encoded = stored_params(params)
     db.execute(
         "INSERT INTO scrada_sources (company_id, book_kind, book_id, source, state, checked_at,"
         " message, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (company_id, book_kind,"
