@@ -4,6 +4,7 @@ in one batch (the set-based path) and one record at a time. A refused one writes
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -80,3 +81,58 @@ def test_refunds_and_voids_checked_against_their_sale(
     assert "whole of ticket C3-000005" in reasons[5]
     assert "only 0 left" in reasons[7]
     assert documents(office_services) == ["C3-000001", "C3-000002", "C3-000005", "C3-000007"]
+
+
+def chain_row(chain: str, seq: int, ref: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A chain row as a register sends it; its signature is not checked by these rules (an
+    unknown key is that row's break: the row is kept all the same)."""
+    return {
+        "chain": chain, "seq": seq, "kind": "sale" if chain == "ticket" else "day", "ref": ref,
+        "recorded_at": "2026-12-01T18:00:00Z", "fields": json.dumps(fields), "previous": "",
+        "signature": "AA", "key_id": "k",
+    }  # fmt: skip
+
+
+def signed_sale(record_id: str, number: str, seq: int) -> dict[str, Any]:
+    return ticket_record(record_id, number, {}, trail=chain_row("ticket", seq, number, {}))
+
+
+def closure(record_id: str, seq: int, last_ticket_seq: Any) -> dict[str, Any]:
+    row = chain_row("closure", seq, f"day-{seq}", {"last_ticket_seq": last_ticket_seq})
+    return {"id": record_id, "register": 3, "seq": 1, "kind": "trail", "payload": row}
+
+
+@pytest.mark.parametrize("one_by_one", [False, True])
+def test_a_sale_of_a_closed_day_is_not_voided_at_the_office(
+    office_services: Services,  # noqa: F811
+    tokens: dict[int, str],  # noqa: F811
+    one_by_one: bool,
+) -> None:
+    batch = [
+        signed_sale("R3-s1", "C3-000001", 1),
+        signed_sale("R3-s2", "C3-000002", 2),
+        closure("R3-z1", 1, 1),  # the day of sale 1 closed; sale 2 is of the next day
+        give_back("R3-v1", "C3-000003", "C3-000001", "-2", "void"),
+        give_back("R3-v2", "C3-000004", "C3-000002", "-2", "void"),
+        give_back("R3-r1", "C3-000005", "C3-000001", "-2"),  # a closed day's sale is refunded
+        closure("R3-z2", 2, "x"),  # unreadable cover: it closes nothing
+        signed_sale("R3-s3", "C3-000006", 3),
+        give_back("R3-v3", "C3-000007", "C3-000006", "-2", "void"),
+        closure("R3-z3", 3, 3),
+        signed_sale("R3-s4", "C3-000008", 4),
+        give_back("R3-v4", "C3-000009", "C3-000006", "-2", "void"),  # its day closed since
+        give_back("R3-v5", "C3-000010", "C3-000008", "-2", "void"),
+    ]
+    if one_by_one:
+        answers = [one_record(office_services, record) for record in batch]
+    else:
+        answers = apply(office_services, batch)
+    statuses = [status for status, _reason in answers]
+    assert statuses == [
+        "applied", "applied", "applied", "rejected", "applied", "applied", "applied", "applied",
+        "applied", "applied", "applied", "rejected", "applied",
+    ], answers  # fmt: skip
+    assert answers[3][1] == "Ticket C3-000001 is in a closed day: refund it instead."
+    assert "C3-000006 is in a closed day" in answers[11][1]  # as the register checks: first
+    assert "C3-000003" not in documents(office_services)
+    assert {"C3-000004", "C3-000005", "C3-000007", "C3-000010"} <= set(documents(office_services))

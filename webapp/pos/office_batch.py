@@ -228,6 +228,7 @@ class TicketBatch:
         try:
             _kind, payload = check_envelope(self.register, planned.record)
             self.trail.take(payload)
+            self.sales.closing(self.db, self.register, payload)
         except UserError as exc:
             planned.status, planned.reason, planned.params = "rejected", exc.message, exc.params
         self.planned.append(planned)
