@@ -230,3 +230,36 @@ def test_the_refund_button(ui: Client, joined: Services) -> None:  # noqa: F811
     locked = post_pairs(ui, f"/pos/tickets/{refund_number}/refund", [("confirm", "yes")])
     assert locked.status_code in (409, 422)
     assert trail_keys  # the key module is the one that refuses a locked vault
+
+
+def test_money_given_back_by_the_method_chosen(ui: Client, joined: Services) -> None:  # noqa: F811
+    signer = selling.signer_for(joined.store, joined.vault)
+    sold = [
+        selling.record_ticket(joined.store, {"lines": [{"article": "VR1"}]}, signer)
+        for _ in range(3)
+    ]
+    asked = post_pairs(ui, f"/pos/tickets/{sold[0].number}/refund", [])
+    assert 'id="give-back-method"' in asked.text
+    assert asked.text.index('value="CASH"') < asked.text.index('value="CARD"')  # cash first
+    before = counts(joined)
+    unknown = post_pairs(
+        ui, f"/pos/tickets/{sold[0].number}/refund", [("confirm", "yes"), ("method", "GIFT")]
+    )
+    assert unknown.status_code == 422 and "GIFT" in unknown.text
+    assert counts(joined) == before  # refused: nothing written
+    done = post_pairs(
+        ui, f"/pos/tickets/{sold[0].number}/refund", [("confirm", "yes"), ("method", "card")]
+    )
+    assert done.status_code in (200, 303)
+    voided = refunds.record_void(joined.store, sold[1].number, signer, method="TRANSFER")
+    in_cash = refunds.record_refund_all(joined.store, sold[2].number, signer)
+    methods = {
+        row["number"]: row["method"]
+        for row in rows(
+            joined.store,
+            "SELECT number, json_extract(payload, '$.payments[0].method') AS method"
+            " FROM pos_tickets WHERE json_extract(payload, '$.refunds') IS NOT NULL",
+        )
+    }
+    assert methods[voided.number] == "TRANSFER" and methods[in_cash.number] == "CASH"
+    assert sorted(methods.values()) == ["CARD", "CASH", "TRANSFER"]  # the code as stored

@@ -72,7 +72,15 @@ def test_refund_on_the_command_line(tmp_path: Path) -> None:
         assert refused.returncode == 2 and "rembours" in json.loads(refused.stdout)["error"]
         fresh = relais("pos", "sell", "VB1:1", "--json", data_dir=register_dir, **ENV)
         fresh_number = json.loads(fresh.stdout)["number"]
-        void = relais("pos", "void", fresh_number, "--json", data_dir=register_dir, **ENV)
+        by_gift = relais(
+            "pos", "void", fresh_number, "--method", "GIFT", "--json",
+            data_dir=register_dir, **ENV,
+        )  # fmt: skip
+        assert by_gift.returncode == 2 and "GIFT" in json.loads(by_gift.stdout)["error"]
+        void = relais(
+            "pos", "void", fresh_number, "--method", "CARD", "--json",
+            data_dir=register_dir, **ENV,
+        )  # fmt: skip
         assert void.returncode == 0, void.stderr
         assert json.loads(void.stdout)["voids"] == fresh_number
         again = relais("pos", "void", fresh_number, data_dir=register_dir, **ENV)
@@ -89,3 +97,10 @@ def test_refund_on_the_command_line(tmp_path: Path) -> None:
         office_dir, "SELECT count(*) FROM documents WHERE kind = 'ticket' AND total_incl_vat < 0"
     )
     assert given_back == 3
+    by_card = count(
+        office_dir,
+        "SELECT count(*) FROM document_payments p JOIN documents d ON d.id = p.document_id"
+        " JOIN payment_methods m ON m.id = p.payment_method_id WHERE m.code = 'CARD'"
+        " AND d.total_incl_vat < 0",
+    )
+    assert by_card == 1  # the void's money went back by card, at the office too

@@ -150,11 +150,15 @@ def pos_reprint(state: CliState, number: str, user: str | None, as_json: bool) -
     emit(as_json, printed.as_dict(), text)
 
 
+METHOD_HELP = "The payment method's code the money is given back by (cash unless given)."
+
+
 @click.command("refund")
 @click.argument("number")
 @click.argument("articles", nargs=-1, metavar="[ARTICLE:QTY]...")
 @click.option("--all", "everything", is_flag=True, help="Refund all that is left of the ticket.")
 @click.option("--user", help="The seller's code.")
+@click.option("--method", help=METHOD_HELP)
 @json_option
 @click.pass_obj
 def pos_refund(
@@ -163,6 +167,7 @@ def pos_refund(
     articles: tuple[str, ...],
     everything: bool,
     user: str | None,
+    method: str | None,
     as_json: bool,
 ) -> None:
     """Give money back on ticket NUMBER: recorded as a signed refund ticket, sent to the office."""
@@ -173,7 +178,7 @@ def pos_refund(
 
     def record(services: Any, signer: Any) -> Any:
         wanted = refunds.ALL if everything else refunds.parse_wanted(list(articles))
-        return refunds.record_refund(services.store, number, wanted, signer, user)
+        return refunds.record_refund(services.store, number, wanted, signer, user, method=method)
 
     recorded = _give_back(state, as_json, record)
     answer = {"number": recorded.number, "refunds": number, "total_incl_vat": recorded.total}
@@ -189,17 +194,20 @@ def pos_refund(
 @click.command("void")
 @click.argument("number")
 @click.option("--user", help="The seller's code.")
+@click.option("--method", help=METHOD_HELP)
 @json_option
 @click.pass_obj
-def pos_void(state: CliState, number: str, user: str | None, as_json: bool) -> None:
+def pos_void(
+    state: CliState, number: str, user: str | None, method: str | None, as_json: bool
+) -> None:
     """Void sale NUMBER of a day not closed yet: the whole ticket cancelled by a signed void
-    ticket, the money given back in cash, sent to the office."""
+    ticket, the money given back (in cash unless --method), sent to the office."""
     from webapp.pos import refunds
 
     recorded = _give_back(
         state,
         as_json,
-        lambda services, signer: refunds.record_void(services.store, number, signer, user),
+        lambda services, signer: refunds.record_void(services.store, number, signer, user, method),
     )
     answer = {"number": recorded.number, "voids": number, "total_incl_vat": recorded.total}
     text = _(

@@ -1,8 +1,8 @@
 """Refunds on the register (issue 17): money given back on a ticket of this register.
 
 A refund is a ticket of kind "refund" (docs/pos-trail.md "Refunds"): its own number from the
-sales' sequence, lines with quantities below zero at the original prices, the money given back in
-cash. It is checked by the shared rules (:mod:`webapp.pos.ticket_rules`), written with its signed
+sales' sequence, lines with quantities below zero at the original prices, the money given back
+by one payment method (cash unless another is chosen). It is checked by the shared rules (:mod:`webapp.pos.ticket_rules`), written with its signed
 row (kind "refund", moving the refunds grand total) and its outbox record in ONE transaction, as
 :func:`webapp.pos.selling.record_ticket` does for a sale.
 """
@@ -115,6 +115,7 @@ def build_refund(
     number: str,
     user: str | None,
     kind: str = ticket_rules.REFUND,
+    method: str | None = None,
 ) -> dict[str, Any]:
     """The refund (or void) ticket's payload, checked by the shared rules; raises TicketError."""
     earlier = earlier_refunds(db, str(original["number"]))
@@ -156,27 +157,48 @@ def build_refund(
         "user": user,
         "customer": original.get("customer"),
         "lines": lines,
-        "payments": [{"method": cash_method(db), "amount": money(total)}] if total else [],
+        "payments": [{"method": _method(db, method), "amount": money(total)}] if total else [],
         "total_incl_vat": money(total),
     }
 
 
-# A way of giving money back on a ticket: (store, number, signer, user) -> the ticket recorded.
-GiveBack = Callable[[Store, str, Signer, "str | None"], Recorded]
+def _method(db: Any, code: str | None) -> str:
+    """The payment method the money is given back by: cash unless one is named."""
+    if not code:
+        return cash_method(db)
+    found = db.execute(
+        "SELECT code FROM payment_methods WHERE code = ? AND active = 1", [code]
+    ).fetchone()
+    if found is None:
+        raise TicketError(N_("Unknown payment method: {code}."), code=code)
+    return str(found[0])
+
+
+# A way of giving money back on a ticket:
+# (store, number, signer, user, payment method) -> the ticket recorded.
+GiveBack = Callable[[Store, str, Signer, "str | None", "str | None"], Recorded]
 
 
 def record_refund_all(
-    store: Store, original_number: str, signer: Signer, user: str | None = None
+    store: Store,
+    original_number: str,
+    signer: Signer,
+    user: str | None = None,
+    method: str | None = None,
 ) -> Recorded:
     """Refund all that is left of a ticket."""
-    return record_refund(store, original_number, ALL, signer, user)
+    return record_refund(store, original_number, ALL, signer, user, method=method)
 
 
 def record_void(
-    store: Store, original_number: str, signer: Signer, user: str | None = None
+    store: Store,
+    original_number: str,
+    signer: Signer,
+    user: str | None = None,
+    method: str | None = None,
 ) -> Recorded:
     """Void a sale of a day not closed yet: the whole ticket given back, as a ticket of its own."""
-    return record_refund(store, original_number, ALL, signer, user, ticket_rules.VOID)
+    return record_refund(store, original_number, ALL, signer, user, ticket_rules.VOID, method)
 
 
 def record_refund(
@@ -186,6 +208,7 @@ def record_refund(
     signer: Signer,
     user: str | None = None,
     kind: str = ticket_rules.REFUND,
+    method: str | None = None,
 ) -> Recorded:
     """Build, number, sign and write a refund (or a void) with its outbox record in ONE
     transaction."""
@@ -194,7 +217,7 @@ def record_refund(
         original = _payload_of(db, original_number.strip())
         seller = _user(db, user)
         number = next_number(db, ticket_prefix(db, config.number))
-        payload = build_refund(db, original, wanted, number, seller, kind)
+        payload = build_refund(db, original, wanted, number, seller, kind, method)
         ticket_rules.check_ticket(payload, lambda code: _places(db, code))
         record = protocol.record_id(config.number)
         db.execute(

@@ -53,6 +53,17 @@ def method_names(db: Any) -> dict[str, str]:
     }
 
 
+def active_methods(db: Any) -> list[dict[str, str]]:
+    """The payment methods money can be given back by, cash first (the one chosen unless
+    another is)."""
+    return [
+        {"code": str(row[0]), "label": str(row[1])}
+        for row in db.execute(
+            "SELECT code, label FROM payment_methods WHERE active = 1 ORDER BY is_cash DESC, id"
+        )
+    ]
+
+
 def _payments(payload: str, methods: dict[str, str]) -> list[dict[str, str]]:
     try:
         given = json.loads(payload).get("payments") or []

@@ -83,10 +83,12 @@ def _give_back(
     action: str,
 ) -> Template | Redirect:
     if first(data.get("confirm")) != "yes":
-        return _tickets(request, services, confirm=number, action=action)
+        with services.store.read() as db:
+            methods = register_lists.active_methods(db)
+        return _tickets(request, services, confirm=number, action=action, methods=methods)
     try:
         signer = selling.signer_for(services.store, services.vault)
-        record(services.store, number, signer, first(data.get("user")))
+        record(services.store, number, signer, first(data.get("user")), first(data.get("method")))
     except (register.RegisterError, trail_keys.TrailKeyError) as exc:
         return _tickets(request, services, 409, error=exc.translated())
     except selling.TicketError as exc:
