@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated, Any
 
 from litestar.di import NamedDependency
@@ -38,3 +39,11 @@ def first(value: Any) -> str:
     if isinstance(value, list):
         value = value[0] if value else ""
     return str(value or "").strip()
+
+
+def local_user() -> str:
+    """Who is at this computer, for a form's "Your name" left empty."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "?"

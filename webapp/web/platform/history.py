@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import getpass
 import io
 from collections.abc import Iterator
 from functools import cache
@@ -23,7 +22,7 @@ from webapp.history_queries import Cursor, ItemFilter, Page
 from webapp.i18n import _, translate_stored
 from webapp.job_labels import job_label
 from webapp.services import Services
-from webapp.web.common import FormData, ServicesDep, page
+from webapp.web.common import FormData, ServicesDep, local_user, page
 from webapp.web.forms import HistoryQuery, ResolveForm
 
 PER_PAGE = 50
@@ -148,7 +147,7 @@ def resolve_form(services: ServicesDep, item_id: FromPath[int]) -> Template:
 def resolve(
     request: HTMXRequest, services: ServicesDep, item_id: FromPath[int], data: FormData
 ) -> Template:
-    form = ResolveForm.parse(data, default_who=_local_user())
+    form = ResolveForm.parse(data, default_who=local_user())
     try:
         item = history.resolve_item(services.store, item_id, form.justification, form.who)
         error = None
@@ -164,13 +163,6 @@ def resolve(
         "platform/_history_resolution.html" if only_resolution else "platform/_history_row.html"
     )
     return Template(template, context=context, status_code=status)
-
-
-def _local_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "?"
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
