@@ -185,7 +185,7 @@ def _seen_due(store: Store, digest: str) -> bool:
 
 def list_registers(store: Store) -> list[dict[str, Any]]:
     """Every register with its last contact, last acknowledged package and received counts (its
-    chains' state: webapp.pos.trail_office.registers_with_chains)."""
+    chains' state: webapp.pos.trail_breaks.registers_with_chains)."""
     with store.read() as db:
         found = rows(
             db,

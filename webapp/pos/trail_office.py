@@ -22,7 +22,7 @@ from typing import Any
 from webapp.clock import now_iso
 from webapp.i18n import N_, UserError, gettext
 from webapp.pos import trail_keys
-from webapp.pos.office import Register, list_registers
+from webapp.pos.office import Register
 from webapp.pos.trail import CHAINS, ROW_FIELD, ZERO_TOTALS, TrailRow, row_bytes
 from webapp.pos.trail_verify import (
     ALTERED,
@@ -263,29 +263,6 @@ def break_text(number: int, found: Break) -> str:
     return gettext("Register {number}: {problem}", number=number, problem=problem)
 
 
-def chain_states(store: Store) -> dict[int, dict[str, Any]]:
-    """Per register id: its signed records received and its first stored break, in words."""
-    with store.read() as db:
-        counts = rows(
-            db,
-            "SELECT register_id, count(*) AS records FROM pos_trail_received GROUP BY register_id",
-        )
-        breaks = rows(
-            db,
-            "SELECT b.register_id, r.number, b.chain, b.seq, b.problem, b.params"
-            " FROM pos_trail_breaks b JOIN pos_registers r ON r.id = b.register_id"
-            " ORDER BY b.found_at, b.chain",
-        )
-    states: dict[int, dict[str, Any]] = {
-        int(row["register_id"]): {"records": int(row["records"]), "breaks": []} for row in counts
-    }
-    for row in breaks:
-        found = Break(row["chain"], int(row["seq"]), row["problem"], json.loads(row["params"]))
-        state = states.setdefault(int(row["register_id"]), {"records": 0, "breaks": []})
-        state["breaks"].append(break_text(int(row["number"]), found))
-    return states
-
-
 def received_rows(db: Any, register_id: int, number: int) -> list[TrailRow]:
     found = db.execute(
         "SELECT chain, seq, kind, ref, recorded_at, fields, previous, signature, key_id"
@@ -376,15 +353,3 @@ def _check_register(db: Any, register_id: int, number: int) -> RegisterCheck:
             params = json.loads(row["params"] or "{}")
             named.append(Break(row["chain"], int(row["seq"]), row["problem"], params))
     return RegisterCheck(number, len(received), named)
-
-
-def registers_with_chains(store: Store) -> list[dict[str, Any]]:
-    """The registers page's rows: each register (office.list_registers) with its chains' state,
-    the signed records received and the breaks found, in words."""
-    registers = list_registers(store)
-    chains = chain_states(store)
-    for register in registers:
-        state = chains.get(int(register["id"]), {})
-        register["signed_records"] = state.get("records", 0)
-        register["trail_breaks"] = state.get("breaks", [])
-    return registers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Router
 
-from webapp.web.pos import closures, join, journal, office, register
+from webapp.web.pos import breaks, closures, join, journal, office, register
 
 router = Router(
     path="/",
@@ -14,5 +14,6 @@ router = Router(
         *register.ROUTES,
         *closures.ROUTES,
         *journal.ROUTES,
+        *breaks.ROUTES,
     ],
 )

@@ -12,7 +12,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from webapp import history_queries, settings
-from webapp.pos import join_code, listener, office, office_records, packages, protocol, trail_office
+from webapp.pos import join_code, listener, office, office_records, packages, protocol, trail_breaks
 from webapp.services import Services
 from webapp.web.common import FormData, ServicesDep, page
 from webapp.web.forms import FormError, RegisterForm, first_error, texts
@@ -28,7 +28,7 @@ def is_register(services: Services) -> bool:
 def _context(services: Services, **extra: Any) -> dict[str, Any]:
     return {
         "active": "pos",
-        "registers": trail_office.registers_with_chains(services.store),
+        "registers": trail_breaks.registers_with_chains(services.store),
         "rejected": office_records.received(
             services.store, status="rejected", limit=REJECTED_SHOWN
         ),
@@ -68,7 +68,7 @@ def pos_registers(services: ServicesDep) -> Template:
     """The registers' table alone: polled, so a register that joins shows without a reload."""
     return Template(
         "pos/_registers.html",
-        context={"registers": trail_office.registers_with_chains(services.store)},
+        context={"registers": trail_breaks.registers_with_chains(services.store)},
     )
 
 
