@@ -345,3 +345,16 @@ def relais_server(tmp_path: Path) -> Iterator[type[RelaisServer]]:
     yield start  # type: ignore[misc]
     for server in started:
         server.stop()
+
+
+# The cash registers' fixtures (tests/pos_fixtures.py), for every module. Imported last: that
+# module uses this one's helpers.
+from tests.pos_fixtures import (  # noqa: E402, F401
+    browser,
+    joined,
+    office_listener,
+    office_services,
+    register_services,
+    tokens,
+    ui,
+)

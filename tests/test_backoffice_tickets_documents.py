@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures of test_pos_register are parameters here
 """At the office, the tickets the registers sent are in the back office's Documents list, typed
 "Ticket" with their register and number; after a real sync with the office's POS listener."""
 
@@ -10,14 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import TEST_PORT, Client
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    joined,
-    office_listener,
-    office_services,
-    register_services,
-    sync,
-    tokens,
-)
+from tests.pos_fixtures import sync
 from webapp.app import create_app
 from webapp.pos import selling
 from webapp.services import Services

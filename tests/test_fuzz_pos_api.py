@@ -20,15 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.test_pos_register import (  # noqa: F401 - fixtures
-    Listener,
-    joined,
-    office_listener,
-    office_services,
-    register_services,
-    sync,
-    tokens,
-)
+from tests.pos_fixtures import Listener, sync
 from webapp.app import create_app
 from webapp.services import Services
 
@@ -121,7 +113,7 @@ def outbox_bodies(draw: st.DrawFn) -> bytes:
 
 
 @pytest.fixture
-def outbox(office_listener: Listener, tokens: dict[int, str]) -> Iterator[httpx.Client]:  # noqa: F811
+def outbox(office_listener: Listener, tokens: dict[int, str]) -> Iterator[httpx.Client]:
     headers = {"authorization": f"Bearer {tokens[3]}", "content-type": "application/json"}
     with httpx.Client(base_url=office_listener.url, headers=headers, timeout=30) as client:
         yield client
@@ -138,7 +130,7 @@ def test_the_office_outbox_answers_2xx_or_4xx(outbox: httpx.Client, body: bytes)
 
 
 @pytest.fixture
-def local_tickets(joined: Services) -> Iterator[httpx.Client]:  # noqa: F811
+def local_tickets(joined: Services) -> Iterator[httpx.Client]:
     sync(joined)
     listener = Listener(lambda port: create_app(joined, host="127.0.0.1", port=port))
     headers = {"content-type": "application/json", "cookie": f"{joined.language_cookie}=en"}

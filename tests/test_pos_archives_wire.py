@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import relais
+from tests.pos_fixtures import PASSPHRASE, seed_office
 from tests.test_pos_integration import free_port
-from tests.test_pos_register import PASSPHRASE, seed_office
 from webapp.config import resolve_data_dir
 from webapp.pos import selling, trail_keys
 from webapp.services import open_services

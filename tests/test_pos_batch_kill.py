@@ -24,8 +24,8 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, relais_env
+from tests.pos_fixtures import PASSPHRASE, fast_client, seed_office
 from tests.test_pos_integration import free_port, office_counts
-from tests.test_pos_register import PASSPHRASE, fast_client, seed_office
 from webapp.config import resolve_data_dir
 from webapp.pos import (
     office,

@@ -10,19 +10,10 @@ from typing import Any
 
 import pytest
 
+from tests.pos_fixtures import rows, sync
 from tests.test_pos_batch import statuses
 from tests.test_pos_batch_bulk import Shop, forget, mixed_batch, one_by_one, stored
 from tests.test_pos_office import shop, ticket  # noqa: F401 - the office fixture
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    Listener,
-    joined,
-    office_listener,
-    office_services,
-    register_services,
-    rows,
-    sync,
-    tokens,
-)
 from webapp.pos import office_records, outbox, protocol, ticket_rules
 from webapp.pos.office_records import MIN_OFFERED, _next_size
 from webapp.services import Services
@@ -102,8 +93,8 @@ def test_a_record_is_sent_as_the_json_kept() -> None:
 
 
 def test_pushed_records_arrive_as_the_register_wrote_them(
-    joined: Services,  # noqa: F811
-    office_services: Services,  # noqa: F811
+    joined: Services,
+    office_services: Services,
 ) -> None:
     sync(joined)
     value = {"text": "Café « été » ☕", "amount": 12, "nested": [1, None, True]}

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures of test_pos_register are parameters here
 """Closures in a real Chromium: the sales screen of a new day offers to close the day before,
 selling goes on, one click closes it, the closure is listed and its Z report opens.
 
@@ -11,17 +10,8 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.pos_fixtures import PASSPHRASE, Listener, fast_client, wait_for_articles
 from tests.test_pos_closures import sell
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    PASSPHRASE,
-    Listener,
-    browser,
-    fast_client,
-    office_listener,
-    office_services,
-    tokens,
-    wait_for_articles,
-)
 from webapp.clock import to_iso
 from webapp.config import resolve_data_dir
 from webapp.pos import closures, register_config, trail_keys

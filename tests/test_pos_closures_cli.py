@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures of test_pos_register are parameters here
 """`relais pos close` on a register's data folder joined to a real office, and a closure killed
 (kill -9) in the middle: its rows are all there or none is, and every chain holds.
 
@@ -20,16 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, relais, relais_env
+from tests.pos_fixtures import PASSPHRASE
 from tests.test_pos_closures import sell
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    PASSPHRASE,
-    fast_client,
-    joined,
-    office_listener,
-    office_services,
-    register_services,
-    tokens,
-)
 from webapp.clock import to_iso
 from webapp.pos import closures, trail_keys, trail_verify
 from webapp.services import Services

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO, relais, relais_env
-from tests.test_pos_register import PASSPHRASE, seed_office
+from tests.pos_fixtures import PASSPHRASE, seed_office
 from webapp.config import resolve_data_dir
 from webapp.pos import selling
 from webapp.services import open_services

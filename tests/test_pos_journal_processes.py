@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures of test_pos_register are parameters here
 """The JET across real processes (issue 17): a register's `relais serve` records its start, its
 stop, a kill -9 seen at the next start, and the connection to a real office lost and back (only
 on the change); then its page in a real Chromium.
@@ -14,18 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    PASSPHRASE,
-    Listener,
-    browser,
-    fast_client,
-    joined,
-    office_listener,
-    office_services,
-    publish,
-    register_services,
-    tokens,
-)
+from tests.pos_fixtures import PASSPHRASE, Listener, fast_client
+from tests.test_pos_register import publish
 from webapp.config import resolve_data_dir
 from webapp.pos import (
     journal,

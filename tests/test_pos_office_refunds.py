@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests.test_pos_register import office_services, tokens  # noqa: F401 - fixtures
 from tests.test_pos_validation import ticket_record
 from webapp.backoffice.documents import remembered_lookups
 from webapp.pos import office, office_records
@@ -52,8 +51,8 @@ def documents(services: Services) -> list[str]:
 
 @pytest.mark.parametrize("one_by_one", [False, True])
 def test_refunds_and_voids_checked_against_their_sale(
-    office_services: Services,  # noqa: F811
-    tokens: dict[int, str],  # noqa: F811
+    office_services: Services,
+    tokens: dict[int, str],
     one_by_one: bool,
 ) -> None:
     sale = ticket_record("R3-s1", "C3-000001", {})  # VR1 × 2
@@ -104,8 +103,8 @@ def closure(record_id: str, seq: int, last_ticket_seq: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("one_by_one", [False, True])
 def test_a_sale_of_a_closed_day_is_not_voided_at_the_office(
-    office_services: Services,  # noqa: F811
-    tokens: dict[int, str],  # noqa: F811
+    office_services: Services,
+    tokens: dict[int, str],
     one_by_one: bool,
 ) -> None:
     batch = [

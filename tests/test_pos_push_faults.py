@@ -16,17 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    Listener,
-    joined,
-    office_listener,
-    office_services,
-    office_tickets,
-    register_services,
-    rows,
-    sync,
-    tokens,
-)
+from tests.pos_fixtures import office_tickets, rows, sync
 from webapp.http_retry import RetryPolicy
 from webapp.pos import register_lists, selling
 from webapp.pos.outbox import push_outbox
@@ -108,8 +98,8 @@ def outbox(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def test_a_push_without_an_answer_keeps_the_records_queued(
-    joined: Services,  # noqa: F811
-    office_services: Services,  # noqa: F811
+    joined: Services,
+    office_services: Services,
     faulty_office: FaultyOffice,
 ) -> None:
     sync(joined)
@@ -129,8 +119,8 @@ def test_a_push_without_an_answer_keeps_the_records_queued(
 
 
 def test_records_the_answer_does_not_name_stay_queued(
-    joined: Services,  # noqa: F811
-    office_services: Services,  # noqa: F811
+    joined: Services,
+    office_services: Services,
 ) -> None:
     """The office applies the first record, then fails on the second: its answer names the first
     only. The other two stay queued (marked as unanswered) and go again at the next round."""
@@ -163,7 +153,7 @@ def test_records_the_answer_does_not_name_stay_queued(
 
 
 def test_an_answer_with_an_unknown_status_keeps_the_record_queued(
-    joined: Services,  # noqa: F811
+    joined: Services,
 ) -> None:
     """An office of another version answering a status this register does not know."""
     sync(joined)

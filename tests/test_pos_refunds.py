@@ -10,17 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Client
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    joined,
-    office_listener,
-    office_services,
-    post_pairs,
-    register_services,
-    rows,
-    sync,
-    tokens,
-    ui,
-)
+from tests.pos_fixtures import post_pairs, rows, sync
 from webapp.pos import refunds, selling, ticket_rules, trail, trail_keys, trail_verify
 from webapp.services import Services
 
@@ -113,7 +103,7 @@ def counts(services: Services) -> tuple[int, int, int]:
     return found["t"], found["m"], found["s"]
 
 
-def test_sell_refund_all_sync(joined: Services, office_services: Services) -> None:  # noqa: F811
+def test_sell_refund_all_sync(joined: Services, office_services: Services) -> None:
     sync(joined)
     signer = selling.signer_for(joined.store, joined.vault)
     sold = selling.record_ticket(
@@ -159,7 +149,7 @@ def test_sell_refund_all_sync(joined: Services, office_services: Services) -> No
     assert [row["quantity"] for row in quantities] == [-2, -1]
 
 
-def test_part_of_a_ticket_then_too_much(joined: Services) -> None:  # noqa: F811
+def test_part_of_a_ticket_then_too_much(joined: Services) -> None:
     sync(joined)
     signer = selling.signer_for(joined.store, joined.vault)
     sold = selling.record_ticket(
@@ -177,8 +167,8 @@ def test_part_of_a_ticket_then_too_much(joined: Services) -> None:  # noqa: F811
 
 
 def test_the_office_refuses_a_refund_of_a_ticket_it_does_not_have(
-    joined: Services,  # noqa: F811
-    office_services: Services,  # noqa: F811
+    joined: Services,
+    office_services: Services,
 ) -> None:
     sync(joined)
     signer = selling.signer_for(joined.store, joined.vault)
@@ -195,7 +185,7 @@ def test_the_office_refuses_a_refund_of_a_ticket_it_does_not_have(
     assert rows(office_services.store, "SELECT id FROM documents WHERE kind = 'ticket'") == []
 
 
-def ask_then_confirm(ui: Client, joined: Services, number: str, action: str) -> Any:  # noqa: F811
+def ask_then_confirm(ui: Client, joined: Services, number: str, action: str) -> Any:
     """The tickets page's button for ``action`` (refund, void): the first POST asks and writes
     nothing, the confirmed one records one ticket (its row, its record); the counts after it."""
     before = counts(joined)
@@ -209,7 +199,7 @@ def ask_then_confirm(ui: Client, joined: Services, number: str, action: str) -> 
     return after
 
 
-def test_the_refund_button(ui: Client, joined: Services) -> None:  # noqa: F811
+def test_the_refund_button(ui: Client, joined: Services) -> None:
     signer = selling.signer_for(joined.store, joined.vault)
     sold = selling.record_ticket(joined.store, {"lines": [{"article": "VR1"}]}, signer)
     page_html = ui.get("/pos/tickets").text
@@ -232,7 +222,7 @@ def test_the_refund_button(ui: Client, joined: Services) -> None:  # noqa: F811
     assert trail_keys  # the key module is the one that refuses a locked vault
 
 
-def test_money_given_back_by_the_method_chosen(ui: Client, joined: Services) -> None:  # noqa: F811
+def test_money_given_back_by_the_method_chosen(ui: Client, joined: Services) -> None:
     signer = selling.signer_for(joined.store, joined.vault)
     sold = [
         selling.record_ticket(joined.store, {"lines": [{"article": "VR1"}]}, signer)

@@ -1,10 +1,9 @@
-# ruff: noqa: F811 - the fixtures of test_pos_register are parameters here
 """A refund and a void in a real Chromium (issue 17): on the register's tickets page,
 "Rembourser" asks for confirmation, then the refund ticket is listed, below zero, without a button
 of its own; "Annuler le ticket" is offered only on a sale nothing was given back from.
 
 The register is `relais serve --role register` in a child process, joined to a real office
-listener on 127.0.0.1 (the fixtures of test_pos_register)."""
+listener on 127.0.0.1 (tests/pos_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -13,16 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    PASSPHRASE,
-    Listener,
-    browser,
-    fast_client,
-    office_listener,
-    office_services,
-    tokens,
-    wait_for_articles,
-)
+from tests.pos_fixtures import PASSPHRASE, Listener, fast_client, wait_for_articles
 from webapp.config import resolve_data_dir
 from webapp.pos import register_config, selling, synchroniser
 from webapp.services import Services, open_services

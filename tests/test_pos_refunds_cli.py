@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from tests.conftest import RelaisServer, relais
-from tests.test_pos_register import PASSPHRASE, seed_office
+from tests.pos_fixtures import PASSPHRASE, seed_office
 from webapp.config import resolve_data_dir
 from webapp.store import Store
 

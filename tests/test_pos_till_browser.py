@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures of test_pos_register are parameters here
 """The till in a real Chromium: a register's menu, and its sign turning offline when the office
 stops answering, then online again when it is back, without reloading the sales screen.
 
@@ -11,16 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    PASSPHRASE,
-    Listener,
-    browser,
-    fast_client,
-    office_listener,
-    office_services,
-    tokens,
-    wait_for_articles,
-)
+from tests.pos_fixtures import PASSPHRASE, Listener, fast_client, wait_for_articles
 from webapp import settings
 from webapp.config import resolve_data_dir
 from webapp.pos import register_config

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures of test_pos_register are parameters here
 """A register's own menu, the office's pages refused there, and where the till stands: online or
 not, since when, tickets waiting, why the office cannot be reached; against the real office
 listener of test_pos_register on a 127.0.0.1 socket, stopped and started again."""
@@ -16,19 +15,7 @@ import pytest
 import uvicorn
 
 from tests.conftest import TEST_PORT, Client
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    Listener,
-    fast_client,
-    joined,
-    office_listener,
-    office_services,
-    post_pairs,
-    register_services,
-    rows,
-    sync,
-    tokens,
-    ui,
-)
+from tests.pos_fixtures import Listener, fast_client, post_pairs, rows, sync
 from webapp import history_queries, settings
 from webapp.app import create_app
 from webapp.pos import packages, register_config, register_status, selling, synchroniser

@@ -13,14 +13,13 @@ import pytest
 
 from tests.conftest import TEST_PORT, Client
 from tests.test_pos_office_refunds import apply, signed_sale
-from tests.test_pos_register import office_services, tokens  # noqa: F401 - fixtures
 from webapp.app import create_app
 from webapp.pos import trail_breaks, trail_office
 from webapp.services import Services
 
 
 @pytest.fixture
-def office_ui(office_services: Services) -> Iterator[Client]:  # noqa: F811
+def office_ui(office_services: Services) -> Iterator[Client]:
     app = create_app(office_services, host="127.0.0.1", port=TEST_PORT)
     with Client(app, base_url=f"http://127.0.0.1:{TEST_PORT}") as test_client:
         yield test_client
@@ -46,8 +45,8 @@ def stored(services: Services) -> list[tuple[Any, ...]]:
 
 
 def test_a_break_acknowledged_stays_and_reads_apart(
-    office_services: Services,  # noqa: F811
-    tokens: dict[int, str],  # noqa: F811
+    office_services: Services,
+    tokens: dict[int, str],
     office_ui: Client,
 ) -> None:
     # A sale whose row is signed by a key the office does not have: the ticket chain breaks.
@@ -94,8 +93,8 @@ def test_a_break_acknowledged_stays_and_reads_apart(
 
 
 def test_acknowledging_is_checked_in_one_place(
-    office_services: Services,  # noqa: F811
-    tokens: dict[int, str],  # noqa: F811
+    office_services: Services,
+    tokens: dict[int, str],
 ) -> None:
     apply(office_services, [signed_sale("R3-s1", "C3-000001", 1)])
     with pytest.raises(trail_breaks.AcknowledgementRefused):

@@ -12,19 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import Client
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    PASSPHRASE,
-    Listener,
-    joined,
-    office_listener,
-    office_services,
-    post_pairs,
-    register_services,
-    rows,
-    sync,
-    tokens,
-    ui,
-)
+from tests.pos_fixtures import PASSPHRASE, Listener, post_pairs, rows, sync
 from webapp.app import create_app
 from webapp.pos import reprints, selling, trail, trail_keys, trail_verify
 from webapp.services import Services
@@ -47,7 +35,7 @@ def own_keys(services: Services) -> dict[str, str]:
     return {signer.key_id: signer.public_key}
 
 
-def test_each_ticket_is_signed_in_its_transaction(joined: Services) -> None:  # noqa: F811
+def test_each_ticket_is_signed_in_its_transaction(joined: Services) -> None:
     sync(joined)
     signer = selling.signer_for(joined.store, joined.vault)
     first = selling.record_ticket(joined.store, VR1, signer)
@@ -68,7 +56,7 @@ def test_each_ticket_is_signed_in_its_transaction(joined: Services) -> None:  # 
     assert json.loads(stored[0]["value"]) == signer.public_key
 
 
-def test_a_locked_vault_refuses_the_sale_and_writes_nothing(joined: Services) -> None:  # noqa: F811
+def test_a_locked_vault_refuses_the_sale_and_writes_nothing(joined: Services) -> None:
     sync(joined)
     selling.signer_for(joined.store, joined.vault)  # cached…
     before = counts(joined)
@@ -79,8 +67,8 @@ def test_a_locked_vault_refuses_the_sale_and_writes_nothing(joined: Services) ->
 
 
 def test_the_sales_screen_and_the_api_refuse_with_a_locked_vault(
-    ui: Client,  # noqa: F811
-    joined: Services,  # noqa: F811
+    ui: Client,
+    joined: Services,
 ) -> None:
     before = counts(joined)
     joined.vault.lock()
@@ -103,7 +91,7 @@ def test_the_sales_screen_and_the_api_refuse_with_a_locked_vault(
     assert counts(joined) == (before[0] + 1, before[1] + 1, before[2] + 1)
 
 
-def test_prints_the_original_then_counted_duplicates(ui: Client, joined: Services) -> None:  # noqa: F811
+def test_prints_the_original_then_counted_duplicates(ui: Client, joined: Services) -> None:
     signer = selling.signer_for(joined.store, joined.vault)
     number = selling.record_ticket(joined.store, VR1, signer).number
     tickets = ui.get("/pos/tickets").text
@@ -126,7 +114,7 @@ def test_prints_the_original_then_counted_duplicates(ui: Client, joined: Service
         assert trail_verify.verify_register(db, 3, own_keys(joined)) == []
 
 
-def test_a_bad_print_request_is_refused_and_records_nothing(ui: Client, joined: Services) -> None:  # noqa: F811
+def test_a_bad_print_request_is_refused_and_records_nothing(ui: Client, joined: Services) -> None:
     signer = selling.signer_for(joined.store, joined.vault)
     number = selling.record_ticket(joined.store, VR1, signer).number
     unknown = post_pairs(ui, "/pos/tickets/C3-999999/print", [])
@@ -147,7 +135,7 @@ def test_a_bad_print_request_is_refused_and_records_nothing(ui: Client, joined: 
         reprints.print_ticket(joined.store, signer, "nope")
 
 
-def test_a_change_of_seller_logs_one_out_and_the_next_in(joined: Services) -> None:  # noqa: F811
+def test_a_change_of_seller_logs_one_out_and_the_next_in(joined: Services) -> None:
     """The register has no seller login: the seller named on a ticket stands for it (JET 910/911),
     in the ticket's own transaction."""
     sync(joined)

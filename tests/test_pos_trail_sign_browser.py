@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures of test_pos_register are parameters here
 """Signed tickets in a real Chromium (issue 17): a register started with its vault locked asks
 for the passphrase beside the ticket, sells once unlocked, then prints the ticket: the original
 first, then "DUPLICATA n° 1".
@@ -13,16 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    PASSPHRASE,
-    Listener,
-    browser,
-    fast_client,
-    office_listener,
-    office_services,
-    tokens,
-    wait_for_articles,
-)
+from tests.pos_fixtures import PASSPHRASE, Listener, fast_client, wait_for_articles
 from webapp.config import resolve_data_dir
 from webapp.pos import register_config, synchroniser
 from webapp.services import Services, open_services

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, RelaisServer, relais, relais_env
-from tests.test_pos_register import PASSPHRASE, seed_office
+from tests.pos_fixtures import PASSPHRASE, seed_office
 from webapp.config import resolve_data_dir
 from webapp.store import Store
 

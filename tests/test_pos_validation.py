@@ -20,20 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import Client, relais
-from tests.test_pos_register import (  # noqa: F401 - fixtures
-    PASSPHRASE,
-    Listener,
-    joined,
-    office_listener,
-    office_services,
-    office_tickets,
-    post_pairs,
-    register_services,
-    rows,
-    sync,
-    tokens,
-    ui,
-)
+from tests.pos_fixtures import PASSPHRASE, Listener, office_tickets, post_pairs, rows, sync
 from webapp.app import create_app
 from webapp.config import resolve_data_dir
 from webapp.pos import office, office_records, protocol, register_lists, selling, ticket_rules
@@ -116,9 +103,9 @@ def auth(token: str) -> dict[str, str]:
 
 
 def test_office_rejects_what_does_not_fit_per_record_with_its_reason(
-    office_listener: Listener,  # noqa: F811 - the fixtures of test_pos_register
-    tokens: dict[int, str],  # noqa: F811
-    office_services: Services,  # noqa: F811
+    office_listener: Listener,
+    tokens: dict[int, str],
+    office_services: Services,
 ) -> None:
     body, ids = bad_body()
     url = office_listener.url + protocol.API + "/outbox"
@@ -147,9 +134,9 @@ def test_office_rejects_what_does_not_fit_per_record_with_its_reason(
 
 
 def test_a_record_id_of_another_register_is_rejected_not_already_applied(
-    office_listener: Listener,  # noqa: F811 - the fixtures of test_pos_register
-    tokens: dict[int, str],  # noqa: F811
-    office_services: Services,  # noqa: F811
+    office_listener: Listener,
+    tokens: dict[int, str],
+    office_services: Services,
 ) -> None:
     url = office_listener.url + protocol.API + "/outbox"
     mine = ticket_record("R3-shared", "C3-000001", {})
@@ -175,9 +162,9 @@ def test_a_record_id_of_another_register_is_rejected_not_already_applied(
 
 
 def test_the_office_failing_mid_batch_answers_what_it_applied(
-    office_listener: Listener,  # noqa: F811 - the fixtures of test_pos_register
-    tokens: dict[int, str],  # noqa: F811
-    office_services: Services,  # noqa: F811
+    office_listener: Listener,
+    tokens: dict[int, str],
+    office_services: Services,
 ) -> None:
     """A fault of the office itself (here a trigger whose function fails, as a full disk would)
     on the second record: the answer lists the first as applied and stops; nothing is a 500."""
@@ -213,8 +200,8 @@ def test_the_office_failing_mid_batch_answers_what_it_applied(
 
 
 def test_office_json_answers_deep_bodies_and_headers(
-    office_listener: Listener,  # noqa: F811
-    tokens: dict[int, str],  # noqa: F811
+    office_listener: Listener,
+    tokens: dict[int, str],
 ) -> None:
     url = office_listener.url + protocol.API + "/outbox"
     deep = httpx.post(url, content=DEEP, headers=auth(tokens[3]), timeout=30)
@@ -239,7 +226,7 @@ Post = Callable[[bytes], httpx.Response]
 
 
 @pytest.fixture
-def local_api(joined: Services) -> Iterator[Post]:  # noqa: F811
+def local_api(joined: Services) -> Iterator[Post]:
     """Posts a raw body to the register's local ticket API, reading the answers in English."""
     sync(joined)
     listener = Listener(lambda port: create_app(joined, host="127.0.0.1", port=port))
@@ -283,7 +270,7 @@ LOCAL_BAD: list[tuple[dict[str, Any], str]] = [
 
 def test_local_api_refuses_what_the_office_would_with_field_and_limit(
     local_api: Post,
-    joined: Services,  # noqa: F811
+    joined: Services,
 ) -> None:
     base = {"lines": [{"article": "VR1", "quantity": "1"}]}
     for change, reason in LOCAL_BAD:
@@ -305,7 +292,7 @@ def test_local_api_refuses_what_the_office_would_with_field_and_limit(
     assert made.json()["ticket"]["sold_at"] == SOLD_AT
 
 
-def test_local_api_answers_a_deep_body_with_400(local_api: Post, joined: Services) -> None:  # noqa: F811
+def test_local_api_answers_a_deep_body_with_400(local_api: Post, joined: Services) -> None:
     for body in (DEEP, b'{"lines": ' + DEEP + b"}", b"{", b"\xff"):
         answer = local_api(body)
         assert answer.status_code == 400, (body[:20], answer.text)
@@ -316,8 +303,8 @@ def test_local_api_answers_a_deep_body_with_400(local_api: Post, joined: Service
 
 
 def test_what_the_register_records_the_office_applies(
-    joined: Services,  # noqa: F811
-    office_services: Services,  # noqa: F811
+    joined: Services,
+    office_services: Services,
 ) -> None:
     """Edge values on both sides of each limit: every ticket the register records is applied by
     the office, and the office refuses each one the register refuses, with the same reason."""
@@ -365,8 +352,8 @@ def test_what_the_register_records_the_office_applies(
 
 
 def test_sales_screen_takes_only_plain_quantities(
-    ui: Client,  # noqa: F811
-    joined: Services,  # noqa: F811
+    ui: Client,
+    joined: Services,
 ) -> None:
     ui.cookies.set(joined.language_cookie, "en")
     for quantity, problem in (
@@ -392,7 +379,7 @@ def test_sales_screen_takes_only_plain_quantities(
 
 
 def test_pos_sell_command_uses_the_same_rules(
-    joined: Services,  # noqa: F811
+    joined: Services,
 ) -> None:
     sync(joined)
     folder = joined.data_dir.path
@@ -445,9 +432,9 @@ def test_webhook_answers_a_deep_body_without_parsing_it(tmp_path: Path) -> None:
 
 
 def test_text_that_is_not_unicode_is_refused_not_a_500(
-    office_listener: Listener,  # noqa: F811
-    tokens: dict[int, str],  # noqa: F811
-    office_services: Services,  # noqa: F811
+    office_listener: Listener,
+    tokens: dict[int, str],
+    office_services: Services,
     local_api: Post,
 ) -> None:
     """JSON's "\\ud800" is a lone surrogate, which SQLite cannot store: the office refuses that

@@ -10,18 +10,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Client
+from tests.pos_fixtures import post_pairs, rows, sync
 from tests.test_pos_refunds import ask_then_confirm, counts, payload
-from tests.test_pos_register import (  # noqa: F401 - the fixtures of test_pos_register
-    joined,
-    office_listener,
-    office_services,
-    post_pairs,
-    register_services,
-    rows,
-    sync,
-    tokens,
-    ui,
-)
 from webapp.pos import closures, refunds, selling, ticket_rules, trail, trail_verify
 from webapp.services import Services
 
@@ -46,7 +36,7 @@ def test_the_rules_take_a_void_of_the_whole_sale_only() -> None:
         ticket_rules.check_void(void(), void(number="C3-000001"), [])
 
 
-def test_void_a_sale_then_nothing_more(joined: Services, office_services: Services) -> None:  # noqa: F811
+def test_void_a_sale_then_nothing_more(joined: Services, office_services: Services) -> None:
     sync(joined)
     signer = selling.signer_for(joined.store, joined.vault)
     lines = [{"article": "VR1", "quantity": "2"}, {"article": "VB1"}]
@@ -84,7 +74,7 @@ def test_void_a_sale_then_nothing_more(joined: Services, office_services: Servic
     ]
 
 
-def test_no_void_once_refunded_or_once_the_day_is_closed(joined: Services) -> None:  # noqa: F811
+def test_no_void_once_refunded_or_once_the_day_is_closed(joined: Services) -> None:
     sync(joined)
     signer = selling.signer_for(joined.store, joined.vault)
     refunded = selling.record_ticket(
@@ -110,7 +100,7 @@ def test_no_void_once_refunded_or_once_the_day_is_closed(joined: Services) -> No
     refunds.record_refund(joined.store, closed.number, refunds.ALL, signer)
 
 
-def test_the_void_button(ui: Client, joined: Services) -> None:  # noqa: F811
+def test_the_void_button(ui: Client, joined: Services) -> None:
     signer = selling.signer_for(joined.store, joined.vault)
     sold = selling.record_ticket(joined.store, {"lines": [{"article": "VR1"}]}, signer)
     listing = ui.get("/pos/tickets").text
