@@ -340,3 +340,52 @@ def test_a_ticket_carries_its_signed_row_kept_even_when_the_ticket_is_refused(
     assert [answer["status"] for answer in answers] == ["applied", "rejected"], answers
     assert "already used" in answers[1]["reason"]
     assert received_rows(shop) == [{"chain": "ticket", "seq": 1}, {"chain": "ticket", "seq": 2}]
+
+
+def test_a_closed_days_sale_is_not_voided_at_the_office(tmp_path: Path, relais_server: Any) -> None:
+    """The office and a register as real processes: the register closes its day, then a void of
+    a sale of that day is refused at the office too (pushed by hand: the register refuses to make
+    one); a sale after the closure is voided on the register and applied at the office."""
+    from datetime import date
+
+    from webapp.pos import refunds, ticket_rules
+
+    shop = open_shop(tmp_path, relais_server, (3,))
+    folder = shop.registers[3]
+    sell(folder, 2)
+    closed = relais(
+        "pos", "close", "day", "--date", date.today().isoformat(), "--json",
+        data_dir=folder, **ENV,
+    )  # fmt: skip
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    sync(folder)
+    first = query(folder, "SELECT number FROM pos_tickets ORDER BY number")[0]["number"]
+
+    def forged_void(store: Store) -> dict[str, Any]:
+        with store.read() as db:
+            sale = json.loads(
+                db.execute("SELECT payload FROM pos_tickets WHERE number = ?", [first]).fetchone()[
+                    0
+                ]
+            )
+            payload = refunds.build_refund(db, sale, refunds.ALL, "C3-900001", None)
+        return {**payload, "kind": ticket_rules.VOID}
+
+    payload = with_store(folder, forged_void)
+    answers = push(shop, [{"id": "R3-forged", "register": 3, "kind": "ticket", "payload": payload}])
+    assert answers[0]["status"] == "rejected", answers
+    assert "closed day" in answers[0]["reason"] and first in answers[0]["reason"]
+    assert not query(shop.office_dir, "SELECT id FROM documents WHERE number = 'C3-900001'")
+
+    sell(folder, 1)  # after the closure: its day is open
+    last = query(folder, "SELECT number FROM pos_tickets ORDER BY number DESC")[0]["number"]
+    voided = relais("pos", "void", last, "--json", data_dir=folder, **ENV)
+    assert voided.returncode == 0, voided.stdout + voided.stderr
+    refused = relais("pos", "void", first, "--json", data_dir=folder, **ENV)
+    assert refused.returncode == 2, refused.stdout  # the register's own rule, the same words
+    sync(folder)
+    given_back = query(
+        shop.office_dir, "SELECT total_incl_vat FROM documents WHERE total_incl_vat < 0"
+    )
+    assert len(given_back) == 1  # the void of the open day's sale, once
+    assert verify_cli(shop) == (0, [True, True])  # registers 3 and 4: every chain holds
