@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
-from babel.numbers import format_decimal
+from babel.core import Locale
+from babel.numbers import NumberPattern, parse_pattern
 
 from webapp import clock
 from webapp.i18n import COMMA_LANGUAGES, current_language
@@ -28,6 +30,22 @@ LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_GB"}
 
 def _locale() -> str:
     return LOCALES.get(current_language(), "en_GB")
+
+
+@cache
+def _pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
+
+
+@cache
+def _babel_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def _formatted(number: Decimal, pattern: str) -> str:
+    """babel's format_decimal, its pattern and locale parsed once rather than at each call (a
+    third of the time of a page of fifty amounts)."""
+    return str(_pattern(pattern).apply(number, _babel_locale(_locale())))
 
 
 def _decimal(value: Number) -> Decimal | None:
@@ -49,7 +67,7 @@ def amount(value: Number, minimum: int = 2, maximum: int = 4) -> str:
     if number is None:
         return "" if value is None else str(value)
     pattern = "#,##0." + "0" * minimum + "#" * (maximum - minimum)
-    return format_decimal(number, format=pattern, locale=_locale())
+    return _formatted(number, pattern)
 
 
 def money(value: Number) -> str:
@@ -62,7 +80,7 @@ def quantity(value: Number) -> str:
     number = _decimal(value)
     if number is None:
         return "" if value is None else str(value)
-    return format_decimal(number, format="#,##0.###", locale=_locale())
+    return _formatted(number, "#,##0.###")
 
 
 def amount_input(value: Number) -> str:
