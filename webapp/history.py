@@ -199,16 +199,28 @@ def interrupt_unfinished(store: Store, job_name: str | None = None) -> int:
     return len(dead)
 
 
+def written_justification(
+    text: str | None, missing: str, refused: type[UserError] = HistoryError
+) -> str:
+    """A justification as it is kept (stripped), or `refused` with `missing` when it says
+    nothing (under 3 characters), or when it is too long to keep whole: nothing is cut, the
+    person who wrote it sees why it was refused."""
+    kept = (text or "").strip()
+    if len(kept) < 3:
+        raise refused(missing)
+    if len(kept) > JUSTIFICATION_MAX:
+        raise refused(
+            N_("The justification is limited to {max} characters."), max=JUSTIFICATION_MAX
+        )
+    return kept
+
+
 def resolve_item(store: Store, item_id: int, justification: str, who: str) -> dict[str, Any]:
     """Mark an error resolved; refused without a written justification, or one too long to keep
     whole (nothing is cut: the person who wrote it sees why it was refused)."""
-    text = (justification or "").strip()
-    if len(text) < 3:
-        raise HistoryError(N_("A justification is required to mark an error as resolved."))
-    if len(text) > JUSTIFICATION_MAX:
-        raise HistoryError(
-            N_("The justification is limited to {max} characters."), max=JUSTIFICATION_MAX
-        )
+    text = written_justification(
+        justification, N_("A justification is required to mark an error as resolved.")
+    )
     if len(who) > RESOLVER_MAX:
         raise HistoryError(
             N_("The name of who resolves an error is limited to {max} characters."),

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from webapp.clock import now_iso
-from webapp.history import JUSTIFICATION_MAX, RESOLVER_MAX
+from webapp.history import RESOLVER_MAX, written_justification
 from webapp.i18n import N_, UserError
 from webapp.pos.office import list_registers
 from webapp.pos.trail_office import break_text
@@ -48,13 +48,8 @@ def register_breaks(store: Store, number: int) -> list[dict[str, Any]]:
 def acknowledge(store: Store, number: int, chain: str, note: str, who: str) -> dict[str, Any]:
     """Write down what was found and done about a break; refused without a text (as resolving a
     history error is), or when the break was acknowledged already. Nothing else changes."""
-    text = (note or "").strip()
-    if len(text) < 3:
-        raise AcknowledgementRefused(N_("Say what was found and done about this break."))
-    if len(text) > JUSTIFICATION_MAX:
-        raise AcknowledgementRefused(
-            N_("The justification is limited to {max} characters."), max=JUSTIFICATION_MAX
-        )
+    missing = N_("Say what was found and done about this break.")
+    text = written_justification(note, missing, AcknowledgementRefused)
     name = (who or "").strip()[:RESOLVER_MAX] or "?"
     with store.write() as db:
         cursor = db.execute(
