@@ -354,6 +354,7 @@ from tests.pos_fixtures import (  # noqa: E402, F401
     joined,
     office_listener,
     office_services,
+    office_ui,
     register_services,
     tokens,
     ui,

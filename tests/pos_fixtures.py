@@ -204,6 +204,14 @@ def office_tickets(store: Store) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
+def office_ui(office_services: Services) -> Iterator[Client]:
+    """The office's own UI (its back office, its registers page), through the test client."""
+    app = create_app(office_services, host="127.0.0.1", port=TEST_PORT)
+    with Client(app, base_url=f"http://127.0.0.1:{TEST_PORT}") as test_client:
+        yield test_client
+
+
+@pytest.fixture
 def ui(joined: Services) -> Iterator[Client]:
     sync(joined)
     app = create_app(joined, host="127.0.0.1", port=TEST_PORT)

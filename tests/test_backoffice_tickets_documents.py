@@ -4,22 +4,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-
-from tests.conftest import TEST_PORT, Client
+from tests.conftest import Client
 from tests.pos_fixtures import sync
-from webapp.app import create_app
 from webapp.pos import selling
 from webapp.services import Services
-
-
-@pytest.fixture
-def office_ui(office_services: Services) -> Iterator[Client]:
-    app = create_app(office_services, host="127.0.0.1", port=TEST_PORT)
-    with Client(app, base_url=f"http://127.0.0.1:{TEST_PORT}") as test_client:
-        yield test_client
 
 
 def ticket_row(page_html: str, number: str) -> str:

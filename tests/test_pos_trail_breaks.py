@@ -6,23 +6,14 @@ then nothing is written. `relais pos verify` still reports the break."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_PORT, Client
+from tests.conftest import Client
 from tests.test_pos_office_refunds import apply, signed_sale
-from webapp.app import create_app
 from webapp.pos import trail_breaks, trail_office
 from webapp.services import Services
-
-
-@pytest.fixture
-def office_ui(office_services: Services) -> Iterator[Client]:
-    app = create_app(office_services, host="127.0.0.1", port=TEST_PORT)
-    with Client(app, base_url=f"http://127.0.0.1:{TEST_PORT}") as test_client:
-        yield test_client
 
 
 def trail_cell(page: str, number: int) -> str:
