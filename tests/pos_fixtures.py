@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 
 from tests.conftest import TEST_PORT, Client
+from tests.test_browser import browser as browser  # the one Chromium, re-exported
 from webapp.app import create_app
 from webapp.config import resolve_data_dir
 from webapp.http_retry import RetryPolicy
@@ -229,22 +230,6 @@ def post_pairs(ui: Client, url: str, pairs: list[tuple[str, str]]) -> Any:
         "content-type": "application/x-www-form-urlencoded",
     }
     return ui.post(url, content=urlencode(pairs), headers=headers)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_browser import CHROMIUM_ARGS
-
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is not installed: run `make chromium` (Debian package chromium)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def wait_for_articles(database: Path) -> None:

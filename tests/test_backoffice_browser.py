@@ -8,30 +8,20 @@ server's refusals (422) in place.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.test_browser import CHROMIUM_ARGS, CSP_LISTENER, WAIT_MS, Console, go
+from tests.test_browser import CSP_LISTENER, WAIT_MS, Console, go
+from tests.test_browser import browser as browser  # the one Chromium, re-exported
 from webapp.config import resolve_data_dir
 from webapp.store import Store
 
 NOW = "2024-05-01T10:00:00.000000Z"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is not installed: run `make chromium` (Debian package chromium)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
