@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -55,20 +56,20 @@ def parse_json(body: bytes) -> Any:
         raise BadJson(f"the body is not JSON ({exc})") from None
 
 
-# json.dumps(value, ensure_ascii=False, default=str), without making an encoder for each record.
-_TEXT = json.JSONEncoder(ensure_ascii=False, default=str)
+# json.dumps(value, ensure_ascii=False, default=str), compact, by msgspec's encoder: about a
+# sixth of the json module's time, and the office keeps the text of every record it receives
+# (10,000 of them in a drain). Decimals are written as text, as `default=str` wrote them.
+_TEXT = msgspec.json.Encoder(enc_hook=str, decimal_format="string")
 
 
 def json_text(value: Any) -> str | None:
     """`value` as JSON text (non-ASCII as it is, other values by `str`), or None when a text in it
     cannot be UTF-8: JSON's `"\\ud800"` escape gives a lone surrogate, which SQLite refuses to
     store (and a JSON encoder to write as UTF-8)."""
-    text = _TEXT.encode(value)
     try:
-        text.encode("utf-8")
+        return _TEXT.encode(value).decode()
     except UnicodeEncodeError:
         return None
-    return text
 
 
 def valid_text(value: Any) -> bool:
