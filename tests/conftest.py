@@ -347,10 +347,10 @@ def relais_server(tmp_path: Path) -> Iterator[type[RelaisServer]]:
         server.stop()
 
 
-# The cash registers' fixtures (tests/pos_fixtures.py), for every module. Imported last: that
-# module uses this one's helpers.
+# The browser's fixtures (tests/browser_fixtures.py) and the cash registers' (tests/pos_fixtures.py),
+# for every module. Imported last: those modules use this one's helpers.
+from tests.browser_fixtures import browser, console, page  # noqa: E402, F401
 from tests.pos_fixtures import (  # noqa: E402, F401
-    browser,
     joined,
     office_listener,
     office_services,

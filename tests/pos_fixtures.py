@@ -1,6 +1,6 @@
 """The cash registers' test fixtures and helpers, for every test module (tests/conftest.py
 imports the fixtures): the real office (its POS app on a 127.0.0.1 socket), a register joined to
-it, the register's UI client, a browser, and the office's seed data."""
+it, the register's UI client, and the office's seed data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import pytest
 import uvicorn
 
 from tests.conftest import TEST_PORT, Client
-from tests.test_browser import browser as browser  # the one Chromium, re-exported
 from webapp.app import create_app
 from webapp.config import resolve_data_dir
 from webapp.http_retry import RetryPolicy

@@ -8,34 +8,17 @@ server's refusals (422) in place.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.test_browser import CSP_LISTENER, WAIT_MS, Console, go
-from tests.test_browser import browser as browser  # the one Chromium, re-exported
+from tests.browser_fixtures import Console, go
 from webapp.config import resolve_data_dir
 from webapp.store import Store
 
 NOW = "2024-05-01T10:00:00.000000Z"
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-BE")
-    context.add_init_script(CSP_LISTENER)
-    context.set_default_timeout(WAIT_MS)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def console(page: Page) -> Console:
-    return Console(page)
 
 
 def seed(data_dir: Path) -> None:

@@ -10,14 +10,13 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
+from tests.browser_fixtures import Console
 from tests.test_backoffice_import import ARTICLES, BAD_ARTICLES
-from tests.test_browser import Console
 
 
 def test_import_in_two_steps(
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     relais_server: Any,
     tmp_path: Path,
 ) -> None:

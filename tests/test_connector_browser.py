@@ -9,8 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
-from tests.test_browser import Console, go
+from tests.browser_fixtures import Console, go
 from tests.test_connector_web import ARTICLES, CUSTOMERS, doc_line, drop
 from webapp.backoffice.importer import import_csv
 from webapp.config import resolve_data_dir
@@ -47,8 +46,8 @@ def seed(data_dir: Path, tmp_path: Path, *, connector: bool) -> tuple[Path, Path
 
 def test_wizard_refuses_a_step_then_creates_the_connector(
     relais_server: Any,
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
@@ -112,8 +111,8 @@ def test_wizard_refuses_a_step_then_creates_the_connector(
 
 def test_reception_with_a_vat_correspondence_and_a_homonym(
     relais_server: Any,
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"

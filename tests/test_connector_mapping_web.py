@@ -14,9 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser_fixtures import Console
 from tests.conftest import Client
-from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
-from tests.test_browser import Console
 from tests.test_connector_browser import seed
 from webapp.backoffice.importer import import_csv
 from webapp.econnector import connectors, mappings
@@ -224,8 +223,8 @@ def test_map_by_identical_code(client: Client, services: Services, web: Any) -> 
 
 def test_import_in_a_real_browser(
     relais_server: Any,
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     tmp_path: Path,
 ) -> None:
     """The htmx form uploads the file (multipart, CSRF), the analysis replaces the screen's

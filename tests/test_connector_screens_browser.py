@@ -10,8 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
-from tests.test_browser import Console, go
+from tests.browser_fixtures import Console, go
 from tests.test_connector_browser import seed
 from tests.test_connector_web import doc_line, drop
 from webapp.config import resolve_data_dir
@@ -40,8 +39,8 @@ def long_labels(data_dir: Path) -> None:
 
 def test_reception_says_why_it_cannot_integrate_then_compares_the_homonym(
     relais_server: Any,
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
@@ -89,8 +88,8 @@ def test_reception_says_why_it_cannot_integrate_then_compares_the_homonym(
 
 def test_a_send_shows_what_it_wrote_and_offers_no_second_send(
     relais_server: Any,
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
@@ -128,8 +127,8 @@ def boxes_inside(container: Locator, selects: Locator) -> None:
 
 def test_the_wizard_creates_a_missing_folder_and_step_3_fits(
     relais_server: Any,
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
-from tests.test_browser import Console, go
+from tests.browser_fixtures import Console, go
 from webapp.config import resolve_data_dir
 from webapp.econnector import connectors
 from webapp.secrets import Vault
@@ -31,8 +30,8 @@ def shop() -> Iterator[PrestaShopSimulator]:
 
 def test_wizard_webservice_mode_with_connection_test(
     relais_server: Any,
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     tmp_path: Path,
     shop: PrestaShopSimulator,
 ) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.test_backoffice_browser import browser, console, page, seed  # noqa: F401  (fixtures)
-from tests.test_browser import Console, go
+from tests.browser_fixtures import Console, go
+from tests.test_backoffice_browser import seed
 
 PASSPHRASE = "correct horse battery"
 
@@ -23,8 +23,8 @@ def switch(tab: Page, code: str) -> None:
 
 def test_dutch_dashboard_and_settings_then_amounts_in_three_languages(
     relais_server: Any,
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     tmp_path: Path,
 ) -> None:
     seed(tmp_path / "data")

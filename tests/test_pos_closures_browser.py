@@ -28,7 +28,7 @@ def test_the_day_left_open_is_offered_closed_and_reported(
 ) -> None:
     from playwright.sync_api import expect
 
-    from tests.test_browser import CSP_LISTENER, WAIT_MS, Console
+    from tests.browser_fixtures import CSP_LISTENER, WAIT_MS, Console
 
     folder = tmp_path / "till"
     till = open_services(resolve_data_dir(folder))

@@ -10,8 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
-from tests.test_browser import Console
+from tests.browser_fixtures import Console
 from tests.test_pos_join_web import free_port
 from webapp.config import resolve_data_dir
 from webapp.services import open_services
@@ -20,8 +19,8 @@ PASSPHRASE = "join-browser-passphrase"
 
 
 def test_office_adds_a_register_that_joins_from_its_page(
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     relais_server: Any,
     tmp_path: Path,
 ) -> None:

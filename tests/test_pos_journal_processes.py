@@ -123,7 +123,7 @@ def test_the_journal_page_in_a_browser(
 ) -> None:
     from playwright.sync_api import expect
 
-    from tests.test_browser import CSP_LISTENER, WAIT_MS, Console
+    from tests.browser_fixtures import CSP_LISTENER, WAIT_MS, Console
 
     folder = joined_folder(tmp_path, office_listener.url, tokens[3])
     till = open_services(resolve_data_dir(folder))

@@ -813,7 +813,7 @@ def test_sell_and_sync_in_a_browser(
     the CSP, against `relais serve --role register` whose synchroniser imported the catalogue."""
     from playwright.sync_api import expect
 
-    from tests.test_browser import CSP_LISTENER, WAIT_MS, Console
+    from tests.browser_fixtures import CSP_LISTENER, WAIT_MS, Console
 
     folder = tmp_path / "till"
     till = open_services(resolve_data_dir(folder))

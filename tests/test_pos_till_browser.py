@@ -29,7 +29,7 @@ def test_the_till_sign_follows_the_office_without_reload(
 ) -> None:
     from playwright.sync_api import expect
 
-    from tests.test_browser import CSP_LISTENER, WAIT_MS, Console
+    from tests.browser_fixtures import CSP_LISTENER, WAIT_MS, Console
 
     folder = tmp_path / "till"
     till = open_services(resolve_data_dir(folder))

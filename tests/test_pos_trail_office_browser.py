@@ -10,14 +10,13 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
-from tests.test_browser import Console
+from tests.browser_fixtures import Console
 from tests.test_pos_trail_office import TRAIL_OUTBOX, open_shop, query, sell, sync, tamper
 
 
 def test_the_registers_page_shows_each_chain_and_a_break_as_it_arrives(
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     relais_server: Any,
     tmp_path: Path,
 ) -> None:

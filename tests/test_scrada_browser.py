@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser_fixtures import Console
 from tests.imap_server import HOST, ImapServer, start_dovecot
-from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
-from tests.test_browser import Console
 from tests.test_scrada_pull import PASSPHRASE
 from webapp.config import resolve_data_dir
 from webapp.services import open_services
@@ -32,8 +31,8 @@ def simulator() -> Iterator[ScradaSimulator]:
 
 
 def test_configure_verify_and_synchronise(
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     simulator: ScradaSimulator,
     relais_server: Any,
     tmp_path: Path,
@@ -125,8 +124,8 @@ def imap_server() -> Iterator[ImapServer]:
 
 
 def test_mailbox_settings_and_verify(
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     imap_server: ImapServer,
     relais_server: Any,
     tmp_path: Path,

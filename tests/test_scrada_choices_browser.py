@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.test_backoffice_browser import browser, console, page  # noqa: F401  (fixtures)
-from tests.test_browser import Console
+from tests.browser_fixtures import Console
 from tests.test_scrada_pull import PASSPHRASE
 from webapp import history_queries
 from webapp.config import resolve_data_dir
@@ -61,8 +60,8 @@ def _files(root: Path) -> dict[str, str]:
 
 
 def test_company_choices_verify_files_and_the_move(
-    page: Page,  # noqa: F811
-    console: Console,  # noqa: F811
+    page: Page,
+    console: Console,
     simulator: ScradaSimulator,
     relais_server: Any,
     tmp_path: Path,
