@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/scrada.py [--companies N] [--documents N]
 
-The simulator runs as its own process (`python -m webapp.simulators.scrada`) with the rate limit
+The simulator runs as its own process (`python -m webapp.simulators.scrada_cli`) with the rate limit
 lifted, so the client is the bottleneck. Measured, each pull in a fresh child process:
 - bound: a bare httpx loop downloading the same documents from the same simulator, sequentially,
   each written atomically as the pull must (temp name, fsync, rename, fsync of the folder), into
@@ -42,7 +42,7 @@ PASSPHRASE = "benchmark passphrase"
 
 
 def start_simulator(companies: int, documents: int) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "webapp.simulators.scrada", "--port", "0"]
+    command = [sys.executable, "-m", "webapp.simulators.scrada_cli", "--port", "0"]
     command += ["--companies", str(companies), "--documents", str(documents), "--rate-limit", "0"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None

@@ -574,7 +574,7 @@ def test_command_line_serves_until_sigterm() -> None:
         [
             sys.executable,
             "-m",
-            "webapp.simulators.scrada",
+            "webapp.simulators.scrada_cli",
             "--port",
             "0",
             "--companies",

@@ -3,53 +3,49 @@ plus the assumed partner feed, see docs/scrada-simulator.md), for `relais serve 
 and the benchmarks.
 
 Built on the standard library's ThreadingHTTPServer: no framework, starts in milliseconds, runs in a
-daemon thread inside a test or as its own process (`python -m webapp.simulators.scrada`).
+daemon thread inside a test or as its own process (`python -m webapp.simulators.scrada_cli`).
+Its companies are in scrada_books (what each is: scrada_data), its webhooks in scrada_webhooks, the
+documents it generates in scrada_docs.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import hmac
 import json
 import math
-import random
-import sys
-import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from functools import partial
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
-
-from webapp.simulators import scrada_docs as docs
 from webapp.simulators.http_server import (
     ServerThread,
     SimulatorServer,
     TrackedHandler,
     status_phrase,
-    stop_on_signal,
 )
+from webapp.simulators.scrada_books import render_document, render_peppol
+from webapp.simulators.scrada_data import (
+    CODA,
+    XML,
+    Book,
+    CashBook,
+    Company,
+    Journal,
+    WebhookEvent,
+)
+from webapp.simulators.scrada_webhooks import WebhookEvents
+
+__all__ = ["PEPPOL_LIST_SIZE", "Company", "ScradaSimulator", "WebhookEvent"]
 
 REFILL_SECONDS = 10
 PAGE_SIZE = 100
 UNLIMITED = 1_000_000  # what the rate-limit headers say when the simulator has no limit
-JOURNAL_NAMES = ("Recettes boutique", "Recettes marché", "Recettes webshop")
-CASH_BOOK_NAMES = ("Caisse", "Caisse marché", "Caisse réserve")
-XML = "application/xml"
-CODA = "text/plain; charset=latin-1"
 JSON = "application/json; charset=utf-8"
-PEPPOL_INVOICE_TYPE = (
-    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017"
-    "#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
-)
 # Documented-only mode: the unconfirmed list shows this many at a time; confirming one lets the next
 # one be listed (Scrada's doc: confirming "allows you to retrieve the following new" documents).
 PEPPOL_LIST_SIZE = 25
@@ -59,193 +55,6 @@ MESSAGES = {
     405: "Method not allowed",
     429: "Too many requests",
 }
-
-
-# --- the simulated data ----------------------------------------------------------------------
-
-
-@dataclass
-class Document:
-    """A generated daily-receipts invoice (journal) or CODA statement (cash book)."""
-
-    id: str
-    sequence: int
-    day: date
-    file_name: str
-    created_on: str
-    seed: int
-    data: bytes | None = (
-        None  # given bytes (possibly malformed, for tests) instead of generated ones
-    )
-    previous_day: date | None = None  # CODA: the date of the old balance
-    old_balance: int = 0  # CODA, cents
-    movements: tuple[docs.Movement, ...] = ()
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "sequence": self.sequence,
-            "date": self.day.isoformat(),
-            "fileName": self.file_name,
-            "createdOn": self.created_on,
-        }
-
-
-@dataclass
-class Book:
-    id: str
-    name: str
-    code: str
-    documents: list[Document] = field(default_factory=list)
-    index: dict[str, Document] = field(default_factory=dict)
-    period_type: int = 1  # 1 day, 2 week, 3 month: the simulator generates one document a day
-
-    @property
-    def last_line_date(self) -> str | None:
-        return self.documents[-1].day.isoformat() if self.documents else None
-
-    def documented_summary(self) -> dict[str, Any]:
-        """The documented shape: dates are date-times ("2026-11-29T00:00:00")."""
-        summary = self.summary()
-        for key in ("lastLineDate", "invoicedTill"):
-            if summary.get(key):
-                summary[key] = f"{summary[key]}T00:00:00"
-        return summary
-
-    def summary(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-
-@dataclass
-class Journal(Book):
-    active: bool = True
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "active": self.active,
-            "lastLineDate": self.last_line_date,
-            "invoicedTill": self.last_line_date,
-            "invoiceGenerationPeriodType": self.period_type,
-        }
-
-
-@dataclass
-class CashBook(Book):
-    iban: str = ""
-    balance: int = 0  # cents, after the last generated statement
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "iban": self.iban,
-            "currentBalance": self.balance / 100,
-            "lastLineDate": self.last_line_date,
-            "codaGenerationPeriodType": self.period_type,
-        }
-
-
-@dataclass
-class PeppolDocument:
-    id: str
-    received_on: str
-    file_name: str
-    seed: int
-    supplier: docs.Party
-    day: date
-    data: bytes | None = None
-
-    internal_number: int = 0
-    receiver: str = ""  # the company's Peppol id, "0208:<company number>"
-
-    def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "receivedOn": self.received_on, "fileName": self.file_name}
-
-    def documented_summary(self) -> dict[str, Any]:
-        """The fields of the documented list (Scrada's Postman collection, "Get unconfirmed
-        documents"); the simulator fills the ones a client may read."""
-        return {
-            "id": self.id,
-            "internalNumber": self.internal_number,
-            "peppolSenderScheme": "iso6523-actorid-upis",
-            "peppolSenderID": f"0208:{self.supplier.number}",
-            "peppolReceiverScheme": "iso6523-actorid-upis",
-            "peppolReceiverID": self.receiver,
-            "peppolC1CountryCode": "BE",
-            "peppolC2Timestamp": self.received_on,
-            "peppolC3Timestamp": self.received_on,
-            "peppolDocumentTypeScheme": "busdox-docid-qns",
-            "peppolDocumentTypeValue": PEPPOL_INVOICE_TYPE,
-        }
-
-
-@dataclass
-class Company:
-    id: str
-    code: str
-    party: docs.Party
-    partner: bool
-    journals: list[Journal] = field(default_factory=list)
-    cash_books: list[CashBook] = field(default_factory=list)
-    peppol: dict[str, PeppolDocument] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.party.name
-
-    @property
-    def tax_number(self) -> str:
-        return self.party.number
-
-    @property
-    def vat_number(self) -> str:
-        return self.party.vat
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "code": self.code,
-            "name": self.name,
-            "taxNumber": self.tax_number,
-            "vatNumber": self.vat_number,
-        }
-
-    def documented_summary(self) -> dict[str, Any]:
-        """`GET /company/{id}` as the public doc shows it: the company's full fields. Which of them
-        Scrada fills for a shop is assumed (docs/scrada-simulator.md)."""
-        party = self.party
-        return {
-            **self.summary(),
-            "taxNumberType": 1,
-            "vatNumberType": 1,
-            "address": {
-                "street": party.street,
-                "streetNumber": "",
-                "city": party.city,
-                "zipCode": party.postcode,
-                "countryCode": "BE",
-            },
-            "email": party.email,
-            "phone": "",
-            "isPartner": False,
-            "subscriptionType": "full",
-        }
-
-    def book(self, book_id: str) -> Journal | CashBook:
-        books: list[Journal | CashBook] = [*self.journals, *self.cash_books]
-        for book in books:
-            if book.id == book_id:
-                return book
-        raise KeyError(book_id)
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-    topic: str
-    company_id: str  # what x-scrada-company-id carries
-    body: bytes
 
 
 @dataclass
@@ -284,16 +93,13 @@ def _json(value: object, status: int = 200) -> _Response:
     return _Response(status, json.dumps(value, separators=(",", ":")).encode())
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # --- the simulator ---------------------------------------------------------------------------
 
 
-class ScradaSimulator:
-    """The state (companies, books, documents), the API's behaviour (auth, rate limit, injected
-    failures) and the server. Thread-safe: tests add documents while the server answers."""
+class ScradaSimulator(WebhookEvents):
+    """The API's behaviour (auth, rate limit, injected failures, routes) and the server, over the
+    companies (scrada_books) and webhooks (scrada_webhooks) it inherits. Thread-safe: tests add
+    documents while the server answers."""
 
     def __init__(
         self,
@@ -305,167 +111,23 @@ class ScradaSimulator:
         seed: int = 1,
         documented_only: bool = False,
     ) -> None:
+        super().__init__(seed=seed, clock=clock)
         # Only the calls of Scrada's public API v1.24: the assumed partner feed answers 404, as
         # it would on the real service (docs/scrada.md).
         self.documented_only = documented_only
-        # The partner company a partner-level webhook names in x-scrada-company-id.
-        self.partner_id = str(
-            uuid.UUID(int=random.Random(f"partner:{seed}").getrandbits(128), version=4)
-        )
         self.api_key = api_key
         self.password = password
         self.rate_limit = rate_limit
-        self.clock = clock
         self.requests: list[tuple[str, str, int]] = []
         # The command line turns this off: nobody reads it there, and a long benchmark would
         # otherwise grow it without end.
         self.record_requests = True
         self.confirmed: set[str] = set()
         self.url: str | None = None
-        self._rng = random.Random(seed)
-        self._lock = threading.RLock()
-        self._companies: dict[str, Company] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._failures: list[_Rule] = []
         self._delays: list[_Rule] = []
         self._serving = ServerThread("scrada-simulator", _Handler)
-
-    # -- building the data --
-
-    def _uuid(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-
-    def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), UTC)
-
-    def add_company(
-        self,
-        name: str,
-        *,
-        journals: int = 1,
-        cash_books: int = 1,
-        documents: int = 0,
-        peppol: int = 0,
-        partner: bool = True,
-    ) -> Company:
-        """A company with its books; `documents` per book, dated on the days before today."""
-        with self._lock:
-            rng = self._rng
-            company = Company(
-                id=self._uuid(),
-                code=f"C{len(self._companies) + 1:05d}",
-                party=docs.make_party(rng, name),
-                partner=partner,
-            )
-            for number in range(1, journals + 1):
-                company.journals.append(
-                    Journal(self._uuid(), _nth(JOURNAL_NAMES, number), f"J{number}")
-                )
-            for number in range(1, cash_books + 1):
-                company.cash_books.append(
-                    CashBook(
-                        self._uuid(),
-                        _nth(CASH_BOOK_NAMES, number),
-                        f"K{number}",
-                        iban=docs.belgian_iban(rng),
-                        balance=rng.randint(100_00, 800_00),
-                    )
-                )
-            self._companies[company.id] = company
-            today = self._now().date()
-            for book in (*company.journals, *company.cash_books):
-                for days_ago in range(documents, 0, -1):
-                    self.add_document(company.id, book.id, day=today - timedelta(days=days_ago))
-            for _ in range(peppol):
-                self.add_peppol_document(company.id)
-            return company
-
-    def add_document(
-        self,
-        company_id: str,
-        book_id: str,
-        *,
-        day: date | None = None,
-        data: bytes | None = None,
-    ) -> str:
-        """The next document of a journal (UBL invoice) or cash book (CODA statement); by default
-        dated the day after the book's last one, or today. `data` replaces the generated bytes
-        (malformed documents for tests); a cash book's balance then stays where it was."""
-        with self._lock:
-            company = self._companies[company_id]
-            book = company.book(book_id)
-            now = self._now()
-            last = book.documents[-1].day if book.documents else None
-            if day is None:
-                day = max(now.date(), last + timedelta(days=1)) if last else now.date()
-            sequence = len(book.documents) + 1
-            # Scrada generates each day's document during the following night.
-            generated = datetime(day.year, day.month, day.day, 2, tzinfo=UTC) + timedelta(days=1)
-            seed = self._rng.getrandbits(64)
-            document = Document(
-                id=self._uuid(),
-                sequence=sequence,
-                day=day,
-                file_name="",
-                created_on=_iso(min(generated, now)),
-                seed=seed,
-                data=data,
-            )
-            if isinstance(book, CashBook):
-                document.file_name = f"{book.iban}_{day:%Y%m%d}_{sequence:04d}.cod"
-                document.previous_day = last or day - timedelta(days=1)
-                document.old_balance = book.balance
-                if data is None:
-                    movements = docs.cash_movements(
-                        random.Random(seed), book.balance, day, company.party
-                    )
-                    document.movements = tuple(movements)
-                    book.balance += sum(move.cents for move in movements)
-            else:
-                document.file_name = (
-                    f"{company.vat_number}_{book.code}_{day:%Y%m%d}_{sequence:04d}.xml"
-                )
-            book.documents.append(document)
-            book.index[document.id] = document
-            return document.id
-
-    def add_peppol_document(self, company_id: str, data: bytes | None = None) -> str:
-        """A supplier's invoice waiting in the company's Peppol inbox (unconfirmed)."""
-        with self._lock:
-            company = self._companies[company_id]
-            now = self._now()
-            document = PeppolDocument(
-                id=self._uuid(),
-                received_on=_iso(now),
-                file_name="",
-                seed=self._rng.getrandbits(64),
-                supplier=docs.supplier_party(self._rng),
-                day=now.date(),
-                data=data,
-            )
-            document.file_name = f"{document.id}.xml"
-            document.internal_number = len(company.peppol) + 1
-            document.receiver = f"0208:{company.tax_number}"
-            company.peppol[document.id] = document
-            return document.id
-
-    def companies(self) -> list[Company]:
-        with self._lock:
-            return list(self._companies.values())
-
-    def document_bytes(self, company_id: str, book_id: str, document_id: str) -> bytes:
-        """What GET …/document/{id} or …/statement/{id} serves (for webhook bodies, comparisons)."""
-        with self._lock:
-            company = self._companies[company_id]
-            book = company.book(book_id)
-            document = book.index[document_id]
-        return _render(company, book, document)
-
-    def peppol_bytes(self, company_id: str, document_id: str) -> bytes:
-        with self._lock:
-            company = self._companies[company_id]
-            document = company.peppol[document_id]
-        return _render_peppol(company, document)
 
     # -- injected trouble --
 
@@ -603,7 +265,7 @@ class ScradaSimulator:
                     document = book.index.get(document_id)
                     if document is None:
                         raise _NotFound("Document not found")
-                    produce = partial(_render, company, book, document)
+                    produce = partial(render_document, company, book, document)
                     content_type = XML if isinstance(book, Journal) else CODA
                 case ["peppol", "inbound", "document", "unconfirmed"]:
                     return _json(self._unconfirmed(company))
@@ -617,7 +279,7 @@ class ScradaSimulator:
                     if action:
                         self.confirmed.add(peppol.id)
                         return _Response(200, b"")
-                    produce = partial(_render_peppol, company, peppol)
+                    produce = partial(render_peppol, company, peppol)
                     content_type = XML
                 case _:
                     raise _NotFound()
@@ -653,114 +315,8 @@ class ScradaSimulator:
         keep talking to a simulator that a test has stopped."""
         self._serving.stop()
 
-    # -- webhooks --
-
-    def _header_company(self, company: Company, partner_level: bool) -> str:
-        # A webhook configured on the partner company covers every linked company and names the
-        # PARTNER in x-scrada-company-id (public doc v1.24): the document says whose it is.
-        return self.partner_id if partner_level else company.id
-
-    def document_event(
-        self, company_id: str, book_id: str, document_id: str, *, partner_level: bool = False
-    ) -> WebhookEvent:
-        """`journal/newInvoiceUbl` or `cashBook/newStatementCoda` for a generated document."""
-        with self._lock:
-            company = self._companies[company_id]
-            book = company.book(book_id)
-        topic = (
-            "cashBook/newStatementCoda" if isinstance(book, CashBook) else "journal/newInvoiceUbl"
-        )
-        body = self.document_bytes(company_id, book_id, document_id)
-        return WebhookEvent(topic, self._header_company(company, partner_level), body)
-
-    def purchase_invoice_event(
-        self, company_id: str, *, pdf: bool = False, partner_level: bool = False
-    ) -> WebhookEvent:
-        """`purchaseInvoice/new` (full subscription): a supplier's invoice, as UBL or as PDF."""
-        with self._lock:
-            company = self._companies[company_id]
-            seed = self._rng.getrandbits(64)
-            supplier = docs.supplier_party(self._rng)
-        if pdf:
-            body = docs.minimal_pdf(f"Invoice for {company.name}")
-        else:
-            body = docs.peppol_invoice(seed, supplier, company.party, self._now().date())
-        return WebhookEvent(
-            "purchaseInvoice/new", self._header_company(company, partner_level), body
-        )
-
-    def lines_missing_event(
-        self, company_id: str, journal_id: str, since: date, *, partner_level: bool = False
-    ) -> WebhookEvent:
-        """`journal/linesMissing`: the shop has sent no daily-receipt lines since `since`.
-
-        The body's shape is assumed (the public doc names the topic only): JSON with the ids and the
-        date of the last lines received."""
-        with self._lock:
-            company = self._companies[company_id]
-        body = json.dumps(
-            {"companyID": company.id, "journalID": journal_id, "lastLineDate": f"{since}T00:00:00"}
-        ).encode()
-        return WebhookEvent(
-            "journal/linesMissing", self._header_company(company, partner_level), body
-        )
-
-    def send_event(self, url: str, event: WebhookEvent, *, secret: str, **options: Any) -> int:
-        return self.send_webhook(
-            url,
-            topic=event.topic,
-            company_id=event.company_id,
-            body=event.body,
-            secret=secret,
-            **options,
-        )
-
-    def send_webhook(
-        self,
-        url: str,
-        *,
-        topic: str,
-        company_id: str,
-        body: bytes,
-        secret: str,
-        event_id: str | None = None,
-        attempts: int = 10,
-        backoff: float = 1.0,
-    ) -> int:
-        """POST an event as Scrada does; retry (backoff × 1, 2, 4 … s) until a 2xx or `attempts`
-        are spent. Returns the last HTTP status, 0 if no attempt got an answer."""
-        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        headers = {
-            "content-type": _sniff(body),
-            "x-scrada-topic": topic,
-            "x-scrada-hmac-sha256": signature,
-            "x-scrada-company-id": company_id,
-            "x-scrada-event-id": event_id or str(uuid.uuid4()),
-            "x-scrada-triggered-at": _iso(self._now()),
-        }
-        status = 0
-        with httpx.Client(timeout=10) as client:
-            for attempt in range(1, attempts + 1):
-                try:
-                    answer = client.post(
-                        url, content=body, headers={**headers, "x-scrada-attempt": str(attempt)}
-                    )
-                    status = answer.status_code
-                except httpx.HTTPError:
-                    pass
-                else:
-                    if 200 <= status < 300:
-                        return status
-                if attempt < attempts:
-                    time.sleep(backoff * 2 ** (attempt - 1))
-        return status
-
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _nth(names: tuple[str, ...], number: int) -> str:
-    return names[number - 1] if number <= len(names) else f"{names[0]} {number}"
 
 
 def _assumed_route(parts: list[str]) -> bool:
@@ -809,39 +365,6 @@ def _page(book: Book, query: str) -> _Response:
     )
 
 
-def _render(company: Company, book: Journal | CashBook, document: Document) -> bytes:
-    if document.data is not None:
-        return document.data
-    if isinstance(book, CashBook):
-        return docs.coda_statement(
-            day=document.day,
-            previous_day=document.previous_day or document.day,
-            sequence=document.sequence,
-            holder=company.party,
-            iban=book.iban,
-            account_name=book.name,
-            old_balance=document.old_balance,
-            movements=document.movements,
-        )
-    number = f"{book.code}-{document.day:%Y}-{document.sequence:05d}"
-    return docs.daily_receipts_invoice(document.seed, company.party, document.day, number)
-
-
-def _render_peppol(company: Company, document: PeppolDocument) -> bytes:
-    if document.data is not None:
-        return document.data
-    return docs.peppol_invoice(document.seed, document.supplier, company.party, document.day)
-
-
-def _sniff(body: bytes) -> str:
-    start = body.lstrip()[:1]
-    if start == b"<":
-        return XML
-    if start in (b"{", b"["):
-        return "application/json"
-    return CODA
-
-
 # --- HTTP ------------------------------------------------------------------------------------
 
 
@@ -870,66 +393,3 @@ class _Handler(TrackedHandler):
             self.wfile.write(data)
         except OSError:
             self.close_connection = True  # the client went away (a timeout in a test)
-
-
-# --- command line ----------------------------------------------------------------------------
-
-
-def populate(
-    simulator: ScradaSimulator, *, companies: int, documents: int, peppol: int = 0
-) -> list[Company]:
-    """`companies` shops with a journal and a cash book each, `documents` per book."""
-    rng = random.Random(f"names:{companies}")
-    made: list[Company] = []
-    used: set[str] = set()
-    for number in range(1, companies + 1):
-        name = docs.shop_name(rng)
-        if name in used:
-            name = f"{name} {number}"
-        used.add(name)
-        made.append(simulator.add_company(name, documents=documents, peppol=peppol))
-    return made
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m webapp.simulators.scrada", description="Serve a simulated Scrada API."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8790)
-    parser.add_argument("--companies", type=int, default=3)
-    parser.add_argument("--documents", type=int, default=10, help="per journal and cash book")
-    parser.add_argument("--peppol", type=int, default=0, help="unconfirmed Peppol documents each")
-    parser.add_argument("--rate-limit", type=int, default=60, help="requests a minute; 0: none")
-    parser.add_argument("--api-key", default="demo-key")
-    parser.add_argument("--password", default="demo-password")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--documented-only",
-        action="store_true",
-        help="serve only Scrada's documented API (the assumed partner feed answers 404)",
-    )
-    args = parser.parse_args(argv)
-    # First: a SIGTERM that arrives while the companies are being made still exits cleanly.
-    stop = stop_on_signal()
-    simulator = ScradaSimulator(
-        api_key=args.api_key,
-        password=args.password,
-        rate_limit=args.rate_limit or None,
-        seed=args.seed,
-        documented_only=args.documented_only,
-    )
-    simulator.record_requests = False
-    populate(simulator, companies=args.companies, documents=args.documents, peppol=args.peppol)
-    if stop.is_set():
-        return 0
-    url = simulator.start(args.host, args.port)
-    print(f"Scrada simulator on {url}", flush=True)
-    while not stop.wait(0.5):
-        pass
-    simulator.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
