@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from webapp.backoffice.column_labels import column_label
 from webapp.i18n import N_
 
 
@@ -58,51 +59,6 @@ def _text(name: str, description: str, **extra: Any) -> Column:
     return Column(name, "text", description, **extra)
 
 
-_LABELS = {  # the short names a shopkeeper reads, by column name; a kind may say otherwise
-    "code": N_("Code"),
-    "label": N_("Label"),
-    "unit": N_("Unit"),
-    "vat_rate": N_("VAT"),
-    "price_excl_vat": N_("Price excl. VAT"),
-    "vat_code": N_("VAT code"),
-    "family": N_("Family"),
-    "barcode": N_("Barcode"),
-    "export": N_("For export"),
-    "tags": N_("Tags"),
-    "stock": N_("Stock"),
-    "active": N_("Active"),
-    "last_name": N_("Last name"),
-    "first_name": N_("First name"),
-    "company": N_("Company"),
-    "email": N_("E-mail"),
-    "phone": N_("Phone"),
-    "address": N_("Address"),
-    "postcode": N_("Postcode"),
-    "city": N_("City"),
-    "country": N_("Country"),
-    "vat_number": N_("VAT number"),
-    "created_on": N_("Customer since"),
-    "customer_code": N_("Customer code"),
-    "contact_no": N_("Contact number"),
-    "role": N_("Role"),
-    "kind": N_("Type"),
-    "name": N_("Name"),
-    "registers": N_("Registers"),
-    "number": N_("Register number"),
-    "warehouse": N_("Warehouse"),
-    "ticket_prefix": N_("Ticket prefix"),
-    "rate": N_("Rate"),
-    "valid_from": N_("Valid from"),
-    "valid_to": N_("Valid until"),
-    "decimals": N_("Decimals"),
-}
-_KIND_LABELS = {
-    ("articles", "code"): N_("Article code"),
-    ("users", "code"): N_("User code"),
-    ("vat_rates", "code"): N_("VAT code"),
-}
-
-
 def _labelled(kind: str, columns: tuple[Column, ...]) -> tuple[Column, ...]:
     """Each column with its label: its own, the kind's, the common one, else its description
     (the e-connecteur's columns have none)."""
@@ -111,9 +67,7 @@ def _labelled(kind: str, columns: tuple[Column, ...]) -> tuple[Column, ...]:
         if column.label
         else replace(
             column,
-            label=_KIND_LABELS.get(
-                (kind, column.name), _LABELS.get(column.name, column.description)
-            ),
+            label=column_label(kind, column.name, column.description),
         )
         for column in columns
     )
