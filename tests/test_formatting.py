@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from jinja2 import Environment
 
@@ -93,3 +94,66 @@ def test_the_filters_render_in_templates() -> None:
         assert template.render(**values) == "10,00|1,25|3|04/05/2026"
     with i18n.language("en"):
         assert template.render(**values) == "10.00|1.25|3|2026-05-04"
+
+
+def _numbers() -> list[Decimal]:
+    """Everyday amounts and their edges: signs, zeros, halves to round, every magnitude up to
+    past 10**15, long decimals, exponents, and what is not finite."""
+    rng = random.Random(20261201)
+    numbers = [
+        Decimal(text)
+        for text in (
+            "0",
+            "-0",
+            "0.00005",
+            "-0.00005",
+            "0.5",
+            "1E+2",
+            "1E-9",
+            "999.99995",
+            "999999999999999.99995",
+            "1E+15",
+            "-1E+15",
+            "123456789012345678",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "12.34500",
+            "0.0001",
+            "-7.125",
+            "2.5",
+            "3.5",
+        )
+    ]
+    for _ in range(6000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 20)))
+        number = Decimal(digits).scaleb(rng.randint(-12, 6))
+        numbers.append(-number if rng.random() < 0.3 else number)
+    return numbers
+
+
+def test_grouped_amounts_are_babels_in_every_language() -> None:
+    """The fast path writes what babel writes, number for number (else it goes wrong quietly);
+    babel given the precision its rounding needs for the largest."""
+    numbers = _numbers()
+    for language in ("fr", "nl", "en"):
+        with i18n.language(language):
+            for minimum, maximum in ((2, 4), (2, 2), (0, 3), (0, 0), (1, 2)):
+                pattern = "#,##0." + "0" * minimum + "#" * (maximum - minimum)
+                for number in numbers:
+                    with localcontext() as context:
+                        context.prec = 60
+                        expected = formatting._formatted(number, pattern)
+                    made = formatting._grouped(number, minimum, maximum)
+                    assert made == expected, (language, pattern, number)
+
+
+def test_absurd_amounts_from_a_file_are_shown_not_failed() -> None:
+    """A file's total may be any number: babel's 28 digits raised InvalidOperation from 10**24."""
+    with i18n.language("fr"):
+        assert formatting.amount("1e30") == "1" + "\u202f000" * 10 + ",00"
+        assert formatting.money("-123456789012345678901234567890.5") == (
+            "-123\u202f456\u202f789\u202f012\u202f345\u202f678\u202f901\u202f234\u202f567\u202f890,50"
+        )
+        assert formatting.amount("1e400") == "1E+400"
+        assert formatting.quantity("NaN") == "NaN"
