@@ -98,7 +98,7 @@ def test_the_filters_render_in_templates() -> None:
 
 def _numbers() -> list[Decimal]:
     """Everyday amounts and their edges: signs, zeros, halves to round, every magnitude up to
-    past 10**15, long decimals, exponents, and what is not finite."""
+    past 10**15, long decimals, exponents (what _decimal lets through: finite)."""
     rng = random.Random(20261201)
     numbers = [
         Decimal(text)
@@ -115,9 +115,6 @@ def _numbers() -> list[Decimal]:
             "1E+15",
             "-1E+15",
             "123456789012345678",
-            "NaN",
-            "Infinity",
-            "-Infinity",
             "12.34500",
             "0.0001",
             "-7.125",
@@ -149,11 +146,13 @@ def test_grouped_amounts_are_babels_in_every_language() -> None:
 
 
 def test_absurd_amounts_from_a_file_are_shown_not_failed() -> None:
-    """A file's total may be any number: babel's 28 digits raised InvalidOperation from 10**24."""
+    """A file's total may be any number: babel's 28 digits raised InvalidOperation from 10**24;
+    what is not a figure to write (not finite, or too long) is shown as the text it came as."""
     with i18n.language("fr"):
         assert formatting.amount("1e30") == "1" + "\u202f000" * 10 + ",00"
         assert formatting.money("-123456789012345678901234567890.5") == (
             "-123\u202f456\u202f789\u202f012\u202f345\u202f678\u202f901\u202f234\u202f567\u202f890,50"
         )
-        assert formatting.amount("1e400") == "1E+400"
-        assert formatting.quantity("NaN") == "NaN"
+        for text in ("1e400", "1e999999999", "NaN", "-nan", "sNaN", "inf", "-Infinity"):
+            assert formatting.amount(text) == text
+            assert formatting.quantity(text) == text

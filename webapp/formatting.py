@@ -56,17 +56,17 @@ def _separators(code: str) -> tuple[str, str]:
 
 _QUANTA = [Decimal(1).scaleb(-places) for places in range(5)]
 _EVERYDAY = Decimal(10) ** 15
-LARGEST = 100  # digits of a number still written in full
+LARGEST = 100  # digits: a number this long is shown as the text it came as
 
 
 def _grouped(number: Decimal, minimum: int, maximum: int) -> str:
     """What babel writes for the pattern "#,##0." with `minimum` zeros and then hashes up to
     `maximum` decimals (NumberPattern.apply: grouped by three, rounded by the context as its
     quantize is, trailing zeros dropped down to `minimum`), in a quarter of its time: a history or
-    documents page shows fifty amounts. Other numbers (not finite, from 10**15) go to babel;
+    documents page shows fifty amounts. From 10**15 on, numbers go to babel (_unusual);
     tests/test_formatting.py compares the two on thousands of numbers in each language."""
     value = abs(number).normalize()
-    if not value.is_finite() or value >= _EVERYDAY or maximum >= len(_QUANTA):
+    if value >= _EVERYDAY or maximum >= len(_QUANTA):
         return _unusual(number, minimum, maximum)
     # Quantized to `maximum` places, the fraction has them all: never shorter than `minimum`.
     whole, _, fraction = f"{value.quantize(_QUANTA[maximum]):f}".partition(".")
@@ -80,27 +80,28 @@ def _grouped(number: Decimal, minimum: int, maximum: int) -> str:
 
 
 def _unusual(number: Decimal, minimum: int, maximum: int) -> str:
-    """A number too large for _grouped, or not finite (babel's "NaN", "∞"): babel's, with the
-    precision its rounding needs (the default 28 digits raised InvalidOperation from 10**24 on:
-    a page showing a file's absurd total failed); past LARGEST digits, the number as it is."""
+    """A number too large for _grouped: babel's, with the precision its rounding needs (the
+    default 28 digits raised InvalidOperation from 10**24 on: a page showing a file's absurd total
+    failed)."""
     pattern = "#,##0." + "0" * minimum + "#" * (maximum - minimum)
-    if not number.is_finite():
-        return _formatted(number, pattern)
-    if number.adjusted() >= LARGEST:
-        return str(number)
     with localcontext() as context:
         context.prec = max(context.prec, number.adjusted() + maximum + 2)
         return _formatted(number, pattern)
 
 
 def _decimal(value: Number) -> Decimal | None:
-    """A number, or the text of one ("19.00" read from a file); None when it is neither."""
+    """A number, or the text of one ("19.00" read from a file); None when it is neither, or is
+    not one to write in figures: not finite ("NaN", "inf", "sNaN", which even raises on abs())
+    or of LARGEST digits and more ("1e999999999" overflows Decimal's context)."""
     if value is None or value == "":
         return None
     try:
-        return Decimal(str(value).strip())
+        number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
+    if not number.is_finite() or number.adjusted() >= LARGEST:
+        return None
+    return number
 
 
 def amount(value: Number, minimum: int = 2, maximum: int = 4) -> str:
