@@ -12,6 +12,7 @@ import socket
 import socketserver
 import sys
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -168,3 +169,12 @@ def stop_on_signal() -> threading.Event:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     return stop
+
+
+def serve_until(stop: threading.Event, stop_serving: Callable[[], None]) -> int:
+    """A simulator's own process, once it serves: wait for `stop` (stop_on_signal), then stop
+    serving; the process's exit code."""
+    while not stop.wait(0.5):
+        pass
+    stop_serving()
+    return 0

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote
 
 from webapp.simulators import prestashop_format as fmt
 from webapp.simulators import prestashop_query as query
-from webapp.simulators.http_server import ServerThread, stop_on_signal
+from webapp.simulators.http_server import ServerThread, serve_until, stop_on_signal
 from webapp.simulators.prestashop_http import Handler, RecordedRequest, Response, host_page
 from webapp.simulators.prestashop_orders import Line, OrderBook
 from webapp.simulators.prestashop_schema import RESOURCES, Resource
@@ -393,10 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     # A simulator's key, not a secret: a developer needs it to try the shop.
     print(f"PrestaShop simulator on {url} (API {simulator.api_url}, key {simulator.api_key})")
     sys.stdout.flush()
-    while not stop.wait(0.5):
-        pass
-    simulator.stop()
-    return 0
+    return serve_until(stop, simulator.stop)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import random
 import sys
 
 from webapp.simulators import scrada_docs as docs
-from webapp.simulators.http_server import stop_on_signal
+from webapp.simulators.http_server import serve_until, stop_on_signal
 from webapp.simulators.scrada import ScradaSimulator
 from webapp.simulators.scrada_data import Company
 
@@ -63,10 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     url = simulator.start(args.host, args.port)
     print(f"Scrada simulator on {url}", flush=True)
-    while not stop.wait(0.5):
-        pass
-    simulator.stop()
-    return 0
+    return serve_until(stop, simulator.stop)
 
 
 if __name__ == "__main__":
