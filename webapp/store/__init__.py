@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from webapp.files import replace_file
 from webapp.store.fair_lock import FairLock
 from webapp.store.migrations import apply_migrations, latest_version
+from webapp.store.turnstile import Turnstile
 
 __all__ = ["Store", "latest_version", "one", "rows"]
 
@@ -114,6 +115,8 @@ class Store:
         self._idle_lock = threading.Lock()
         self._closed = False
         self._writer = _connect(self.path)
+        # Turns at the writer between processes, as FairLock gives them between threads.
+        self._turns = Turnstile(self.path)
         self._writer.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed outbox record or delivery mark must survive a power cut.
         self._writer.execute("PRAGMA synchronous = FULL")
@@ -125,7 +128,7 @@ class Store:
 
     def migrate(self, target: int | None = None) -> list[int]:
         """Apply pending numbered migrations (up to ``target``); returns the versions applied."""
-        with self._lock:
+        with self._lock, self._turns:
             return apply_migrations(self._writer, target)
 
     @property
@@ -142,7 +145,7 @@ class Store:
     @contextlib.contextmanager
     def write(self) -> Iterator[Database]:
         """One transaction on the single writer connection; rolled back if the block raises."""
-        with self._lock:
+        with self._lock, self._turns:
             self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer_db
@@ -223,3 +226,4 @@ class Store:
             conn.close()
         with self._lock:
             self._writer.close()
+            self._turns.close()
