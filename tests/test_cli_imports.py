@@ -96,3 +96,18 @@ def test_the_register_and_redeliver_commands_are_added_explicitly() -> None:
     assert isinstance(update, click.Group)
     assert set(update.commands) == {"publish", "confirm", "mode", "received"}
     assert "redeliver" in scrada.commands
+
+
+def test_the_commands_start_without_the_web_server() -> None:
+    """`relais connector receive` and the like start in a fraction of a second: assembling the
+    commands loads neither the web framework (~0.2 s) nor the server's templates."""
+    code = (
+        "import json, sys\n"
+        "import webapp.cli.root\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert not {"litestar", "uvicorn", "jinja2"} & set(json.loads(result.stdout))

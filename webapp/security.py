@@ -5,13 +5,13 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections.abc import Callable
-
-from litestar.enums import ScopeType
-from litestar.response.base import ASGIResponse
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from typing import TYPE_CHECKING
 
 from webapp.config import DataDir
 from webapp.files import atomic_write_text
+
+if TYPE_CHECKING:  # litestar only for the server's middlewares: commands check hosts without it
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -91,7 +91,8 @@ def foreign_request(scope: Scope, origins: frozenset[str]) -> bool:
     CSRF-exempt local ticket API) still cannot be used across origins. Programs that are not
     browsers send neither header and pass.
     """
-    if scope["type"] != ScopeType.HTTP or scope.get("method", "GET") not in UNSAFE_METHODS:
+    kind: object = scope["type"]  # "http", ScopeType.HTTP (a str) in litestar's types
+    if kind != "http" or scope.get("method", "GET") not in UNSAFE_METHODS:
         return False
     for name, value in scope.get("headers", []):
         if name == b"origin" and value.decode("latin-1").lower() not in origins:
@@ -102,6 +103,8 @@ def foreign_request(scope: Scope, origins: frozenset[str]) -> bool:
 
 
 def origin_check_middleware(hosts: list[str]) -> Callable[[ASGIApp], ASGIApp]:
+    from litestar.response.base import ASGIResponse
+
     origins = allowed_origins(hosts)
 
     def factory(app: ASGIApp) -> ASGIApp:
