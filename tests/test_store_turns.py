@@ -7,6 +7,7 @@ without the turnstile each write here waits for the job to end (or for the busy 
 
 from __future__ import annotations
 
+import errno
 import subprocess
 import sys
 import textwrap
@@ -112,3 +113,31 @@ def test_a_lock_held_too_long_is_passed_over(
         holder.kill()
         holder.wait()
         store.close()
+
+
+def test_a_folder_that_cannot_lock_files_gives_up_turns_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locking refused outright (ENOLCK on some network folders) is not a lock held by another
+    process: the writes go on at once, and no later write tries again."""
+    from webapp.store import turnstile
+
+    tries = []
+
+    def refused(handle: int) -> None:
+        tries.append(handle)
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(turnstile, "PATIENCE_SECONDS", 3600.0)  # a wait would hang the test
+    monkeypatch.setattr(turnstile, "_lock", refused)
+    store = Store(tmp_path / "relais.sqlite")
+    try:
+        for number in range(3):
+            with store.write() as db:
+                db.execute("CREATE TABLE IF NOT EXISTS written (x)")
+                db.execute("INSERT INTO written VALUES (?)", [number])
+        with store.read() as db:
+            assert db.execute("SELECT count(*) FROM written").fetchone()[0] == 3
+    finally:
+        store.close()
+    assert len(tries) == 1

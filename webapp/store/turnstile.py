@@ -16,10 +16,13 @@ where no lock file can be made) is passed over, and SQLite's own locking decides
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.0005  # how often a waiting process tries again
 PATIENCE_SECONDS = 10.0  # then it goes on without its turn (SQLite's busy timeout still waits)
@@ -41,11 +44,23 @@ class Turnstile:
             return
         deadline = time.monotonic() + PATIENCE_SECONDS
         through_gate = _take(self._gate, deadline)
+        writer: bool | None = False
         try:
-            self._holding = _take(self._writer, deadline)
+            if through_gate is not None:
+                writer = _take(self._writer, deadline)
         finally:
             if through_gate:
                 _let_go(self._gate)
+        if through_gate is None or writer is None:
+            self._unsupported()
+        else:
+            self._holding = writer
+
+    def _unsupported(self) -> None:
+        """Files that cannot be locked at all (some network folders): no turns from now on, rather
+        than a wait for the patience at every write."""
+        log.warning("writes take no turns between processes: the folder cannot lock files")
+        self.close()
 
     def leave(self) -> None:
         self._depth -= 1
@@ -75,15 +90,19 @@ def _open(path: Path) -> int | None:
         return None
 
 
-def _take(handle: int, deadline: float) -> bool:
+def _take(handle: int, deadline: float) -> bool | None:
+    """True once taken, False when another process kept it past ``deadline``; None when the
+    file cannot be locked at all."""
     while True:
         try:
             _lock(handle)
             return True
-        except OSError:
+        except (BlockingIOError, PermissionError):  # held (Windows says EACCES)
             if time.monotonic() >= deadline:
                 return False
             time.sleep(POLL_SECONDS)
+        except OSError:
+            return None
 
 
 # flock on POSIX: held per open file, so two stores of one process take turns too. Windows locks
