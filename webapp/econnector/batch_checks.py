@@ -196,7 +196,7 @@ def connector_problem(db: Database, connector: Connector) -> tuple[int, Document
         company_id = checks._company_id(db, connector.company_id)
         checks._check_references(db, data, company_id)
     except DocumentError as refused:
-        return 0, refused
+        return 0, _kept(refused)
     return company_id, None
 
 
@@ -235,11 +235,19 @@ def check_received(
                 N_("A document from elsewhere needs both its source and its external reference.")
             )
     except DocumentError as refused:
-        return Outcome(refused, None)
+        return Outcome(_kept(refused), None)
     try:
         return Outcome(None, _check_rest(db, answers, connector, document, lines, doc_date))
     except DocumentError as refused:
-        return Outcome(None, refused)
+        return Outcome(None, _kept(refused))
+
+
+def _kept(refused: DocumentError) -> DocumentError:
+    """The refusal without its traceback, to keep until the chunk is written. Its frames hold the
+    chunk being prepared, which holds the refusal: the whole chunk would be a reference cycle,
+    freed only by the cyclic collector, whose full passes (over every document alive) took a
+    fifth of a reception's time."""
+    return refused.with_traceback(None)
 
 
 def _check_rest(
