@@ -81,8 +81,11 @@ def chunks(documents: Iterable[Item], sizer: ChunkSizer) -> Iterator[list[Item]]
         document = item.document if isinstance(item, Prepared) else item
         lines += len(document.lines) + 1
         if len(chunk) >= CHUNK_DOCUMENTS or lines >= sizer.lines:
-            yield chunk
-            chunk, lines = [], 0
+            # Handed over without a local of ours keeping it while we wait: the caller frees
+            # the chunk once written, before its collection between chunks (webapp/collection).
+            handed, chunk, lines = [chunk], [], 0
+            del item, document
+            yield handed.pop()
     if chunk:
         yield chunk
 

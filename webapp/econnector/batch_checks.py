@@ -243,10 +243,8 @@ def check_received(
 
 
 def _kept(refused: DocumentError) -> DocumentError:
-    """The refusal without its traceback, to keep until the chunk is written. Its frames hold the
-    chunk being prepared, which holds the refusal: the whole chunk would be a reference cycle,
-    freed only by the cyclic collector, whose full passes (over every document alive) took a
-    fifth of a reception's time."""
+    """The refusal without its traceback (whose frames hold the chunk that holds the refusal: a
+    cycle only the collector frees, see webapp/collection.py), kept until the chunk is written."""
     return refused.with_traceback(None)
 
 

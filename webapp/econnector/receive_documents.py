@@ -10,10 +10,10 @@ integration does). `progress` is called once a chunk is done, i.e. committed for
 from __future__ import annotations
 
 import contextlib
-import gc
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
+from webapp import collection
 from webapp.econnector import batch
 from webapp.econnector.batch_checks import ReferenceAnswers
 from webapp.econnector.batch_customers import Pending
@@ -48,7 +48,7 @@ def receive_documents(
     sizer = batch.ChunkSizer()
     # One reader for the reception (opening one costs ~10 ms, and chunks are many): it holds no
     # read transaction between its statements, so the chunks' commits and checkpoints go on.
-    with store.read() as reader:
+    with store.read() as reader, collection.paused():
         resolver = report.resolver(reader, connector)
         for chunk in batch.chunks(documents, sizer):
             prepared = batch.prepare(reader, resolver, answers, connector, chunk)
@@ -56,6 +56,8 @@ def receive_documents(
                 spill.add(prepared)
             held = _chunk(store, connector, prepared, choices, report, pending)
             sizer.took(held, batch.written_lines(prepared))
+            del chunk, prepared  # freed now, before the young collection
+            collection.between_chunks()
             if progress:
                 progress(report.total)
 
@@ -72,11 +74,14 @@ def receive_checked(
     again to this integration's own pace: only the transactions are left to do."""
     pending = Pending()
     sizer = batch.ChunkSizer()
-    for prepared in batch.chunks(checked, sizer):
-        held = _chunk(store, connector, prepared, choices, report, pending)
-        sizer.took(held, batch.written_lines(prepared))
-        if progress:
-            progress(report.total)
+    with collection.paused():
+        for prepared in batch.chunks(checked, sizer):
+            held = _chunk(store, connector, prepared, choices, report, pending)
+            sizer.took(held, batch.written_lines(prepared))
+            del prepared
+            collection.between_chunks()
+            if progress:
+                progress(report.total)
 
 
 def _chunk(
@@ -90,7 +95,8 @@ def _chunk(
     """The chunk's transaction, committed, or rolled back for an analysis (what it did is
     carried to the next chunks); returns how long it held the write lock (seconds)."""
     started = time.perf_counter()
-    with _no_collection(), contextlib.suppress(_Rollback), store.write() as db:
+    # No collection inside the transaction (a full one would hold the write lock as long).
+    with collection.paused(), contextlib.suppress(_Rollback), store.write() as db:
         started = time.perf_counter()  # the lock is held from here
         if report.analyse_only:
             # The chunk refers to customers earlier chunks created then rolled back.
@@ -100,16 +106,3 @@ def _chunk(
             pending.absorb(layer)
             raise _Rollback()
     return time.perf_counter() - started
-
-
-@contextlib.contextmanager
-def _no_collection() -> Iterator[None]:
-    """No collection inside a chunk's transaction: a full one (0.1–0.3 s with a big reception's
-    memos) would hold the write lock as long. It comes after, outside the lock."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
