@@ -289,5 +289,7 @@ def test_every_filter_reads_one_index_range_without_sorting(
         assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, plan
         if filters.subject:
             assert "run_items_subject_status_created" in plan, plan
+        elif filters.job_name and filters.status == "error":  # one job's errors: sought directly
+            assert "run_items_errors_by_job" in plan, plan
         if cursor and "created_at = ?" in sql:  # the cursor's moment: a seek on the id too
             assert "rowid<?" in plan or "rowid>?" in plan, plan

@@ -97,16 +97,21 @@ class ItemFilter:
             args.append(self.subject)
         if self.status == "unresolved":
             clauses.append("status = 'error' AND resolved_at IS NULL")
+        elif self.status == "error":
+            clauses.append("status = 'error'")  # a literal: what the errors' partial index says
         elif self.status:
             clauses.append("status = ?")
             args.append(self.status)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
     def source(self) -> str:
-        """The table, held to the (subject, status, created_at) index for one thing's tab: without
-        statistics the planner may walk every item of that status, of every subject, instead."""
+        """The table, held to the (subject, status, created_at) index for one thing's tab, or to
+        the errors' (job_name, created_at) for one job's errors: without statistics the planner
+        may walk every item of that status, of every subject or job, instead."""
         if self.subject and self.status:
             return "run_items INDEXED BY run_items_subject_status_created"
+        if self.job_name and self.status == "error":
+            return "run_items INDEXED BY run_items_errors_by_job"
         return "run_items"
 
 
