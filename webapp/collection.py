@@ -43,6 +43,6 @@ def paused() -> Iterator[None]:
 
 
 def between_chunks() -> None:
-    """The young generations collected, between two chunks of a paused job: what is alive there
-    is the job's memos and other threads' objects, a few thousand, a millisecond or two."""
+    """The youngest generation collected, between two chunks of a paused job: what is alive
+    there is the job's memos and other threads' objects, a few thousand, a millisecond or two."""
     gc.collect(0)
