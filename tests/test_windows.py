@@ -33,8 +33,12 @@ from webapp.store import Store
 
 
 @pytest.fixture
-def on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+def on_windows(monkeypatch: pytest.MonkeyPatch) -> Msvcrt:
+    """The Windows branches, with msvcrt's file locks (every Store write takes two of them)."""
     monkeypatch.setattr(windows, "IS_WINDOWS", True)
+    fake = Msvcrt()
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    return fake
 
 
 @pytest.fixture
@@ -188,10 +192,8 @@ class Msvcrt(types.ModuleType):
             raise PermissionError(errno.EACCES, "Permission denied") from None
 
 
-@pytest.mark.usefixtures("on_windows")
-def test_serve_lock_on_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = Msvcrt()
-    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+def test_serve_lock_on_windows(tmp_path: Path, on_windows: Msvcrt) -> None:
+    fake = on_windows
     data_dir = DataDir(tmp_path, portable=False)
     (tmp_path / "serve.lock").write_text("left by an older version")  # the range is still byte 0
     (tmp_path / "serve.json").write_text(json.dumps({"url": "http://127.0.0.1:8765"}))
@@ -210,6 +212,40 @@ def test_serve_lock_on_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert not (tmp_path / "serve.json").exists()
     with server.serve_lock(data_dir):  # free again
         pass
+
+
+def test_store_writes_take_turns_by_msvcrt_locks_on_windows(
+    tmp_path: Path, on_windows: Msvcrt
+) -> None:
+    """Each write: the gate, then the writer, then the gate let go, all on byte 0 (the files stay
+    empty), and the writer let go explicitly; a second store waits its turn (EACCES, retried)."""
+    store = Store(tmp_path / "relais.sqlite")
+    other = Store(tmp_path / "relais.sqlite")
+    try:
+        on_windows.calls.clear()
+        with store.write() as db:
+            db.execute("CREATE TABLE t (x)")
+        assert on_windows.calls == [("lock", 0), ("lock", 0), ("unlock", 0), ("unlock", 0)]
+        on_windows.calls.clear()
+        with store.write() as db:
+            db.execute("INSERT INTO t VALUES (1)")
+            waiting = threading.Thread(target=_write_one, args=(other,))
+            waiting.start()
+            waiting.join(0.2)
+            assert waiting.is_alive(), "the other store waits for the writer lock"
+        waiting.join(10)
+        assert not waiting.is_alive()
+        with store.read() as db:
+            assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+    finally:
+        other.close()
+        store.close()
+    assert (tmp_path / "relais.sqlite-writer").stat().st_size == 0
+
+
+def _write_one(store: Store) -> None:
+    with store.write() as db:
+        db.execute("INSERT INTO t VALUES (2)")
 
 
 # -- the windowed build: no stdin, stdout or stderr at all ------------------------------------

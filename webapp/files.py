@@ -137,3 +137,34 @@ def atomic_write_text(
     target: Path, text: str, *, encoding: str = "utf-8", permissions: int | None = None
 ) -> None:
     atomic_write_bytes(target, text.encode(encoding), permissions=permissions)
+
+
+# Locks on a whole open file, for one holder at a time across processes (serve.lock, the store's
+# turnstile): flock on POSIX, held per open file; on Windows a lock on byte 0 of the handle (the
+# files stay empty). Both refuse at once when another holds the lock: BlockingIOError on POSIX,
+# PermissionError (EACCES) on Windows; any other OSError means the file cannot be locked at all.
+def lock_file(fd: int) -> None:
+    if windows.is_windows():
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def unlock_file(fd: int) -> None:
+    """Windows frees a lock at close only "when resources allow": a process starting at once (an
+    update installed at start) could find it still held. So it is let go explicitly."""
+    with contextlib.suppress(OSError):
+        if windows.is_windows():
+            import msvcrt
+
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_UN)

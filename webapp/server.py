@@ -18,10 +18,9 @@ from typing import IO, Any
 
 import uvicorn
 
-from webapp import windows
 from webapp.app import create_app
 from webapp.config import DataDir
-from webapp.files import atomic_write_text
+from webapp.files import atomic_write_text, lock_file, unlock_file
 from webapp.pos import journal
 from webapp.security import is_loopback
 from webapp.services import Services
@@ -44,7 +43,7 @@ def serve_lock(data_dir: DataDir) -> Iterator[IO[str]]:
     path = data_dir.path / "serve.lock"
     handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the whole serve)
     try:
-        _lock_file(handle)
+        lock_file(handle.fileno())
     except OSError:
         handle.close()
         raise AlreadyRunning(_running_url(data_dir)) from None
@@ -52,35 +51,10 @@ def serve_lock(data_dir: DataDir) -> Iterator[IO[str]]:
     try:
         yield handle
     finally:
-        _unlock_file(handle)
+        unlock_file(handle.fileno())
         handle.close()
         with contextlib.suppress(OSError):
             (data_dir.path / "serve.json").unlink()
-
-
-# Windows locks a byte range from the current position; the file stays empty, byte 0 is the lock.
-def _lock_file(handle: IO[str]) -> None:
-    if windows.is_windows():
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-    else:
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _unlock_file(handle: IO[str]) -> None:
-    """Windows frees a lock at close only "when resources allow": a restarting program (an
-    update installed at start) could find it still held. Unlock explicitly first."""
-    if not windows.is_windows():
-        return  # flock ends with the close
-    import msvcrt
-
-    handle.seek(0)
-    with contextlib.suppress(OSError):
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
 
 
 def _running_url(data_dir: DataDir) -> str | None:

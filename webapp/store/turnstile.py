@@ -18,9 +18,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import time
 from pathlib import Path
+
+from webapp.files import lock_file, unlock_file
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class Turnstile:
                 writer = _take(self._writer, deadline)
         finally:
             if through_gate:
-                _let_go(self._gate)
+                unlock_file(self._gate)
         if through_gate is None or writer is None:
             self._unsupported()
         else:
@@ -66,7 +67,7 @@ class Turnstile:
         self._depth -= 1
         if self._depth == 0 and self._holding and self._writer is not None:
             self._holding = False
-            _let_go(self._writer)
+            unlock_file(self._writer)
 
     def __enter__(self) -> Turnstile:
         self.enter()
@@ -95,37 +96,11 @@ def _take(handle: int, deadline: float) -> bool | None:
     file cannot be locked at all."""
     while True:
         try:
-            _lock(handle)
+            lock_file(handle)
             return True
-        except (BlockingIOError, PermissionError):  # held (Windows says EACCES)
+        except (BlockingIOError, PermissionError):  # held by another process
             if time.monotonic() >= deadline:
                 return False
             time.sleep(POLL_SECONDS)
         except OSError:
             return None
-
-
-# flock on POSIX: held per open file, so two stores of one process take turns too. Windows locks
-# a byte range of an open handle; the files stay empty, byte 0 is the lock. Chosen by the platform
-# itself (not webapp.windows, which tests turn on to try Windows paths on Linux).
-if sys.platform == "win32":
-    import msvcrt
-
-    def _lock(handle: int) -> None:
-        os.lseek(handle, 0, os.SEEK_SET)
-        msvcrt.locking(handle, msvcrt.LK_NBLCK, 1)
-
-    def _let_go(handle: int) -> None:
-        with contextlib.suppress(OSError):
-            os.lseek(handle, 0, os.SEEK_SET)
-            msvcrt.locking(handle, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(handle: int) -> None:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _let_go(handle: int) -> None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(handle, fcntl.LOCK_UN)
