@@ -7,12 +7,14 @@ from __future__ import annotations
 import gc
 import weakref
 from pathlib import Path
+from typing import Any
 
 from tests.test_econnector import drop
 from tests.test_econnector_batch import mixed_lines, open_shop
 from webapp.backoffice.document_types import DocumentError
 from webapp.econnector import batch
 from webapp.econnector.batch_checks import ReferenceAnswers
+from webapp.econnector.batch_customers import NewParty, Pending
 from webapp.econnector.inbox import read_documents
 from webapp.econnector.receive import ReceiveReport
 
@@ -45,3 +47,22 @@ def test_a_prepared_chunk_with_refusals_is_freed_without_the_collector(tmp_path:
         if enabled:
             gc.enable()
         services.close()
+
+
+def test_a_chunks_layer_of_new_customers_is_freed_without_the_collector() -> None:
+    reception = Pending()
+    reception.add_party(NewParty(1, "W000001", {"email": "a@example.fr"}, "FR"))
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        layer = reception.layer()
+        layer.add_party(NewParty(2, "W000002", {"email": "a@example.fr"}, "FR"))
+        assert layer.by_email_of("a@example.fr") == ["W000002", "W000001"]
+        assert layer.party("w000001") is not None, "the layers under it are asked too"
+        kept: list[weakref.ref[Any]] = [weakref.ref(layer), weakref.ref(layer.parties[0])]
+        del layer
+        assert [ref for ref in kept if ref() is not None] == []
+    finally:
+        if enabled:
+            gc.enable()
+

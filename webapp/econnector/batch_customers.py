@@ -68,7 +68,9 @@ class Pending:
     numbers: int = 0
     last_party_id: int = 0
     w_max: int = 0
-    chain: list[Pending] = field(default_factory=list, repr=False, compare=False)
+    # The layers under this one, found once (a layer's parent never changes). Not this layer
+    # itself: that would make each chunk's layer a cycle that only the collector frees.
+    ancestors: list[Pending] | None = field(default=None, repr=False, compare=False)
 
     def layer(self) -> Pending:
         return Pending(parent=self)
@@ -92,12 +94,14 @@ class Pending:
         self.numbers += layer.numbers
 
     def _chain(self) -> list[Pending]:
-        """This layer and those under it (a layer's parent never changes)."""
-        if not self.chain:
-            self.chain.append(self)
-            while (parent := self.chain[-1].parent) is not None:
-                self.chain.append(parent)
-        return self.chain
+        """This layer and those under it."""
+        if self.ancestors is None:
+            self.ancestors = []
+            layer = self.parent
+            while layer is not None:
+                self.ancestors.append(layer)
+                layer = layer.parent
+        return [self, *self.ancestors]
 
     def link(self, ref: str) -> tuple[int, str] | None:
         return next((layer.links[ref] for layer in self._chain() if ref in layer.links), None)
