@@ -9,14 +9,16 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.test_econnector import drop
-from tests.test_econnector_batch import mixed_lines, open_shop
+from tests.test_econnector_batch import CHOICES, mixed_lines, open_shop
 from webapp.backoffice.document_types import DocumentError
-from webapp.econnector import batch
+from webapp.econnector import batch, reception_cache
 from webapp.econnector.batch_checks import ReferenceAnswers
 from webapp.econnector.batch_customers import NewParty, Pending
-from webapp.econnector.inbox import read_documents
-from webapp.econnector.receive import ReceiveReport
+from webapp.econnector.inbox import SourceDocument, read_documents
+from webapp.econnector.receive import ReceiveReport, receive
 
 
 def test_a_prepared_chunk_with_refusals_is_freed_without_the_collector(tmp_path: Path) -> None:
@@ -66,3 +68,27 @@ def test_a_chunks_layer_of_new_customers_is_freed_without_the_collector() -> Non
         if enabled:
             gc.enable()
 
+
+def test_an_integration_decodes_the_analysis_spill_one_document_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents decoded ahead of the integration are containers every young collection between
+    two chunks walks: the rest of a spilled chunk waits as bytes, which it does not."""
+    monkeypatch.setattr(batch, "CHUNK_DOCUMENTS", 50)
+    services, connector, inbox = open_shop(tmp_path)
+    try:
+        path = drop(inbox, "mixed.csv", mixed_lines())
+        receive(services.store, connector, analyse_only=True, choices=CHOICES)
+        kept = reception_cache.checked(services.store, connector, path)
+        assert kept is not None
+        gc.collect()
+        before = len(gc.get_objects())
+        first = next(kept)
+        containers = len(gc.get_objects()) - before
+        alive = [item for item in gc.get_objects() if isinstance(item, SourceDocument)]
+        assert alive == [first.document]
+        assert len(list(kept)) > 10, "the spilled chunk held more documents"
+        # One document decoded is about 20 containers; the whole chunk decoded was over 250.
+        assert containers < 50, f"{containers} containers for one document"
+    finally:
+        services.close()
