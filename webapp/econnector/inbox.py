@@ -19,6 +19,7 @@ from webapp.csvio import CsvError, CsvReader
 from webapp.csvvalues import ValueProblem
 from webapp.econnector.columns import DOCUMENTS
 from webapp.econnector.connectors import Connector
+from webapp.econnector.inbox_lines import KnownLines
 from webapp.files import replace_file
 from webapp.i18n import N_, UserError, gettext
 from webapp.store import Store
@@ -108,14 +109,25 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
         memo = _Memo(fields)
         all_pairs, line_pairs = memo.pairs(fields), memo.pairs(line_fields)
         current: SourceDocument | None = None
-        current_raw: list[str] = []
+        current_ref, first_cells = "", list[str]()  # the document's reference and first line
         header_raw: tuple[str, ...] = ()
         pick_header = _picker([item.index for item in header_fields])
         seen: set[str] = set()
+        known = KnownLines.of(line_fields, SourceLine)
         for record in reader:
             values: dict[str, Any] = {}
             raw_ref = record.values[ref_index].strip() if ref_index < len(record.values) else ""
-            same = current is not None and raw_ref == current_raw[0] and raw_ref
+            same = current is not None and raw_ref == current_ref and raw_ref
+            if same and known and len(record.values) == width:
+                assert current is not None
+                # The document's columns as on its first line, every cell known valid: the
+                # line at once (inbox_lines); else cell by cell below, which teaches it.
+                if pick_header(record.values) == header_raw:
+                    try:
+                        current.lines.append(known.line(record.line, record.values))
+                        continue
+                    except KeyError:
+                        pass
             if same:
                 assert current is not None
                 problems = _row_problems(
@@ -124,9 +136,8 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
                 # Unchanged raw text is unchanged trimmed text: the field by field check only
                 # when something differs.
                 if len(record.values) < width or pick_header(record.values) != header_raw:
-                    problems += _header_changes(
-                        record.line, record.values, header_fields, current_raw
-                    )
+                    first = [_raw(first_cells, item.index) for item in header_fields]
+                    problems += _header_changes(record.line, record.values, header_fields, first)
             else:
                 problems = _row_problems(record.line, record.values, width, all_pairs, values, memo)
                 if current is not None:
@@ -135,10 +146,7 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
                 current = SourceDocument(
                     doc_ref, path.name, record.line, {k: values.get(k) for k in DOCUMENT_FIELDS}
                 )
-                current_raw = [
-                    raw_ref,
-                    *(_raw(record.values, item.index) for item in header_fields),
-                ]
+                current_ref, first_cells = raw_ref, record.values
                 header_raw = pick_header(record.values) if len(record.values) >= width else ()
                 if doc_ref in seen:
                     current.problems.append(
@@ -150,6 +158,8 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
             current.problems.extend(problems)
             if not problems:
                 _add_line(current, record.line, values)
+                if known and len(record.values) == width:
+                    known.learn(record.values, values)
         if current is not None:
             yield current
 
@@ -225,7 +235,7 @@ def _header_changes(
             line=line,
             column=item.name,
         )
-        for item, expected in zip(header_fields, first[1:], strict=True)
+        for item, expected in zip(header_fields, first, strict=True)
         if _raw(raw, item.index) != expected
     ]
 
