@@ -199,6 +199,12 @@ def test_blank_lines_are_skipped_and_lines_keep_their_numbers(tmp_path: Path) ->
     assert rows == [(3, ["A1", "two\nlines"]), (6, ["A2", "x"])]
 
 
+def test_a_row_is_blank_only_when_every_cell_is(tmp_path: Path) -> None:
+    text = "code;label\n ;\t\n;x\n\u00a0;y\n  ;  \nA3;\n"
+    _reader, rows = read_all(write(tmp_path / "a.csv", text))
+    assert rows == [(3, ["", "x"]), (4, ["\u00a0", "y"]), (6, ["A3", ""])]
+
+
 def test_a_10_mb_field_is_refused_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     path.write_text("code;label\nA1;ok\nA2;" + "x" * 10_000_000 + "\n", encoding="utf-8")

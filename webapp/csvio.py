@@ -47,7 +47,7 @@ SAMPLE_ROWS = 2_000
 # -- reader --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Record:
     line: int
     values: list[str]
@@ -203,7 +203,11 @@ class CsvReader:
                     line=start,
                     detail=_csv_error_text(exc, self.options.max_field_chars),
                 ) from exc
-            if not "".join(values).strip():  # no value but blanks (joined: one C call)
+            # no value but blanks (joined: one C call), unless the first says otherwise
+            if (
+                not (values and values[0] and not values[0].isspace())
+                and not "".join(values).strip()
+            ):
                 empty += 1
                 self._check_empty_run(empty)
                 continue
