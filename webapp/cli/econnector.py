@@ -275,10 +275,11 @@ def receive_command(
     from webapp.econnector import reception
     from webapp.tasks import TaskBusy
 
-    item = connector_named(state, code, as_json)
-    # Each state.services() is opened anew: the tasks must be those of the unlocked vault.
-    services = shop_services(state, item, as_json) if item.mode == "webservice" else None
-    tasks = (services or state.services()).tasks
+    services = state.services()
+    item = connector_named(state, code, as_json, services)
+    if item.mode == "webservice":  # the tasks must be those of the unlocked vault
+        services = shop_services(state, item, as_json)
+    tasks = services.tasks
     name = reception.ANALYSIS_TASK if analyse_only else reception.INTEGRATION_TASK
     params = {"connector": item.code, "links": {}, "link_homonyms": link_homonyms}
     try:
