@@ -115,19 +115,19 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
         seen: set[str] = set()
         known = KnownLines.of(line_fields, SourceLine)
         for record in reader:
-            values: dict[str, Any] = {}
-            raw_ref = record.values[ref_index].strip() if ref_index < len(record.values) else ""
+            cells = record.values
+            raw_ref = cells[ref_index].strip() if ref_index < len(cells) else ""
             same = current is not None and raw_ref == current_ref and raw_ref
-            if same and known and len(record.values) == width:
+            # The document's columns as on its first line, every cell known valid: the line at
+            # once (inbox_lines); else cell by cell below, which teaches it.
+            if same and known and len(cells) == width and pick_header(cells) == header_raw:
                 assert current is not None
-                # The document's columns as on its first line, every cell known valid: the
-                # line at once (inbox_lines); else cell by cell below, which teaches it.
-                if pick_header(record.values) == header_raw:
-                    try:
-                        current.lines.append(known.line(record.line, record.values))
-                        continue
-                    except KeyError:
-                        pass
+                try:
+                    current.lines.append(known.line(record.line, cells))
+                    continue
+                except KeyError:
+                    pass
+            values: dict[str, Any] = {}
             if same:
                 assert current is not None
                 problems = _row_problems(
@@ -166,10 +166,8 @@ def read_documents(path: Path, connector: Connector) -> Iterator[SourceDocument]
 
 def _picker(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
     """The raw texts at `indexes`, as one tuple to compare."""
-    if len(indexes) > 1:
-        getter = itemgetter(*indexes)
-        # cast's type as text: a subscripted type would be built again on every line
-        return lambda values: cast("tuple[str, ...]", getter(values))
+    if len(indexes) > 1:  # itemgetter of several indexes gives a tuple
+        return cast("Callable[[list[str]], tuple[str, ...]]", itemgetter(*indexes))
     return lambda values: tuple(values[index] for index in indexes)
 
 
