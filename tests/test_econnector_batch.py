@@ -136,11 +136,21 @@ TABLES = {
     "connector_documents": "SELECT * FROM connector_documents ORDER BY doc_ref",
     "run_items": "SELECT * FROM run_items WHERE job_name = 'connector_receive' ORDER BY id",
     "runs": "SELECT id, count_received, count_errors FROM runs ORDER BY id",
+    "change_log": "SELECT seq, entity, key, op FROM change_log ORDER BY seq",
+    # The full-text index itself (not the content it points to): each customer found by its
+    # name and its e-mail, and the index consistent with its table.
+    "parties_fts": "SELECT p.id, (SELECT group_concat(rowid) FROM parties_fts"
+    " WHERE parties_fts MATCH '\"' || replace(p.last_name, '\"', '') || '\"') AS by_name,"
+    " (SELECT group_concat(rowid) FROM parties_fts WHERE parties_fts MATCH"
+    " 'email:\"' || replace(p.email, '\"', '') || '\"') AS by_email FROM parties p"
+    " WHERE p.last_name != '' AND p.email != '' ORDER BY p.id",
 }
 STAMPS = {"created_at", "updated_at", "integrated_at"}
 
 
 def contents(services: Services) -> dict[str, list[dict[str, Any]]]:
+    with services.store.write() as db:  # raises when the index and its table disagree
+        db.execute("INSERT INTO parties_fts (parties_fts, rank) VALUES ('integrity-check', 1)")
     with services.store.read() as db:
         return {
             table: [
