@@ -12,7 +12,8 @@ received again after its first half was integrated (the "already" path).
                                                [--cases full,quarter,again,send]
 
 Each step runs in a fresh child process (its peak memory is its max RSS):
-- baseline: `csv.reader` + `executemany` of the same lines into a bare table (same pragmas);
+- baseline: `csv.reader` + `executemany` of the same lines into a bare table (same pragmas),
+  measured again just before each step, which is compared with it (the machine's speed drifts);
 - analysis (a dry run, rolled back), a `relais connector receive` (process start included, on a
   copy) and the integration of the documents file;
 - send: articles and customers files written from the back office;
@@ -117,6 +118,8 @@ def step_send(data: Path) -> dict[str, Any]:
 
 
 def step_baseline_receive(path: Path, work: Path) -> dict[str, Any]:
+    for suffix in ("", "-wal", "-shm"):  # measured again before each step
+        (work / f"baseline.sqlite{suffix}").unlink(missing_ok=True)
     conn = sqlite3.connect(work / "baseline.sqlite", isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
@@ -232,43 +235,57 @@ def reception(
         for left in inbox.iterdir():
             left.unlink()
     write_documents(path, documents, per_document)
-    baseline = run("baseline-receive", data, work, path)
-    analysis = run("analyse", data, work)
-    cli = cli_receive(data, work) if not half_first else {}
-    integration = run("receive", data, work)
-    return {"baseline": baseline, "analysis": analysis, "cli": cli, "integration": integration}
+    # A baseline just before each step: the machine's speed drifts within a run (other programs),
+    # and a step is compared with the floor measured in the same minute.
+    steps: dict[str, dict[str, Any]] = {}
+    for name, measure in (
+        ("analysis", lambda: run("analyse", data, work)),
+        ("cli", lambda: cli_receive(data, work)),
+        ("integration", lambda: run("receive", data, work)),
+    ):
+        if name == "cli" and half_first:
+            continue
+        steps[f"baseline-{name}"] = run("baseline-receive", data, work, path)
+        steps[name] = measure()
+    return steps
+
+
+def _sum(*steps: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seconds": sum(step["seconds"] for step in steps),
+        "cpu": sum(step["cpu"] for step in steps),
+        "max_rss_mb": max(step.get("max_rss_mb", float("nan")) for step in steps),
+    }
+
+
+def _mean(*steps: dict[str, Any]) -> dict[str, Any]:
+    return {key: sum(step[key] for step in steps) / len(steps) for key in ("seconds", "cpu")}
 
 
 def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
-    """The case's figures, each with its ratio to the case's baseline (same run, same file)."""
-    lines = case["baseline"]["lines"]
-    base_rate = lines / case["baseline"]["seconds"]
+    """The case's figures, each with its ratio to the baseline measured just before it (same
+    run, same file); the baseline row is their mean."""
     analysis, integration = case["analysis"], case["integration"]
+    bases = [case["baseline-analysis"], case["baseline-integration"]]
     rows = [
-        ("baseline (csv.reader + executemany)", case["baseline"]),
-        ("analysis (dry run)", analysis),
-        ("integration", integration),
-        (
-            "analysis + integration",
-            {
-                "seconds": analysis["seconds"] + integration["seconds"],
-                "cpu": analysis["cpu"] + integration["cpu"],
-                "max_rss_mb": max(analysis["max_rss_mb"], integration["max_rss_mb"]),
-            },
-        ),
+        ("analysis (dry run)", analysis, bases[0]),
+        ("integration", integration, bases[1]),
+        # compared with one load of the file: the mean of the two steps' baselines
+        ("analysis + integration", _sum(analysis, integration), _mean(*bases)),
     ]
-    if case["cli"]:
-        rows.append(("relais connector receive", {**case["cli"], "max_rss_mb": float("nan")}))
+    if "cli" in case:
+        cli = {**case["cli"], "max_rss_mb": float("nan")}
+        rows.append(("relais connector receive", cli, case["baseline-cli"]))
+        bases.append(case["baseline-cli"])
+    lines = bases[0]["lines"]
+    mean = _mean(*bases)
+    seconds = ", ".join(f"{base['seconds']:.2f}" for base in bases)
     print(f"-- {title}")
-    # CPU seconds too: on a machine other programs load, wall seconds say more of them than of us
-    base_cpu = case["baseline"]["cpu"]
-    for label, step in rows:
-        rate = lines / step["seconds"]
-        print(
-            f"{label:<36} {lines:>8} {step['seconds']:>7.2f} {rate:>9.0f}"
-            f" {base_rate / rate:>10.2f}× {step['max_rss_mb']:>8.1f}"
-            f" {step['cpu']:>7.2f} {step['cpu'] / base_cpu:>6.2f}×"
-        )
+    peak = max(base["max_rss_mb"] for base in bases)
+    _row("baseline (csv.reader + executemany)", lines, {**mean, "max_rss_mb": peak}, mean)
+    print(f"   (the baseline before each step: {seconds} s)")
+    for label, step, base in rows:
+        _row(label, lines, step, base)
     print(
         f"   documents {integration['documents']}: integrated {integration['integrated']},"
         f" not integrated {integration['refused']}, already {integration['already']},"
@@ -281,6 +298,16 @@ def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
         f" {LOCK_GOAL * 1000:.0f} ms, median {analysis['lock_median_ms']:.0f} ms),"
         f" {integration['lock_max_ms']:.0f} ms by the integration ({integration['lock_count']},"
         f" {integration['lock_over']} over, median {integration['lock_median_ms']:.0f} ms)"
+    )
+
+
+def _row(label: str, lines: int, step: dict[str, Any], base: dict[str, Any]) -> None:
+    # CPU seconds too: on a machine other programs load, wall seconds say more of them than of us
+    rate = lines / step["seconds"]
+    print(
+        f"{label:<36} {lines:>8} {step['seconds']:>7.2f} {rate:>9.0f}"
+        f" {step['seconds'] / base['seconds']:>10.2f}× {step['max_rss_mb']:>8.1f}"
+        f" {step['cpu']:>7.2f} {step['cpu'] / base['cpu']:>6.2f}×"
     )
 
 
