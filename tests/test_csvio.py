@@ -350,3 +350,24 @@ def test_a_folder_or_a_missing_file_is_a_csv_error(tmp_path: Path) -> None:
         with pytest.raises(CsvError) as caught:
             CsvReader(path)
         assert "Cannot read the file" in caught.value.message
+
+
+def test_a_file_unchanged_is_scanned_for_its_encoding_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webapp import csvencoding, csvformat
+
+    scanned: list[str] = []
+    scan = csvencoding.first_undecodable
+
+    def counted(path: Path, encoding: str) -> tuple[int, int] | None:
+        scanned.append(encoding)
+        return scan(path, encoding)
+
+    monkeypatch.setattr(csvformat, "first_undecodable", counted)
+    path = write(tmp_path / "a.csv", "code;label\nA1;élan\n")
+    assert [csvformat.detect_encoding(path) for _ in range(3)] == ["utf-8"] * 3
+    assert scanned == ["utf-8"]
+    path.write_bytes("code;label\nA1;élan, été\n".encode("cp1252"))  # another size: changed
+    assert csvformat.detect_encoding(path) == "cp1252"
+    assert scanned == ["utf-8", "utf-8", "cp1252"]

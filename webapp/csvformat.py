@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,18 @@ def normalise_header(name: str) -> str:
 def detect_encoding(path: Path, forced: str | None = None) -> str:
     """The forced encoding or the BOM's, checked end to end; else UTF-8 if the whole file is
     valid UTF-8; else Windows-1252. CsvError names the line and column of a byte that does not
-    decode, so no reading later meets one."""
+    decode, so no reading later meets one.
+
+    A file is often opened twice in a row (its kind from the header, then its rows): the answer
+    is remembered while its size and modification time stay the same. (A file changed anyway
+    still cannot slip a bad byte through: the reader refuses one where it meets it.)"""
+    status = path.stat()
+    return _detected(path.resolve(), status.st_size, status.st_mtime_ns, forced)
+
+
+@lru_cache(maxsize=32)
+def _detected(path: Path, size: int, mtime_ns: int, forced: str | None) -> str:
+    del size, mtime_ns  # the key: the same file unchanged
     with path.open("rb") as handle:
         bom = bom_encoding(handle.read(4))
     if forced == "utf-8" and bom == "utf-8-sig":
