@@ -19,7 +19,7 @@ from webapp.csvio import CsvError, CsvReader
 from webapp.csvvalues import ValueProblem
 from webapp.econnector.columns import DOCUMENTS
 from webapp.econnector.connectors import Connector
-from webapp.econnector.inbox_lines import KnownLines
+from webapp.econnector.inbox_lines import KnownLines, line_values
 from webapp.files import replace_file
 from webapp.i18n import N_, UserError, gettext
 from webapp.store import Store
@@ -272,20 +272,7 @@ def _row_problems(
 
 
 def _add_line(document: SourceDocument, line: int, values: dict[str, Any]) -> None:
-    get = values.get
-    document.lines.append(
-        SourceLine(  # positional: one per line of the file
-            line,
-            int(values["line_no"]),
-            str(values["article_ref"]),
-            str(get("variant_ref") or ""),
-            str(get("label") or ""),
-            values["quantity"],
-            str(get("unit") or ""),
-            values["unit_price_incl_vat"],
-            str(get("vat_code") or ""),
-        )
-    )
+    document.lines.append(SourceLine(line, *line_values(values)))
 
 
 def file_kind(path: Path, connector: Connector) -> str:

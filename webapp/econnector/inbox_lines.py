@@ -11,49 +11,41 @@ then teaches this one. Same texts, same values: the fields parse a text alone (i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-# SourceLine's fields after `line`, in its order; `_add_line` says how each is made.
-LINE_FIELDS = (
-    "line_no",
-    "article_ref",
-    "variant_ref",
-    "label",
-    "quantity",
-    "unit",
-    "unit_price_incl_vat",
-    "vat_code",
-)
 LIMIT = 8192  # texts kept per column: memory stays flat in the file size
 
 
 class KnownLines:
-    def __init__(self, indexes: dict[str, int], make: Callable[..., Any]) -> None:
-        self.indexes = [indexes[name] for name in LINE_FIELDS]
-        self.known: list[dict[str, Any]] = [{} for _ in LINE_FIELDS]
+    def __init__(self, indexes: list[int], make: Callable[..., Any]) -> None:
+        self.indexes = indexes
+        self.known: list[dict[str, Any]] = [{} for _ in indexes]
         self.line = _maker(make, self.indexes, self.known)
 
     @classmethod
-    def of(cls, fields: list[Any], make: Callable[..., Any]) -> KnownLines | None:
-        """None unless the line columns are exactly SourceLine's (then the cell by cell path
-        reads every line, as before)."""
+    def of(cls, fields: list[Any], make: Any) -> KnownLines | None:
+        """For the dataclass `make` (SourceLine: the line's number in the file, then one field
+        per column); None unless the line columns are exactly its fields (then the cell by cell
+        path reads every line, as before)."""
+        names = [item.name for item in dataclasses.fields(make)][1:]
         indexes = {item.name: item.index for item in fields}
-        if sorted(indexes) != sorted(LINE_FIELDS):
+        if sorted(indexes) != sorted(names):
             return None
-        return cls(indexes, make)
+        return cls([indexes[name] for name in names], make)
 
     def learn(self, cells: list[str], values: dict[str, Any]) -> None:
         """A line the cell by cell path read without a problem: its texts and what they became."""
-        made = _made(values)
+        made = line_values(values)
         for index, known, value in zip(self.indexes, self.known, made, strict=True):
             if len(known) >= LIMIT:
                 known.clear()
             known[cells[index]] = value
 
 
-def _made(values: dict[str, Any]) -> tuple[Any, ...]:
-    """inbox._add_line's conversions."""
+def line_values(values: dict[str, Any]) -> tuple[Any, ...]:
+    """A line's parsed cells as SourceLine's fields after its number in the file, in order."""
     get = values.get
     return (
         int(values["line_no"]),
