@@ -8,6 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from webapp.backoffice.handler_changes import BULK_OFF, BULK_ON
+from webapp.backoffice.handler_parties import PARTY_FTS
 from webapp.econnector import records
 from webapp.econnector.batch_customers import NewParty
 from webapp.econnector.batch_plan import Accepted, Plan
@@ -17,7 +18,6 @@ from webapp.econnector.records import RECEIVE_JOB, Exchange
 from webapp.i18n import N_
 
 PARTY_FIELDS = ("last_name", "first_name", "company", "email", "address", "postcode", "city")
-FTS_FIELDS = ("last_name", "first_name", "company", "city", "email")  # parties_fts's, after code
 
 
 def write(db: Database, connector: Connector, plan: Plan, run_id: int | None, now: str) -> None:
@@ -47,28 +47,34 @@ def _parties(db: Database, connector: Connector, new: list[NewParty], now: str) 
     if not new:
         return
     conn = db.conn
-    stored = [
-        (party, {name: party.header.get(name) or "" for name in PARTY_FIELDS}) for party in new
+    rows = [
+        {
+            "id": party.id,
+            "code": party.code,
+            "family_id": connector.customer_family_id,
+            **{name: party.header.get(name) or "" for name in PARTY_FIELDS},
+            "country": party.country or None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for party in new
     ]
-    family = connector.customer_family_id
     conn.execute(BULK_ON)
     try:
         conn.executemany(
-            "INSERT INTO parties (id, kind, code, family_id, last_name, first_name, company,"
+            "INSERT INTO parties (kind, id, code, family_id, last_name, first_name, company,"
             " email, address, postcode, city, country, created_at, updated_at)"
-            " VALUES (?, 'customer', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (party.id, party.code, family, *text.values(), party.country or None, now, now)
-                for party, text in stored
-            ],
+            " VALUES ('customer', :id, :code, :family_id, :last_name, :first_name, :company,"
+            " :email, :address, :postcode, :city, :country, :created_at, :updated_at)",
+            rows,
         )
     finally:
         conn.execute(BULK_OFF)
     # As the triggers of migrations 0006 and 0009 would: the values stored, in the rows' order.
     conn.executemany(
-        "INSERT INTO parties_fts (rowid, code, last_name, first_name, company, city, email)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(party.id, party.code, *(text[name] for name in FTS_FIELDS)) for party, text in stored],
+        f"INSERT INTO parties_fts (rowid, {', '.join(PARTY_FTS)})"
+        f" VALUES (:id, {', '.join(f':{name}' for name in PARTY_FTS)})",
+        rows,
     )
     conn.executemany(
         "INSERT INTO change_log (entity, key, op) VALUES ('customers', ?, 'upsert')",
