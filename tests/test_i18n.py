@@ -261,3 +261,20 @@ def test_pending_rows_fill_empty_entries_and_report_the_rest(tmp_path: Path) -> 
     assert tool.apply("fr", Catalog(locale="fr"), rows)[-1] == (
         "a.tsv:6: 'Gone' is not a msgid of the code"
     )
+
+
+def test_a_user_error_of_any_subclass_pickles_with_its_fields() -> None:
+    # An analysis's spill keeps refusals: a subclass taking other arguments than the message
+    # (Exception's own pickling would call it with the message alone) comes back whole.
+    import pickle
+
+    from webapp.backoffice.document_types import DuplicateDocument, TotalMismatch
+
+    mismatch = TotalMismatch(Decimal("12.40"), Decimal("12.50"))
+    duplicate = DuplicateDocument("connector:WEB", "WEB-7", 41, "CMD-0041")
+    for error in (mismatch, duplicate, i18n.UserError("Plain {x}.", x=1)):
+        back = pickle.loads(pickle.dumps(error, pickle.HIGHEST_PROTOCOL))
+        assert type(back) is type(error)
+        assert vars(back) == vars(error)
+        assert back.args == error.args and str(back) == str(error)
+        assert back.translated() == error.translated()

@@ -42,6 +42,18 @@ class UserError(Exception):
     def translated(self) -> str:
         return gettext(self.message, **self.params)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls the class with its args, which a subclass taking other
+        # arguments refuses: it is rebuilt from its fields instead (an analysis's spill).
+        return _rebuilt_error, (type(self), self.args, dict(vars(self)))
+
+
+def _rebuilt_error(cls: type[UserError], args: tuple[Any, ...], state: dict[str, Any]) -> UserError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated where it is shown."""

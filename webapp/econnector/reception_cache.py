@@ -10,15 +10,15 @@ no spill, an analysis that did not reach the file's end) and the integration rea
 file as before. Under the write lock nothing is taken from the spill that the database decides:
 integrated before, duplicates, customers and numbers are asked there, chunk by chunk.
 
-The spill is pickled: a file this program wrote in its own data folder, for itself; it is renamed
-into place only when complete, and removed by the integration of its file.
+The spill is pickled (refusals too: UserError rebuilds itself from its fields): a file this
+program wrote in its own data folder, for itself; it is renamed into place only when complete, and
+removed by the integration of its file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import logging
 import os
@@ -41,7 +41,7 @@ from webapp.store import Store
 log = logging.getLogger(__name__)
 
 FOLDER = "reception-cache"
-VERSION = 3  # of the spill's layout: a spill of another layout is not read
+VERSION = 4  # of the spill's layout: a spill of another layout is not read
 
 
 # What the checks read besides the file, the connector's correspondences and the small tables,
@@ -90,20 +90,6 @@ def _spill_path(store: Store, connector: Connector, path: Path) -> Path:
     return store.path.parent / FOLDER / f"{name}.pickle"
 
 
-def _error(cls: type[DocumentError], state: dict[str, Any]) -> DocumentError:
-    """A refusal read back: its class and fields (a subclass's __init__ takes other arguments)."""
-    error = cls.__new__(cls)
-    error.__dict__.update(state)
-    return error
-
-
-class _Pickler(pickle.Pickler):
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, DocumentError):
-            return _error, (type(obj), dict(vars(obj)))
-        return NotImplemented
-
-
 class Spill:
     """The analysis's side: each chunk's prepared documents, then `keep` once the file is done."""
 
@@ -122,9 +108,8 @@ class Spill:
         if self.handle.closed:
             return
         try:
-            buffer = io.BytesIO()
-            _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump([_pickled(item) for item in prepared])
-            self.handle.write(buffer.getbuffer())
+            chunk = [_pickled(item) for item in prepared]
+            self.handle.write(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
         except (OSError, pickle.PicklingError) as exc:
             log.warning(
                 "connector %s: the spill of %s dropped: %s",
@@ -223,9 +208,7 @@ def _pickled(item: Prepared) -> bytes:
     not walk, and each document is decoded only when the integration takes it. (Decoded a chunk
     at a time, the documents waiting for the next chunk were tens of thousands of containers
     that every young collection between chunks walked: a tenth of an integration.)"""
-    buffer = io.BytesIO()
-    _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump(_encoded(item))
-    return buffer.getvalue()
+    return pickle.dumps(_encoded(item), pickle.HIGHEST_PROTOCOL)
 
 
 def _encoded(item: Prepared) -> tuple[Any, ...]:
