@@ -16,6 +16,8 @@ Each step runs in a fresh child process (its peak memory is its max RSS):
   measured again just before each step, which is compared with it (the machine's speed drifts);
 - analysis (a dry run, rolled back), a `relais connector receive` (process start included, on a
   copy) and the integration of the documents file;
+- store floor: the rows the integration added, inserted again by executemany into the database as
+  it was before it (econnector_floor.py): SQLite's own cost of them, beside the integration's;
 - send: articles and customers files written from the back office;
 - baseline of the send: `csv.writer` of the same rows read by one bare SELECT.
 Prints a table (wall seconds, and CPU seconds: other programs on the machine slow the first, not
@@ -46,6 +48,7 @@ from econnector_data import (  # benchmarks/ui.py uses the shop through this mod
     write_catalogue,
     write_documents,
 )
+from econnector_floor import step_floor
 
 __all__ = ["setup_shop", "write_catalogue", "write_documents"]
 
@@ -171,14 +174,25 @@ def child(args: argparse.Namespace) -> None:
         result = step_send(data)
     elif step == "baseline-receive":
         result = step_baseline_receive(Path(args.file), work)
+    elif step == "floor":
+        result = step_floor(_database(data), _database(work / "before"), args.transactions)
     else:
         result = step_baseline_send(data, work)
     result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 
-def run(step: str, data: Path, work: Path, file: Path | None = None) -> dict[str, Any]:
+def _database(data: Path) -> Path:
+    from webapp.config import resolve_data_dir
+
+    return resolve_data_dir(data).database
+
+
+def run(
+    step: str, data: Path, work: Path, file: Path | None = None, transactions: int = 1
+) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", step, "--data", str(data), "--work", str(work)]
+    command += ["--transactions", str(transactions)]
     if file:
         command += ["--file", str(file)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
@@ -245,8 +259,13 @@ def reception(
     ):
         if name == "cli" and half_first:
             continue
+        if name == "integration":  # the store's floor inserts its rows again into this copy
+            shutil.copytree(data, work / "before")
         steps[f"baseline-{name}"] = run("baseline-receive", data, work, path)
         steps[name] = measure()
+    steps["baseline-floor"] = run("baseline-receive", data, work, path)
+    steps["floor"] = run("floor", data, work, transactions=steps["integration"]["lock_count"])
+    shutil.rmtree(work / "before")
     return steps
 
 
@@ -277,6 +296,9 @@ def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
         cli = {**case["cli"], "max_rss_mb": float("nan")}
         rows.append(("relais connector receive", cli, case["baseline-cli"]))
         bases.append(case["baseline-cli"])
+    floor = case["floor"]
+    rows.append(("store floor (integration's rows)", floor, case["baseline-floor"]))
+    bases.append(case["baseline-floor"])
     lines = bases[0]["lines"]
     mean = _mean(*bases)
     seconds = ", ".join(f"{base['seconds']:.2f}" for base in bases)
@@ -291,6 +313,11 @@ def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
         f" not integrated {integration['refused']}, already {integration['already']},"
         f" homonyms {integration['homonyms']} in the report's detail (analysis: {analysis['integrated']} to integrate,"
         f" {analysis['refused']} not, {analysis['already']} already)"
+    )
+    print(
+        f"   store floor: {floor['rows']:,} rows in {floor['transactions']} transactions;"
+        f" integration / store floor {integration['seconds'] / floor['seconds']:.2f}×"
+        f" (cpu {integration['cpu'] / floor['cpu']:.2f}×): the rest is the program's own work"
     )
     print(
         f"   write lock held at most {analysis['lock_max_ms']:.0f} ms by the analysis"
@@ -339,6 +366,7 @@ def main() -> None:
     parser.add_argument("--data")
     parser.add_argument("--work")
     parser.add_argument("--file")
+    parser.add_argument("--transactions", type=int, default=1)
     args = parser.parse_args()
     if args.step:
         child(args)
