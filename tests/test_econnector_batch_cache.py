@@ -109,3 +109,60 @@ def test_an_analysis_that_cannot_spill_still_analyses(tmp_path: Path) -> None:
         assert [r.doc_ref for r in report.documents if r.status == "integrated"] == announced
     finally:
         services.close()
+
+
+def test_a_spilled_document_makes_its_lines_when_they_are_read(tmp_path: Path) -> None:
+    services, connector, inbox = open_shop(tmp_path)
+    try:
+        path = drop(inbox, "orders.csv", mixed_lines())
+        receive(services.store, connector, analyse_only=True, choices=CHOICES)
+        spill = reception_cache.checked(services.store, connector, path)
+        assert spill is not None
+        kept, read = list(spill), list(read_documents(path, connector))
+        assert any(item.articles for item in kept) and not all(item.articles for item in kept)
+        for item, document in zip(kept, read, strict=True):
+            spilled = item.document
+            assert isinstance(spilled, reception_cache.SpilledDocument)
+            assert spilled.line_count == len(document.lines)
+            # counted without being made, unless its unmapped articles are reported with them
+            assert (spilled._made is None) == (not item.articles)
+            assert spilled.lines == document.lines  # values, Decimals with their exponent
+            assert [str(line.quantity) for line in spilled.lines] == [
+                str(line.quantity) for line in document.lines
+            ]
+            assert (spilled.doc_ref, spilled.header) == (document.doc_ref, document.header)
+    finally:
+        services.close()
+
+
+def test_a_chunk_replayed_after_an_analysis_writes_the_spilled_lines(tmp_path: Path) -> None:
+    # The replay (a chunk failing in a way no check foresaw) takes the per-document path, which
+    # reads each document's lines: a spilled document makes them then.
+    analysed, read = tmp_path / "analysed", tmp_path / "read"
+    shops = []
+    for root in (analysed, read):
+        root.mkdir()
+        services, connector, inbox = open_shop(root)
+        shops.append((services, connector, inbox))
+        with services.store.write() as db:
+            db.execute(
+                "CREATE TRIGGER refuse_boom BEFORE INSERT ON document_lines"
+                " WHEN NEW.label = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END"
+            )
+        lines = [line(f"R{n}", f"C{n}", "Nom", 1, "P-VR1", "2", "15", "30") for n in range(7)]
+        lines[4] = lines[4].replace(";x;", ";boom;")
+        drop(inbox, "orders.csv", lines)
+    (first, connector, inbox), (second, connector_b, _inbox_b) = shops
+    try:
+        receive(first.store, connector, analyse_only=True, choices=CHOICES)
+        assert reception_cache.checked(first.store, connector, inbox / "orders.csv") is not None
+        report = receive(first.store, connector, choices=CHOICES)
+        expected = receive(second.store, connector_b, choices=CHOICES)
+        statuses = {result.doc_ref: result.status for result in report.documents}
+        assert statuses.pop("R4") == "not_integrated"
+        assert set(statuses.values()) == {"integrated"}
+        assert results(report) == results(expected)
+        assert contents(first) == contents(second)
+    finally:
+        first.close()
+        second.close()

@@ -79,7 +79,7 @@ def chunks(documents: Iterable[Item], sizer: ChunkSizer) -> Iterator[list[Item]]
     for item in documents:
         chunk.append(item)
         document = item.document if isinstance(item, Prepared) else item
-        lines += len(document.lines) + 1
+        lines += document.line_count + 1
         if len(chunk) >= CHUNK_DOCUMENTS or lines >= sizer.lines:
             # Handed over without a local of ours keeping it while we wait: the caller frees
             # the chunk once written, before its collection between chunks (webapp/collection).
@@ -117,7 +117,7 @@ def prepare(
 
 def written_lines(chunk: list[Prepared]) -> int:
     """The lines a chunk's transaction writes (or refuses), not those integrated before."""
-    return sum(len(item.document.lines) + 1 for item in chunk if not item.already)
+    return sum(item.document.line_count + 1 for item in chunk if not item.already)
 
 
 def _prepare(resolver: Resolver, answers: ReferenceAnswers, document: SourceDocument) -> Prepared:

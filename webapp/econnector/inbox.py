@@ -69,6 +69,12 @@ class SourceDocument:
     lines: list[SourceLine] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def line_count(self) -> int:
+        """How many lines: what a chunk's size is counted in (a spilled document's lines are
+        made only when read, reception_cache.SpilledDocument)."""
+        return len(self.lines)
+
     @cached_property
     def customer_name(self) -> str:
         names = [self.header.get("first_name") or "", self.header.get("last_name") or ""]

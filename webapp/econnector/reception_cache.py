@@ -41,7 +41,7 @@ from webapp.store import Store
 log = logging.getLogger(__name__)
 
 FOLDER = "reception-cache"
-VERSION = 4  # of the spill's layout: a spill of another layout is not read
+VERSION = 5  # of the spill's layout: a spill of another layout is not read
 
 
 # What the checks read besides the file, the connector's correspondences and the small tables,
@@ -234,7 +234,7 @@ def _encoded(item: Prepared) -> tuple[Any, ...]:
     return (
         head,
         document.problems,
-        lines,
+        (pickle.dumps(lines, pickle.HIGHEST_PROTOCOL), len(lines)),  # read when asked for
         item.reasons,
         item.country,
         unmapped,
@@ -257,16 +257,52 @@ def _after(after: CheckedReceived | DocumentError | None) -> Any:
     )
 
 
+class SpilledDocument(SourceDocument):
+    """A document read back from a spill, its lines made only when they are read. The batch
+    path counts them (line_count) and writes the checked lines; only a replay, or a document
+    with unmapped articles, reads them. (Made and freed for every document, they were a tenth of
+    an integration.)"""
+
+    def __init__(
+        self,
+        head: tuple[Any, ...],
+        problems: list[str],
+        lines: tuple[bytes, int],
+        numbers: _Numbers,
+    ) -> None:
+        # SourceDocument's own __init__ only sets its fields; its `lines` would be made here.
+        self.doc_ref, self.file, self.first_line, self.header = head
+        self.problems = problems
+        self._spilled, self._count = lines
+        self._numbers = numbers
+        self._made: list[SourceLine] | None = None
+
+    @property
+    def lines(self) -> list[SourceLine]:
+        if self._made is None:
+            self._made = [
+                SourceLine(at, no, article, variant, label, self._numbers[quantity], unit,
+                           self._numbers[price], vat)
+                for at, no, article, variant, label, quantity, unit, price, vat
+                in pickle.loads(self._spilled)
+            ]  # fmt: skip
+        return self._made
+
+    @lines.setter
+    def lines(self, lines: list[SourceLine]) -> None:
+        self._made = lines
+
+    @property
+    def line_count(self) -> int:
+        return self._count if self._made is None else len(self._made)
+
+
 def _decoded(encoded: tuple[Any, ...], numbers: _Numbers) -> Prepared:
     head, problems, lines, reasons, country, unmapped, codes, outcome, already = encoded
-    source_lines = [
-        SourceLine(at, no, article, variant, label, numbers[quantity], unit, numbers[price], vat)
-        for at, no, article, variant, label, quantity, unit, price, vat in lines
-    ]
-    doc_ref, file, first_line, header = head
-    document = SourceDocument(doc_ref, file, first_line, header, source_lines, problems)
+    document = SpilledDocument(head, problems, lines, numbers)
     prepared = Prepared(document, [], reasons, country, already=already)
-    prepared.articles = [source_lines[index] for index in unmapped]
+    if unmapped:  # reported with their lines
+        prepared.articles = [document.lines[index] for index in unmapped]
     prepared.codes = codes
     if outcome is not None:
         before, after = outcome
