@@ -12,7 +12,7 @@ import pytest
 
 from tests.test_econnector import drop, line
 from tests.test_econnector_batch import CHOICES, contents, mixed_lines, open_shop, results
-from webapp.econnector import batch, mappings, reception_cache
+from webapp.econnector import batch, mappings, reception, reception_cache
 from webapp.econnector.inbox import read_documents
 from webapp.econnector.receive import receive
 
@@ -166,3 +166,21 @@ def test_a_chunk_replayed_after_an_analysis_writes_the_spilled_lines(tmp_path: P
     finally:
         first.close()
         second.close()
+
+
+def test_the_analysis_keeps_each_detailed_document_s_customer_code(tmp_path: Path) -> None:
+    # The page's homonym links are keyed by the outside customer code, which the analysis keeps
+    # for every document it details, refused ones and the file's last ones too.
+    services, connector, inbox = open_shop(tmp_path)
+    try:
+        path = drop(inbox, "orders.csv", mixed_lines())
+        analysis = receive(services.store, connector, analyse_only=True, choices=CHOICES)
+        codes = {
+            document.doc_ref: str(document.header.get("customer_ref") or "")
+            for document in read_documents(path, connector)
+        }
+        assert {r.status for r in analysis.documents} >= {"will_integrate", "not_integrated"}
+        assert reception._customer_refs(connector, analysis) == codes
+        assert all("customer_ref" not in entry for entry in analysis.as_dict()["documents"])
+    finally:
+        services.close()

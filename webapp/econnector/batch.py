@@ -315,6 +315,7 @@ def _result(document: SourceDocument) -> DocumentResult:
         "mapped",
         str(document.header.get("total_incl_vat") or ""),
         contact=contact_of(document.header),
+        customer_ref=str(document.header.get("customer_ref") or ""),
     )
 
 

@@ -66,6 +66,7 @@ def integrate(
         "mapped",
         str(document.header.get("total_incl_vat") or ""),
         contact=contact_of(document.header),
+        customer_ref=str(document.header.get("customer_ref") or ""),
     )
     known = db.execute(
         "SELECT d.number FROM connector_documents c JOIN documents d ON d.id = c.document_id"
@@ -361,6 +362,7 @@ def refusal_result(document: SourceDocument, reasons: list[str], db: Database) -
         str(document.header.get("total_incl_vat") or ""),
         reasons=reasons,
         contact=contact_of(document.header),
+        customer_ref=str(document.header.get("customer_ref") or ""),
     )
     result.candidates = homonyms(db, document.header)
     if result.candidates:

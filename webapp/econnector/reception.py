@@ -6,17 +6,13 @@ browser or the command line find it again by run id; one integration per connect
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from webapp.csvio import CsvError
 from webapp.econnector import receive as receiving
 from webapp.econnector.connectors import Connector, get
-from webapp.econnector.inbox import read_documents
 from webapp.econnector.report import Choices, ReceiveReport, summary
-from webapp.i18n import N_, UserError, translate_stored
+from webapp.i18n import N_, translate_stored
 from webapp.run_context import RunContext, Summary
 from webapp.tasks import TaskBusy, TaskRun, TaskRunner, TaskSpec
 
@@ -80,29 +76,19 @@ INTEGRATION = TaskSpec(INTEGRATION_TASK, N_("Connector reception"), integrate)
 
 
 def _customer_refs(connector: Connector, report: ReceiveReport) -> dict[str, str]:
-    """doc_ref → the outside customer code of the documents the report details, read again from
-    the analysed files (up to the last of them), or from the report for a shop's orders."""
-    if connector.mode == "webservice":  # no file to read again: the shop's entry carries them
+    """doc_ref → the outside customer code of the documents the report details, as each result
+    kept it (the analysis read the file once), or from the report for a shop's orders."""
+    if connector.mode == "webservice":  # the shop's entry carries them
         return {
             ref: code
             for entry in report.files
             for ref, code in entry.get("customer_refs", {}).items()
         }
-    wanted = {result.doc_ref for result in report.documents}
-    refs: dict[str, str] = {}
-    if not wanted:
-        return refs
-    folder = Path(connector.import_dir)
-    for entry in report.files:
-        if entry.get("error"):
-            continue
-        with contextlib.suppress(CsvError, UserError, OSError):
-            for document in read_documents(folder / entry["name"], connector):
-                if document.doc_ref in wanted:
-                    refs[document.doc_ref] = str(document.header.get("customer_ref") or "")
-                    if len(refs) == len(wanted):
-                        return refs
-    return refs
+    return {
+        result.doc_ref: result.customer_ref
+        for result in report.documents
+        if result.data_kind == "document"
+    }
 
 
 # -- what the page asks ------------------------------------------------------------------------

@@ -32,9 +32,13 @@ class DocumentResult:
     # The received customer's e-mail, postcode and city, for the homonym choice; a rolled-back
     # analysis leaves them nowhere else. Empty when the reader does not give them.
     contact: dict[str, str] = field(default_factory=dict)
+    # The outside customer code, for the page's homonym links: kept apart by the run's result
+    # (reception._customer_refs), not in the document's entry.
+    customer_ref: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         values = dict(self.__dict__)
+        del values["customer_ref"]
         if not self.contact:
             del values["contact"]
         return values
