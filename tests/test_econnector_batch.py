@@ -220,18 +220,23 @@ def test_the_analysis_announces_what_the_integration_does_across_chunks(tmp_path
         services.close()
 
 
+def drop_with_a_boom(services: Services, inbox: Path) -> None:
+    """Seven documents R0-R6; R4's line meets a failure no check foresees (a trigger)."""
+    with services.store.write() as db:
+        db.execute(
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON document_lines"
+            " WHEN NEW.label = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END"
+        )
+    lines = [line(f"R{n}", f"C{n}", "Nom", 1, "P-VR1", "1", "15", "15") for n in range(7)]
+    lines[4] = lines[4].replace(";x;", ";boom;")
+    drop(inbox, "orders.csv", lines)
+
+
 @pytest.mark.usefixtures("small_chunks")
 def test_a_chunk_that_fails_unexpectedly_is_replayed_document_by_document(tmp_path: Path) -> None:
     services, connector, inbox = open_shop(tmp_path)
     try:
-        with services.store.write() as db:  # a failure no check foresees, on one document's line
-            db.execute(
-                "CREATE TRIGGER refuse_boom BEFORE INSERT ON document_lines"
-                " WHEN NEW.label = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END"
-            )
-        lines = [line(f"R{n}", f"C{n}", "Nom", 1, "P-VR1", "1", "15", "15") for n in range(7)]
-        lines[4] = lines[4].replace(";x;", ";boom;")
-        drop(inbox, "orders.csv", lines)
+        drop_with_a_boom(services, inbox)
         report = receive(services.store, connector)
         statuses = {result.doc_ref: result.status for result in report.documents}
         assert statuses.pop("R4") == "not_integrated"

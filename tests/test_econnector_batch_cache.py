@@ -6,20 +6,39 @@ damaged spill, and the file is read and checked again."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.test_econnector import drop, line
-from tests.test_econnector_batch import CHOICES, contents, mixed_lines, open_shop, results
+from tests.test_econnector_batch import (
+    CHOICES,
+    contents,
+    drop_with_a_boom,
+    mixed_lines,
+    open_shop,
+    results,
+)
 from webapp.econnector import batch, mappings, reception, reception_cache
+from webapp.econnector.batch_plan import Prepared
+from webapp.econnector.connectors import Connector
 from webapp.econnector.inbox import read_documents
 from webapp.econnector.receive import receive
+from webapp.services import Services
 
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(batch, "CHUNK_DOCUMENTS", 3)
+
+
+def analysed_spill(services: Services, connector: Connector, path: Path) -> Iterator[Prepared]:
+    """`path` analysed: what the integration that follows takes from the spill."""
+    receive(services.store, connector, analyse_only=True, choices=CHOICES)
+    kept = reception_cache.checked(services.store, connector, path)
+    assert kept is not None, "the analysis keeps what it checked"
+    return kept
 
 
 def spills(root: Path) -> list[Path]:
@@ -115,10 +134,8 @@ def test_a_spilled_document_makes_its_lines_when_they_are_read(tmp_path: Path) -
     services, connector, inbox = open_shop(tmp_path)
     try:
         path = drop(inbox, "orders.csv", mixed_lines())
-        receive(services.store, connector, analyse_only=True, choices=CHOICES)
-        spill = reception_cache.checked(services.store, connector, path)
-        assert spill is not None
-        kept, read = list(spill), list(read_documents(path, connector))
+        kept = list(analysed_spill(services, connector, path))
+        read = list(read_documents(path, connector))
         assert any(item.articles for item in kept) and not all(item.articles for item in kept)
         for item, document in zip(kept, read, strict=True):
             spilled = item.document
@@ -144,14 +161,7 @@ def test_a_chunk_replayed_after_an_analysis_writes_the_spilled_lines(tmp_path: P
         root.mkdir()
         services, connector, inbox = open_shop(root)
         shops.append((services, connector, inbox))
-        with services.store.write() as db:
-            db.execute(
-                "CREATE TRIGGER refuse_boom BEFORE INSERT ON document_lines"
-                " WHEN NEW.label = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END"
-            )
-        lines = [line(f"R{n}", f"C{n}", "Nom", 1, "P-VR1", "2", "15", "30") for n in range(7)]
-        lines[4] = lines[4].replace(";x;", ";boom;")
-        drop(inbox, "orders.csv", lines)
+        drop_with_a_boom(services, inbox)
     (first, connector, inbox), (second, connector_b, _inbox_b) = shops
     try:
         receive(first.store, connector, analyse_only=True, choices=CHOICES)

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 
 from tests.test_econnector import drop
-from tests.test_econnector_batch import CHOICES, mixed_lines, open_shop
+from tests.test_econnector_batch import mixed_lines, open_shop
+from tests.test_econnector_batch_cache import analysed_spill
 from webapp.backoffice.document_types import DocumentError
-from webapp.econnector import batch, reception_cache
+from webapp.econnector import batch
 from webapp.econnector.batch_checks import ReferenceAnswers
 from webapp.econnector.batch_customers import NewParty, Pending
 from webapp.econnector.inbox import SourceDocument, read_documents
-from webapp.econnector.receive import ReceiveReport, receive
+from webapp.econnector.receive import ReceiveReport
 
 
 def test_a_prepared_chunk_with_refusals_is_freed_without_the_collector(tmp_path: Path) -> None:
@@ -77,10 +78,7 @@ def test_an_integration_decodes_the_analysis_spill_one_document_at_a_time(
     monkeypatch.setattr(batch, "CHUNK_DOCUMENTS", 50)
     services, connector, inbox = open_shop(tmp_path)
     try:
-        path = drop(inbox, "mixed.csv", mixed_lines())
-        receive(services.store, connector, analyse_only=True, choices=CHOICES)
-        kept = reception_cache.checked(services.store, connector, path)
-        assert kept is not None
+        kept = analysed_spill(services, connector, drop(inbox, "mixed.csv", mixed_lines()))
         gc.collect()
         before = len(gc.get_objects())
         first = next(kept)
