@@ -190,7 +190,7 @@ def test_the_analysis_keeps_each_detailed_document_s_customer_code(tmp_path: Pat
             for document in read_documents(path, connector)
         }
         assert {r.status for r in analysis.documents} >= {"will_integrate", "not_integrated"}
-        assert reception._customer_refs(connector, analysis) == codes
+        assert reception._customer_refs(analysis) == codes
         assert all("customer_ref" not in entry for entry in analysis.as_dict()["documents"])
     finally:
         services.close()

@@ -228,7 +228,7 @@ def test_homonyms_are_handled_as_for_csv(
     report = run(services, presta, analyse_only=True)
     result = next(d for d in report.documents if d.doc_ref == "DUPONTLUX")
     assert result.customer_status == "homonym" and result.status == "will_integrate"
-    assert report.files[0]["customer_refs"]["DUPONTLUX"] == str(other)  # for the page's links
+    assert result.customer_ref == str(other)  # the page's links are keyed by it
     assert len(result.candidates) >= 1
     # What the homonym choice shows beside the name (an order has no file to read again).
     assert result.contact == {"email": "jd@example.fr", "postcode": "21200", "city": "Beaune"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp.econnector import receive as receiving
-from webapp.econnector.connectors import Connector, get
+from webapp.econnector.connectors import get
 from webapp.econnector.report import Choices, ReceiveReport, summary
 from webapp.i18n import N_, translate_stored
 from webapp.run_context import RunContext, Summary
@@ -36,9 +36,7 @@ def analyse(context: RunContext, params: dict[str, Any]) -> Summary:
         progress=lambda done: context.progress(done, None, label),
         vault=context.vault,
     )
-    context.save_result(
-        {"report": report.as_dict(), "customer_refs": _customer_refs(connector, report)}
-    )
+    context.save_result({"report": report.as_dict(), "customer_refs": _customer_refs(report)})
     return Summary(
         N_("Analysis of {connector}: documents to integrate: {count}; not integrated: {refused}."),
         {
@@ -75,15 +73,9 @@ ANALYSIS = TaskSpec(ANALYSIS_TASK, N_("Analysis of a connector's reception"), an
 INTEGRATION = TaskSpec(INTEGRATION_TASK, N_("Connector reception"), integrate)
 
 
-def _customer_refs(connector: Connector, report: ReceiveReport) -> dict[str, str]:
-    """doc_ref → the outside customer code of the documents the report details, as each result
-    kept it (the analysis read the file once), or from the report for a shop's orders."""
-    if connector.mode == "webservice":  # the shop's entry carries them
-        return {
-            ref: code
-            for entry in report.files
-            for ref, code in entry.get("customer_refs", {}).items()
-        }
+def _customer_refs(report: ReceiveReport) -> dict[str, str]:
+    """doc_ref → the outside customer code (a file's customer_ref, a shop's id_customer) of the
+    documents the report details, as each result kept it: the page's homonym links."""
     return {
         result.doc_ref: result.customer_ref
         for result in report.documents

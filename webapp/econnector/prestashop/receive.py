@@ -35,7 +35,7 @@ from webapp.econnector.prestashop.orders import (
 )
 from webapp.econnector.prestashop.orders_map import to_document
 from webapp.econnector.receive_documents import receive_documents
-from webapp.econnector.report import MAX_DETAIL, Choices, ReceiveReport
+from webapp.econnector.report import Choices, ReceiveReport
 from webapp.i18n import N_, UserError, current_language, translations
 from webapp.secrets import Vault
 from webapp.store import Store
@@ -89,15 +89,7 @@ def receive_orders(
                 if progress:
                     progress(total)
 
-            try:
-                receive_documents(store, connector, feed.documents(), choices, report, chunk_done)
-            finally:
-                # What reception.py reads back from a CSV file for the homonyms' links.
-                entry["customer_refs"] = {
-                    result.doc_ref: feed.customer_refs[result.doc_ref]
-                    for result in report.documents
-                    if result.doc_ref in feed.customer_refs
-                }
+            receive_documents(store, connector, feed.documents(), choices, report, chunk_done)
     except UserError as exc:  # PrestaShopError: the shop's trouble, in words
         _error(store, connector, entry, exc, report.run_id)
     except Exception as exc:  # a bug must still end the run with its reason
@@ -137,7 +129,6 @@ class _OrderFeed:
         self.analyse_only, self.page_size = analyse_only, page_size
         self.cache = ShopCache()
         self.given: list[ShopOrder] = []  # handed to the loop, their chunk not committed yet
-        self.customer_refs: dict[str, str] = {}  # doc_ref -> outside customer ref, for the report
         assert connector.id is not None
         self.connector_id: int = connector.id
 
@@ -160,10 +151,7 @@ class _OrderFeed:
                 self.given.append(order)
                 if not order.held and order.date_upd == cursor and order.doc_ref in known:
                     continue  # the cursor's own second, asked again: integrated before
-                document = to_document(order, self.cache, self.connector)
-                if len(self.customer_refs) < 2 * MAX_DETAIL:
-                    self.customer_refs[document.doc_ref] = document.header["customer_ref"]
-                yield document
+                yield to_document(order, self.cache, self.connector)
 
     def committed(self) -> None:
         """The chunk of the orders given so far is committed: move the cursor past them and
