@@ -39,7 +39,7 @@ from webapp.econnector.connectors import Connector
 from webapp.econnector.inbox import SourceDocument
 from webapp.econnector.integration import integrate_one, record_refusal, refusal_result
 from webapp.econnector.mappings import Resolver
-from webapp.econnector.report import Choices, DocumentResult, ReceiveReport, contact_of
+from webapp.econnector.report import Choices, DocumentResult, ReceiveReport, document_result
 from webapp.i18n import N_, gettext
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ def _integrate(
     results: list[DocumentResult] = []
     for item in chunk:
         document = item.document
-        result = _result(document)
+        result = document_result(document)
         results.append(result)
         number = already.get(document.doc_ref) or layer.document(document.doc_ref)
         if number is not None:
@@ -304,19 +304,6 @@ def _refuse(
     result.candidates = homonyms(db, item.document.header, layer)
     if result.candidates:
         result.customer_status = "homonym"
-
-
-def _result(document: SourceDocument) -> DocumentResult:
-    return DocumentResult(
-        document.doc_ref,
-        document.file,
-        "integrated",
-        document.customer_name,
-        "mapped",
-        str(document.header.get("total_incl_vat") or ""),
-        contact=contact_of(document.header),
-        customer_ref=str(document.header.get("customer_ref") or ""),
-    )
 
 
 def _note(report: ReceiveReport, item: Prepared) -> None:

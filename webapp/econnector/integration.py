@@ -15,7 +15,7 @@ from webapp.econnector.connectors import Connector
 from webapp.econnector.inbox import SourceDocument, SourceLine
 from webapp.econnector.mappings import Resolver
 from webapp.econnector.records import RECEIVE_JOB
-from webapp.econnector.report import Choices, DocumentResult, ReceiveReport, contact_of
+from webapp.econnector.report import Choices, DocumentResult, ReceiveReport, document_result
 from webapp.i18n import N_, gettext
 
 
@@ -58,16 +58,7 @@ def integrate(
 ) -> DocumentResult:
     """Integrate one document in `db`'s transaction; raises NotIntegrated with its reasons."""
     resolver = report.resolver(db, connector)
-    result = DocumentResult(
-        document.doc_ref,
-        document.file,
-        "integrated",
-        document.customer_name,
-        "mapped",
-        str(document.header.get("total_incl_vat") or ""),
-        contact=contact_of(document.header),
-        customer_ref=str(document.header.get("customer_ref") or ""),
-    )
+    result = document_result(document)
     known = db.execute(
         "SELECT d.number FROM connector_documents c JOIN documents d ON d.id = c.document_id"
         " WHERE c.connector_id = ? AND c.doc_ref = ?",
@@ -353,17 +344,8 @@ def record_refusal(
 
 
 def refusal_result(document: SourceDocument, reasons: list[str], db: Database) -> DocumentResult:
-    result = DocumentResult(
-        document.doc_ref,
-        document.file,
-        "not_integrated",
-        document.customer_name,
-        "new",
-        str(document.header.get("total_incl_vat") or ""),
-        reasons=reasons,
-        contact=contact_of(document.header),
-        customer_ref=str(document.header.get("customer_ref") or ""),
-    )
+    result = document_result(document, "not_integrated", "new")
+    result.reasons = reasons
     result.candidates = homonyms(db, document.header)
     if result.candidates:
         result.customer_status = "homonym"

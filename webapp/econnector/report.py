@@ -10,7 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from webapp.econnector.connectors import Connector
-from webapp.econnector.inbox import SourceLine
+from webapp.econnector.inbox import SourceDocument, SourceLine
 from webapp.econnector.mappings import Resolver
 from webapp.i18n import N_
 
@@ -51,6 +51,23 @@ def contact_of(header: Mapping[str, Any]) -> dict[str, str]:
     """The received customer's e-mail, postcode and city as a document's header gives them."""
     values = {key: str(header.get(key) or "") for key in CONTACT_FIELDS}
     return values if any(values.values()) else {}
+
+
+def document_result(
+    document: SourceDocument, status: str = "integrated", customer_status: str = "mapped"
+) -> DocumentResult:
+    """A received document's result, with what its header says of the sender's customer."""
+    header = document.header
+    return DocumentResult(
+        document.doc_ref,
+        document.file,
+        status,
+        document.customer_name,
+        customer_status,
+        str(header.get("total_incl_vat") or ""),
+        contact=contact_of(header),
+        customer_ref=str(header.get("customer_ref") or ""),
+    )
 
 
 @dataclass
