@@ -46,6 +46,7 @@ SAMPLE_AT_VERSION = {
     27: "SELECT 1",
     28: "SELECT 1",
     29: "SELECT 1",
+    30: "SELECT 1",
     3: "INSERT INTO runs (job_name, status, started_at) VALUES ('history_purge', 'success', '2026-01-01T00:00:00Z')",
 }
 
