@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.test_backoffice_import_bulk import fts_codes as found
+from tests.test_backoffice_import_bulk import fts_is_exact as exact
 from webapp.store import Store
 
 ARTICLE = (
@@ -15,23 +17,6 @@ PARTY = (
     "INSERT INTO parties (kind, code, last_name, city, email, created_at, updated_at)"
     " VALUES ('customer', ?, ?, 'Beaune', ?, 'now', 'now')"
 )
-
-
-def found(store: Store, table: str, query: str) -> list[str]:
-    content = table.removesuffix("_fts")
-    with store.read() as db:
-        rows = db.execute(
-            f"SELECT code FROM {content} WHERE id IN"
-            f" (SELECT rowid FROM {table} WHERE {table} MATCH ?) ORDER BY code",
-            [query],
-        ).fetchall()
-    return [row[0] for row in rows]
-
-
-def exact(store: Store, table: str) -> None:
-    """FTS5's own check of the index against its content table: raises when an entry is off."""
-    with store.write() as db:
-        db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)")
 
 
 def test_a_database_migrated_finds_what_it_found_before(tmp_path: Path) -> None:
@@ -49,9 +34,9 @@ def test_a_database_migrated_finds_what_it_found_before(tmp_path: Path) -> None:
     store = Store(path)
     try:
         assert [found(store, "articles_fts", "cre*"), found(store, "parties_fts", "du*")] == before
-        assert before == [["A1"], ["C1", "C2"]]
-        assert found(store, "articles_fts", "chataignier") == ["A2"]  # diacritics still removed
-        assert found(store, "parties_fts", "beaune") == ["C1", "C2"]
+        assert before == [{"A1"}, {"C1", "C2"}]
+        assert found(store, "articles_fts", "chataignier") == {"A2"}  # diacritics still removed
+        assert found(store, "parties_fts", "beaune") == {"C1", "C2"}
         with store.read() as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
             merge = db.execute("SELECT v FROM articles_fts_config WHERE k = 'automerge'")
@@ -73,10 +58,10 @@ def test_the_triggers_keep_the_index_exact(tmp_path: Path) -> None:
             db.execute("UPDATE articles SET label = 'Miel doré' WHERE code = 'A1'")
             db.execute("DELETE FROM articles WHERE code = 'A2'")
             db.execute("UPDATE parties SET last_name = 'Bernard' WHERE code = 'C1'")
-        assert found(store, "articles_fts", "vin") == []
-        assert found(store, "articles_fts", "mi*") == ["A1"]
-        assert found(store, "parties_fts", "bernard") == ["C1"]
-        assert found(store, "parties_fts", "martin") == []
+        assert found(store, "articles_fts", "vin") == set()
+        assert found(store, "articles_fts", "mi*") == {"A1"}
+        assert found(store, "parties_fts", "bernard") == {"C1"}
+        assert found(store, "parties_fts", "martin") == set()
         for table in ("articles_fts", "parties_fts"):
             exact(store, table)
     finally:
