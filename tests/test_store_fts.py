@@ -40,7 +40,7 @@ def test_a_database_migrated_finds_what_it_found_before(tmp_path: Path) -> None:
         with store.read() as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
             merge = db.execute("SELECT v FROM articles_fts_config WHERE k = 'automerge'")
-            assert merge.fetchone()[0] == 16
+            assert merge.fetchone()[0] == 8
         assert not {"articles_fts_docsize", "parties_fts_docsize"} & tables
         for table in ("articles_fts", "parties_fts"):
             exact(store, table)
