@@ -18,6 +18,9 @@ Each step runs in a fresh child process (its peak memory is its max RSS):
   copy) and the integration of the documents file;
 - store floor: the rows the integration added, inserted again by executemany into the database as
   it was before it (econnector_floor.py): SQLite's own cost of them, beside the integration's;
+- reading + checks: the file read and its documents checked as the analysis does, nothing written
+  (econnector_checks.py); with the store floor, the least a single receive (checks + floor) and
+  the pair (checks + 2 × floor: the analysis writes and rolls back, the integration writes) take;
 - send: articles and customers files written from the back office;
 - baseline of the send: `csv.writer` of the same rows read by one bare SELECT.
 Prints a table (wall seconds, and CPU seconds: other programs on the machine slow the first, not
@@ -41,6 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from econnector_checks import step_checks
 from econnector_data import (  # benchmarks/ui.py uses the shop through this module
     REPO,
     setup_shop,
@@ -170,6 +174,8 @@ def child(args: argparse.Namespace) -> None:
         result = step_receive(data, analyse=False)
     elif step == "analyse":
         result = step_receive(data, analyse=True)
+    elif step == "checks":
+        result = step_checks(data)
     elif step == "send":
         result = step_send(data)
     elif step == "baseline-receive":
@@ -254,6 +260,7 @@ def reception(
     steps: dict[str, dict[str, Any]] = {}
     for name, measure in (
         ("analysis", lambda: run("analyse", data, work)),
+        ("checks", lambda: run("checks", data, work)),
         ("cli", lambda: cli_receive(data, work)),
         ("integration", lambda: run("receive", data, work)),
     ):
@@ -299,6 +306,14 @@ def print_case(title: str, case: dict[str, dict[str, Any]]) -> None:
     floor = case["floor"]
     rows.append(("store floor (integration's rows)", floor, case["baseline-floor"]))
     bases.append(case["baseline-floor"])
+    checks = case["checks"]
+    rows.append(("reading + checks (no writes)", checks, case["baseline-checks"]))
+    bases.append(case["baseline-checks"])
+    # The least each figure above could be, its rules kept (econnector_checks.py): one reading
+    # and its checks, and the store floor once per step that writes.
+    around = _mean(case["baseline-checks"], case["baseline-floor"])
+    rows.append(("least receive (checks + floor)", _sum(checks, floor), around))
+    rows.append(("least pair (checks + 2 × floor)", _sum(checks, floor, floor), around))
     lines = bases[0]["lines"]
     mean = _mean(*bases)
     seconds = ", ".join(f"{base['seconds']:.2f}" for base in bases)
