@@ -11,6 +11,8 @@ in a fresh child process each:
 - schema floor: the same rows, typed but unchecked, staged into the real tables the import fills
   (articles, their family, prices and stock; parties with every column), with their indexes,
   FTS5 and change-log triggers, by executemany: what the store costs on its own;
+- the same without the full-text index and the change log (their triggers off): the tables and
+  their own indexes, what any import of these rows pays before its full-text rows;
 - import: `relais`' importer into a fresh data folder (validation, reference lookups, upsert, FTS),
   with the longest time it held the one writer at once ("lock ms": the UI waits at most that);
 - re-import of the same file (every row an update, nothing changed), then of the file with 1 %
@@ -154,11 +156,13 @@ def step_baseline(path: Path, work: Path) -> dict[str, Any]:
     }
 
 
-def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
+def step_floor(path: Path, work: Path, kind: str, indexed: bool = True) -> dict[str, Any]:
     """The same rows, typed but unchecked, into the real schema in one pass: every table the
     import fills (articles with their family, prices and stock; parties with every column), with
     their indexes, FTS5 and change-log triggers. What the store alone costs, whatever the
-    importer does in Python."""
+    importer does in Python. Not `indexed`: the full-text and change-log triggers kept off (the
+    row of bulk_writes the import sets, migration 0018), so neither is written: the tables and
+    their own indexes alone, the part of the floor no importer can leave out."""
     from webapp.clock import now_iso
     from webapp.store import Store
 
@@ -223,12 +227,15 @@ def step_floor(path: Path, work: Path, kind: str) -> dict[str, Any]:
                 return (*row[:9], COUNTRY_CODES[row[9]], row[10])
 
         rows = 0
+        if not indexed:
+            conn.execute("INSERT INTO bulk_writes (active) VALUES (1)")
         while batch := [convert(row) for _, row in zip(range(1000), reader, strict=False)]:
             conn.executemany(insert, batch)
             for move in moves:
                 conn.execute(move, {"now": now})
             conn.execute("DELETE FROM stage")
             rows += len(batch)
+        conn.execute("DELETE FROM bulk_writes")
         conn.execute("COMMIT")
     return {
         "rows": rows,
@@ -309,8 +316,8 @@ def child(args: argparse.Namespace) -> None:
         result = step_baseline(path, work)
     elif args.step in ("import", "import-skip-bad"):
         result = step_import(path, work, args.kind, skip_bad=args.step == "import-skip-bad")
-    elif args.step == "floor":
-        result = step_floor(path, work, args.kind)
+    elif args.step in ("floor", "floor-tables"):
+        result = step_floor(path, work, args.kind, indexed=args.step == "floor")
     else:
         result = step_export(path, work, args.kind)
     result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -334,6 +341,7 @@ def measure(kind: str, count: int, root: Path) -> list[tuple[str, dict[str, Any]
     relais = root / f"{kind}-relais"
     steps = [("baseline", "baseline", path, root / f"{kind}-baseline")]
     steps += [("schema floor", "floor", path, root / f"{kind}-floor")]
+    steps += [("floor, no FTS/log", "floor-tables", path, root / f"{kind}-floor-tables")]
     steps += [("import", "import", path, relais), ("re-import", "import", path, relais)]
     steps += [("re-import, 1% chg", "import", changed, relais)]
     steps += [("1% refused, skip", "import-skip-bad", refused, root / f"{kind}-refused")]
