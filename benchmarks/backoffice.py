@@ -235,7 +235,8 @@ def step_floor(path: Path, work: Path, kind: str, indexed: bool = True) -> dict[
                 conn.execute(move, {"now": now})
             conn.execute("DELETE FROM stage")
             rows += len(batch)
-        conn.execute("DELETE FROM bulk_writes")
+        if not indexed:
+            conn.execute("DELETE FROM bulk_writes")
         conn.execute("COMMIT")
     return {
         "rows": rows,
